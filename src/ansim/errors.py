@@ -1,0 +1,86 @@
+"""Ansim's one exception tree.
+
+Every error Ansim raises on purpose derives from :class:`AnsimError`; the ones that are also
+a kind of built-in error inherit from it too, so callers can catch either::
+
+    AnsimError
+    ├── InvalidSpecError(ValueError)      a spec or config file is wrong
+    ├── IngestError                       a whole input file cannot be read
+    │   └── OversizedInputError           the file is larger than the configured limit
+    ├── InvalidIdentifierError(ValueError) a value cannot be standardised as its kind
+    ├── LinkageError                      linkage inputs are inconsistent
+    ├── HubError                          the hub cannot combine or store parts
+    ├── DisclosureCheckFailed             an output fails a disclosure rule
+    ├── BudgetExhaustedError              a privacy budget would be overspent
+    ├── AccessDenied(PermissionError)     an actor may not perform an operation
+    ├── IntegrityError                    a package, log or file was tampered with
+    └── EngineError                       the query engine failed
+
+Messages name the dataset, column and row number involved and say what to do next; they never
+contain record values, identifiers or secrets.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "AnsimError",
+    "BudgetExhaustedError",
+    "DisclosureCheckFailed",
+    "EngineError",
+    "HubError",
+    "IngestError",
+    "IntegrityError",
+    "InvalidIdentifierError",
+    "InvalidSpecError",
+    "LinkageError",
+    "OversizedInputError",
+]
+
+
+class AnsimError(Exception):
+    """Base of every error Ansim raises on purpose."""
+
+
+class InvalidSpecError(AnsimError, ValueError):
+    """A dataset spec, linkage config or release policy is invalid."""
+
+
+class IngestError(AnsimError):
+    """An input file as a whole cannot be ingested (rows with problems are quarantined instead)."""
+
+
+class OversizedInputError(IngestError):
+    """An input file is larger than the configured upload limit."""
+
+
+class InvalidIdentifierError(AnsimError, ValueError):
+    """A value cannot be standardised as the identifier kind it is declared to be."""
+
+
+class LinkageError(AnsimError):
+    """Identity parts cannot be linked as asked."""
+
+
+class HubError(AnsimError):
+    """The hub cannot combine, store or serve project data as asked."""
+
+
+class DisclosureCheckFailed(AnsimError):
+    """An output does not pass a statistical disclosure check."""
+
+
+class BudgetExhaustedError(AnsimError):
+    """A differential-privacy query would overspend its budget."""
+
+
+class AccessDenied(AnsimError, PermissionError):
+    """The actor's role does not allow the operation."""
+
+
+class IntegrityError(AnsimError):
+    """A package, log or stored file failed an integrity check."""
+
+
+class EngineError(AnsimError):
+    """The query engine failed to execute a plan."""

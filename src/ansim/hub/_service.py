@@ -1,0 +1,38 @@
+"""The hub's file-level service: content parts and link map in, linked store out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ansim.engine import Engine
+from ansim.errors import HubError
+from ansim.hub._combine import LinkedDataset, combine
+from ansim.packages import read_part
+
+__all__ = ["combine_files"]
+
+
+def combine_files(content_parts: Sequence[Path], linkmap: Path, store: Path) -> LinkedDataset:
+    """Combine content part files through a link map file into the DuckDB store at ``store``.
+
+    Args:
+        content_parts: One content part per dataset.
+        linkmap: The link map from the linkage unit.
+        store: The hub's DuckDB database file (created or updated).
+
+    Returns:
+        What was stored.
+
+    Raises:
+        HubError: The link map cannot be read.
+    """
+    parts = [read_part(path, "content") for path in content_parts]
+    try:
+        links = pq.read_table(linkmap, columns=["serial", "dataset", "person_id"])
+    except (OSError, ValueError) as e:
+        raise HubError(f"cannot read the link map {linkmap.name}: {e}") from e
+    with Engine(store) as engine:
+        return combine(parts, links, engine)

@@ -1,0 +1,237 @@
+"""Ingest one file against its dataset spec."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ansim._atomic import atomic_directory, write_parquet_atomic
+from ansim.errors import IngestError, OversizedInputError
+from ansim.ingest._csv import ParsedCsv, RejectedRow, parse_csv
+from ansim.ingest._encoding import decode_text
+from ansim.ingest._values import validate_column
+from ansim.schema import DatasetSpec
+
+__all__ = ["DEFAULT_MAX_BYTES", "IngestResult", "ingest_file", "load_ingested"]
+
+DEFAULT_MAX_BYTES = 4 * 1024**3
+"""Largest input file accepted unless the caller sets another limit (4 GiB)."""
+
+RECORDS_FILE = "records.parquet"
+QUARANTINE_FILE = "quarantine.csv"
+SUMMARY_FILE = "summary.json"
+SPEC_FILE = "spec.yaml"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest produced.
+
+    Attributes:
+        dataset: Dataset name from the spec.
+        directory: Output directory holding records, quarantine, summary and spec.
+        encoding: Text encoding detected or declared (``parquet`` for Parquet input).
+        rows_read: Data rows found in the file (blank lines excluded).
+        rows_landed: Rows validated and written to ``records.parquet``.
+        rows_quarantined: Rows written to ``quarantine.csv`` with their reasons.
+        reasons: How often each reason occurred (a row may have several).
+        ignored_columns: Columns in the file that the spec does not declare (not ingested).
+    """
+
+    dataset: str
+    directory: Path
+    encoding: str
+    rows_read: int
+    rows_landed: int
+    rows_quarantined: int
+    reasons: Mapping[str, int]
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def records(self) -> Path:
+        """The landed rows (Parquet)."""
+        return self.directory / RECORDS_FILE
+
+    @property
+    def quarantine(self) -> Path:
+        """The quarantined rows with row numbers and reasons (CSV)."""
+        return self.directory / QUARANTINE_FILE
+
+
+def _read_parquet_as_text(path: Path) -> ParsedCsv:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise IngestError(f"cannot read Parquet file {path.name}: {e}") from e
+    columns = [pc.cast(col, pa.string()).to_pylist() for col in table.columns]
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    numbers = list(range(1, table.num_rows + 1))
+    return ParsedCsv(tuple(table.column_names), rows, numbers, [], 0)
+
+
+def _read(spec: DatasetSpec, path: Path, max_bytes: int) -> tuple[ParsedCsv, str, str]:
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise IngestError(f"cannot read input file {path}: {e.strerror}") from e
+    if size > max_bytes:
+        raise OversizedInputError(
+            f"{path.name} is {size:,} bytes, over the limit of {max_bytes:,}: split the file or "
+            "raise the limit (--max-bytes)"
+        )
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet_as_text(path), "parquet", digest
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        raise IngestError("Excel input is not supported yet: save the sheet as CSV (UTF-8)")
+    if size == 0:
+        raise IngestError(f"{path.name} is empty: expected a header row and data rows")
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path.name} looks binary, not CSV text (NUL bytes found)")
+    decoded = decode_text(data, spec.encoding)
+    parsed = parse_csv(
+        decoded.text,
+        delimiter=spec.delimiter,
+        encoding=decoded.encoding,
+        check_bytes=decoded.invalid_bytes > 0,
+    )
+    return parsed, decoded.encoding, digest
+
+
+def _column_positions(spec: DatasetSpec, header: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    missing = [name for name in spec.column_names if name not in header]
+    if missing:
+        raise IngestError(
+            f"dataset {spec.dataset!r}: the file lacks declared columns {missing}; "
+            f"its header has {list(header)}"
+        )
+    ignored = [h for h in header if h not in spec.column_names]
+    return [header.index(name) for name in spec.column_names], ignored
+
+
+def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:
+    problems: dict[int, str] = {}
+    first_seen: dict[str, int] = {}
+    for index, record_id in enumerate(ids):
+        if not record_id:
+            problems[index] = "missing record id"
+            continue
+        first = first_seen.setdefault(record_id, numbers[index])
+        if first != numbers[index]:
+            problems[index] = f"duplicate record id (first at row {first})"
+    return problems
+
+
+def _quarantine_csv(rejected: list[RejectedRow], delimiter: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["row_number", "reason", "raw"])
+    for row in sorted(rejected, key=lambda r: r.row_number):
+        raw = io.StringIO()
+        csv.writer(raw, delimiter=delimiter, lineterminator="").writerow(row.fields)
+        writer.writerow([row.row_number, row.reason, raw.getvalue()])
+    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
+
+
+def ingest_file(
+    spec: DatasetSpec, path: Path, out: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> IngestResult:
+    """Ingest a CSV (UTF-8, UTF-8 with BOM or CP949) or Parquet file against ``spec``.
+
+    Writes ``out/<dataset>/`` atomically: ``records.parquet`` (typed rows that passed),
+    ``quarantine.csv`` (row number, reason and raw fields of every row that did not),
+    ``summary.json`` (counts, no values) and ``spec.yaml``.
+
+    Args:
+        spec: The dataset spec.
+        path: Input file.
+        out: Parent directory of the dataset's output directory.
+        max_bytes: Refuse files larger than this.
+
+    Returns:
+        Counts and locations.
+
+    Raises:
+        IngestError: The file as a whole cannot be ingested (unreadable, oversized, empty, or
+            its header lacks declared columns); nothing is written then.
+    """
+    parsed, encoding, digest = _read(spec, path, max_bytes)
+    positions, ignored = _column_positions(spec, parsed.header)
+    rows, numbers = parsed.rows, parsed.row_numbers
+    ids = [row[positions[0]].strip() for row in rows]
+    problems: dict[int, list[str]] = {}
+    for index, reason in _record_id_problems(ids, numbers).items():
+        problems.setdefault(index, []).append(reason)
+    arrays: dict[str, pa.Array] = {spec.record_id: pa.array(ids, type=pa.string())}
+    for column, position in zip(spec.columns, positions[1:], strict=True):
+        validated = validate_column(column, [row[position] for row in rows])
+        arrays[column.name] = validated.values
+        for index, reason in validated.problems.items():
+            problems.setdefault(index, []).append(reason)
+    keep = pa.array([i not in problems for i in range(len(rows))], type=pa.bool_())
+    landed = pa.table(arrays).filter(keep)
+    rejected = list(parsed.rejected)
+    rejected += [RejectedRow(numbers[i], "; ".join(r), tuple(rows[i])) for i, r in problems.items()]
+    reasons = Counter(
+        part.split(" (first at row")[0] for row in rejected for part in row.reason.split("; ")
+    )
+    result = IngestResult(
+        dataset=spec.dataset,
+        directory=out / spec.dataset,
+        encoding=encoding,
+        rows_read=len(rows) + len(parsed.rejected),
+        rows_landed=landed.num_rows,
+        rows_quarantined=len(rejected),
+        reasons=dict(sorted(reasons.items())),
+        ignored_columns=tuple(ignored),
+    )
+    summary = {
+        "dataset": spec.dataset,
+        "custodian": spec.custodian,
+        "source": path.name,
+        "source_sha256": digest,
+        "encoding": encoding,
+        "rows_read": result.rows_read,
+        "rows_landed": result.rows_landed,
+        "rows_quarantined": result.rows_quarantined,
+        "blank_lines": parsed.blank_lines,
+        "reasons": result.reasons,
+        "ignored_columns": list(ignored),
+    }
+    with atomic_directory(result.directory) as tmp:
+        write_parquet_atomic(landed, tmp / RECORDS_FILE)
+        (tmp / QUARANTINE_FILE).write_bytes(_quarantine_csv(rejected, spec.delimiter))
+        (tmp / SPEC_FILE).write_text(spec.to_yaml(), encoding="utf-8")
+        (tmp / SUMMARY_FILE).write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    return result
+
+
+def load_ingested(directory: Path) -> tuple[DatasetSpec, pa.Table]:
+    """Read back an ingest output directory: its spec and landed rows.
+
+    Args:
+        directory: A directory written by :func:`ingest_file`.
+
+    Returns:
+        The spec and the landed rows.
+
+    Raises:
+        IngestError: The directory is not a complete ingest output.
+    """
+    spec_path, records = directory / SPEC_FILE, directory / RECORDS_FILE
+    if not spec_path.is_file() or not records.is_file():
+        raise IngestError(f"{directory} is not an ingest output: run 'ansim ingest' first")
+    return DatasetSpec.from_yaml(spec_path), pq.read_table(records)

@@ -1,0 +1,134 @@
+"""Korean administrative regions: MOIS si/gun/gu codes (시군구 코드) to validate and label data.
+
+Gyeonggi Province (경기도, code 41) is listed in full, si/gun and autonomous gu; for the other
+provinces only the two-digit prefix is checked. Gwangju-si (41610) is in Gyeonggi and is not
+Gwangju Metropolitan City (29).
+
+Example:
+    >>> GYEONGGI_SIGUNGU["41610"].name_en
+    'Gwangju-si'
+    >>> [is_known_sigungu_code(c) for c in ("41117", "41999", "1111")]
+    [True, False, False]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "GYEONGGI_GU",
+    "GYEONGGI_SIGUNGU",
+    "PROVINCE_CODES",
+    "Sigungu",
+    "is_known_sigungu_code",
+    "sigungu_of",
+]
+
+
+@dataclass(frozen=True)
+class Sigungu:
+    """A si or gun of Gyeonggi with its approximate 2020 population (for synthetic proportions).
+
+    Attributes:
+        code: Five-digit MOIS code.
+        name_ko: Korean name.
+        name_en: Romanised name.
+        kind: ``"si"`` or ``"gun"``.
+        population_thousands: End-2020 residents in thousands, rounded and approximate.
+    """
+
+    code: str
+    name_ko: str
+    name_en: str
+    kind: str
+    population_thousands: int
+
+
+_GYEONGGI = (
+    ("41110", "수원시", "Suwon-si", "si", 1186),
+    ("41130", "성남시", "Seongnam-si", "si", 940),
+    ("41150", "의정부시", "Uijeongbu-si", "si", 462),
+    ("41170", "안양시", "Anyang-si", "si", 550),
+    ("41190", "부천시", "Bucheon-si", "si", 818),
+    ("41210", "광명시", "Gwangmyeong-si", "si", 298),
+    ("41220", "평택시", "Pyeongtaek-si", "si", 537),
+    ("41250", "동두천시", "Dongducheon-si", "si", 94),
+    ("41270", "안산시", "Ansan-si", "si", 654),
+    ("41280", "고양시", "Goyang-si", "si", 1079),
+    ("41290", "과천시", "Gwacheon-si", "si", 72),
+    ("41310", "구리시", "Guri-si", "si", 197),
+    ("41360", "남양주시", "Namyangju-si", "si", 713),
+    ("41370", "오산시", "Osan-si", "si", 230),
+    ("41390", "시흥시", "Siheung-si", "si", 500),
+    ("41410", "군포시", "Gunpo-si", "si", 273),
+    ("41430", "의왕시", "Uiwang-si", "si", 163),
+    ("41450", "하남시", "Hanam-si", "si", 292),
+    ("41460", "용인시", "Yongin-si", "si", 1074),
+    ("41480", "파주시", "Paju-si", "si", 466),
+    ("41500", "이천시", "Icheon-si", "si", 219),
+    ("41550", "안성시", "Anseong-si", "si", 184),
+    ("41570", "김포시", "Gimpo-si", "si", 473),
+    ("41590", "화성시", "Hwaseong-si", "si", 855),
+    ("41610", "광주시", "Gwangju-si", "si", 383),
+    ("41630", "양주시", "Yangju-si", "si", 229),
+    ("41650", "포천시", "Pocheon-si", "si", 148),
+    ("41670", "여주시", "Yeoju-si", "si", 111),
+    ("41800", "연천군", "Yeoncheon-gun", "gun", 43),
+    ("41820", "가평군", "Gapyeong-gun", "gun", 63),
+    ("41830", "양평군", "Yangpyeong-gun", "gun", 117),
+)
+
+GYEONGGI_SIGUNGU: dict[str, Sigungu] = {row[0]: Sigungu(*row) for row in _GYEONGGI}
+"""Gyeonggi's 31 si/gun by MOIS code."""
+
+GYEONGGI_GU: dict[str, str] = {
+    "41111": "41110", "41113": "41110", "41115": "41110", "41117": "41110",
+    "41131": "41130", "41133": "41130", "41135": "41130",
+    "41171": "41170", "41173": "41170",
+    "41192": "41190", "41194": "41190", "41196": "41190",
+    "41271": "41270", "41273": "41270",
+    "41281": "41280", "41285": "41280", "41287": "41280",
+    "41461": "41460", "41463": "41460", "41465": "41460",
+    "41591": "41590", "41593": "41590", "41595": "41590", "41597": "41590",
+}  # fmt: skip
+"""Autonomous gu (일반구) of Gyeonggi's large cities, mapped to their si."""
+
+PROVINCE_CODES: dict[str, str] = {
+    "11": "서울특별시", "26": "부산광역시", "27": "대구광역시", "28": "인천광역시",
+    "29": "광주광역시", "30": "대전광역시", "31": "울산광역시", "36": "세종특별자치시",
+    "41": "경기도", "42": "강원도", "43": "충청북도", "44": "충청남도", "45": "전라북도",
+    "46": "전라남도", "47": "경상북도", "48": "경상남도", "50": "제주특별자치도",
+    "51": "강원특별자치도", "52": "전북특별자치도",
+}  # fmt: skip
+"""Two-digit MOIS province codes (시도)."""
+
+_FIVE_DIGITS = re.compile(r"^\d{5}$")
+
+
+def is_known_sigungu_code(code: str) -> bool:
+    """Whether ``code`` is a plausible MOIS si/gun/gu code.
+
+    Gyeonggi codes (41…) must be one of its si/gun or gu; other provinces are checked by prefix.
+
+    Args:
+        code: A five-digit code as text.
+
+    Returns:
+        True if the code is known or plausible.
+    """
+    if not _FIVE_DIGITS.match(code):
+        return False
+    if code.startswith("41"):
+        return code in GYEONGGI_SIGUNGU or code in GYEONGGI_GU
+    return code[:2] in PROVINCE_CODES
+
+
+def sigungu_of(code: str) -> str:
+    """The si/gun code a Gyeonggi gu belongs to (other codes are returned unchanged).
+
+    Example:
+        >>> sigungu_of("41135")
+        '41130'
+    """
+    return GYEONGGI_GU.get(code, code)

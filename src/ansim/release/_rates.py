@@ -1,0 +1,183 @@
+"""Event rates per population (e.g. confirmed cases per 100,000) with small cells suppressed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from ansim._atomic import write_text_atomic
+from ansim.engine import Engine
+from ansim.errors import HubError, InvalidSpecError
+from ansim.hub import linked_table_name
+from ansim.regions import GYEONGGI_SIGUNGU
+
+__all__ = ["RateTableSpec", "ReleasedTable", "rate_table", "write_release"]
+
+
+@dataclass(frozen=True)
+class RateTableSpec:
+    """Which rate table to release, and how it is protected.
+
+    Args:
+        events: Dataset whose persons count as events (e.g. confirmed cases).
+        population: Dataset that defines the population and its groups (the register).
+        region: Population column with the si/gun code.
+        age: Population column with age in years.
+        sex: Population column with sex.
+        band_width: Years per age band.
+        top_band: Lowest age of the open top band (``80`` gives ``80+``).
+        per: Rate base (100,000 gives cases per 100,000).
+        threshold: Cells with fewer events or fewer people than this are suppressed.
+
+    Example:
+        >>> RateTableSpec(threshold=0)
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: threshold must be at least 1, got 0
+    """
+
+    events: str = "gyeonggi_cases"
+    population: str = "kostat_register"
+    region: str = "sigungu_code"
+    age: str = "age"
+    sex: str = "sex"
+    band_width: int = 10
+    top_band: int = 80
+    per: int = 100_000
+    threshold: int = 10
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise InvalidSpecError(f"threshold must be at least 1, got {self.threshold}")
+        if self.band_width < 1 or self.top_band < self.band_width:
+            raise InvalidSpecError("band_width must be ≥ 1 and top_band ≥ band_width")
+        if self.per < 1:
+            raise InvalidSpecError("per must be a positive rate base such as 100000")
+
+
+@dataclass(frozen=True)
+class ReleasedTable:
+    """A protected table ready to publish.
+
+    Attributes:
+        table: One row per cell; suppressed cells have no counts or rate.
+        summary: What was released and how it was protected (counts only).
+    """
+
+    table: pa.Table
+    summary: dict[str, Any]
+
+
+def _age_band(age: ibis.Value, spec: RateTableSpec) -> ibis.Value:
+    low = (age // spec.band_width) * spec.band_width
+    label = low.cast("string").concat("-", (low + spec.band_width - 1).cast("string"))
+    return ibis.ifelse(age >= spec.top_band, f"{spec.top_band}+", label)
+
+
+def rate_table(engine: Engine, spec: RateTableSpec | None = None) -> ReleasedTable:
+    """Events per ``per`` persons by si/gun × age band × sex, small cells suppressed.
+
+    Each population person counts once (duplicates in the register share a person id); a person
+    is an event if any record of the events dataset is linked to them. Cells with fewer than
+    ``threshold`` events or persons are suppressed: counts and rate are withheld.
+
+    Args:
+        engine: The hub's store holding the linked dataset.
+        spec: The table to make (default: confirmed cases per 100,000 in the register).
+
+    Returns:
+        The protected table and its summary.
+
+    Raises:
+        HubError: The linked dataset lacks the tables or columns named by the spec.
+    """
+    spec = spec or RateTableSpec()
+    stored = set(engine.list_tables())
+    for dataset in (spec.events, spec.population):
+        if linked_table_name(dataset) not in stored:
+            raise HubError(f"the hub has no linked dataset {dataset!r}: run 'ansim hub combine'")
+    pop = engine.table(linked_table_name(spec.population))
+    missing = [c for c in (spec.region, spec.age, spec.sex) if c not in pop.columns]
+    if missing:
+        raise HubError(f"{spec.population!r} has no columns {missing}")
+    people = pop.group_by("person_id").agg(
+        region=pop[spec.region].arbitrary(), age=pop[spec.age].max(), sex=pop[spec.sex].arbitrary()
+    )
+    ev = engine.table(linked_table_name(spec.events))
+    event_persons = ev.select("person_id").distinct().mutate(event=ibis.literal(1))
+    joined = people.left_join(event_persons, "person_id")
+    banded = joined.mutate(age_band=_age_band(joined.age, spec))
+    cells = (
+        banded.group_by(["region", "age_band", "sex"])
+        .agg(population=banded.count(), events=banded.event.sum().fill_null(0))
+        .order_by(["region", "age_band", "sex"])
+    )
+    rows = engine.to_pyarrow(cells).to_pylist()
+    events_total = engine.count(ev.select("person_id").distinct())
+    linked_events = engine.count(joined.filter(joined.event == 1))
+    return _protect(rows, spec, events_total, linked_events)
+
+
+def _protect(
+    rows: list[dict[str, Any]], spec: RateTableSpec, events_total: int, linked_events: int
+) -> ReleasedTable:
+    out: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "sigungu_code", "sigungu_name", "age_band", "sex",
+            "population", "cases", "rate_per_100k", "status",
+        )
+    }  # fmt: skip
+    suppressed = 0
+    for row in rows:
+        small = row["events"] < spec.threshold or row["population"] < spec.threshold
+        suppressed += small
+        region = GYEONGGI_SIGUNGU.get(str(row["region"]))
+        out["sigungu_code"].append(row["region"])
+        out["sigungu_name"].append(region.name_ko if region else None)
+        out["age_band"].append(row["age_band"])
+        out["sex"].append(row["sex"])
+        out["population"].append(None if small else row["population"])
+        out["cases"].append(None if small else row["events"])
+        rate = round(row["events"] / row["population"] * spec.per, 1)
+        out["rate_per_100k"].append(None if small else rate)
+        out["status"].append("suppressed" if small else "published")
+    summary = {
+        "table": f"{spec.events} per {spec.per:,} {spec.population} persons",
+        "spec": asdict(spec),
+        "cells": len(rows),
+        "cells_suppressed": suppressed,
+        "event_persons": events_total,
+        "event_persons_in_population": linked_events,
+        "protection": f"threshold: cells with fewer than {spec.threshold} events or persons "
+        "suppressed; no margins published; secondary suppression not yet applied",
+    }
+    return ReleasedTable(pa.table(out), summary)
+
+
+def write_release(released: ReleasedTable, path: Path) -> Path:
+    """Write the table as UTF-8 CSV (with BOM, so spreadsheet programs read Hangul) and its summary.
+
+    Args:
+        released: The protected table.
+        path: CSV destination; the summary goes beside it as ``<name>.json``.
+
+    Returns:
+        The CSV path.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(released.table.column_names)
+    for row in released.table.to_pylist():
+        writer.writerow(["" if v is None else v for v in row.values()])
+    write_text_atomic(buffer.getvalue(), path, encoding="utf-8-sig")
+    summary = json.dumps(released.summary, ensure_ascii=False, indent=2)
+    write_text_atomic(summary, path.with_suffix(".json"))
+    return path

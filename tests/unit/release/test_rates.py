@@ -1,0 +1,65 @@
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansim.engine import Engine
+from ansim.release import RateTableSpec, rate_table, write_release
+
+people = st.lists(
+    st.tuples(
+        st.sampled_from(["41110", "41610", "41830"]),
+        st.integers(0, 99),
+        st.sampled_from(["M", "F"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=300,
+)
+
+
+def _engine(rows: list[tuple[str, int, str, bool]]) -> Engine:
+    engine = Engine()
+    ids = [f"p{i}" for i in range(len(rows))]
+    engine.create_table(
+        "linked_kostat_register",
+        pa.table(
+            {
+                "person_id": ids,
+                "sigungu_code": [r[0] for r in rows],
+                "age": [r[1] for r in rows],
+                "sex": [r[2] for r in rows],
+            }
+        ),
+    )
+    cases = [i for i, r in zip(ids, rows, strict=True) if r[3]]
+    engine.create_table(
+        "linked_gyeonggi_cases", pa.table({"person_id": pa.array(cases, pa.string())})
+    )
+    return engine
+
+
+@settings(max_examples=40, deadline=None)
+@given(people, st.integers(1, 15))
+def test_no_published_cell_is_below_the_threshold(rows, threshold) -> None:
+    with _engine(rows) as engine:
+        released = rate_table(engine, RateTableSpec(threshold=threshold))
+    for cell in released.table.to_pylist():
+        if cell["status"] == "published":
+            assert cell["cases"] >= threshold
+            assert cell["population"] >= threshold
+        else:
+            assert cell["cases"] is None and cell["population"] is None
+            assert cell["rate_per_100k"] is None
+
+
+def test_rates_and_bands(tmp_path) -> None:
+    rows = [("41110", 34, "F", i < 12) for i in range(40)] + [("41110", 85, "M", True)] * 3
+    with _engine(rows) as engine:
+        released = rate_table(engine)
+    cells = {(c["age_band"], c["sex"]): c for c in released.table.to_pylist()}
+    assert cells[("30-39", "F")]["rate_per_100k"] == 30000.0
+    assert cells[("30-39", "F")]["sigungu_name"] == "수원시"
+    assert cells[("80+", "M")]["status"] == "suppressed"
+    path = write_release(released, tmp_path / "t.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert path.with_suffix(".json").is_file()
