@@ -16,6 +16,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ansim.regions import GYEONGGI_SIGUNGU
+
 __all__ = [
     "REFERENCE_DATE",
     "SIGUNGU",
@@ -39,20 +41,11 @@ _REFERENCE_YEAR = 2021
 _REFERENCE_MONTH_DAY = 1101
 _NO_CHECK_DIGIT_FROM = np.datetime64("2020-10-01", "D")  # RRNs issued since then are random
 
-SIGUNGU: tuple[tuple[str, str, int], ...] = (
-    # (MOIS code, name, population in thousands around 2021)
-    ("41110", "수원시", 1186), ("41130", "성남시", 940), ("41150", "의정부시", 462),
-    ("41170", "안양시", 550), ("41190", "부천시", 818), ("41210", "광명시", 298),
-    ("41220", "평택시", 537), ("41250", "동두천시", 94), ("41270", "안산시", 654),
-    ("41280", "고양시", 1079), ("41290", "과천시", 72), ("41310", "구리시", 197),
-    ("41360", "남양주시", 713), ("41370", "오산시", 230), ("41390", "시흥시", 500),
-    ("41410", "군포시", 273), ("41430", "의왕시", 163), ("41450", "하남시", 292),
-    ("41460", "용인시", 1074), ("41480", "파주시", 466), ("41500", "이천시", 219),
-    ("41550", "안성시", 184), ("41570", "김포시", 473), ("41590", "화성시", 855),
-    ("41610", "광주시", 383), ("41630", "양주시", 229), ("41650", "포천시", 148),
-    ("41670", "여주시", 111), ("41800", "연천군", 43), ("41820", "가평군", 63),
-    ("41830", "양평군", 117),
-)  # fmt: skip
+SIGUNGU: tuple[tuple[str, str, int], ...] = tuple(
+    # (MOIS code, name, population in thousands around 2020)
+    (s.code, s.name_ko, s.population_thousands)
+    for s in GYEONGGI_SIGUNGU.values()
+)
 
 _AGE_BANDS: tuple[tuple[int, int, float], ...] = (
     # (lowest age, width in years, percent of the population)
@@ -87,6 +80,16 @@ _FEMALE = set(
 _OLD_STYLE = set("철상동석종광명순옥란화숙자희영미경식일만길봉남수용기정애향")  # born before 1970
 _NEW_STYLE = set("서준윤하도예린시율온결별담솔아채은우건유지민빈")  # born 2000 or later
 _SECOND_ONLY = set("자숙식률율")  # 영자, 정숙, 태식, 서율: rarely a first syllable
+_FAVOURITES: dict[tuple[int, int], tuple[str, str]] = {
+    # (sex, era): the syllables most often first and second in that generation's names
+    (0, 0): ("영정종상성광동명용기재", "수호철식석길만남일환"),
+    (0, 1): ("지성현동준재민상정승", "훈호민현우석수진원혁"),
+    (0, 2): ("민서도예시하주지준은건우유", "준윤우호원민훈진현율건"),
+    (1, 0): ("영정순미경명숙옥은", "자숙희순미영옥애"),
+    (1, 1): ("지수은민유혜현미선", "영정희진은현지선연"),
+    (1, 2): ("서지민하윤수채예다은소", "연윤우현서은아린원빈율"),
+}
+_FAVOURITE_WEIGHT = 11.0
 _ONE_SYLLABLE_SHARE = 0.03
 _OLD_ERA, _NEW_ERA = 0, 2  # born before 1970, 1970-1999 (era 1), born 2000 or later
 
@@ -108,6 +111,8 @@ _TWIN_SHARE = 0.01  # of people who have a twin sibling
 _TWINS_SHARING_FIRST, _TWINS_SHARING_SECOND = 0.6, 0.2  # 민준/민서, 서준/민준
 _FIRST_CHILD = 2  # rank of the first child in a household: 0 is the head, 1 the partner
 _OPPOSITE_SEX_PARTNERS = 0.9
+_ADULT_AGE = 19
+_LEAVING_HOME_SPREAD = 6.0  # years: adults leave the parental home at varying ages
 _MILLENNIUM = 2000  # RRN sex digits 3/4 (7/8 for foreigners) from this birth year
 _PHONE_FROM_AGE = 12
 _PHONE_LOW, _PHONE_HIGH = 20_000_000, 100_000_000  # the eight digits after 010
@@ -367,17 +372,24 @@ def _years(births: DateArray) -> FloatArray:
 def _place_people(rng: np.random.Generator, years: FloatArray, homes: _Households) -> IntArray:
     """Choose which drawn person fills each household slot, keeping the age marginals.
 
-    The youngest people fill the child slots (rank 2 and up), siblings a couple of years
-    apart; heads are about 29 years older than their eldest child, partners of similar age.
+    The youngest people fill the child slots (rank 2 and up): all minors and many young
+    adults, siblings a couple of years apart; heads are about 29 years older than their
+    eldest child, partners of similar age.
     """
-    by_youth = np.argsort(years, kind="stable")
+    adult = years >= _ADULT_AGE
+    leaving_home = years + np.where(adult, rng.normal(0.0, _LEAVING_HOME_SPREAD, years.size), 0.0)
+    by_leaving = np.argsort(leaving_home, kind="stable")
     order = np.empty(years.size, dtype=np.int64)
     child_slots = np.flatnonzero(homes.rank >= _FIRST_CHILD)
+    children = by_leaving[: child_slots.size]
     family_key = rng.random(homes.sizes.size)[homes.of[child_slots]]
     sibling_key = family_key + rng.normal(0.0, 0.08, child_slots.size)
-    order[child_slots[np.argsort(sibling_key, kind="stable")]] = by_youth[: child_slots.size]
+    order[child_slots[np.argsort(sibling_key, kind="stable")]] = children[
+        np.argsort(years[children], kind="stable")
+    ]
 
-    adults = by_youth[child_slots.size :]
+    adults = by_leaving[child_slots.size :]
+    adults = adults[np.argsort(years[adults], kind="stable")]
     head_key = years[adults][rng.integers(0, adults.size, homes.sizes.size)]
     families = np.flatnonzero(homes.sizes > _FIRST_CHILD)
     if families.size:
@@ -421,8 +433,8 @@ def _pick_foreigners(
 ) -> BoolArray:
     """Registered foreigners: working-age adults heading or partnering a household."""
     youngest, oldest = _FOREIGN_AGES
-    adult = (rank < _FIRST_CHILD) & (age >= youngest) & (age <= oldest)
-    candidates = np.flatnonzero(adult & (twin < 0))
+    working_age = (rank < _FIRST_CHILD) & (age >= youngest) & (age <= oldest)
+    candidates = np.flatnonzero(working_age & (twin < 0))
     count = min(round(age.size * _FOREIGN_SHARE), candidates.size)
     foreign = np.zeros(age.size, dtype=np.bool_)
     foreign[rng.choice(candidates, size=count, replace=False)] = True
@@ -475,17 +487,22 @@ def _surnames(rng: np.random.Generator, sex: IntArray, homes: _Households) -> In
 
 def _syllable_shares(sex: int, era: int) -> tuple[FloatArray, FloatArray]:
     """Probabilities of each given-name syllable, first and second position."""
-    typical = _MALE if sex == 0 else _FEMALE
-    weights = []
-    for syllable in GIVEN_SYLLABLES:
-        weight = 1.0 if syllable in typical else 0.05
-        if era == _OLD_ERA:
-            weight *= 3.0 if syllable in _OLD_STYLE else 0.2 if syllable in _NEW_STYLE else 1.0
-        elif era == _NEW_ERA:
-            weight *= 3.0 if syllable in _NEW_STYLE else 0.15 if syllable in _OLD_STYLE else 1.0
-        weights.append(weight)
-    second = np.array(weights)
-    first = second * np.array([0.05 if s in _SECOND_ONLY else 1.0 for s in GIVEN_SYLLABLES])
+
+    def member(chars: str | set[str]) -> BoolArray:
+        return np.array([syllable in chars for syllable in GIVEN_SYLLABLES])
+
+    weight = np.where(member(_MALE if sex == 0 else _FEMALE), 1.0, 0.05)
+    old, new = member(_OLD_STYLE), member(_NEW_STYLE)
+    if era == _OLD_ERA:
+        weight *= np.where(old, 3.0, np.where(new, 0.2, 1.0))
+    elif era == _NEW_ERA:
+        weight *= np.where(new, 3.0, np.where(old, 0.15, 1.0))
+    favourite_first, favourite_second = _FAVOURITES[sex, era]
+    boost = 1.0 + _FAVOURITE_WEIGHT
+    first = weight * np.where(
+        member(favourite_first), boost, np.where(member(_SECOND_ONLY), 0.05, 1.0)
+    )
+    second = weight * np.where(member(favourite_second), boost, 1.0)
     return first / first.sum(), second / second.sum()
 
 
@@ -583,9 +600,13 @@ def _phones(rng: np.random.Generator, age: IntArray) -> pa.Array:
 
 
 def _income_bands(rng: np.random.Generator, age: IntArray, homes: _Households) -> IntArray:
-    """Income quintiles 0-4: mostly the household's level, mildly peaking in the late 40s."""
+    """Income quintiles 0-4: mostly the household's level, mildly peaking in the late 40s.
+
+    Minors count as middle-aged: their band is their household's.
+    """
     level = rng.normal(size=homes.sizes.size)[homes.of]
-    prime = -(((age - 48.0) / 22.0) ** 2)
-    score = 0.75 * level + 0.5 * prime + 0.5 * rng.normal(size=age.size)
+    earning_age = np.where(age < _ADULT_AGE, 40.0, age)
+    prime = -np.minimum(((earning_age - 48.0) / 25.0) ** 2, 1.5)
+    score = 0.8 * level + 0.35 * prime + 0.45 * rng.normal(size=age.size)
     cuts = np.quantile(score, [0.2, 0.4, 0.6, 0.8])
     return np.searchsorted(cuts, score).astype(np.int64)

@@ -29,6 +29,9 @@ _DATE_SEPARATED = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DATE_SHORT = re.compile(
+    r"^(\d{2})(\d{2})(\d{2})$|^(\d{2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?$"
+)
 _SEX = {
     "m": "M", "male": "M", "man": "M", "남": "M", "남자": "M", "남성": "M", "1": "M",
     "f": "F", "female": "F", "woman": "F", "여": "F", "여자": "F", "여성": "F", "2": "F",
@@ -125,15 +128,17 @@ def standardise_phone(value: str | None) -> str | None:
     return digits
 
 
-def parse_date(value: str | None) -> dt.date | None:
+def parse_date(value: str | None, *, reference_year: int | None = None) -> dt.date | None:
     """A calendar date from the forms Korean data uses.
 
     Accepted: ``1980-05-22``, ``1980-5-22``, ``1980.05.22``, ``1980. 5. 22.``, ``1980/05/22``,
-    ``19800522``, ``1980년 5월 22일``, each optionally followed by a time. Two-digit years are
-    refused here: their century is ambiguous.
+    ``19800522``, ``1980년 5월 22일``, each optionally followed by a time, and two-digit years
+    (``80-05-22``, ``800522``) under an explicit century rule: ``YY`` is ``20YY`` unless that
+    is after the reference year, then ``19YY``.
 
     Args:
         value: Date as recorded.
+        reference_year: Latest year a two-digit year may mean (default: the current year).
 
     Returns:
         The date, or ``None`` if blank.
@@ -144,14 +149,21 @@ def parse_date(value: str | None) -> dt.date | None:
     Example:
         >>> parse_date("1980.05.22"), parse_date("19800522") == parse_date("1980-5-22")
         (datetime.date(1980, 5, 22), True)
+        >>> parse_date("80-05-22", reference_year=2026), parse_date("210301", reference_year=2026)
+        (datetime.date(1980, 5, 22), datetime.date(2021, 3, 1))
     """
     if value is None or not value.strip():
         return None
     text = unicodedata.normalize("NFKC", value).strip()
     match = _DATE_COMPACT.match(text) or _DATE_SEPARATED.match(text)
-    if match is None:
+    if match is not None:
+        year, month, day = (int(g) for g in match.groups())
+    elif short := _DATE_SHORT.match(text):
+        yy, month, day = (int(g) for g in short.groups() if g is not None)
+        latest = reference_year if reference_year is not None else dt.date.today().year
+        year = 2000 + yy if 2000 + yy <= latest else 1900 + yy
+    else:
         raise InvalidIdentifierError("bad date: expected a form such as YYYY-MM-DD or YYYYMMDD")
-    year, month, day = (int(g) for g in match.groups())
     try:
         return dt.date(year, month, day)
     except ValueError:

@@ -110,14 +110,24 @@ def _read(spec: DatasetSpec, path: Path, max_bytes: int) -> tuple[ParsedCsv, str
 
 
 def _column_positions(spec: DatasetSpec, header: tuple[str, ...]) -> tuple[list[int], list[str]]:
-    missing = [name for name in spec.column_names if name not in header]
+    """Where each declared column is in the header (exact name first, then ignoring case)."""
+    folded = [h.casefold() for h in header]
+    positions: list[int] = []
+    missing: list[str] = []
+    for name in spec.column_names:
+        if name in header:
+            positions.append(header.index(name))
+        elif folded.count(name.casefold()) == 1:
+            positions.append(folded.index(name.casefold()))
+        else:
+            missing.append(name)
     if missing:
         raise IngestError(
             f"dataset {spec.dataset!r}: the file lacks declared columns {missing}; "
             f"its header has {list(header)}"
         )
-    ignored = [h for h in header if h not in spec.column_names]
-    return [header.index(name) for name in spec.column_names], ignored
+    ignored = [h for i, h in enumerate(header) if i not in positions]
+    return positions, ignored
 
 
 def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:

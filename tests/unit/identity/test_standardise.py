@@ -101,7 +101,13 @@ def test_date_forms(raw: str) -> None:
     assert parse_date(raw) == dt.date(1980, 5, 22)
 
 
-@pytest.mark.parametrize("raw", ["2021-02-30", "80-05-22", "1980-13-01", "22/05/1980", "soon"])
+def test_two_digit_years_follow_the_century_rule() -> None:
+    assert parse_date("80-05-22", reference_year=2026) == dt.date(1980, 5, 22)
+    assert parse_date("260101", reference_year=2026) == dt.date(2026, 1, 1)
+    assert parse_date("270101", reference_year=2026) == dt.date(1927, 1, 1)
+
+
+@pytest.mark.parametrize("raw", ["2021-02-30", "80-13-22", "1980-13-01", "22/05/1980", "soon"])
 def test_bad_dates(raw: str) -> None:
     with pytest.raises(InvalidIdentifierError, match="bad date"):
         parse_date(raw)

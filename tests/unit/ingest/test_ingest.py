@@ -131,6 +131,11 @@ def test_missing_declared_column_refuses_the_file(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "gyeonggi_cases").exists()
 
 
+def test_header_case_differences_are_tolerated(tmp_path: Path) -> None:
+    path = _write(tmp_path, [HEADER.upper(), GOOD.format(n=1, d=1)])
+    assert ingest_file(SPEC, path, tmp_path / "out").rows_landed == 1
+
+
 def test_undeclared_columns_are_ignored_and_reported(tmp_path: Path) -> None:
     path = _write(tmp_path, [HEADER + ",note", GOOD.format(n=1, d=1) + ",hello"])
     result = ingest_file(SPEC, path, tmp_path / "out")
