@@ -5,6 +5,7 @@ import unicodedata
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -127,3 +128,19 @@ def test_standardised_forms_are_in_the_secret_set(demo_run: DemoRun) -> None:
     sample = next(iter(secrets["phones"]))
     assert standardise_phone(sample) in secrets["phones"]
     assert standardise_rrn(next(r for r in secrets["rrns"] if "-" in r)) in secrets["rrns"]
+
+
+def test_custodians_hold_only_their_own_data(demo_run: DemoRun) -> None:
+    truth = pacsv.read_csv(demo_run.world.truth)
+    ids = {
+        d: set(truth.filter(pc.equal(truth["dataset"], d))["record_id"].to_pylist())
+        for d in DATASETS
+    }
+    for dataset in DATASETS:
+        home = demo_run.out / "custodians" / demo_spec(dataset).custodian
+        others = set().union(*(ids[d] for d in DATASETS if d != dataset))
+        for path in home.rglob("*.parquet"):
+            table = pq.read_table(path)
+            assert not any(d in path.name for d in DATASETS if d != dataset)
+            if "record_id" in table.column_names:
+                assert not set(table["record_id"].to_pylist()) & others

@@ -72,6 +72,8 @@ SURNAMES: tuple[str, ...] = tuple(s for s, _ in _TOP_SURNAMES) + tuple(_OTHER_SU
 GIVEN_SYLLABLES = (
     "민서준지현우수영은하도윤예연주진성정훈호재혜경희숙자미철상동석원유아나다채린인소시태"
     "건승혁규빈선범용기한종광찬명순옥란화보슬가형택환식일균률온결별담솔율향애남만길봉"
+    "병대세중창충치필학홍효휘후근권덕래록문백부삼신안양언엽완웅익임장전제조천초춘탁"
+    "평풍령려림매목묘봄비새설송름여운월의이잎저청"
 )
 _MALE = set("준우현호훈재성철상동석원태건승혁규범용기한종광찬명택환식일균도민진수영남만길봉율결")
 _FEMALE = set(
@@ -89,7 +91,7 @@ _FAVOURITES: dict[tuple[int, int], tuple[str, str]] = {
     (1, 1): ("지수은민유혜현미선", "영정희진은현지선연"),
     (1, 2): ("서지민하윤수채예다은소", "연윤우현서은아린원빈율"),
 }
-_FAVOURITE_WEIGHT = 11.0
+_FAVOURITE_WEIGHT = 2.0
 _ONE_SYLLABLE_SHARE = 0.03
 _OLD_ERA, _NEW_ERA = 0, 2  # born before 1970, 1970-1999 (era 1), born 2000 or later
 
@@ -491,7 +493,7 @@ def _syllable_shares(sex: int, era: int) -> tuple[FloatArray, FloatArray]:
     def member(chars: str | set[str]) -> BoolArray:
         return np.array([syllable in chars for syllable in GIVEN_SYLLABLES])
 
-    weight = np.where(member(_MALE if sex == 0 else _FEMALE), 1.0, 0.05)
+    weight = np.where(member(_MALE if sex == 0 else _FEMALE), 1.0, 0.4)
     old, new = member(_OLD_STYLE), member(_NEW_STYLE)
     if era == _OLD_ERA:
         weight *= np.where(old, 3.0, np.where(new, 0.2, 1.0))

@@ -1,44 +1,26 @@
-"""The ``ansim`` command line: a thin adapter over the same services the library offers."""
+"""Commands of the flow: demo, ingest, project, custodian, linkage, hub, release and link."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ansim.errors import AnsimError
-
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="ansim",
-    help="Ansim (안심): link, analyse and release person-level data without anyone seeing what "
-    "they should not.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+from ansim.cli._app import (
+    app,
+    console,
+    custodian_app,
+    demo_app,
+    hub_app,
+    linkage_app,
+    project_app,
+    release_app,
 )
-demo_app = typer.Typer(help="The Gyeonggi demo world.")
-project_app = typer.Typer(help="Projects and their keys.", no_args_is_help=True)
-custodian_app = typer.Typer(
-    help="Custodian side: prepare identity and content parts.", no_args_is_help=True
-)
-linkage_app = typer.Typer(help="Linkage unit: link identity parts.", no_args_is_help=True)
-hub_app = typer.Typer(
-    help="Hub: combine content parts into the linked dataset.", no_args_is_help=True
-)
-release_app = typer.Typer(help="Release protected statistics.", no_args_is_help=True)
-app.add_typer(demo_app, name="demo")
-app.add_typer(project_app, name="project")
-app.add_typer(custodian_app, name="custodian")
-app.add_typer(linkage_app, name="linkage")
-app.add_typer(hub_app, name="hub")
-app.add_typer(release_app, name="release")
 
-console = Console()
+__all__: list[str] = []
+
 PeopleOpt = Annotated[int, typer.Option("--people", help="Synthetic population size.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same world).")]
 
@@ -213,12 +195,3 @@ def link(
     r = run.report
     console.print(f"{sum(r.records.values()):,} records → {r.persons:,} persons")
     console.print(f"link map: {run.linkmap}\nserial maps: {out / 'serials'}")
-
-
-def main() -> None:
-    """Entry point: run the CLI, turning Ansim errors into a message and exit code 2."""
-    try:
-        app()
-    except AnsimError as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
-        sys.exit(2)

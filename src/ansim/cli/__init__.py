@@ -1,0 +1,25 @@
+"""The ``ansim`` command line: a thin adapter over the same services the library offers.
+
+Each command module registers its commands on the groups in ``_app``; importing it is enough.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from ansim.cli import _flow  # noqa: F401 -- registers the flow commands
+from ansim.cli._app import app
+from ansim.errors import AnsimError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning Ansim errors into a message and exit code 2."""
+    try:
+        app()
+    except AnsimError as e:
+        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(2)
