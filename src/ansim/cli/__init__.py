@@ -9,7 +9,14 @@ import sys
 
 from rich.console import Console
 
-from ansim.cli import _flow  # noqa: F401 -- registers the flow commands
+# Importing a command module registers its commands on the groups in ``_app``.
+from ansim.cli import (  # noqa: F401
+    _custodian,
+    _demo,
+    _hub,
+    _linkage,
+    _project,
+)
 from ansim.cli._app import app
 from ansim.errors import AnsimError
 
