@@ -13,6 +13,7 @@ from rich.console import Console
 from ansim.cli import (  # noqa: F401
     _custodian,
     _demo,
+    _disclose,
     _hub,
     _linkage,
     _project,

@@ -1,0 +1,190 @@
+"""Table protection end to end: tabulate, primary rules, secondary suppression, audit, write."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ansim._atomic import write_bytes_atomic, write_text_atomic
+from ansim.disclosure._audit import AuditResult, audit_suppression
+from ansim.disclosure._hierarchy import Hierarchy
+from ansim.disclosure._primary import PrimarySuppression, SuppressionRule, primary_suppression
+from ansim.disclosure._rounding import RoundedTable
+from ansim.disclosure._secondary import (
+    SecondaryMethod,
+    SecondarySuppression,
+    secondary_suppression,
+)
+from ansim.disclosure._table import TableCells, tabulate
+from ansim.errors import DisclosureCheckFailed
+
+__all__ = [
+    "ProtectedTable",
+    "protect_cells",
+    "protect_table",
+    "write_protected_table",
+    "write_rounded_table",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ProtectedTable:
+    """A table with its suppression pattern and the audit that proves it.
+
+    Attributes:
+        cells: the table.
+        primary: sensitive cells and their protection levels.
+        suppression: the cells withheld.
+        audit: the attacker-LP intervals of every withheld cell.
+        rules: the primary rules, described.
+    """
+
+    cells: TableCells
+    primary: PrimarySuppression
+    suppression: SecondarySuppression
+    audit: AuditResult
+    rules: tuple[str, ...]
+
+    def status(self) -> list[str]:
+        """Per cell: ``published``, ``primary`` or ``secondary``."""
+        return [
+            "primary" if p else "secondary" if s else "published"
+            for p, s in zip(self.primary.sensitive, self.suppression.suppressed, strict=True)
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and the audit verdict (no cell values)."""
+        widths = self.audit.upper - self.audit.lower
+        return {
+            "cells": self.cells.cells,
+            "equations": len(self.cells.equations),
+            "primary": int(self.primary.sensitive.sum()),
+            "secondary": int(self.suppression.secondary.sum()),
+            "method": self.suppression.method.value,
+            "proven_optimal": self.suppression.proven_optimal,
+            "secondary_value": self.suppression.cost,
+            "rules": list(self.rules),
+            "audit_passed": self.audit.passed,
+            "audited_cells": len(self.audit.cells),
+            "narrowest_interval": float(widths.min()) if len(widths) else None,
+        }
+
+
+def protect_table(
+    table: pa.Table,
+    dimensions: Sequence[str],
+    rules: Sequence[SuppressionRule],
+    *,
+    value: str | None = None,
+    contributor: str | None = None,
+    hierarchies: Mapping[str, Hierarchy] | None = None,
+    method: SecondaryMethod = SecondaryMethod.HEURISTIC,
+) -> ProtectedTable:
+    """Tabulate ``table`` and protect it; refuse to return a pattern the audit rejects.
+
+    Raises:
+        InvalidSpecError: bad columns, values or rules.
+        DisclosureCheckFailed: the audit found a sensitive cell the pattern does not protect.
+
+    Example:
+        >>> from ansim.disclosure import ThresholdRule
+        >>> t = pa.table({"si": ["A"] * 5 + ["B"] + ["C"] * 6})
+        >>> protect_table(t, ["si"], [ThresholdRule(3)]).status()
+        ['secondary', 'primary', 'published', 'published']
+    """
+    cells = tabulate(
+        table, dimensions, value=value, hierarchies=hierarchies, contributor=contributor
+    )
+    return protect_cells(cells, rules, method=method)
+
+
+def protect_cells(
+    cells: TableCells,
+    rules: Sequence[SuppressionRule],
+    *,
+    method: SecondaryMethod = SecondaryMethod.HEURISTIC,
+) -> ProtectedTable:
+    """Protect prepared cells (one table, or linked tables from :func:`link_tables`).
+
+    Raises:
+        InvalidSpecError: no rules, or the optimal method on too large a table.
+        DisclosureCheckFailed: the audit found a sensitive cell the pattern does not protect.
+    """
+    primary = primary_suppression(cells, rules)
+    suppression = secondary_suppression(cells, primary, method)
+    audit = audit_suppression(cells, suppression.suppressed, primary)
+    if not audit.passed:
+        raise DisclosureCheckFailed(
+            f"{len(audit.failing())} sensitive cell(s) can be recovered too closely; "
+            "do not release this table"
+        )
+    return ProtectedTable(cells, primary, suppression, audit, tuple(repr(r) for r in rules))
+
+
+def write_protected_table(
+    protected: ProtectedTable,
+    out: Path,
+    *,
+    delimiter: str = ",",
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``table.csv`` (withheld values empty, a status column) and ``report.json``.
+
+    Returns:
+        The path of the CSV written.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    cells = protected.cells
+    columns: dict[str, Any] = {
+        d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
+    }
+    hidden = protected.suppression.suppressed
+    columns["value"] = pa.array(np.where(hidden, np.nan, cells.values), mask=hidden)
+    columns["status"] = protected.status()
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
+    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
+    report = protected.summary() | dict(extra or {})
+    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
+    return path
+
+
+def write_rounded_table(
+    rounded: RoundedTable,
+    out: Path,
+    *,
+    delimiter: str = ",",
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a controlled-rounded ``table.csv`` and its ``report.json``.
+
+    Returns:
+        The path of the CSV written.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    cells = rounded.cells
+    columns: dict[str, Any] = {
+        d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
+    }
+    columns["value"] = rounded.values.astype(np.int64)
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
+    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
+    report = {
+        "cells": cells.cells,
+        "equations": len(cells.equations),
+        "method": "controlled rounding",
+        "base": rounded.base,
+        "cells_changed": rounded.changed,
+        "total_change": rounded.total_change,
+    } | dict(extra or {})
+    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
+    return path
