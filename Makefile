@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test install install-dev lint typecheck pytest bench clean
+.PHONY: demo test install install-dev lint typecheck pytest postgres-binaries bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,16 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install-dev
+# The governance tests start a throwaway PostgreSQL server themselves; they need its binaries.
+# A fresh machine may lack them: install Debian's package (its binaries land in
+# /usr/lib/postgresql/<version>/bin, where the test fixture looks).
+postgres-binaries:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing Debian's postgresql package for the PostgreSQL tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
+	fi
+
+pytest: install-dev postgres-binaries
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ansim._atomic import write_bytes_atomic
+import pyarrow.parquet as pq
+
+from ansim._atomic import write_bytes_atomic, write_parquet_atomic
 from ansim.errors import InvalidSpecError
 from ansim.identity import LinkageSecret, prepare
 from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
-from ansim.linkage import LINKMAP_FILE, LinkageReport, match_files
+from ansim.linkage import LINKMAP_FILE, REPORT_FILE, LinkageConfig, LinkageReport, match_files
 from ansim.schema import DatasetSpec
 
 __all__ = ["LinkRun", "link_files"]
@@ -40,7 +42,11 @@ class LinkRun:
 
 
 def link_files(
-    inputs: Sequence[tuple[Path, Path]], out: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+    inputs: Sequence[tuple[Path, Path]],
+    out: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    config: LinkageConfig | None = None,
 ) -> LinkRun:
     """Ingest, prepare and link files of two or more datasets with a throwaway project secret.
 
@@ -51,6 +57,8 @@ def link_files(
         inputs: ``(spec file, data file)`` per dataset.
         out: Output directory.
         max_bytes: Largest input file accepted.
+        config: How the linkage unit links (default: the best measured configuration,
+            probabilistic on the Bloom-filter encodings).
 
     Returns:
         Where everything is, and the linkage report.
@@ -81,5 +89,11 @@ def link_files(
                 parts.serial_map.read_bytes(), out / "serials" / f"{spec.dataset}.parquet"
             )
             identity.append(parts.identity)
-        linkmap = match_files(identity, out)
+        unit = Path(scratch) / "linkage_unit"
+        linkmap = match_files(identity, unit, config)
+        columns = ["serial", "dataset", "person_id"]  # stable output, whatever the method adds
+        write_parquet_atomic(
+            pq.read_table(unit / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
+        )
+        write_bytes_atomic((unit / REPORT_FILE).read_bytes(), out / REPORT_FILE)
     return LinkRun(out / LINKMAP_FILE, serials, ingested, linkmap.report)

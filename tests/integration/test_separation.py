@@ -8,10 +8,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 from ansim.demo import DemoRun, demo_spec
-from ansim.demo._run import DATASETS
+from ansim.demo._run import ANALYST, DATASETS, PROJECT
+from ansim.engine import attach_encrypted
+from ansim.errors import AccessDenied
+from ansim.governance import Governance
 from ansim.identity import standardise_phone, standardise_rrn
+from ansim.packages import PartyKeyStore, open_package
 
 
 def _raw(demo_run: DemoRun, dataset: str) -> pa.Table:
@@ -48,11 +53,22 @@ def _secrets(demo_run: DemoRun) -> dict[str, set[str]]:
 
 
 def _hub_strings(demo_run: DemoRun) -> tuple[list[str], list[str]]:
-    con = duckdb.connect(str(demo_run.hub_store), read_only=True)
+    # the store is encrypted: an analyst's audited key opens it; every table is still scanned
+    assert demo_run.governance is not None
+    gov = Governance(demo_run.governance)
+    key = gov.project_key(ANALYST, PROJECT)
+    gov.close()
+    con = duckdb.connect()
     try:
+        attach_encrypted(con, demo_run.hub_store, key.key, read_only=True)
+        con.execute("USE hub")
         tables = [
-            r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'hub'"
+            ).fetchall()
         ]
+        assert tables
         columns, values = [], []
         for table in tables:
             data = con.table(table).to_arrow_table()
@@ -69,7 +85,7 @@ def test_hub_store_holds_no_identifier_token_or_serial(demo_run: DemoRun) -> Non
     for spec in map(demo_spec, DATASETS):
         for column in spec.direct_identifiers:
             assert column.name not in columns
-    assert not any(c.startswith("token_") or c == "serial" for c in columns)
+    assert not any(c.startswith(("token_", "bf_")) or c in ("clk", "serial") for c in columns)
     secrets = _secrets(demo_run)
     stored = set(values)
     for kind, raw in secrets.items():
@@ -79,7 +95,7 @@ def test_hub_store_holds_no_identifier_token_or_serial(demo_run: DemoRun) -> Non
     for rrn in itertools.islice(secrets["rrns"], 2000):
         assert rrn not in text
     serials = set()
-    for part in (demo_run.out / "hub" / "inbox").glob("*.parquet"):
+    for part in (demo_run.out / "hub" / "received").glob("*.parquet"):
         serials.update(pq.read_table(part, columns=["serial"])["serial"].to_pylist())
     assert not stored & serials
 
@@ -93,7 +109,7 @@ def test_linkage_unit_sees_identity_parts_only(demo_run: DemoRun) -> None:
         names = set(pq.read_schema(path).names)
         assert not names & attributes, f"{path.name} carries attribute columns"
         assert names <= {"serial", "dataset", "person_id"} | {
-            n for n in names if n.startswith("token_")
+            n for n in names if n.startswith(("token_", "bf_")) or n in ("clk", "match_weight")
         }
     secrets = _secrets(demo_run)
     blob = b"".join(p.read_bytes() for p in unit.rglob("*") if p.is_file())
@@ -104,9 +120,11 @@ def test_linkage_unit_sees_identity_parts_only(demo_run: DemoRun) -> None:
 
 
 def test_hub_inbox_holds_no_identifier(demo_run: DemoRun) -> None:
-    for path in (demo_run.out / "hub" / "inbox").glob("*.parquet"):
+    received = list((demo_run.out / "hub" / "received").glob("*.parquet"))
+    assert len(received) == len(DATASETS) + 1  # content parts and the link map, opened
+    for path in received:
         names = set(pq.read_schema(path).names)
-        assert not any(n.startswith("token_") for n in names)
+        assert not any(n.startswith(("token_", "bf_")) or n == "clk" for n in names)
         for spec in map(demo_spec, DATASETS):
             assert not names & {c.name for c in spec.direct_identifiers}
 
@@ -144,3 +162,16 @@ def test_custodians_hold_only_their_own_data(demo_run: DemoRun) -> None:
             assert not any(d in path.name for d in DATASETS if d != dataset)
             if "record_id" in table.column_names:
                 assert not set(table["record_id"].to_pylist()) & others
+
+
+def test_parts_travel_sealed_for_their_recipient_only(demo_run: DemoRun) -> None:
+    unit = PartyKeyStore.open(demo_run.out / "linkage_unit" / "keys")
+    hub = PartyKeyStore.open(demo_run.out / "hub" / "keys")
+    for inbox, wrong in ((demo_run.out / "linkage_unit" / "inbox", hub),
+                         (demo_run.out / "hub" / "inbox", unit)):  # fmt: skip
+        packages = list(inbox.iterdir())
+        assert packages and all(p.suffix == ".ansim" for p in packages)
+        for package in packages:
+            assert not package.read_bytes().startswith(b"PAR1")  # not plain Parquet
+            with pytest.raises(AccessDenied, match="addressed to"):
+                open_package(package, wrong, project=PROJECT, kind="identity")

@@ -11,11 +11,13 @@ from rich.console import Console
 
 # Importing a command module registers its commands on the groups in ``_app``.
 from ansim.cli import (  # noqa: F401
+    _audit,
     _custodian,
     _demo,
     _disclose,
     _hub,
     _linkage,
+    _packages,
     _project,
 )
 from ansim.cli._app import app

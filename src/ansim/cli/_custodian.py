@@ -36,17 +36,90 @@ def ingest(
 
 @custodian_app.command("prepare")
 def custodian_prepare(
+    *,
     ingested: Annotated[Path, typer.Option("--ingested", help="An 'ansim ingest' output dir.")],
     secret: Annotated[Path, typer.Option("--secret", help="The project's linkage secret file.")],
     project: Annotated[str, typer.Option("--project", help="Project identifier.")],
     out: Annotated[Path, typer.Option("--out", help="The custodian's output directory.")],
+    encoding: Annotated[
+        Path | None,
+        typer.Option("--encoding", help="The project's Bloom-filter encoding spec (YAML)."),
+    ] = None,
+    token: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--token",
+            help="A linkage token, NAME=KIND+KIND (repeat); default: rrn, name_birth_sex, "
+            "name_phone. Every custodian of a project must use the same tokens.",
+        ),
+    ] = None,
+    tokens_only: Annotated[
+        bool, typer.Option("--tokens-only", help="HMAC tokens only, no Bloom filters.")
+    ] = False,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="Your key store: seal the parts for their recipients."),
+    ] = None,
+    linkage_unit: Annotated[
+        str, typer.Option("--linkage-unit", help="Party receiving the identity part.")
+    ] = "linkage_unit",
+    hub: Annotated[str, typer.Option("--hub", help="Party receiving the content part.")] = "hub",
 ) -> None:
-    """Standardise identifiers, make tokens and split into identity and content parts."""
-    from ansim.identity import LinkageSecret, prepare
+    """Standardise identifiers, make tokens and Bloom filters, split into identity and content.
+
+    With --keys, each part is also sealed (encrypted for its recipient, signed by you) into
+    OUT/outbox/<recipient>/ ready to send.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ansim.cli._packages import passphrase
+    from ansim.identity import (
+        DEFAULT_ENCODING_SPEC,
+        DEFAULT_RECIPES,
+        EncodingSpec,
+        LinkageSecret,
+        TokenRecipe,
+        prepare,
+    )
     from ansim.ingest import load_ingested
+    from ansim.packages import PartyKeyStore, seal_part
 
     spec, records = load_ingested(ingested)
-    parts = prepare(spec, records, LinkageSecret.load(secret), out, project=project)
+    store = None if keys is None else PartyKeyStore.open(keys, passphrase=passphrase())
+    chosen = None if tokens_only else (
+        DEFAULT_ENCODING_SPEC if encoding is None else EncodingSpec.from_yaml(encoding)
+    )  # fmt: skip
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(f"preparing {spec.dataset}", total=records.num_rows)
+        parts = prepare(
+            spec, records, LinkageSecret.load(secret), out, project=project, encoding=chosen,
+            recipes=[TokenRecipe.parse(t) for t in token] if token else DEFAULT_RECIPES,
+            progress=lambda done, _total: bar.update(task, completed=done),
+        )  # fmt: skip
     console.print(f"identity part (to the linkage unit): {parts.identity}")
     console.print(f"content part (to the hub): {parts.content}")
     console.print(f"serial map (stays here): {parts.serial_map}\nreport: {parts.report}")
+    if store is not None:
+        for part, party in ((parts.identity, linkage_unit), (parts.content, hub)):
+            package = seal_part(part, sender=store, recipient=party, out_dir=out / "outbox" / party)
+            console.print(f"sealed for {party}: {package}")
+
+
+@custodian_app.command("encoding")
+def custodian_encoding(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the encoding spec (YAML).")],
+    name: Annotated[str, typer.Option("--name", help="Name of the project's encoding.")] = "",
+    version: Annotated[int, typer.Option("--version", help="Revision of the spec.")] = 1,
+) -> None:
+    """Write the default Bloom-filter encoding spec, to edit and share with all custodians."""
+    import dataclasses
+
+    from ansim._atomic import write_text_atomic
+    from ansim.identity import DEFAULT_ENCODING_SPEC
+
+    spec = dataclasses.replace(
+        DEFAULT_ENCODING_SPEC, name=name or DEFAULT_ENCODING_SPEC.name, version=version
+    )
+    write_text_atomic(spec.to_yaml(), out)
+    console.print(f"encoding spec {spec.name!r} v{spec.version}: {out} (no secrets; share it)")

@@ -37,10 +37,12 @@ def demo(
         rows.append((f"{name} ({result.encoding}): {counts}", result.directory))
     rows += [
         ("linkage unit: link map and report", out / "linkage_unit"),
-        ("hub: linked dataset (DuckDB)", run.hub_store),
+        ("hub: linked dataset (encrypted DuckDB)", run.hub_store),
         ("released table", run.release),
         ("linkage quality", out / "evaluation" / "linkage_quality.json"),
     ]
+    if run.governance is not None:
+        rows.append(("governance: project store, keys, audit log, records", run.governance))
     for what, where in rows:
         console.print(f"  {what}\n      → {where}", highlight=False, soft_wrap=True)
     console.print(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,13 +14,22 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ansim._atomic import write_bytes_atomic, write_text_atomic
+from ansim._atomic import write_text_atomic
 from ansim.demo._world import WorldFiles, generate_world
-from ansim.engine import Engine
+from ansim.governance import (
+    DatasetRequest,
+    Governance,
+    Operation,
+    ProjectApplication,
+    Purpose,
+    Role,
+    object_hash,
+)
 from ansim.hub import combine_files
-from ansim.identity import LinkageSecret, prepare
+from ansim.identity import LinkageSecret, PreparedParts, prepare
 from ansim.ingest import IngestResult, ingest_file, load_ingested
-from ansim.linkage import LINKMAP_FILE, PairwiseQuality, match_files, quality_against_truth
+from ansim.linkage import PairwiseQuality, match_files, quality_against_truth
+from ansim.packages import PartyKeyStore, introduce, receive_inbox, seal_part, seal_table
 from ansim.release import rate_table, write_release
 from ansim.schema import DatasetSpec
 
@@ -26,6 +37,115 @@ __all__ = ["DemoRun", "demo_spec", "run_demo"]
 
 PROJECT = "gyeonggi-covid-demo"
 DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
+# the demo project's people: one per role, linkage unit and hub held by different bodies
+ADMIN, LINKER, HUB_OPERATOR = "admin.kostat", "operator.kisa", "operator.hub"
+ANALYST, CHECKER = "analyst.snu", "checker.kostat"
+
+
+def _officer(custodian: str) -> str:
+    return f"officer.{custodian}"
+
+
+def _open_project(home: Path) -> Governance:
+    """A fresh governance home with the demo project, its members, approvals and key."""
+    shutil.rmtree(home, ignore_errors=True)  # the demo starts from nothing each run
+    gov = Governance(home)
+    gov.bootstrap(ADMIN, "Administrator", "KOSTAT")
+    specs = [demo_spec(d) for d in DATASETS]
+    team: dict[str, tuple[Role, str | None]] = {
+        LINKER: (Role.LINKAGE_UNIT_OPERATOR, None),
+        HUB_OPERATOR: (Role.HUB_OPERATOR, None),
+        ANALYST: (Role.ANALYST, None),
+        CHECKER: (Role.OUTPUT_CHECKER, None),
+    }
+    team |= {_officer(s.custodian): (Role.CUSTODIAN_OFFICER, s.custodian) for s in specs}
+    for user in team:
+        gov.register_user(ADMIN, user, user, user.split(".")[1].upper())
+    today = gov.today()
+    gov.create_project(ADMIN, ProjectApplication(
+        PROJECT, "COVID-19 cases, support payments and population in Gyeonggi",
+        Purpose.STATISTICS, "Confirmed cases per 100,000 by si/gun, age band and sex",
+        tuple(DatasetRequest(s.dataset, s.custodian) for s in specs),
+        today, today + dt.timedelta(days=364),
+    ))  # fmt: skip
+    for user, (role, custodian) in team.items():
+        gov.add_member(ADMIN, PROJECT, user, role, custodian=custodian)
+    gov.issue_key(ADMIN, PROJECT)
+    for spec in specs:
+        gov.approve(_officer(spec.custodian), PROJECT, spec.dataset)
+    return gov
+
+
+def _party_keys(out: Path, custodians: Iterable[str]) -> dict[str, PartyKeyStore]:
+    """Fresh key stores for every party (``<party dir>/keys``), each trusting the others.
+
+    The receiving parties' inboxes and opened parts of an earlier run are cleared too.
+    """
+    homes = {c: out / "custodians" / c for c in custodians}
+    homes |= {"linkage_unit": out / "linkage_unit", "hub": out / "hub"}
+    stores = {}
+    for party, home in homes.items():
+        for stale in ("inbox", "received"):
+            shutil.rmtree(home / stale, ignore_errors=True)
+        shutil.rmtree(home / "keys", ignore_errors=True)
+        stores[party] = PartyKeyStore.create(home / "keys", party)
+    introduce(list(stores.values()))
+    return stores
+
+
+def _send_parts(parts: PreparedParts, sender: PartyKeyStore, out: Path) -> None:
+    """A custodian seals its parts for their recipients (encrypted for them, signed by it)."""
+    seal_part(
+        parts.identity,
+        sender=sender,
+        recipient="linkage_unit",
+        out_dir=out / "linkage_unit" / "inbox",
+    )
+    seal_part(parts.content, sender=sender, recipient="hub", out_dir=out / "hub" / "inbox")
+
+
+def _open_inbox(out: Path, keys: dict[str, PartyKeyStore], party: str, kind: str) -> list[Path]:
+    """A party verifies and decrypts the packages of one kind in its inbox into ``received/``."""
+    home = out / party
+    return receive_inbox(
+        home / "inbox", keys[party], project=PROJECT, kind=kind, out_dir=home / "received"
+    )
+
+
+def _hashes(paths: Iterable[Path]) -> dict[str, str]:
+    """File name → SHA-256, for the audit events of sent and received files."""
+    return {p.name: object_hash(p.read_bytes()) for p in sorted(paths)}
+
+
+def _combine_governed(
+    gov: Governance, packages: list[Path], contents: list[Path], links: Path, store: Path
+) -> None:
+    """The hub records what it received (removed at destruction) and combines into its store."""
+    gov.receive_files(HUB_OPERATOR, PROJECT, [*packages, *contents, links])
+    with gov.open_hub_store(HUB_OPERATOR, PROJECT, store, write=True) as engine:
+        combine_files(contents, links, engine)
+
+
+def _release_reviewed(gov: Governance, store: Path, out: Path) -> Path:
+    """The analyst makes the table; a checker (not the author) approves and releases it."""
+    with gov.open_hub_store(ANALYST, PROJECT, store) as engine:
+        release = write_release(rate_table(engine), out / "cases_per_100k_by_sigungu_age_sex.csv")
+    gov.submit_output(ANALYST, PROJECT, "cases-per-100k", release.read_bytes())
+    gov.review_output(CHECKER, PROJECT, "cases-per-100k", approve=True)
+    gov.release_output(CHECKER, PROJECT, "cases-per-100k")
+    return release
+
+
+def _close_verified(gov: Governance, records: Path) -> str:
+    """Export the processing record and Five Safes summary, then verify the whole audit chain."""
+    gov.export_records(ADMIN, PROJECT, records)
+    audit = gov.verify_audit()
+    gov.close()
+    audit.raise_for_problem()
+    return (
+        f"audit: {audit.events} events, {audit.checkpoints} signed checkpoints verified "
+        f"(again: ansim audit verify --home {gov.home})"
+    )
 
 
 def demo_spec(dataset: str) -> DatasetSpec:
@@ -49,8 +169,9 @@ class DemoRun:
         ingested: Ingest results per dataset.
         quality: Pairwise linkage quality against the true links.
         release: The released table (CSV).
-        hub_store: The hub's DuckDB store.
+        hub_store: The hub's DuckDB store (encrypted under the project's data key).
         seconds: Wall time per step.
+        governance: The governance home (metadata store, keys, audit log, records).
     """
 
     out: Path
@@ -60,6 +181,7 @@ class DemoRun:
     release: Path
     hub_store: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    governance: Path | None = None
 
 
 def run_demo(
@@ -99,9 +221,12 @@ def run_demo(
     say(f"generating {people:,} people and three custodians' files")
     world = generate_world(people, seed, out / "world")
     lap("generate")
+    say("governance: project, custodians' approvals, data key")
+    gov = _open_project(out / "governance")
     secret = LinkageSecret.generate()  # shared by the custodians only
     ingested: dict[str, IngestResult] = {}
     unit_inbox, hub_inbox = out / "linkage_unit" / "inbox", out / "hub" / "inbox"
+    keys = _party_keys(out, [demo_spec(d).custodian for d in DATASETS])
     serial_maps = {}
     for dataset in DATASETS:
         spec = demo_spec(dataset)
@@ -111,29 +236,42 @@ def run_demo(
         ingested[dataset] = ingest_file(spec, world.datasets[dataset], home / "ingest")
         _, records = load_ingested(ingested[dataset].directory)
         parts = prepare(spec, records, secret, home / "prepared", project=PROJECT)
-        write_bytes_atomic(parts.identity.read_bytes(), unit_inbox / parts.identity.name)
-        write_bytes_atomic(parts.content.read_bytes(), hub_inbox / parts.content.name)
+        gov.authorize(
+            _officer(spec.custodian),
+            PROJECT,
+            Operation.SUBMIT_PARTS,
+            dataset=dataset,
+            objects=_hashes([parts.identity, parts.content]),
+        )
+        _send_parts(parts, keys[spec.custodian], out)
         serial_maps[dataset] = pq.read_table(parts.serial_map)
     lap("ingest_prepare")
-    say("linkage unit: exact matching on tokens")
-    linkmap = match_files(sorted(unit_inbox.glob("*.parquet")), out / "linkage_unit")
-    write_bytes_atomic((out / "linkage_unit" / LINKMAP_FILE).read_bytes(), hub_inbox / LINKMAP_FILE)
+    say("linkage unit: probabilistic matching on Bloom-filter encodings and tokens")
+    gov.receive_files(
+        LINKER, PROJECT, sorted(unit_inbox.glob("*.ansim")), operation=Operation.RUN_LINKAGE
+    )
+    linkmap = match_files(_open_inbox(out, keys, "linkage_unit", "identity"), out / "linkage_unit")
+    seal_table(
+        linkmap.table.replace_schema_metadata({"ansim.project": PROJECT}),
+        sender=keys["linkage_unit"], recipient="hub", project=PROJECT, kind="linkmap",
+        dataset="", out_dir=hub_inbox,
+    )  # fmt: skip
     lap("match")
     say("hub: combining content parts through the link map")
     store = out / "hub" / "hub.duckdb"
     store.unlink(missing_ok=True)
-    contents = sorted(p for p in hub_inbox.glob("*.parquet") if p.name != LINKMAP_FILE)
-    combine_files(contents, hub_inbox / LINKMAP_FILE, store)
+    contents, (links,) = (_open_inbox(out, keys, "hub", k) for k in ("content", "linkmap"))
+    _combine_governed(gov, sorted(hub_inbox.glob("*.ansim")), contents, links, store)
     lap("combine")
     say("release: confirmed cases per 100,000 by si/gun × age band × sex")
-    with Engine(store, read_only=True) as engine:
-        release = write_release(
-            rate_table(engine), out / "release" / "cases_per_100k_by_sigungu_age_sex.csv"
-        )
+    release = _release_reviewed(gov, store, out / "release")
     lap("release")
     quality = quality_against_truth(linkmap.table, serial_maps, pacsv.read_csv(world.truth))
     evaluation = {
-        "method": "exact tokens: HMAC(RRN) ∪ HMAC(name+birth date+sex) ∪ HMAC(name+phone)",
+        "method": linkmap.report.method,
+        "estimated_without_labels": {
+            k: v for k, v in linkmap.report.estimates.items() if k.startswith("estimated")
+        },
         "pairwise": {
             "precision": round(quality.precision, 5),
             "recall": round(quality.recall, 5),
@@ -146,4 +284,5 @@ def run_demo(
     }
     write_text_atomic(json.dumps(evaluation, indent=2), out / "evaluation" / "linkage_quality.json")
     lap("evaluate")
-    return DemoRun(out, world, ingested, quality, release, store, seconds)
+    say(_close_verified(gov, out / "governance" / "records"))
+    return DemoRun(out, world, ingested, quality, release, store, seconds, out / "governance")

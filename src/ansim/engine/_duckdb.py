@@ -13,6 +13,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from ansim._atomic import write_parquet_atomic
+from ansim.engine._encryption import HUB_CATALOG, attach_encrypted
 from ansim.errors import EngineError
 
 __all__ = ["Engine"]
@@ -33,12 +34,16 @@ class Engine:
     """An Ibis connection to an embedded DuckDB database (in memory or in a file).
 
     Every module that needs a query engine receives an ``Engine``; none opens DuckDB itself.
+    With ``encryption_key`` the file is an encrypted DuckDB database (AES-GCM): it is attached
+    as catalog ``hub`` to an in-memory connection and every table lives there; without the key
+    the file reveals nothing. The key is passed to DuckDB as a bound parameter and not kept.
 
     Args:
         path: Database file, or ``None`` for a private in-memory database.
         read_only: Open an existing file read-only.
         threads: Worker threads DuckDB may use (default: all cores).
         memory_limit: DuckDB memory limit such as ``"4GB"`` (default: DuckDB's own).
+        encryption_key: A 256-bit data key: the file is (or becomes) an encrypted database.
 
     Example:
         >>> import pyarrow as pa
@@ -55,6 +60,7 @@ class Engine:
         read_only: bool = False,
         threads: int | None = None,
         memory_limit: str | None = None,
+        encryption_key: bytes | None = None,
     ) -> None:
         config: dict[str, Any] = {}
         if threads is not None:
@@ -62,14 +68,26 @@ class Engine:
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
         self.path = path
+        self.encrypted = encryption_key is not None
+        self._database: tuple[str, str] | None = None
+        if encryption_key is not None and path is None:
+            raise EngineError("an encryption key needs a database file: give a path")
         try:
-            if path is None:
+            if path is None or encryption_key is not None:
                 self._con = ibis.duckdb.connect(**config)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._con = ibis.duckdb.connect(str(path), read_only=read_only, **config)
         except duckdb.Error as e:
             raise EngineError(f"cannot open the DuckDB database at {path}: {e}") from e
+        if encryption_key is not None and path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                attach_encrypted(self._con.con, path, encryption_key, read_only=read_only)
+            except EngineError:
+                self._con.disconnect()
+                raise
+            self._database = (HUB_CATALOG, "main")
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -100,17 +118,26 @@ class Engine:
             The stored table as an Ibis expression.
         """
         try:
-            return self._con.create_table(_checked_name(name), data, overwrite=overwrite)
+            return self._con.create_table(
+                _checked_name(name), data, overwrite=overwrite, database=self._database
+            )
         except duckdb.Error as e:
             raise EngineError(f"cannot create table {name!r}: {e}") from e
 
     def table(self, name: str) -> Table:
         """Return a stored table by name."""
-        return self._con.table(_checked_name(name))
+        return self._con.table(_checked_name(name), database=self._database)
 
     def list_tables(self) -> list[str]:
-        """Names of the stored tables."""
-        return list(self._con.list_tables())
+        """Names of the stored tables (not temporary views of in-memory data)."""
+        if self._database is None:
+            return list(self._con.list_tables())
+        rows = self._con.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary "
+            "ORDER BY table_name",
+            [self._database[0]],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def read_parquet(self, path: Path) -> Table:
         """Expose a Parquet file as a table expression (read lazily by the engine)."""

@@ -15,13 +15,24 @@ from ansim.packages import read_part
 __all__ = ["combine_files"]
 
 
-def combine_files(content_parts: Sequence[Path], linkmap: Path, store: Path) -> LinkedDataset:
-    """Combine content part files through a link map file into the DuckDB store at ``store``.
+def combine_files(
+    content_parts: Sequence[Path],
+    linkmap: Path,
+    store: Path | Engine,
+    *,
+    encryption_key: bytes | None = None,
+) -> LinkedDataset:
+    """Combine content part files through a link map file into the hub's store.
+
+    A governed project passes the engine that ``Governance.open_hub_store`` returns (the
+    project's encrypted store, opened after the role and approval checks).
 
     Args:
         content_parts: One content part per dataset.
         linkmap: The link map from the linkage unit.
-        store: The hub's DuckDB database file (created or updated).
+        store: The hub's DuckDB database file (created or updated), or an open engine (left
+            open for the caller).
+        encryption_key: With a file, its 256-bit data key (the file is encrypted).
 
     Returns:
         What was stored.
@@ -34,5 +45,7 @@ def combine_files(content_parts: Sequence[Path], linkmap: Path, store: Path) -> 
         links = pq.read_table(linkmap, columns=["serial", "dataset", "person_id"])
     except (OSError, ValueError) as e:
         raise HubError(f"cannot read the link map {linkmap.name}: {e}") from e
-    with Engine(store) as engine:
+    if isinstance(store, Engine):
+        return combine(parts, links, store)
+    with Engine(store, encryption_key=encryption_key) as engine:
         return combine(parts, links, engine)

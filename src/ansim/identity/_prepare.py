@@ -2,44 +2,49 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import math
 import secrets
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ansim._atomic import write_parquet_atomic, write_text_atomic
-from ansim.errors import InvalidIdentifierError
+from ansim.identity._bloom import FieldFill, encode_bloom_detailed
+from ansim.identity._checks import check_identifiers
+from ansim.identity._columns import standardise_array
+from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
 from ansim.identity._secret import LinkageSecret
-from ansim.identity._standardise import (
-    standardise_name,
-    standardise_phone,
-    standardise_rrn,
-    standardise_sex,
-)
 from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
 from ansim.schema import DatasetSpec, IdentifierKind
 
-__all__ = ["PART_METADATA_KEYS", "PreparedParts", "new_serials", "prepare", "standardise_columns"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "ENCODING_METADATA_KEY",
+    "PART_METADATA_KEYS",
+    "PreparedParts",
+    "new_serials",
+    "prepare",
+    "standardise_columns",
+]
 
 PART_METADATA_KEYS = ("ansim.dataset", "ansim.part", "ansim.project")
+DEFAULT_CHUNK_ROWS = 250_000
+"""Records prepared at a time: bounds memory and paces the progress bar."""
+ENCODING_METADATA_KEY = "ansim.encoding"
+"""Schema-metadata key under which an identity part carries its encoding spec (JSON)."""
 _SERIAL_BYTES = 16
-
-
-def _iso(value: object) -> str | None:
-    return value.isoformat() if isinstance(value, dt.date) else None
-
-
-_STANDARDISERS: dict[IdentifierKind, Callable[[str | None], str | None]] = {
-    IdentifierKind.KOREAN_NAME: standardise_name,
-    IdentifierKind.RRN: standardise_rrn,
-    IdentifierKind.PHONE: standardise_phone,
-    IdentifierKind.SEX: standardise_sex,
-}
+_STANDARDISED_KINDS = (
+    IdentifierKind.KOREAN_NAME,
+    IdentifierKind.RRN,
+    IdentifierKind.PHONE,
+    IdentifierKind.SEX,
+    IdentifierKind.ADDRESS,
+)
 
 
 @dataclass(frozen=True)
@@ -82,40 +87,101 @@ def new_serials(count: int) -> list[str]:
 
 
 def standardise_columns(
-    spec: DatasetSpec, records: pa.Table
-) -> tuple[dict[IdentifierKind, list[str | None]], Counter[str]]:
+    spec: DatasetSpec, records: pa.Table, *, kinds: Collection[IdentifierKind] | None = None
+) -> tuple[dict[IdentifierKind, pa.Array], Counter[str]]:
     """Standardised identifier values by kind, and how many values of each kind were invalid.
 
     Args:
         spec: The dataset spec (kinds say which column is which identifier).
         records: Ingested rows.
+        kinds: Only these identifier kinds (default: every kind the spec declares).
 
     Returns:
-        Values by kind (``None`` where blank or invalid) and invalid counts by kind.
+        Values by kind as Arrow string arrays (null where blank or invalid; birth dates as
+        ``YYYY-MM-DD``) and invalid counts by kind.
     """
-    values: dict[IdentifierKind, list[str | None]] = {}
+    values: dict[IdentifierKind, pa.Array] = {}
     invalid: Counter[str] = Counter()
+    wanted = set(kinds) if kinds is not None else {*_STANDARDISED_KINDS, IdentifierKind.BIRTH_DATE}
     birth = spec.find_kind(IdentifierKind.BIRTH_DATE)
-    if birth is not None:
-        values[IdentifierKind.BIRTH_DATE] = [_iso(v) for v in records[birth.name].to_pylist()]
-    for kind, standardise in _STANDARDISERS.items():
+    if birth is not None and IdentifierKind.BIRTH_DATE in wanted:
+        values[IdentifierKind.BIRTH_DATE] = pc.cast(
+            records[birth.name], pa.string()
+        ).combine_chunks()
+    for kind in _STANDARDISED_KINDS:
         column = spec.find_kind(kind)
-        if column is None:
+        if column is None or kind not in wanted:
             continue
-        out: list[str | None] = []
-        for raw in records[column.name].to_pylist():
-            try:
-                out.append(standardise(None if raw is None else str(raw)))
-            except InvalidIdentifierError:
-                invalid[kind.value] += 1
-                out.append(None)
-        values[kind] = out
+        result = standardise_array(kind, records[column.name].combine_chunks())
+        values[kind] = result.values
+        if result.invalid:
+            invalid[kind.value] += result.invalid
     return values, invalid
 
 
-def _with_metadata(table: pa.Table, spec: DatasetSpec, part: str, project: str) -> pa.Table:
+def _with_metadata(
+    table: pa.Table, spec: DatasetSpec, part: str, project: str, extra: dict[str, str] | None = None
+) -> pa.Table:
     meta = dict(zip(PART_METADATA_KEYS, (spec.dataset, part, project), strict=True))
+    meta.update(extra or {})
     return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
+
+
+def _present_kinds(spec: DatasetSpec) -> set[IdentifierKind]:
+    kinds = (*_STANDARDISED_KINDS, IdentifierKind.BIRTH_DATE)
+    return {k for k in kinds if spec.find_kind(k) is not None}
+
+
+@dataclass
+class _Accumulated:
+    """Identity columns and report counts, gathered chunk by chunk."""
+
+    columns: dict[str, list[pa.Array]] = field(default_factory=dict)
+    invalid: Counter[str] = field(default_factory=Counter)
+    fills: dict[str, list[FieldFill]] = field(default_factory=dict)
+    checks: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, name: str, column: pa.Array) -> None:
+        self.columns.setdefault(name, []).append(column)
+
+
+def _prepare_chunk(
+    spec: DatasetSpec,
+    chunk: pa.Table,
+    secret: LinkageSecret,
+    plan: tuple[Sequence[TokenRecipe], EncodingSpec | None],
+    into: _Accumulated,
+) -> None:
+    recipes, encoding = plan
+    values, invalid = standardise_columns(spec, chunk)
+    into.invalid.update(invalid)
+    for recipe in recipes:
+        into.add(recipe.column, make_tokens(recipe, values, secret))
+    if encoding is not None:
+        bloom = encode_bloom_detailed(encoding, values, secret)
+        for name, column in bloom.columns.items():
+            into.add(name, column)
+            into.fills.setdefault(name, []).append(bloom.fill[name])
+    for kind, counts in check_identifiers(spec, chunk, values).items():
+        into.checks.setdefault(kind, Counter()).update(counts)
+
+
+def _merged_fill(fills: list[FieldFill], bits: int) -> dict[str, object]:
+    """One report entry from the fill statistics of several chunks (weighted by records)."""
+    encoded = sum(f.encoded for f in fills)
+
+    def mean(values: list[float]) -> float:
+        return sum(v * f.encoded for v, f in zip(values, fills, strict=True)) / max(encoded, 1)
+
+    grams = mean([f.mean_qgrams for f in fills])
+    return {
+        "bits": fills[0].bits,
+        "encoded": encoded,
+        "mean_qgrams": round(grams, 2),
+        "fill": round(mean([f.fill for f in fills]), 4),
+        "stored_fill": round(mean([f.stored_fill for f in fills]), 4),
+        "suggested_hashes": max(1, round(bits * math.log(2) / grams)) if grams and bits else 0,
+    }
 
 
 def prepare(
@@ -126,34 +192,49 @@ def prepare(
     *,
     project: str,
     recipes: Sequence[TokenRecipe] = DEFAULT_RECIPES,
+    encoding: EncodingSpec | None = DEFAULT_ENCODING_SPEC,
+    progress: Callable[[int, int], None] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> PreparedParts:
-    """Standardise, tokenise and split a custodian's records.
+    """Standardise, tokenise, encode and split a custodian's records.
 
-    Writes ``identity/<dataset>.parquet`` (serial and ``token_*`` columns only),
-    ``content/<dataset>.parquet`` (serial and every column that is not a direct identifier),
-    ``serials/<dataset>.parquet`` (record id and serial: stays here) and
-    ``reports/<dataset>.prepare.json`` under ``out``.
+    Writes ``identity/<dataset>.parquet`` (``serial``, ``token_<recipe>`` as ``binary(32)``,
+    ``bf_<field>`` per field-level Bloom filter and ``clk``, each fixed-size binary and null
+    where the field is blank; the encoding spec as JSON in the schema metadata under
+    ``ansim.encoding``), ``content/<dataset>.parquet`` (serial and every column that is not a
+    direct identifier), ``serials/<dataset>.parquet`` (record id and serial: stays here) and
+    ``reports/<dataset>.prepare.json`` (counts, invalid identifiers by kind, cross-checks,
+    fill rates; no identifier) under ``out``.
 
     Args:
         spec: The dataset spec.
         records: Ingested rows (see :func:`ansim.ingest.ingest_file`).
-        secret: The project's linkage secret.
+        secret: The project's linkage secret (tokens and Bloom filters use keys derived from it).
         out: The custodian's output directory.
         project: Project identifier recorded in the parts' metadata.
         recipes: Which tokens to make; recipes whose identifiers the spec lacks are skipped.
+        encoding: The project's Bloom-filter encoding spec (``None``: tokens only); fields the
+            dataset lacks are skipped.
+        progress: Called with (records done, records in all) after each chunk.
+        chunk_rows: Records standardised and encoded at a time (bounds memory).
 
     Returns:
         Where the parts are.
     """
-    values, invalid = standardise_columns(spec, records)
-    serials = new_serials(records.num_rows)
-    usable = [r for r in recipes if all(k in values for k in r.kinds)]
-    identity = {"serial": pa.array(serials, pa.string())}
-    for recipe in usable:
-        identity[recipe.column] = pa.array(make_tokens(recipe, values, secret), pa.binary(32))
-    content = {"serial": pa.array(serials, pa.string())}
-    content.update({c.name: records[c.name] for c in spec.content_columns})
-    serial_map = pa.table({"record_id": records[spec.record_id], "serial": identity["serial"]})
+    kinds = _present_kinds(spec)
+    usable = [r for r in recipes if all(k in kinds for k in r.kinds)]
+    used = None if encoding is None else encoding.for_kinds(kinds)
+    acc = _Accumulated()
+    total = records.num_rows
+    for start in range(0, max(total, 1), chunk_rows):
+        chunk = records.slice(start, chunk_rows)
+        _prepare_chunk(spec, chunk, secret, (usable, used), acc)
+        if progress is not None:
+            progress(min(total, start + chunk_rows), total)
+    serials = pa.array(new_serials(total), pa.string())
+    identity: dict[str, pa.Array | pa.ChunkedArray] = {"serial": serials}
+    identity |= {name: pa.chunked_array(parts) for name, parts in acc.columns.items()}
+    content = {"serial": serials} | {c.name: records[c.name] for c in spec.content_columns}
     name = spec.dataset
     parts = PreparedParts(
         dataset=name,
@@ -161,26 +242,44 @@ def prepare(
         content=out / "content" / f"{name}.parquet",
         serial_map=out / "serials" / f"{name}.parquet",
         report=out / "reports" / f"{name}.prepare.json",
-        records=records.num_rows,
+        records=total,
     )
-    write_parquet_atomic(
-        _with_metadata(pa.table(identity), spec, "identity", project), parts.identity
-    )
+    extra = {} if used is None else {ENCODING_METADATA_KEY: used.to_json()}
+    identity_table = _with_metadata(pa.table(identity), spec, "identity", project, extra)
+    write_parquet_atomic(identity_table, parts.identity)
     write_parquet_atomic(_with_metadata(pa.table(content), spec, "content", project), parts.content)
-    write_parquet_atomic(serial_map, parts.serial_map)
-    fill = {
-        r.name: round(1 - identity[r.column].null_count / max(records.num_rows, 1), 4)
-        for r in usable
-    }
-    report = {
-        "dataset": name,
-        "project": project,
-        "records": records.num_rows,
-        "tokens": [r.name for r in usable],
-        "tokens_skipped": [r.name for r in recipes if r not in usable],
-        "token_fill_rate": fill,
-        "invalid_identifiers": dict(invalid),
-        "content_columns": [c.name for c in spec.content_columns],
-    }
+    write_parquet_atomic(
+        pa.table({"record_id": records[spec.record_id], "serial": serials}), parts.serial_map
+    )
+    report = {"dataset": name, "project": project, "records": total}
+    report |= _report(spec, recipes, usable, used, acc, identity, total)
     write_text_atomic(json.dumps(report, ensure_ascii=False, indent=2), parts.report)
     return parts
+
+
+def _report(  # noqa: PLR0917  (the pieces of one preparation)
+    spec: DatasetSpec,
+    recipes: Sequence[TokenRecipe],
+    usable: list[TokenRecipe],
+    used: EncodingSpec | None,
+    acc: _Accumulated,
+    identity: dict[str, pa.Array | pa.ChunkedArray],
+    total: int,
+) -> dict[str, object]:
+    """The preparation report's counts and rates (no identifier, no token, no filter)."""
+    return {
+        "tokens": [r.name for r in usable],
+        "tokens_skipped": [r.name for r in recipes if r not in usable],
+        "token_fill_rate": {
+            r.name: round(1 - identity[r.column].null_count / max(total, 1), 4) for r in usable
+        },
+        "encoding": None if used is None else {"name": used.name, "version": used.version},
+        "bloom_filters": {
+            c: _merged_fill(f, used.clk_bits if c == "clk" else used.field(c[3:]).bits)
+            for c, f in acc.fills.items()
+            if used is not None
+        },
+        "invalid_identifiers": dict(acc.invalid),
+        "identifier_checks": {k: dict(v) for k, v in acc.checks.items()},
+        "content_columns": [c.name for c in spec.content_columns],
+    }

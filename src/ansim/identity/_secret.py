@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from ansim._atomic import write_bytes_atomic
 from ansim.errors import InvalidSpecError
 
@@ -54,8 +57,27 @@ class LinkageSecret:
 
     @property
     def key(self) -> bytes:
-        """The raw key (pass it to HMAC only)."""
+        """The raw key (use :meth:`derive` for a purpose-bound key instead)."""
         return self._key
+
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key for one purpose (``tokens``, ``bloom``, …), derived with HKDF-SHA256.
+
+        One project secret serves every purpose, yet a key for one purpose says nothing about
+        the key for another: linkage tokens and Bloom-filter hashing never share a key.
+
+        Example:
+            >>> secret = LinkageSecret(bytes(32))
+            >>> secret.derive("tokens") != secret.derive("bloom"), len(secret.derive("bloom"))
+            (True, 32)
+        """
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=_KEY_BYTES,
+            salt=None,
+            info=b"ansim/linkage/" + purpose.encode(),
+        )
+        return hkdf.derive(self._key)
 
     def __repr__(self) -> str:
         return "LinkageSecret(<redacted>)"

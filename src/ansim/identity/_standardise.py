@@ -23,6 +23,7 @@ __all__ = [
 
 _SPACE_AND_PUNCTUATION = re.compile(r"[\s\.\,\-\_\'\"\u00b7\u318d\u2027\u30fb\(\)]+")
 _NON_DIGIT = re.compile(r"\D")
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _RRN_SHAPE = re.compile(r"^\d{6}[\s\-]*\d{7}$")
 _DATE_SEPARATED = re.compile(
     r"^(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*(?:일|\.)?"
@@ -42,7 +43,8 @@ def standardise_name(value: str | None) -> str | None:
     """Canonical form of a person's name: NFC Hangul, no spaces or punctuation, Latin case-folded.
 
     NFKC first folds full-width letters and compatibility jamo; decomposed (NFD) Hangul is
-    recomposed, so ``김민준`` typed in either form gives the same result.
+    recomposed, so ``김민준`` typed in either form gives the same result. Names without Hangul
+    (romanised or foreign names) also lose their diacritics (``Nguyễn`` → ``nguyen``).
 
     Args:
         value: Name as recorded.
@@ -57,12 +59,15 @@ def standardise_name(value: str | None) -> str | None:
         >>> import unicodedata
         >>> standardise_name(" 김 민준 "), standardise_name(unicodedata.normalize("NFD", "김민준"))
         ('김민준', '김민준')
-        >>> standardise_name("Nguyen Van-An")
-        'nguyenvanan'
+        >>> standardise_name("Nguyen Van-An"), standardise_name("NGUYỄN Văn An")
+        ('nguyenvanan', 'nguyenvanan')
     """
     if value is None or not value.strip():
         return None
     text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", value))
+    if not _HANGUL.search(text):
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     text = _SPACE_AND_PUNCTUATION.sub("", text).casefold()
     if not any(ch.isalpha() for ch in text):
         raise InvalidIdentifierError("name has no letters")

@@ -1,26 +1,102 @@
-"""The linkage unit: links identity parts (serials and tokens) into a link map.
+"""The linkage unit: links identity parts (serials, tokens, Bloom filters) into a link map.
 
-It never sees attributes: its inputs are identity parts only, its output is the link map
-(serial → project person id) and a report in counts.
+It never sees attributes: its inputs are identity parts only (``serial``, ``token_*``,
+``bf_*``, ``clk``), its output is the link map (serial → project person id, with the match
+weight) and a report in counts. Methods: exact tokens, fuzzy Dice on record-level filters,
+and a Fellegi–Sunter model on field-level comparisons (the default).
 """
 
 from __future__ import annotations
 
+from ansim.linkage._assignment import ASSIGNMENTS, assign_greedy, assign_optimal, select_links
+from ansim.linkage._bits import BitMatrix, bit_matrix
+from ansim.linkage._blocking import (
+    BlockingPass,
+    BlockingRule,
+    CandidatePairs,
+    block_pairs,
+    pairs_in_blocks,
+)
+from ansim.linkage._comparison import (
+    DEFAULT_DICE_BANDS,
+    EncodedRecords,
+    FieldComparison,
+    comparison_levels,
+)
 from ansim.linkage._components import connected_components, pairs_within_groups
-from ansim.linkage._exact import LinkageReport, LinkMap, link_exact
+from ansim.linkage._config import METHODS, LinkageConfig
+from ansim.linkage._dice import dice_pairs, dice_reference, dice_top_k, popcounts
+from ansim.linkage._encoded import (
+    automatic_blocking,
+    automatic_comparisons,
+    check_parts,
+    encode_records,
+    shared_columns,
+)
+from ansim.linkage._estimates import estimated_missed_by_blocking, quality_estimates
+from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
+from ansim.linkage._model import FellegiSunterModel, estimate_m_by_em, estimate_u, pattern_counts
+from ansim.linkage._probabilistic import (
+    ScoredPairs,
+    link,
+    link_fuzzy,
+    link_probabilistic,
+    score_pairs,
+)
 from ansim.linkage._quality import PairwiseQuality, pairwise_quality, quality_against_truth
 from ansim.linkage._service import LINKMAP_FILE, REPORT_FILE, match_files
+from ansim.linkage._training import train_model
 
 __all__ = [
+    "ASSIGNMENTS",
+    "DEFAULT_DICE_BANDS",
     "LINKMAP_FILE",
+    "METHODS",
     "REPORT_FILE",
+    "BitMatrix",
+    "BlockingPass",
+    "BlockingRule",
+    "CandidatePairs",
+    "EncodedRecords",
+    "FellegiSunterModel",
+    "FieldComparison",
     "LinkMap",
+    "LinkageConfig",
     "LinkageReport",
     "PairwiseQuality",
+    "ScoredPairs",
+    "assign_greedy",
+    "assign_optimal",
+    "automatic_blocking",
+    "automatic_comparisons",
+    "bit_matrix",
+    "block_pairs",
+    "check_parts",
+    "comparison_levels",
     "connected_components",
+    "dice_pairs",
+    "dice_reference",
+    "dice_top_k",
+    "encode_records",
+    "estimate_m_by_em",
+    "estimate_u",
+    "estimated_missed_by_blocking",
+    "link",
     "link_exact",
+    "link_fuzzy",
+    "link_probabilistic",
+    "linkage_report",
     "match_files",
+    "pairs_in_blocks",
     "pairs_within_groups",
     "pairwise_quality",
+    "pattern_counts",
+    "person_ids",
+    "popcounts",
     "quality_against_truth",
+    "quality_estimates",
+    "score_pairs",
+    "select_links",
+    "shared_columns",
+    "train_model",
 ]

@@ -14,7 +14,7 @@ from ansim.errors import LinkageError
 from ansim.linkage._components import connected_components, pairs_within_groups
 from ansim.packages import Part
 
-__all__ = ["LinkMap", "LinkageReport", "link_exact"]
+__all__ = ["LinkMap", "LinkageReport", "link_exact", "linkage_report", "person_ids"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class LinkageReport:
         persons_by_sources: Persons by how many datasets they appear in.
         linked_pairs: Records of dataset A sharing a person with dataset B, per ``A~B``.
         cluster_sizes: Persons by number of records.
+        blocking: Fuzzy/probabilistic: pairs generated per pass, candidate pairs and the
+            estimated true pairs no pass generated.
+        model: Probabilistic: the match weight of every level of every field (m, u, weight).
+        estimates: Quality without labels: estimated precision and recall at the threshold,
+            and the distribution of match weights over candidate pairs.
     """
 
     method: str
@@ -42,6 +47,9 @@ class LinkageReport:
     persons_by_sources: dict[int, int] = field(default_factory=dict)
     linked_pairs: dict[str, int] = field(default_factory=dict)
     cluster_sizes: dict[int, int] = field(default_factory=dict)
+    blocking: dict[str, object] = field(default_factory=dict)
+    model: dict[str, object] = field(default_factory=dict)
+    estimates: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,20 @@ def _token_codes(parts: Sequence[Part], column: str, sizes: list[int]) -> np.nda
     return np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
 
 
-def _person_ids(labels: np.ndarray, serials: pa.Array) -> pa.Array:
+def person_ids(labels: np.ndarray, serials: pa.Array) -> pa.Array:
+    """Project person ids for component labels, numbered in the order of a random serial.
+
+    Args:
+        labels: Component label per record.
+        serials: Serial per record.
+
+    Returns:
+        ``p00000000``-style ids, equal for records with equal labels.
+
+    Example:
+        >>> person_ids(np.array([0, 0, 2]), pa.array(["b", "c", "a"])).to_pylist()
+        ['p00000001', 'p00000001', 'p00000000']
+    """
     roots = np.unique(labels)
     # Number persons in the order of a random serial of theirs: ids carry no file order.
     order = np.argsort(pc.take(serials, pa.array(roots)).to_numpy(zero_copy_only=False))
@@ -75,7 +96,8 @@ def _person_ids(labels: np.ndarray, serials: pa.Array) -> pa.Array:
     rank[order] = np.arange(roots.size)
     numbers = rank[np.searchsorted(roots, labels)]
     width = max(8, len(str(roots.size)))
-    return pa.array([f"p{n:0{width}d}" for n in numbers.tolist()], pa.string())
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width, "0")
+    return pc.binary_join_element_wise("p", digits, "")
 
 
 def link_exact(parts: Sequence[Part], *, max_group: int | None = None) -> LinkMap:
@@ -122,39 +144,67 @@ def link_exact(parts: Sequence[Part], *, max_group: int | None = None) -> LinkMa
         {
             "serial": serials,
             "dataset": pa.array(datasets.tolist(), pa.string()),
-            "person_id": _person_ids(labels, serials),
+            "person_id": person_ids(labels, serials),
         }
     )
-    report = _report(names, sizes, tokens, edges, skipped, labels, datasets)
+    report = linkage_report(
+        "exact", names, sizes, labels, tokens=tokens, edges=edges, skipped=skipped
+    )
     return LinkMap(table, report)
 
 
-def _report(  # noqa: PLR0917 -- a private helper fed from one call site
+def linkage_report(
+    method: str,
     names: list[str],
     sizes: list[int],
-    tokens: tuple[str, ...],
-    edges: dict[str, int],
-    skipped: dict[str, int],
     labels: np.ndarray,
-    datasets: np.ndarray,
+    *,
+    tokens: tuple[str, ...] = (),
+    edges: dict[str, int] | None = None,
+    skipped: dict[str, int] | None = None,
+    blocking: dict[str, object] | None = None,
+    model: dict[str, object] | None = None,
+    estimates: dict[str, object] | None = None,
 ) -> LinkageReport:
-    _, cluster_size = np.unique(labels, return_counts=True)
-    members: dict[int, set[str]] = {}
-    for label, name in zip(labels.tolist(), datasets.tolist(), strict=True):
-        members.setdefault(label, set()).add(name)
-    by_sources = Counter(len(s) for s in members.values())
-    linked: Counter[str] = Counter()
-    for label, name in zip(labels.tolist(), datasets.tolist(), strict=True):
-        for other in members[label] - {name}:
-            linked[f"{name}~{other}"] += 1
+    """The counts-only report of a linkage run whose records got component ``labels``.
+
+    Args:
+        method: Linkage method.
+        names: Dataset names, in part order.
+        sizes: Records per dataset.
+        labels: Component label per record (part order).
+        tokens: Token columns used.
+        edges: Links made, per token or kind.
+        skipped: Blocks skipped for size, per token.
+        blocking: Blocking report.
+        model: Model weights.
+        estimates: Quality estimates without labels.
+
+    Returns:
+        The report.
+    """
+    source = np.repeat(np.arange(len(names)), sizes)
+    _, dense, cluster_size = np.unique(labels, return_inverse=True, return_counts=True)
+    presence = np.zeros((cluster_size.size, len(names)), np.bool_)
+    presence[dense.reshape(-1), source] = True
+    by_sources = Counter(presence.sum(axis=1).tolist())
+    linked: dict[str, int] = {}
+    for d, name in enumerate(names):
+        reached = presence[dense.reshape(-1)[source == d]].sum(axis=0)
+        for e, other in enumerate(names):
+            if e != d and reached[e]:
+                linked[f"{name}~{other}"] = int(reached[e])
     return LinkageReport(
-        method="exact",
+        method=method,
         records=dict(zip(names, sizes, strict=True)),
         tokens=tokens,
-        edges=edges,
-        skipped_groups=skipped,
-        persons=len(members),
+        edges=edges or {},
+        skipped_groups=skipped or {},
+        persons=int(cluster_size.size),
         persons_by_sources=dict(sorted(by_sources.items())),
         linked_pairs=dict(sorted(linked.items())),
         cluster_sizes=dict(sorted(Counter(cluster_size.tolist()).items())),
+        blocking=blocking or {},
+        model=model or {},
+        estimates=estimates or {},
     )

@@ -7,9 +7,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from ansim._atomic import write_parquet_atomic, write_text_atomic
-from ansim.linkage._exact import LinkMap, link_exact
-from ansim.packages import read_part
+from ansim.errors import IntegrityError
+from ansim.linkage._config import LinkageConfig
+from ansim.linkage._exact import LinkMap
+from ansim.linkage._probabilistic import link
+from ansim.packages import Part
 
 __all__ = ["LINKMAP_FILE", "REPORT_FILE", "match_files"]
 
@@ -17,18 +23,57 @@ LINKMAP_FILE = "linkmap.parquet"
 REPORT_FILE = "linkage_report.json"
 
 
-def match_files(identity_parts: Sequence[Path], out: Path) -> LinkMap:
-    """Link identity part files exactly and write ``linkmap.parquet`` and ``linkage_report.json``.
+def _open_part(path: Path) -> tuple[Part, list[str]]:
+    """An identity part's serials and tokens (small), and the names of all its columns.
+
+    Bloom-filter columns are large; they are read later one column at a time.
+    """
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise IntegrityError(f"cannot read part {path.name}: {e}") from e
+    meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    if meta.get("ansim.part") != "identity":
+        raise IntegrityError(
+            f"{path.name} is not an identity part (it says {meta.get('ansim.part')!r}): "
+            "check which file was sent to which party"
+        )
+    if "serial" not in schema.names:
+        raise IntegrityError(f"{path.name} has no serial column")
+    small = [c for c in schema.names if c == "serial" or c.startswith("token_")]
+    table = pq.read_table(path, columns=small)
+    part = Part(meta.get("ansim.dataset", ""), "identity", meta.get("ansim.project", ""), table)
+    return part, list(schema.names)
+
+
+def match_files(
+    identity_parts: Sequence[Path], out: Path, config: LinkageConfig | None = None
+) -> LinkMap:
+    """Link identity part files and write ``linkmap.parquet`` and ``linkage_report.json``.
 
     Args:
         identity_parts: One identity part per dataset.
         out: The linkage unit's output directory.
+        config: How to link (default: :class:`LinkageConfig`, the best measured
+            configuration: probabilistic, automatic blocking and comparisons, clustering).
 
     Returns:
         The link map.
+
+    Raises:
+        IntegrityError: A file is not an identity part.
     """
-    parts = [read_part(path, "identity") for path in identity_parts]
-    linkmap = link_exact(parts)
+    paths = list(identity_parts)
+    opened = [_open_part(path) for path in paths]
+    parts = [part for part, _ in opened]
+    names = [columns for _, columns in opened]
+
+    def load(index: int, column: str) -> pa.ChunkedArray | None:
+        if column not in names[index]:
+            return None
+        return pq.read_table(paths[index], columns=[column])[column]
+
+    linkmap = link(parts, config or LinkageConfig(), columns=names, load=load)
     write_parquet_atomic(linkmap.table, out / LINKMAP_FILE)
     report = json.dumps(asdict(linkmap.report), ensure_ascii=False, indent=2)
     write_text_atomic(report, out / REPORT_FILE)

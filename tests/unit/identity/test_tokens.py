@@ -1,10 +1,22 @@
 import datetime as dt
+import hmac
+import json
 
 import pyarrow as pa
 import pytest
 
 from ansim.errors import InvalidSpecError
-from ansim.identity import DEFAULT_RECIPES, LinkageSecret, make_tokens, new_serials, prepare
+from ansim.identity import (
+    DEFAULT_ENCODING_SPEC,
+    DEFAULT_RECIPES,
+    ENCODING_METADATA_KEY,
+    EncodingSpec,
+    LinkageSecret,
+    TokenRecipe,
+    make_tokens,
+    new_serials,
+    prepare,
+)
 from ansim.packages import read_part
 from ansim.schema import DatasetSpec, IdentifierKind
 
@@ -66,7 +78,25 @@ def test_prepare_splits_identity_from_content(tmp_path) -> None:
     parts = prepare(SPEC, _records(), LinkageSecret.generate(), tmp_path, project="p1")
     identity = read_part(parts.identity, "identity")
     content = read_part(parts.content, "content")
-    assert identity.table.column_names == ["serial", "token_rrn", "token_name_birth_sex"]
+    assert identity.table.column_names == [
+        "serial", "token_rrn", "token_name_birth_sex",
+        "bf_name", "bf_birth_date", "bf_sex", "bf_rrn", "clk",
+    ]  # fmt: skip
+    assert identity.table.schema.field("token_rrn").type == pa.binary(32)
+    assert identity.table.schema.field("bf_name").type == pa.binary(128)  # 512 bits, balanced
+    assert identity.table.schema.field("clk").type == pa.binary(256)
+    encoding = EncodingSpec.from_yaml_text(
+        identity.table.schema.metadata[ENCODING_METADATA_KEY.encode()].decode()
+    )
+    assert encoding == DEFAULT_ENCODING_SPEC.for_kinds(
+        {
+            IdentifierKind.KOREAN_NAME,
+            IdentifierKind.RRN,
+            IdentifierKind.BIRTH_DATE,
+            IdentifierKind.SEX,
+        }
+    )
+    assert identity.table["bf_name"].to_pylist()[1] is None  # blank name: null filter
     assert content.table.column_names == ["serial", "birth_date", "sex", "case_date"]
     assert identity.dataset == content.dataset == "cases"
     assert identity.project == "p1"
@@ -85,3 +115,50 @@ def test_serials_differ_between_projects(tmp_path) -> None:
     sa = read_part(a.identity, "identity").table["serial"].to_pylist()
     sb = read_part(b.identity, "identity").table["serial"].to_pylist()
     assert not set(sa) & set(sb)
+
+
+def test_tokens_are_rfc2104_hmac_sha256_under_the_derived_key() -> None:
+    secret = LinkageSecret.generate()
+    values = {IdentifierKind.RRN: ["8005221234567", "한글도됩니다", None]}
+    tokens = make_tokens(RRN, values, secret).to_pylist()
+    key = secret.derive("tokens")
+    for value, token in zip(values[IdentifierKind.RRN][:2], tokens, strict=False):
+        assert token == hmac.new(key, f"rrn\x1f{value}".encode(), "sha256").digest()
+    assert tokens[2] is None
+    assert secret.derive("tokens") != secret.derive("bloom") != secret.key
+
+
+def test_prepare_reports_chunks_like_one_pass(tmp_path) -> None:
+    secret = LinkageSecret.generate()
+    seen: list[tuple[int, int]] = []
+    whole = prepare(SPEC, _records(), secret, tmp_path / "a", project="p1")
+    chunked = prepare(
+        SPEC, _records(), secret, tmp_path / "b", project="p1", chunk_rows=1,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+    assert seen == [(1, 2), (2, 2)]
+    a, b = (read_part(p.identity, "identity").table for p in (whole, chunked))
+    assert a.drop(["serial"]).equals(b.drop(["serial"]))
+    ra, rb = (json.loads(p.report.read_text()) for p in (whole, chunked))
+    assert ra["identifier_checks"] == rb["identifier_checks"]
+    assert ra["bloom_filters"] == rb["bloom_filters"]
+
+
+def test_prepare_without_encoding_makes_tokens_only(tmp_path) -> None:
+    parts = prepare(
+        SPEC, _records(), LinkageSecret.generate(), tmp_path, project="p", encoding=None
+    )
+    table = read_part(parts.identity, "identity").table
+    assert table.column_names == ["serial", "token_rrn", "token_name_birth_sex"]
+    assert ENCODING_METADATA_KEY.encode() not in table.schema.metadata
+
+
+def test_token_recipes_parse_and_refuse_nonsense() -> None:
+    recipe = TokenRecipe.parse("nbs=korean_name+birth_date+sex")
+    assert recipe.column == "token_nbs" and len(recipe.kinds) == 3
+    with pytest.raises(InvalidSpecError, match="unknown token"):
+        TokenRecipe.parse("shoe")
+    with pytest.raises(InvalidSpecError, match="kinds must be among"):
+        TokenRecipe.parse("x=korean_name+shoe_size")
+    with pytest.raises(InvalidSpecError, match="distinct"):
+        TokenRecipe.parse("x=rrn+rrn")

@@ -1,0 +1,94 @@
+"""Key-store and package commands: ``ansim keys …`` and ``ansim package …``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ansim.cli._app import app, console
+
+__all__: list[str] = []
+
+keys_app = typer.Typer(help="Per-party key stores for sealed packages.", no_args_is_help=True)
+package_app = typer.Typer(help="Seal and open packages between parties.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(package_app, name="package")
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="The party's key store directory.")]
+PASSPHRASE_ENV = "ANSIM_KEY_PASSPHRASE"  # noqa: S105  (the variable's name, not a secret)
+
+
+def passphrase() -> bytes | None:
+    """The key-store passphrase from ``ANSIM_KEY_PASSPHRASE``, if set.
+
+    Never a command-line argument: other users could read it in the process list.
+    """
+    value = os.environ.get(PASSPHRASE_ENV)
+    return value.encode("utf-8") if value else None
+
+
+@keys_app.command("init")
+def keys_init(
+    party: Annotated[str, typer.Option("--party", help="Your party's name, e.g. kostat.")],
+    store: StoreOpt,
+) -> None:
+    """Create a key store with fresh keys (encrypted under $ANSIM_KEY_PASSPHRASE if set)."""
+    from ansim.packages import PartyKeyStore
+
+    keys = PartyKeyStore.create(store, party, passphrase=passphrase())
+    console.print(f"key store for {party!r}: {store} (fingerprint {keys.public.fingerprint})")
+    console.print(f"give {store / 'party.json'} to the parties you exchange packages with")
+
+
+@keys_app.command("trust")
+def keys_trust(
+    public: Annotated[Path, typer.Option("--public", help="Another party's party.json.")],
+    store: StoreOpt,
+) -> None:
+    """Trust another party's public keys (compare the fingerprint with them first)."""
+    from ansim.packages import PartyKeyStore, PartyPublicKeys
+
+    keys = PartyPublicKeys.from_json(public.read_text("utf-8"))
+    PartyKeyStore.open(store, passphrase=passphrase()).trust(keys)
+    console.print(f"trusted {keys.party!r} (fingerprint {keys.fingerprint})")
+
+
+@package_app.command("seal")
+def package_seal(
+    part: Annotated[Path, typer.Option("--part", help="A part file (identity or content).")],
+    store: StoreOpt,
+    to: Annotated[str, typer.Option("--to", help="The receiving party.")],
+    out: Annotated[Path, typer.Option("--out", help="Where the package is written.")],
+) -> None:
+    """Encrypt a part for its recipient and sign it."""
+    from ansim.packages import PartyKeyStore, seal_part
+
+    package = seal_part(
+        part, sender=PartyKeyStore.open(store, passphrase=passphrase()), recipient=to, out_dir=out
+    )
+    console.print(f"sealed for {to}: {package}")
+
+
+@package_app.command("open")
+def package_open(
+    inbox: Annotated[Path, typer.Option("--inbox", help="Directory of received packages.")],
+    store: StoreOpt,
+    project: Annotated[str, typer.Option("--project", help="The project expected.")],
+    kind: Annotated[str, typer.Option("--kind", help="identity, content or linkmap.")],
+    out: Annotated[Path, typer.Option("--out", help="Where opened parts are written.")],
+) -> None:
+    """Verify (recipient, sender, signature, project, replay) and decrypt packages."""
+    from ansim.packages import PartyKeyStore, receive_inbox
+
+    opened = receive_inbox(
+        inbox,
+        PartyKeyStore.open(store, passphrase=passphrase()),
+        project=project,
+        kind=kind,
+        out_dir=out,
+    )
+    for path in opened:
+        console.print(f"verified and opened: {path}")

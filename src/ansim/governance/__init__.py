@@ -1,0 +1,46 @@
+"""Governance: projects, custodian approvals, roles, keys, destruction and the audit chain.
+
+Every service operation goes through :class:`Governance`, which checks the actor's
+project-scoped roles (and separation of duties) before acting and appends a hash-chained,
+signed audit event after. A project receives no data until every custodian whose dataset it
+requests has approved; a revocation stops further use. Each project's hub store is an encrypted
+DuckDB file under a data key wrapped by a master key (:class:`KeyStore`); destroying the project
+shreds the key, removes the files and writes a signed :class:`DestructionCertificate`.
+"""
+
+from __future__ import annotations
+
+from ansim.governance._audit import AuditEvent, AuditLog, AuditReport, AuditSigner, object_hash
+from ansim.governance._exports import five_safes_summary, write_processing_record
+from ansim.governance._keys import EnvKeyStore, FileKeyStore, KeyStore, ProjectKey
+from ansim.governance._model import DatasetRequest, Operation, ProjectApplication, Purpose, Role
+from ansim.governance._rbac import DATA_OPERATIONS, PERMISSIONS, allowed_roles
+from ansim.governance._retention import RECORD_RETENTION_YEARS, DestructionCertificate
+from ansim.governance._service import Governance
+from ansim.governance._store import MetadataStore
+
+__all__ = [
+    "DATA_OPERATIONS",
+    "PERMISSIONS",
+    "RECORD_RETENTION_YEARS",
+    "AuditEvent",
+    "AuditLog",
+    "AuditReport",
+    "AuditSigner",
+    "DatasetRequest",
+    "DestructionCertificate",
+    "EnvKeyStore",
+    "FileKeyStore",
+    "Governance",
+    "KeyStore",
+    "MetadataStore",
+    "Operation",
+    "ProjectApplication",
+    "ProjectKey",
+    "Purpose",
+    "Role",
+    "allowed_roles",
+    "five_safes_summary",
+    "object_hash",
+    "write_processing_record",
+]

@@ -1,0 +1,322 @@
+"""The Bloom-filter encoding spec: one versioned file shared by all custodians of a project.
+
+The spec says which identifier fields are encoded, how each is cut into q-grams, how many bits
+and hash functions each uses, whether it joins the record-level filter (CLK) and with what
+weight, and how the filters are hardened. It holds no secret: the keys come from the project's
+linkage secret, so the spec may travel with the identity part (``ansim.encoding`` metadata).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ansim.errors import InvalidSpecError
+from ansim.schema import IdentifierKind
+
+__all__ = [
+    "DEFAULT_ENCODING_SPEC",
+    "ENCODING_FIELDS",
+    "ENCODING_FORMAT",
+    "Alphabet",
+    "EncodingSpec",
+    "FieldEncoding",
+    "Hardening",
+]
+
+ENCODING_FORMAT = 1
+"""Version of the spec format (and of the encoding algorithm) this code writes and reads."""
+
+ENCODING_FIELDS: dict[str, IdentifierKind] = {
+    "name": IdentifierKind.KOREAN_NAME,
+    "birth_date": IdentifierKind.BIRTH_DATE,
+    "sex": IdentifierKind.SEX,
+    "phone": IdentifierKind.PHONE,
+    "rrn": IdentifierKind.RRN,
+    "address": IdentifierKind.ADDRESS,
+}
+"""Fields an encoding may use, and the identifier kind each is read from."""
+
+_SALTS = ("birth_year", "sex")
+_MAX_Q = 3  # q-grams are packed into one 64-bit key: 3 code points of 21 bits
+
+
+class Alphabet(StrEnum):
+    """The units q-grams are made of: Hangul syllables as written, or their jamo."""
+
+    SYLLABLE = "syllable"
+    JAMO = "jamo"
+
+
+class Hardening(StrEnum):
+    """Protection of filters against frequency and pattern-mining attacks.
+
+    ``balance``: each filter is joined with its complement and the bits permuted with a
+    project key (twice the size, exactly half the bits set, so bit frequencies say nothing).
+    ``xor_fold``: the two halves are XOR-ed (half the size; bit patterns of q-grams are broken).
+    ``none``: plain keyed Bloom filters (for comparison only).
+    """
+
+    BALANCE = "balance"
+    XOR_FOLD = "xor_fold"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class FieldEncoding:
+    """How one identifier field is encoded.
+
+    Args:
+        field: One of :data:`ENCODING_FIELDS` (``name``, ``birth_date``, ``sex``, ``phone``,
+            ``rrn``, ``address``).
+        q: Length of q-grams (1 to 3); each value is padded with ``q - 1`` marks at both ends.
+        alphabet: For Hangul text, q-grams over syllables or over jamo (typo-tolerant).
+        bits: Size of the field-level filter before hardening (a multiple of 128); 0 means no
+            field-level filter (the field then only joins the CLK).
+        hashes: Hash functions per q-gram in the field-level filter.
+        clk_weight: Hash functions per q-gram in the record-level filter (the field's bit
+            weight); 0 keeps the field out of the CLK.
+
+    Example:
+        >>> FieldEncoding("name", alphabet=Alphabet.JAMO).column
+        'bf_name'
+    """
+
+    field: str
+    q: int = 2
+    alphabet: Alphabet = Alphabet.SYLLABLE
+    bits: int = 512
+    hashes: int = 20
+    clk_weight: int = 10
+
+    def __post_init__(self) -> None:
+        where = f"encoding field {self.field!r}"
+        if self.field not in ENCODING_FIELDS:
+            raise InvalidSpecError(f"{where}: not one of {sorted(ENCODING_FIELDS)}")
+        if not 1 <= self.q <= _MAX_Q:
+            raise InvalidSpecError(f"{where}: q must be 1, 2 or 3")
+        if self.bits < 0 or self.bits % 128:
+            raise InvalidSpecError(f"{where}: bits must be a non-negative multiple of 128")
+        if self.bits and not 1 <= self.hashes <= self.bits // 2:
+            raise InvalidSpecError(f"{where}: hashes must be between 1 and bits/2")
+        if self.clk_weight < 0:
+            raise InvalidSpecError(f"{where}: clk_weight must not be negative")
+        if not self.bits and not self.clk_weight:
+            raise InvalidSpecError(f"{where}: give it field-level bits, a clk_weight, or both")
+
+    @property
+    def kind(self) -> IdentifierKind:
+        """The identifier kind the field is read from."""
+        return ENCODING_FIELDS[self.field]
+
+    @property
+    def column(self) -> str:
+        """Column of the field-level filter in an identity part."""
+        return f"bf_{self.field}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mapping form (for YAML and JSON)."""
+        return {
+            "field": self.field,
+            "q": self.q,
+            "alphabet": self.alphabet.value,
+            "bits": self.bits,
+            "hashes": self.hashes,
+            "clk_weight": self.clk_weight,
+        }
+
+
+@dataclass(frozen=True)
+class EncodingSpec:
+    """A project's Bloom-filter encoding: shared by its custodians, versioned, no secrets.
+
+    Args:
+        name: Name of the encoding (for reports and metadata).
+        version: The project's revision of this spec; bump it whenever anything changes, as
+            filters made under different revisions must never be compared.
+        fields: Field encodings, each field at most once.
+        clk_bits: Size of the record-level filter (CLK) before hardening (multiple of 128);
+            0 means no CLK.
+        hardening: How filters are hardened (see :class:`Hardening`).
+        salt: Optional stable attribute mixed into every hash (``birth_year`` or ``sex``):
+            records with different salts can never match, which defeats cross-record pattern
+            mining but loses pairs whose salt attribute is wrong.
+        format: Spec format version (:data:`ENCODING_FORMAT`).
+
+    Example:
+        >>> spec = EncodingSpec.from_yaml_text(DEFAULT_ENCODING_SPEC.to_yaml())
+        >>> spec == DEFAULT_ENCODING_SPEC, spec.output_bits(spec.clk_bits)
+        (True, 2048)
+    """
+
+    name: str
+    version: int
+    fields: tuple[FieldEncoding, ...]
+    clk_bits: int = 1024
+    hardening: Hardening = Hardening.BALANCE
+    salt: str | None = None
+    format: int = ENCODING_FORMAT
+    _by_name: dict[str, FieldEncoding] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidSpecError("an encoding spec needs a name")
+        if self.version < 1:
+            raise InvalidSpecError("encoding spec version must be 1 or more")
+        if self.format != ENCODING_FORMAT:
+            raise InvalidSpecError(
+                f"encoding spec format {self.format} is not supported (this Ansim reads "
+                f"format {ENCODING_FORMAT}): re-issue the spec with this version"
+            )
+        names = [f.field for f in self.fields]
+        if not names or len(set(names)) != len(names):
+            raise InvalidSpecError("an encoding spec needs at least one field, each field once")
+        if self.clk_bits < 0 or self.clk_bits % 128:
+            raise InvalidSpecError("clk_bits must be a non-negative multiple of 128")
+        if self.clk_bits and not any(f.clk_weight for f in self.fields):
+            raise InvalidSpecError("clk_bits is set but no field has a clk_weight")
+        if self.salt is not None and self.salt not in _SALTS:
+            raise InvalidSpecError(f"salt must be one of {list(_SALTS)} or absent")
+        object.__setattr__(self, "_by_name", {f.field: f for f in self.fields})
+
+    def output_bits(self, bits: int) -> int:
+        """Size of a filter of ``bits`` bits once hardened (balancing doubles, folding halves)."""
+        if self.hardening is Hardening.BALANCE:
+            return 2 * bits
+        if self.hardening is Hardening.XOR_FOLD:
+            return bits // 2
+        return bits
+
+    def field(self, name: str) -> FieldEncoding:
+        """The encoding of field ``name``."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise InvalidSpecError(f"the encoding spec has no field {name!r}") from None
+
+    def for_kinds(self, kinds: set[IdentifierKind]) -> EncodingSpec:
+        """The same spec restricted to the fields a dataset has (same name and version).
+
+        Filters stay comparable across datasets: a field's keys and sizes do not depend on
+        which other fields are present. The CLK of a dataset lacking a field differs from the
+        CLK of one that has it, so CLKs should be compared between datasets with equal fields.
+        """
+        kept = tuple(f for f in self.fields if f.kind in kinds)
+        if not kept:
+            raise InvalidSpecError(
+                f"encoding {self.name!r}: the dataset has none of its fields "
+                f"({', '.join(f.field for f in self.fields)})"
+            )
+        clk = self.clk_bits if any(f.clk_weight for f in kept) else 0
+        return EncodingSpec(self.name, self.version, kept, clk, self.hardening, self.salt)
+
+    # -- files -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Mapping form (inverse of :meth:`from_dict`)."""
+        return {
+            "format": self.format,
+            "name": self.name,
+            "version": self.version,
+            "clk_bits": self.clk_bits,
+            "hardening": self.hardening.value,
+            "salt": self.salt,
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> EncodingSpec:
+        """Build a spec from its mapping form (YAML or JSON)."""
+        if not isinstance(raw, Mapping):
+            raise InvalidSpecError("an encoding spec must be a mapping with name, version, fields")
+        known = {"format", "name", "version", "clk_bits", "hardening", "salt", "fields"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise InvalidSpecError(
+                f"encoding spec: unknown keys {unknown}; allowed {sorted(known)}"
+            )
+        for key in ("name", "version", "fields"):
+            if key not in raw:
+                raise InvalidSpecError(f"encoding spec: '{key}' is missing")
+        fields = raw["fields"]
+        if not isinstance(fields, list) or not all(isinstance(f, Mapping) for f in fields):
+            raise InvalidSpecError("encoding spec: 'fields' must be a list of mappings")
+        try:
+            return cls(
+                name=str(raw["name"]),
+                version=int(raw["version"]),
+                fields=tuple(_field_from_dict(f) for f in fields),
+                clk_bits=int(raw.get("clk_bits", 1024)),
+                hardening=Hardening(str(raw.get("hardening", Hardening.BALANCE.value))),
+                salt=None if raw.get("salt") is None else str(raw["salt"]),
+                format=int(raw.get("format", ENCODING_FORMAT)),
+            )
+        except (TypeError, ValueError) as e:
+            if isinstance(e, InvalidSpecError):
+                raise
+            raise InvalidSpecError(f"encoding spec: {e}") from None
+
+    def to_yaml(self) -> str:
+        """YAML text of this spec."""
+        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+
+    def to_json(self) -> str:
+        """Compact JSON of this spec (as stored in an identity part's metadata)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> EncodingSpec:
+        """Parse a spec from YAML (or JSON) text."""
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise InvalidSpecError(f"the encoding spec is not valid YAML: {e}") from e
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> EncodingSpec:
+        """Load a spec file."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InvalidSpecError(f"cannot read encoding spec {path}: {e}") from e
+        return cls.from_yaml_text(text)
+
+
+def _field_from_dict(raw: Mapping[str, Any]) -> FieldEncoding:
+    known = {"field", "q", "alphabet", "bits", "hashes", "clk_weight"}
+    unknown = sorted(set(raw) - known)
+    if unknown or "field" not in raw:
+        raise InvalidSpecError(f"encoding field: needs 'field'; allowed keys {sorted(known)}")
+    return FieldEncoding(
+        field=str(raw["field"]),
+        q=int(raw.get("q", 2)),
+        alphabet=Alphabet(str(raw.get("alphabet", Alphabet.SYLLABLE.value))),
+        bits=int(raw.get("bits", 512)),
+        hashes=int(raw.get("hashes", 20)),
+        clk_weight=int(raw.get("clk_weight", 10)),
+    )
+
+
+# Hash counts aim at about half the bits set before hardening: k ≈ bits · ln 2 / q-grams.
+DEFAULT_ENCODING_SPEC = EncodingSpec(
+    name="ansim-default",
+    version=1,
+    fields=(
+        # a jamo-bigram name: about 9 q-grams; a typo in one jamo changes two of them
+        FieldEncoding("name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20),
+        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12),  # 9 digit bigrams
+        FieldEncoding("sex", q=1, bits=128, hashes=64, clk_weight=8),
+        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10),  # 12 digit bigrams
+        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12),  # 14 digit bigrams
+        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4),  # ~16 bigrams
+    ),
+    clk_bits=1024,
+    hardening=Hardening.BALANCE,
+)
+"""The default encoding: field-level filters for every identifier field and a CLK of them all."""

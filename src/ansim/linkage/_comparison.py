@@ -1,0 +1,137 @@
+"""Comparison levels of record pairs on encoded fields.
+
+A Bloom-filter field (``bf_*``) is compared by Dice similarity, cut into bands: level 0 is an
+exact match (Dice 1), then one level per lower band, the last level is everything below the
+last band. A token field (``token_*``) has two levels: equal (0) and different (1). A pair
+with the field missing on either side gets level ``-1`` and adds no evidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ansim.errors import InvalidSpecError
+from ansim.linkage._dice import dice_pairs
+
+__all__ = ["DEFAULT_DICE_BANDS", "EncodedRecords", "FieldComparison", "comparison_levels"]
+
+IntArray = npt.NDArray[np.int64]
+LevelArray = npt.NDArray[np.int8]
+DEFAULT_DICE_BANDS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6)
+"""Dice bands of a Bloom-filter comparison: exact, then ≥ 0.95 … ≥ 0.6, else (balanced filters
+of unrelated values sit near 0.5, typos near 0.85, so the bands are finest above 0.7)."""
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    """How one encoded field is compared.
+
+    Attributes:
+        column: ``bf_<field>`` (Dice bands) or ``token_<name>`` (equality).
+        bands: Descending Dice lower bounds, the first 1.0 (exact); tokens use ``(1.0,)``.
+        term_frequency: Adjust the exact level's weight by how common the value is.
+
+    Example:
+        >>> FieldComparison("bf_name").levels
+        9
+    """
+
+    column: str
+    bands: tuple[float, ...] = DEFAULT_DICE_BANDS
+    term_frequency: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.column.startswith(("bf_", "token_")):
+            raise InvalidSpecError(
+                f"comparison column {self.column!r} must be a bf_* or token_* column"
+            )
+        bands = self.bands
+        if not bands or bands[0] != 1.0 or any(b <= c for b, c in itertools.pairwise(bands)):
+            raise InvalidSpecError(
+                f"Dice bands of {self.column} must start at 1.0 and strictly decrease"
+            )
+        if bands[-1] <= 0.0:
+            raise InvalidSpecError(f"Dice bands of {self.column} must stay above 0")
+        if self.is_token and len(bands) != 1:
+            raise InvalidSpecError(f"token comparison {self.column} has one band: (1.0,)")
+
+    @property
+    def is_token(self) -> bool:
+        """Whether the field is an exact token (else a Bloom filter)."""
+        return self.column.startswith("token_")
+
+    @property
+    def levels(self) -> int:
+        """Number of levels a present field can take."""
+        return len(self.bands) + 1
+
+
+@dataclass(frozen=True)
+class EncodedRecords:
+    """Encoded columns of all records of a linkage run, in part order.
+
+    Attributes:
+        source: Index of each record's dataset.
+        codes: Per column, a value code per record (equal values, equal codes; ``-1`` null).
+        filters: Per Bloom-filter column, the bit matrix and validity.
+        popcounts: Per Bloom-filter column, set bits per record.
+    """
+
+    source: IntArray
+    codes: Mapping[str, IntArray]
+    filters: Mapping[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]
+    popcounts: Mapping[str, npt.NDArray[np.int32]]
+
+    @property
+    def size(self) -> int:
+        """Number of records."""
+        return int(self.source.size)
+
+
+def comparison_levels(
+    records: EncodedRecords,
+    comparisons: Sequence[FieldComparison],
+    first: IntArray,
+    second: IntArray,
+) -> LevelArray:
+    """Level of every pair on every compared field.
+
+    Args:
+        records: The encoded records.
+        comparisons: The fields compared.
+        first: First record of each pair.
+        second: Second record of each pair.
+
+    Returns:
+        ``(pairs, fields)`` levels, ``-1`` where the field is missing on either side.
+
+    Raises:
+        InvalidSpecError: A compared column is not among the records' columns.
+    """
+    levels = np.empty((first.size, len(comparisons)), np.int8)
+    for f, comparison in enumerate(comparisons):
+        column = comparison.column
+        if column not in records.codes:
+            raise InvalidSpecError(f"compared column {column} is not in every part")
+        codes = records.codes[column]
+        a, b = codes[first], codes[second]
+        missing = (a < 0) | (b < 0)
+        if comparison.is_token:
+            level = np.where(a == b, 0, 1).astype(np.int8)
+        else:
+            bits, _ = records.filters[column]
+            count = records.popcounts[column]
+            dice = dice_pairs(bits, bits, first, second, counts=(count, count))
+            # value codes decide exactness (Dice can reach 1 by a hash collision)
+            level = np.full(first.size, len(comparison.bands), np.int8)
+            for k in range(len(comparison.bands) - 1, 0, -1):
+                level[dice >= np.float32(comparison.bands[k])] = k
+            level[a == b] = 0
+        level[missing] = -1
+        levels[:, f] = level
+    return levels

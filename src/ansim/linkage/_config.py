@@ -1,0 +1,161 @@
+"""Linkage configuration: a spec that round-trips through YAML, so a run is reproducible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ansim.errors import InvalidSpecError
+from ansim.linkage._assignment import ASSIGNMENTS
+from ansim.linkage._blocking import BlockingRule
+from ansim.linkage._comparison import FieldComparison
+
+__all__ = ["METHODS", "LinkageConfig"]
+
+METHODS = ("exact", "fuzzy", "probabilistic")
+
+
+@dataclass(frozen=True)
+class LinkageConfig:
+    r"""How the linkage unit links identity parts.
+
+    Empty ``comparisons`` or ``blocking`` mean automatic: every shared ``bf_*`` field is
+    compared (tokens when there are no filters), and blocking uses every token, every
+    field filter small enough to block on, and LSH on the record-level ``clk``.
+
+    Attributes:
+        method: ``exact`` (shared tokens), ``fuzzy`` (Dice of ``clk`` at a threshold) or
+            ``probabilistic`` (Fellegi–Sunter on field comparisons).
+        comparisons: Fields compared by the probabilistic model.
+        blocking: Blocking passes.
+        match_probability: Probabilistic: pairs at or above this probability are links.
+        fuzzy_threshold: Fuzzy: pairs whose ``clk`` Dice is at or above this are links.
+        assignment: ``cluster`` (default: duplicates within a source stay together),
+            ``greedy`` or ``optimal`` (1-to-1 between each pair of sources).
+        u_from: ``random`` (u from random pairs, m by EM) or ``em`` (both by EM).
+        random_pairs: Random pairs drawn to estimate u.
+        training_pairs: Pairs per EM training session (records are sampled to this size).
+        em_iterations: Most EM iterations per session.
+        max_block: Automatic blocking: blocks larger than this are skipped.
+        seed: Seed for random pairs and LSH bit samples.
+
+    Example:
+        >>> LinkageConfig.from_yaml_text("{method: fuzzy, fuzzy_threshold: 0.85}").fuzzy_threshold
+        0.85
+    """
+
+    method: str = "probabilistic"
+    comparisons: tuple[FieldComparison, ...] = ()
+    blocking: tuple[BlockingRule, ...] = ()
+    match_probability: float = 0.5
+    fuzzy_threshold: float = 0.85
+    assignment: str = "cluster"
+    u_from: str = "random"
+    random_pairs: int = 1_000_000
+    training_pairs: int = 2_000_000
+    em_iterations: int = 50
+    max_block: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidSpecError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.assignment not in ASSIGNMENTS:
+            raise InvalidSpecError(
+                f"assignment must be one of {ASSIGNMENTS}, not {self.assignment!r}"
+            )
+        if self.u_from not in {"random", "em"}:
+            raise InvalidSpecError(f"u_from must be 'random' or 'em', not {self.u_from!r}")
+        if not 0.0 < self.match_probability < 1.0:
+            raise InvalidSpecError("match_probability must be between 0 and 1 (exclusive)")
+        if not 0.0 < self.fuzzy_threshold <= 1.0:
+            raise InvalidSpecError("fuzzy_threshold must be in (0, 1]")
+        if self.random_pairs < 1000 or self.em_iterations < 1 or self.max_block < 2:  # noqa: PLR2004
+            raise InvalidSpecError(
+                "random_pairs must be at least 1000, em_iterations at least 1, max_block at least 2"
+            )
+
+    def with_method(self, method: str) -> LinkageConfig:
+        """The same configuration with another method."""
+        return replace(self, method=method)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML or JSON)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["comparisons"] = [
+            {"column": c.column, "bands": list(c.bands), "term_frequency": c.term_frequency}
+            for c in self.comparisons
+        ]
+        out["blocking"] = [
+            {
+                "column": r.column,
+                "kind": r.kind,
+                "bands": r.bands,
+                "bits": r.bits,
+                "max_block": r.max_block,
+                "seed": r.seed,
+            }
+            for r in self.blocking
+        ]
+        return out
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML (round-trips through :meth:`from_yaml_text`)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinkageConfig:
+        """A configuration from plain data.
+
+        Raises:
+            InvalidSpecError: Unknown keys or invalid values.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidSpecError(f"unknown linkage config keys {unknown}; known: {sorted(known)}")
+        values = dict(data)
+        try:
+            values["comparisons"] = tuple(
+                FieldComparison(
+                    c["column"],
+                    tuple(
+                        float(b)
+                        for b in c.get(
+                            "bands",
+                            [1.0]
+                            if c["column"].startswith("token_")
+                            else [1.0, 0.9, 0.8, 0.7, 0.6],
+                        )
+                    ),
+                    bool(c.get("term_frequency", True)),
+                )
+                for c in values.get("comparisons") or []
+            )
+            values["blocking"] = tuple(BlockingRule(**r) for r in values.get("blocking") or [])
+            return cls(**values)
+        except (KeyError, TypeError) as e:
+            raise InvalidSpecError(f"invalid linkage config: {e}") from e
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> LinkageConfig:
+        """A configuration from YAML text.
+
+        Raises:
+            InvalidSpecError: Not YAML, not a mapping, or invalid values.
+        """
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise InvalidSpecError(f"linkage config is not valid YAML: {e}") from e
+        if not isinstance(data, dict):
+            raise InvalidSpecError("a linkage config must be a YAML mapping")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> LinkageConfig:
+        """A configuration from a YAML file."""
+        return cls.from_yaml_text(Path(path).read_text("utf-8"))

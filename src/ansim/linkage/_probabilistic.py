@@ -1,0 +1,298 @@
+"""Fuzzy and probabilistic linkage of identity parts on their encodings.
+
+Both block on encoded columns, score the candidate pairs and cluster the accepted pairs into
+persons (or assign them 1-to-1). Fuzzy accepts pairs whose record-level filters (``clk``) are
+Dice-similar enough; probabilistic scores each pair with a Fellegi–Sunter model trained on
+the data (m by EM in sessions blocked on one field each, u from random pairs), adjusted for
+how common an exactly matching value is, and accepts pairs whose match probability reaches
+the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from ansim.errors import LinkageError
+from ansim.linkage._assignment import select_links
+from ansim.linkage._blocking import CandidatePairs, block_pairs
+from ansim.linkage._comparison import EncodedRecords, FieldComparison, comparison_levels
+from ansim.linkage._components import connected_components
+from ansim.linkage._config import LinkageConfig
+from ansim.linkage._dice import dice_pairs
+from ansim.linkage._encoded import (
+    ColumnLoader,
+    automatic_blocking,
+    automatic_comparisons,
+    check_parts,
+    encode_records,
+    shared_columns,
+)
+from ansim.linkage._estimates import quality_estimates
+from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
+from ansim.linkage._model import FellegiSunterModel
+from ansim.linkage._training import train_model
+from ansim.packages import Part
+
+__all__ = ["ScoredPairs", "link", "link_fuzzy", "link_probabilistic", "score_pairs"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+_PRIOR_ITERATIONS = 40
+
+
+@dataclass(frozen=True)
+class ScoredPairs:
+    """Candidate pairs with their scores.
+
+    Attributes:
+        candidates: The blocked pairs.
+        match_weight: log2 odds of a match (probabilistic) or Dice (fuzzy), per pair.
+        accepted: Whether the pair reaches the threshold.
+        probability: Match probability per pair (probabilistic only).
+    """
+
+    candidates: CandidatePairs
+    match_weight: npt.NDArray[np.float32]
+    accepted: npt.NDArray[np.bool_]
+    probability: npt.NDArray[np.float32] | None
+
+
+def _exact_shares(
+    records: EncodedRecords, comparisons: Sequence[FieldComparison], first: IntArray
+) -> list[FloatArray | None]:
+    shares: list[FloatArray | None] = []
+    for comparison in comparisons:
+        if not comparison.term_frequency:
+            shares.append(None)
+            continue
+        codes = records.codes[comparison.column]
+        present = codes >= 0
+        counts = np.bincount(codes[present]).astype(np.float64)
+        share = counts / max(int(present.sum()), 1)
+        code = codes[first]
+        shares.append(np.where(code >= 0, share[np.maximum(code, 0)], 1.0))
+    return shares
+
+
+def _pair_kinds(
+    records: EncodedRecords, first: IntArray, second: IntArray
+) -> tuple[IntArray, FloatArray]:
+    sources = int(records.source.max()) + 1
+    sizes = np.bincount(records.source, minlength=sources).astype(np.float64)
+    sa, sb = records.source[first], records.source[second]
+    kind = np.minimum(sa, sb) * sources + np.maximum(sa, sb)
+    totals = np.outer(sizes, sizes)
+    totals[np.diag_indices(sources)] = sizes * (sizes - 1) / 2
+    return kind, np.maximum(totals.ravel(), 1.0)
+
+
+def _priors(weight: npt.NDArray[np.float32], kind: IntArray, totals: FloatArray) -> FloatArray:
+    """Prior log2-odds per pair kind: EM's fixed point, pairs outside the blocks unmatched."""
+    prior = np.full(totals.size, 1e-6)
+    # pairs whose Bayes factor is below 1 add under one in a million each: leave them out
+    plausible = weight > 0
+    w, kind = weight[plausible].astype(np.float64), kind[plausible]
+    for _ in range(_PRIOR_ITERATIONS):
+        logit = w + np.log2(prior / (1 - prior))[kind]
+        p = 1.0 / (1.0 + np.exp2(-np.clip(logit, -60, 60)))
+        expected = np.bincount(kind, p, minlength=totals.size)
+        prior = np.clip(expected / totals, 1e-15, 0.5)
+    return np.asarray(np.log2(prior / (1 - prior)), np.float64)
+
+
+def score_pairs(
+    records: EncodedRecords,
+    config: LinkageConfig,
+    columns: Sequence[str],
+) -> tuple[ScoredPairs, dict[str, object], FellegiSunterModel | None]:
+    """Block, compare and score; returns the scored pairs, the model summary and the model.
+
+    Args:
+        records: The encoded records.
+        config: The linkage configuration (method fuzzy or probabilistic).
+        columns: Encoded columns available.
+
+    Returns:
+        Scored pairs, a counts-only model summary and the trained model (``None`` for fuzzy).
+
+    Raises:
+        LinkageError: Fuzzy linkage without Bloom filters, or nothing to compare.
+    """
+    rules = config.blocking or automatic_blocking(
+        records, columns, max_block=config.max_block, seed=config.seed
+    )
+    candidates = block_pairs(rules, records.codes, records.filters, records.popcounts)
+    first, second = candidates.first, candidates.second
+    if config.method == "fuzzy":
+        dice = _fuzzy_scores(records, columns, first, second)
+        accepted = dice >= np.float32(config.fuzzy_threshold)
+        return ScoredPairs(candidates, dice, accepted, None), {}, None
+    comparisons = config.comparisons or automatic_comparisons(columns)
+    if not comparisons:
+        raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
+    levels = comparison_levels(records, comparisons, first, second)
+    model = train_model(records, comparisons, config, levels)
+    weights = model.field_weights(levels, _exact_shares(records, comparisons, first)).sum(axis=1)
+    del levels
+    kind, totals = _pair_kinds(records, first, second)
+    prior = _priors(weights, kind, totals)
+    match_weight = (weights + prior[kind]).astype(np.float32)
+    probability = (1.0 / (1.0 + np.exp2(-np.clip(match_weight, -60, 60)))).astype(np.float32)
+    accepted = probability >= np.float32(config.match_probability)
+    summary = _model_summary(model, prior, totals)
+    return ScoredPairs(candidates, match_weight, accepted, probability), summary, model
+
+
+def _fuzzy_scores(
+    records: EncodedRecords, columns: Sequence[str], first: IntArray, second: IntArray
+) -> npt.NDArray[np.float32]:
+    if "clk" in records.filters:
+        bits, _ = records.filters["clk"]
+        count = records.popcounts["clk"]
+        return dice_pairs(bits, bits, first, second, counts=(count, count))
+    filters = [c for c in columns if c.startswith("bf_")]
+    if not filters:
+        raise LinkageError("fuzzy linkage needs Bloom-filter encodings (clk or bf_*) in the parts")
+    total = np.zeros(first.size, np.float32)
+    present = np.zeros(first.size, np.float32)
+    for column in filters:
+        bits, valid = records.filters[column]
+        count = records.popcounts[column]
+        both = valid[first] & valid[second]
+        total += np.where(both, dice_pairs(bits, bits, first, second, counts=(count, count)), 0)
+        present += both
+    return (total / np.maximum(present, 1)).astype(np.float32)
+
+
+def _model_summary(
+    model: FellegiSunterModel, prior: FloatArray, totals: FloatArray
+) -> dict[str, object]:
+    fields = {}
+    for f, comparison in enumerate(model.comparisons):
+        names = ["exact"] + [f"dice>={b}" for b in comparison.bands[1:]] + ["else"]
+        if comparison.is_token:
+            names = ["equal", "different"]
+        fields[comparison.column] = [
+            {"level": name, "m": round(m, 6), "u": round(u, 9), "weight": round(w, 3)}
+            for name, m, u, w in zip(
+                names, model.m[f], model.u[f], model.level_weights(f), strict=True
+            )
+        ]
+    sources = int(np.sqrt(totals.size))
+    priors = {
+        f"{a}~{b}": round(float(prior[a * sources + b]), 3)
+        for a in range(sources)
+        for b in range(a, sources)
+    }
+    return {"fields": fields, "prior_log2_odds": priors, "training": model.training}
+
+
+def link_probabilistic(parts: Sequence[Part], config: LinkageConfig | None = None) -> LinkMap:
+    """Link identity parts by a Fellegi–Sunter model on their encodings.
+
+    Args:
+        parts: Identity parts from two or more datasets.
+        config: Blocking, comparisons, threshold and assignment (default: automatic).
+
+    Returns:
+        The link map (with ``match_weight``) and its report.
+    """
+    return link(parts, (config or LinkageConfig()).with_method("probabilistic"))
+
+
+def link_fuzzy(parts: Sequence[Part], config: LinkageConfig | None = None) -> LinkMap:
+    """Link identity parts by Dice similarity of their record-level Bloom filters.
+
+    Args:
+        parts: Identity parts from two or more datasets.
+        config: Blocking, Dice threshold and assignment.
+
+    Returns:
+        The link map (with ``match_weight``: the best accepted Dice) and its report.
+    """
+    return link(parts, (config or LinkageConfig(method="fuzzy")).with_method("fuzzy"))
+
+
+def _needed(columns: Sequence[str], config: LinkageConfig) -> list[str]:
+    """The encoded columns this configuration reads (each costs time and memory)."""
+    if config.blocking:
+        wanted = {c for r in config.blocking for c in (r.column, *r.also)}
+    else:
+        wanted = {c for c in columns if c.startswith(("token_", "bf_"))}
+    if config.method == "fuzzy":
+        wanted |= {"clk"} if "clk" in columns else {c for c in columns if c.startswith("bf_")}
+    else:
+        wanted |= {c.column for c in config.comparisons or automatic_comparisons(columns)}
+    return [c for c in columns if c in wanted]
+
+
+def link(
+    parts: Sequence[Part],
+    config: LinkageConfig,
+    *,
+    columns: Sequence[Sequence[str]] | None = None,
+    load: ColumnLoader | None = None,
+) -> LinkMap:
+    """Link identity parts with the configured method.
+
+    Args:
+        parts: Identity parts from two or more datasets.
+        config: The linkage configuration.
+        columns: Per part, its column names, when its table holds only some of them.
+        load: Loads the other columns (see :func:`encode_records`).
+
+    Returns:
+        The link map and its report.
+
+    Raises:
+        LinkageError: Inputs that cannot be linked.
+    """
+    check_parts(parts)
+    if config.method == "exact":
+        return link_exact(parts, max_group=None)
+    shared = shared_columns(parts, columns)
+    if not shared:
+        raise LinkageError("no encoded column is shared by two datasets")
+    records = encode_records(parts, _needed(shared, config), load)
+    scored, summary, _ = score_pairs(records, config, list(records.codes))
+    candidates = scored.candidates
+    accepted = np.flatnonzero(scored.accepted)
+    first, second = candidates.first[accepted], candidates.second[accepted]
+    weight = scored.match_weight[accepted]
+    keep = select_links(config.assignment, first, second, weight, records.source)
+    first, second, weight = first[keep], second[keep], weight[keep]
+    labels = connected_components(records.size, first, second)
+    best = np.full(records.size, -np.inf)
+    np.maximum.at(best, first, weight)
+    np.maximum.at(best, second, weight)
+    serials = pa.chunked_array([p.table["serial"] for p in parts]).combine_chunks()
+    names = [p.dataset for p in parts]
+    sizes = [p.table.num_rows for p in parts]
+    table = pa.table(
+        {
+            "serial": serials,
+            "dataset": pa.array(
+                np.repeat(np.array(names, dtype=object), sizes).tolist(), pa.string()
+            ),
+            "person_id": person_ids(labels, serials),
+            "match_weight": pa.array(np.round(best, 3), pa.float64(), mask=~np.isfinite(best)),
+        }
+    )
+    estimates = quality_estimates(scored, keep, accepted)
+    report = linkage_report(
+        config.method,
+        names,
+        sizes,
+        labels,
+        tokens=tuple(c for c in shared if c.startswith("token_")),
+        edges={"links": int(first.size)},
+        blocking=estimates.pop("blocking"),  # type: ignore[arg-type]
+        model=summary,
+        estimates=estimates,
+    )
+    return LinkMap(table, report)

@@ -1,0 +1,138 @@
+"""Sending parts as sealed packages and receiving them into a party's working directory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ansim._atomic import write_parquet_atomic
+from ansim.errors import IntegrityError
+from ansim.packages._keys import PartyKeyStore
+from ansim.packages._seal import (
+    PACKAGE_SUFFIX,
+    open_package,
+    read_package_header,
+    seal_table,
+)
+
+__all__ = ["introduce", "receive_inbox", "receive_packages", "seal_part"]
+
+
+def seal_part(part: Path, *, sender: PartyKeyStore, recipient: str, out_dir: Path) -> Path:
+    """Seal a prepared part file (identity, content or link map) for ``recipient``.
+
+    The project, kind and dataset are read from the part's own metadata (a link map, which has
+    none, is sealed as kind ``linkmap`` under the project given in its ``ansim.project`` key).
+
+    Args:
+        part: The part's Parquet file.
+        sender: The sender's key store.
+        recipient: The receiving party.
+        out_dir: Where the package is written (e.g. the recipient's inbox).
+
+    Returns:
+        The package file.
+
+    Raises:
+        IntegrityError: The file is not a part or names no project.
+    """
+    try:
+        table = pq.read_table(part)
+    except (OSError, ValueError) as e:
+        raise IntegrityError(f"cannot read part {part.name}: {e}") from e
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    project = meta.get("ansim.project")
+    if not project:
+        raise IntegrityError(f"{part.name} names no project (ansim.project): cannot seal it")
+    kind = meta.get("ansim.part", "linkmap")
+    return seal_table(
+        table,
+        sender=sender,
+        recipient=recipient,
+        project=project,
+        kind=kind,
+        dataset=meta.get("ansim.dataset", ""),
+        out_dir=out_dir,
+    )
+
+
+def receive_packages(
+    packages: Sequence[Path], receiver: PartyKeyStore, *, project: str, kind: str, out_dir: Path
+) -> list[Path]:
+    """Verify and open packages, writing each verified table as ``<out_dir>/<dataset>.parquet``.
+
+    Every package is verified before anything is written; one bad package refuses the batch.
+
+    Args:
+        packages: Package files (``*.ansim``).
+        receiver: The receiving party's key store.
+        project: The project expected.
+        kind: The kind of content expected (``identity``, ``content`` or ``linkmap``).
+        out_dir: The receiver's working directory for opened parts.
+
+    Returns:
+        The opened part files, in the order of ``packages``.
+
+    Raises:
+        IntegrityError: A package is not a package, fails verification, or two packages carry
+            the same dataset.
+        AccessDenied: A package is addressed to another party or its sender is not trusted.
+    """
+    opened = []
+    for path in packages:
+        if path.suffix != PACKAGE_SUFFIX:
+            raise IntegrityError(f"{path.name} is not a sealed package ({PACKAGE_SUFFIX})")
+        opened.append(open_package(path, receiver, project=project, kind=kind))
+    names = [p.header.dataset or p.header.kind for p in opened]
+    if len(set(names)) != len(names):
+        raise IntegrityError("two packages carry the same dataset: remove the older one")
+    return [
+        write_parquet_atomic(p.table, out_dir / f"{name}.parquet")
+        for p, name in zip(opened, names, strict=True)
+    ]
+
+
+def receive_inbox(
+    inbox: Path, receiver: PartyKeyStore, *, project: str, kind: str, out_dir: Path
+) -> list[Path]:
+    """Open every package of one kind in an inbox (see :func:`receive_packages`).
+
+    Packages are picked by the kind their header states and then fully verified, so a package
+    whose header lies is still refused.
+
+    Args:
+        inbox: Directory holding ``*.ansim`` packages.
+        receiver: The receiving party's key store.
+        project: The project expected.
+        kind: The kind of content to open (other kinds are left for another call).
+        out_dir: The receiver's working directory for opened parts.
+
+    Returns:
+        The opened part files, sorted by package file name.
+    """
+    packages = [
+        p for p in sorted(inbox.glob(f"*{PACKAGE_SUFFIX}")) if read_package_header(p).kind == kind
+    ]
+    return receive_packages(packages, receiver, project=project, kind=kind, out_dir=out_dir)
+
+
+def introduce(stores: Sequence[PartyKeyStore]) -> None:
+    """Make every store trust every other one (for demos and tests).
+
+    In a deployment each party imports the others' public keys after checking their
+    fingerprints out of band (``ansim keys trust``).
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> a, b = (PartyKeyStore.create(root / n, n) for n in ("a", "b"))
+        >>> introduce([a, b])
+        >>> b.trusted("a") == a.public
+        True
+    """
+    for store in stores:
+        for other in stores:
+            if other.party != store.party:
+                store.trust(other.public)

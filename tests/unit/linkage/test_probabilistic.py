@@ -1,0 +1,133 @@
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from ansim.demo import generate_world
+from ansim.demo._run import demo_spec
+from ansim.errors import InvalidSpecError, LinkageError
+from ansim.identity import LinkageSecret, prepare
+from ansim.ingest import ingest_file, load_ingested
+from ansim.linkage import (
+    BlockingRule,
+    LinkageConfig,
+    link,
+    link_exact,
+    link_fuzzy,
+    link_probabilistic,
+    match_files,
+    quality_against_truth,
+)
+from ansim.packages import Part, read_part
+
+DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], dict, pa.Table]:
+    out = tmp_path_factory.mktemp("world")
+    files = generate_world(10_000, 11, out / "world")
+    secret = LinkageSecret.generate()
+    identity, serials = [], {}
+    for name in DATASETS:
+        spec = demo_spec(name)
+        result = ingest_file(spec, files.datasets[name], out / "ingest")
+        _, records = load_ingested(result.directory)
+        parts = prepare(spec, records, secret, out / "prep", project="test")
+        identity.append(parts.identity)
+        serials[name] = pq.read_table(parts.serial_map)
+    return identity, serials, pacsv.read_csv(files.truth)
+
+
+def _parts(paths: list[Path]) -> list[Part]:
+    return [read_part(p, "identity") for p in paths]
+
+
+def test_probabilistic_beats_exact_across_three_sources(world: tuple) -> None:
+    paths, serials, truth = world
+    parts = _parts(paths)
+    probabilistic = link_probabilistic(parts)
+    exact = link_exact(parts)
+    q = quality_against_truth(probabilistic.table, serials, truth)
+    q_exact = quality_against_truth(exact.table, serials, truth)
+    assert q.f1 > q_exact.f1
+    assert q.precision > 0.99
+    assert q.recall > 0.99
+    report = probabilistic.report
+    assert report.method == "probabilistic"
+    assert 0.99 < report.estimates["estimated_precision"] <= 1.0
+    assert report.blocking["candidate_pairs"] > 0
+    weights = report.model["fields"]["bf_rrn"]
+    assert weights[0]["weight"] > 10 > weights[-1]["weight"]  # exact RRN vs unrelated RRN
+
+
+def test_link_map_has_match_weights_and_only_encoded_inputs(world: tuple) -> None:
+    paths, _, _ = world
+    linkmap = link_probabilistic(_parts(paths))
+    table = linkmap.table
+    assert table.column_names == ["serial", "dataset", "person_id", "match_weight"]
+    weights = table["match_weight"].drop_null().to_numpy()
+    assert weights.size > 0
+    assert (weights > 0).all()  # every accepted link has positive log-odds at p >= 0.5
+    singles = table.filter(pa.compute.is_null(table["match_weight"]))
+    counts = table.group_by("person_id").aggregate([([], "count_all")])
+    in_clusters = set(counts.filter(pa.compute.greater(counts["count_all"], 1))["person_id"])
+    assert not set(singles["person_id"].to_pylist()) & in_clusters
+
+
+def test_one_to_one_assignments_never_join_two_records_of_a_source(world: tuple) -> None:
+    paths, serials, truth = world
+    parts = _parts(paths)
+    for assignment in ("greedy", "optimal"):
+        linkmap = link(parts, LinkageConfig(assignment=assignment))
+        table = linkmap.table
+        per = table.group_by(["person_id", "dataset"]).aggregate([([], "count_all")])
+        assert max(per["count_all"].to_pylist()) == 1
+        assert quality_against_truth(table, serials, truth).precision > 0.99
+
+
+def test_fuzzy_links_on_record_level_filters(world: tuple) -> None:
+    paths, serials, truth = world
+    linkmap = link_fuzzy(_parts(paths), LinkageConfig(fuzzy_threshold=0.85))
+    assert linkmap.report.method == "fuzzy"
+    assert quality_against_truth(linkmap.table, serials, truth).f1 > 0.97
+
+
+def test_tokens_only_parts_still_link_probabilistically(world: tuple) -> None:
+    paths, serials, truth = world
+    parts = [
+        Part(p.dataset, p.kind, p.project,
+             p.table.select([c for c in p.table.column_names if not c.startswith(("bf_", "clk"))]))
+        for p in _parts(paths)
+    ]  # fmt: skip
+    linkmap = link_probabilistic(parts)
+    assert set(linkmap.report.model["fields"]) == {
+        "token_rrn", "token_name_birth_sex", "token_name_phone"
+    }  # fmt: skip
+    assert quality_against_truth(linkmap.table, serials, truth).precision > 0.99
+
+
+def test_match_files_writes_the_report_and_config_round_trips(world: tuple, tmp_path: Path) -> None:
+    paths, _, _ = world
+    rules = (BlockingRule("token_rrn"), BlockingRule("bf_name", "lsh", bands=6, bits=12))
+    config = LinkageConfig(blocking=rules, match_probability=0.9, assignment="greedy")
+    again = LinkageConfig.from_yaml_text(config.to_yaml())
+    assert again == config
+    linkmap = match_files(paths, tmp_path, again)
+    assert (tmp_path / "linkage_report.json").exists()
+    names = [p["rule"] for p in linkmap.report.blocking["passes"]]
+    assert names == ["equal(token_rrn)", "lsh(bf_name,6x12)"]
+    with pytest.raises(InvalidSpecError, match="unknown"):
+        LinkageConfig.from_yaml_text("methd: exact")
+    with pytest.raises(InvalidSpecError, match="method"):
+        LinkageConfig(method="magic")
+
+
+def test_refuses_a_single_part(world: tuple) -> None:
+    paths, _, _ = world
+    with pytest.raises(LinkageError, match="at least two"):
+        link_probabilistic(_parts(paths)[:1])
+    np.testing.assert_equal(len(_parts(paths)), 3)
