@@ -45,8 +45,10 @@ def demo(
         rows.append(("governance: project store, keys, audit log, records", run.governance))
     for what, where in rows:
         console.print(f"  {what}\n      → {where}", highlight=False, soft_wrap=True)
+    evaluation = json.loads((out / "evaluation" / "linkage_quality.json").read_text("utf-8"))
     console.print(
-        f"exact linkage against the true links: precision [bold]{q.precision:.4f}[/], "
+        f"{evaluation['method']} linkage against the true links: "
+        f"precision [bold]{q.precision:.4f}[/], "
         f"recall [bold]{q.recall:.4f}[/], F1 [bold]{q.f1:.4f}[/] "
         f"({q.true_pairs:,} true pairs)"
     )

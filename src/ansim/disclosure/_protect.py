@@ -129,6 +129,30 @@ def protect_cells(
     return ProtectedTable(cells, primary, suppression, audit, tuple(repr(r) for r in rules))
 
 
+def _write_table(
+    cells: TableCells,
+    values: pa.Array | np.ndarray,
+    out: Path,
+    *,
+    delimiter: str,
+    report: Mapping[str, Any],
+    status: list[str] | None = None,
+) -> Path:
+    """Write ``table.csv`` (one row per cell: its labels, value and status) and ``report.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    columns: dict[str, Any] = {
+        d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
+    }
+    columns["value"] = values
+    if status is not None:
+        columns["status"] = status
+    sink = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
+    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
+    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
+    return path
+
+
 def write_protected_table(
     protected: ProtectedTable,
     out: Path,
@@ -141,20 +165,13 @@ def write_protected_table(
     Returns:
         The path of the CSV written.
     """
-    out.mkdir(parents=True, exist_ok=True)
     cells = protected.cells
-    columns: dict[str, Any] = {
-        d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
-    }
     hidden = protected.suppression.suppressed
-    columns["value"] = pa.array(np.where(hidden, np.nan, cells.values), mask=hidden)
-    columns["status"] = protected.status()
-    sink = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
-    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
+    values = pa.array(np.where(hidden, np.nan, cells.values), mask=hidden)
     report = protected.summary() | dict(extra or {})
-    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
-    return path
+    return _write_table(
+        cells, values, out, delimiter=delimiter, report=report, status=protected.status()
+    )
 
 
 def write_rounded_table(
@@ -169,15 +186,7 @@ def write_rounded_table(
     Returns:
         The path of the CSV written.
     """
-    out.mkdir(parents=True, exist_ok=True)
     cells = rounded.cells
-    columns: dict[str, Any] = {
-        d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
-    }
-    columns["value"] = rounded.values.astype(np.int64)
-    sink = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
-    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
     report = {
         "cells": cells.cells,
         "equations": len(cells.equations),
@@ -186,5 +195,5 @@ def write_rounded_table(
         "cells_changed": rounded.changed,
         "total_change": rounded.total_change,
     } | dict(extra or {})
-    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
-    return path
+    values = rounded.values.astype(np.int64)
+    return _write_table(cells, values, out, delimiter=delimiter, report=report)

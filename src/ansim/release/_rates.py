@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +68,14 @@ class ReleasedTable:
 
     Attributes:
         table: One row per cell; suppressed cells have no counts or rate.
-        summary: What was released and how it was protected (counts only).
+        summary: What was released and how it was protected (published with the table).
+        diagnostics: Totals for the hub's own checks; never published (they would let a
+            reader recover suppressed cells by subtraction).
     """
 
     table: pa.Table
     summary: dict[str, Any]
+    diagnostics: dict[str, int] = field(default_factory=dict)
 
 
 def _age_band(age: ibis.Value, spec: RateTableSpec) -> ibis.Value:
@@ -154,12 +157,15 @@ def _protect(
         "spec": asdict(spec),
         "cells": len(rows),
         "cells_suppressed": suppressed,
-        "event_persons": events_total,
-        "event_persons_in_population": linked_events,
         "protection": f"threshold: cells with fewer than {spec.threshold} events or persons "
-        "suppressed; no margins published; secondary suppression not yet applied",
+        "suppressed; no totals or margins are published, so no suppressed cell can be "
+        "recovered by subtraction within this table (differencing against other releases is "
+        "not yet checked)",
     }
-    return ReleasedTable(pa.table(out), summary)
+    # Totals would let anyone subtract the published cells and recover a suppressed one: they
+    # stay in the hub as diagnostics and are never written beside the table.
+    diagnostics = {"event_persons": events_total, "event_persons_in_population": linked_events}
+    return ReleasedTable(pa.table(out), summary, diagnostics)
 
 
 def write_release(released: ReleasedTable, path: Path) -> Path:

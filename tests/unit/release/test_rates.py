@@ -62,4 +62,7 @@ def test_rates_and_bands(tmp_path) -> None:
     assert cells[("80+", "M")]["status"] == "suppressed"
     path = write_release(released, tmp_path / "t.csv")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
-    assert path.with_suffix(".json").is_file()
+    published = path.with_suffix(".json").read_text()
+    # no total is published beside the table: it would reveal the suppressed cell (3 cases)
+    assert released.diagnostics["event_persons_in_population"] == 15
+    assert "event_persons" not in published and "15" not in published.split('"spec"')[0]
