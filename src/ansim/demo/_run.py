@@ -40,6 +40,7 @@ DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
 # the demo project's people: one per role, linkage unit and hub held by different bodies
 ADMIN, LINKER, HUB_OPERATOR = "admin.kostat", "operator.kisa", "operator.hub"
 ANALYST, CHECKER = "analyst.snu", "checker.kostat"
+CHECKER2 = "checker.gyeonggi"  # workspace releases need two independent output checkers
 
 
 def _officer(custodian: str) -> str:
@@ -57,6 +58,7 @@ def _open_project(home: Path) -> Governance:
         HUB_OPERATOR: (Role.HUB_OPERATOR, None),
         ANALYST: (Role.ANALYST, None),
         CHECKER: (Role.OUTPUT_CHECKER, None),
+        CHECKER2: (Role.OUTPUT_CHECKER, None),
     }
     team |= {_officer(s.custodian): (Role.CUSTODIAN_OFFICER, s.custodian) for s in specs}
     for user in team:
@@ -136,6 +138,41 @@ def _release_reviewed(gov: Governance, store: Path, out: Path) -> Path:
     return release
 
 
+_CASE_RATES = (
+    "SELECT s.person_id, r.income_band, s.vaccinated, "
+    "CASE WHEN s.person_id IN (SELECT person_id FROM gyeonggi_cases) THEN 1 ELSE 0 END AS is_case "
+    "FROM snu_cohort s JOIN kostat_register r USING (person_id)"
+)
+_DETAILED = (
+    "SELECT s.person_id, r.sigungu_code, r.income_band, s.vaccinated FROM snu_cohort s "
+    "JOIN kostat_register r USING (person_id) JOIN gyeonggi_cases c USING (person_id)"
+)
+
+
+def _workspace_outputs(gov: Governance, store: Path, out: Path) -> str:
+    """Workspace: case rates by income band × vaccination, and a too-detailed table.
+
+    The analyst's rates pass the checks and two checkers approve them (one releases the
+    bundle); the si/gun × income × vaccination table is held by the checks.
+    """
+    from ansim.workspace import OutputStatus, Review, Workspace  # noqa: PLC0415 - statsmodels
+
+    home = out / "hub" / "workspace"
+    with Workspace(gov, ANALYST, PROJECT, store, home) as ws:
+        rates = ws.submit(ws.pivot_table(_CASE_RATES, ["income_band", "vaccinated"], "is_case",
+                                         "mean").id)  # fmt: skip
+        held = ws.submit(ws.crosstab(_DETAILED, ["sigungu_code", "income_band", "vaccinated"]).id)
+    failing = len(held.report.failing_cells)
+    note = f"{held.id} {held.status} by the checks ({failing} cells fail)"
+    if rates.status != OutputStatus.SUBMITTED:
+        return f"workspace: {rates.id} {rates.status} too (a small world); {note}"
+    review = Review(gov, PROJECT, home)
+    review.approve(CHECKER, rates.id, "rates by income band and vaccination: cells large enough")
+    review.approve(CHECKER2, rates.id)
+    bundle = review.release(CHECKER, [rates.id], out / "release" / "workspace")
+    return f"workspace: {rates.id} released after 2 approvals to {bundle.directory}; {note}"
+
+
 def _close_verified(gov: Governance, records: Path) -> str:
     """Export the processing record and Five Safes summary, then verify the whole audit chain."""
     gov.export_records(ADMIN, PROJECT, records)
@@ -196,8 +233,10 @@ def run_demo(
     Layout under ``out``: ``world/`` (custodians' raw files and the true links),
     ``custodians/<custodian>/`` (ingest, quarantine, parts, serial maps and the project's
     linkage secret), ``linkage_unit/`` (identity parts received, link map, report), ``hub/``
-    (content parts and link map received, ``hub.duckdb``), ``release/`` (the published table)
-    and ``evaluation/`` (linkage quality against the true links).
+    (content parts and link map received, ``hub.duckdb``, ``workspace/`` with the analyst's
+    outputs and release ledger), ``release/`` (the published table; ``workspace/``, the bundle
+    of a checked and twice-approved analysis) and ``evaluation/`` (linkage quality against the
+    true links).
 
     Args:
         people: Size of the synthetic population.
@@ -265,6 +304,7 @@ def run_demo(
     lap("combine")
     say("release: confirmed cases per 100,000 by si/gun × age band × sex")
     release = _release_reviewed(gov, store, out / "release")
+    say(_workspace_outputs(gov, store, out))  # checked analyses, two-person review, bundle
     lap("release")
     quality = quality_against_truth(linkmap.table, serial_maps, pacsv.read_csv(world.truth))
     evaluation = {

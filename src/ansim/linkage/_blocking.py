@@ -51,6 +51,8 @@ class BlockingRule:
         also: Columns that must be equal as well (a compound block: for example records
             with the same birth date whose name filters agree on an LSH band).
         threshold: ``dice`` only: smallest Dice of ``column`` within an ``also`` block.
+        max_pairs_per_record: ``dice`` only: a pass that would make more pairs than this per
+            record is dropped (0: no limit).
 
     Example:
         >>> BlockingRule("bf_name", "lsh", bands=8, bits=24, also=("bf_birth_date",)).name
@@ -65,6 +67,7 @@ class BlockingRule:
     seed: int = 0
     also: tuple[str, ...] = ()
     threshold: float = 0.7
+    max_pairs_per_record: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "also", tuple(self.also))
@@ -110,11 +113,13 @@ class BlockingPass:
         rule: The rule's name.
         pairs: Pairs generated (before uniting with other passes).
         skipped_blocks: Blocks larger than ``max_block``, skipped.
+        over_budget: The pass would have made too many pairs and was dropped.
     """
 
     rule: str
     pairs: int
     skipped_blocks: int
+    over_budget: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,8 @@ def _similar_pairs(  # noqa: PLR0917 # pragma: no cover - a compiled kernel
     bits: npt.NDArray[np.uint64],
     counts: npt.NDArray[np.int32],
     threshold: float,
-) -> tuple[IntArray, IntArray]:
+    limit: int,
+) -> tuple[IntArray, IntArray, int]:
     empty = np.empty(0, np.int64)
     found = np.zeros(starts.size, np.int64)
     for g in numba.prange(starts.size):
@@ -210,13 +216,15 @@ def _similar_pairs(  # noqa: PLR0917 # pragma: no cover - a compiled kernel
         )
     offsets = np.zeros(starts.size + 1, np.int64)
     offsets[1:] = np.cumsum(found)
+    if offsets[-1] > limit:
+        return empty, empty, offsets[-1]
     first = np.empty(offsets[-1], np.int64)
     second = np.empty(offsets[-1], np.int64)
     for g in numba.prange(starts.size):
         _similar_count(
             order, starts[g], sizes[g], bits, counts, threshold, first, second, offsets[g]
         )
-    return first, second
+    return first, second, offsets[-1]
 
 
 def _blocks(codes: IntArray, max_block: int) -> tuple[IntArray, IntArray, IntArray, int]:
@@ -242,6 +250,7 @@ def similar_in_blocks(
     *,
     threshold: float,
     max_block: int,
+    max_pairs: int | None = None,
 ) -> tuple[IntArray, IntArray, int]:
     """Pairs sharing a block code whose filters have Dice at least ``threshold``.
 
@@ -252,9 +261,12 @@ def similar_in_blocks(
         valid: Whether the record has the filter.
         threshold: Smallest Dice kept.
         max_block: Larger blocks are skipped.
+        max_pairs: If the pass would make more pairs than this, it makes none (the caller
+            reports it as over budget: the two fields are not independent enough to block on).
 
     Returns:
-        Pairs ``(first, second)``, ``first < second``, and the number of blocks skipped.
+        Pairs ``(first, second)``, ``first < second``, and the number of blocks skipped
+        (``-1``: over budget).
 
     Example:
         >>> bits = np.array([[0b1111], [0b0111], [0b1111], [0b0001]], np.uint64)
@@ -266,8 +278,11 @@ def similar_in_blocks(
     """
     order, starts, sizes, skipped = _blocks(codes, max_block)
     marked = np.where(valid, counts, -1).astype(np.int32)
-    first, second = _similar_pairs(order, starts, sizes, bits, marked, float(threshold))
-    return first, second, skipped
+    limit = (1 << 62) if max_pairs is None else int(max_pairs)
+    first, second, total = _similar_pairs(
+        order, starts, sizes, bits, marked, float(threshold), limit
+    )
+    return first, second, (-1 if total > limit else skipped)
 
 
 def pairs_in_blocks(codes: IntArray, max_block: int) -> tuple[IntArray, IntArray, int]:
@@ -368,9 +383,10 @@ def block_pairs(
                 valid,
                 threshold=rule.threshold,
                 max_block=rule.max_block,
+                max_pairs=int(rule.max_pairs_per_record * n) if rule.max_pairs_per_record else None,
             )
             keys.append(((u * n + v) << np.int64(6)) | np.int64(k))
-            report.append(BlockingPass(rule.name, int(u.size), skipped))
+            report.append(BlockingPass(rule.name, int(u.size), max(skipped, 0), skipped < 0))
             continue
         if rule.kind == "equal":
             bands = [codes[rule.column]]

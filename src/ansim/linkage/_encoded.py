@@ -18,6 +18,7 @@ from ansim.linkage._dice import popcounts
 from ansim.packages import Part
 
 __all__ = [
+    "COMPOUND_PAIRS_PER_RECORD",
     "SIMILAR_DICE",
     "automatic_blocking",
     "automatic_comparisons",
@@ -208,7 +209,7 @@ def automatic_blocking(
     del seed  # the automatic passes sample no bits
     rules.extend(
         BlockingRule(similar, "dice", max_block=max_block, also=(equal,),
-                     threshold=SIMILAR_DICE)
+                     threshold=SIMILAR_DICE, max_pairs_per_record=COMPOUND_PAIRS_PER_RECORD)
         for equal in weak for similar in many if similar != equal
     )  # fmt: skip
     return tuple(rules)
@@ -218,4 +219,7 @@ SIMILAR_DICE = 0.7
 """Compound passes keep pairs of a block whose other filter reaches this Dice (typos and
 swapped digits stay above it; unrelated values of balanced filters sit near 0.5)."""
 _IDENTIFYING_PAIRS_PER_RECORD = 0.5
+COMPOUND_PAIRS_PER_RECORD = 2.0
+"""A compound pass making more pairs per record is dropped: its two fields depend on each
+other (an RRN holds the birth date, so RRNs are similar within every birth-date block)."""
 _WEAK_DISTINCT_SHARE = 0.01

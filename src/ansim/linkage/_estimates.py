@@ -66,7 +66,12 @@ def quality_estimates(
     missed = estimated_missed_by_blocking(candidates.passes[links], len(candidates.report))
     blocking = {
         "passes": [
-            {"rule": p.rule, "pairs": p.pairs, "skipped_blocks": p.skipped_blocks}
+            {
+                "rule": p.rule,
+                "pairs": p.pairs,
+                "skipped_blocks": p.skipped_blocks,
+                "over_budget": p.over_budget,
+            }
             for p in candidates.report
         ],
         "candidate_pairs": candidates.size,

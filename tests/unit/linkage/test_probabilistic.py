@@ -5,7 +5,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from ansim.cli import app
 from ansim.demo import generate_world
 from ansim.demo._run import demo_spec
 from ansim.errors import InvalidSpecError, LinkageError
@@ -131,3 +133,24 @@ def test_refuses_a_single_part(world: tuple) -> None:
     with pytest.raises(LinkageError, match="at least two"):
         link_probabilistic(_parts(paths)[:1])
     np.testing.assert_equal(len(_parts(paths)), 3)
+
+
+def test_cli_match_takes_a_method_and_a_config(world: tuple, tmp_path: Path) -> None:
+    paths, _, _ = world
+    identity = [a for p in paths for a in ("--identity", str(p))]
+    config = tmp_path / "linkage.yaml"
+    config.write_text(LinkageConfig(method="fuzzy", fuzzy_threshold=0.9).to_yaml(), "utf-8")
+    runner = CliRunner()
+    fuzzy = runner.invoke(app, ["linkage", "match", *identity, "--config", str(config),
+                                "--out", str(tmp_path / "fuzzy")])  # fmt: skip
+    assert fuzzy.exit_code == 0, fuzzy.output
+    assert "fuzzy:" in fuzzy.output
+    exact = runner.invoke(app, ["linkage", "match", *identity, "--config", str(config),
+                                "--method", "exact", "--out", str(tmp_path / "exact")])  # fmt: skip
+    assert exact.exit_code == 0, exact.output
+    assert pq.read_table(tmp_path / "exact" / "linkmap.parquet").column_names == [
+        "serial", "dataset", "person_id"
+    ]  # fmt: skip
+    default = runner.invoke(app, ["linkage", "match", *identity, "--out", str(tmp_path / "p")])
+    assert "estimated precision" in default.output
+    assert "match_weight" in pq.read_table(tmp_path / "p" / "linkmap.parquet").column_names

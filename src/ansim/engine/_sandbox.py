@@ -1,0 +1,123 @@
+"""A locked-down DuckDB connection for analysts' read-only SQL (the hub workspace).
+
+The connection is in memory and holds only the tables it is given (a project's views). It is
+opened with file-system and network access off and extension auto-install/auto-load off; after
+the tables are loaded its configuration is locked, so no statement can turn access back on or
+raise the memory limit. Each query runs under a wall-clock timeout (the connection is
+interrupted) and the memory limit. Parsing and allow-listing the SQL is the caller's job
+(``ansim.workspace``); this is the second wall.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Self
+
+import duckdb
+import pyarrow as pa
+
+from ansim.engine._duckdb import _checked_name
+from ansim.errors import AccessDenied, EngineError
+
+__all__ = ["SandboxEngine"]
+
+
+class SandboxEngine:
+    """An in-memory DuckDB holding only the given tables, with external access off and locked.
+
+    Args:
+        tables: Table name → rows (the project's views).
+        memory_limit: DuckDB memory limit, such as ``"512MB"``.
+        threads: Worker threads.
+        timeout_s: Wall-clock limit of one query, in seconds.
+
+    Example:
+        >>> import pyarrow as pa
+        >>> with SandboxEngine({"people": pa.table({"age": [34, 71, 34]})}) as sandbox:
+        ...     sandbox.query("SELECT count(*) AS n FROM people").to_pylist()
+        [{'n': 3}]
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        memory_limit: str = "512MB",
+        threads: int = 1,
+        timeout_s: float = 30.0,
+    ) -> None:
+        if timeout_s <= 0:
+            raise EngineError(f"a query timeout must be positive, not {timeout_s}")
+        self.timeout_s = timeout_s
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "memory_limit": memory_limit,
+            "threads": threads,
+        }
+        try:
+            self._con = duckdb.connect(":memory:", config=config)
+            for name, rows in tables.items():
+                self._con.register("_ansim_source", rows)
+                self._con.execute(f'CREATE TABLE "{_checked_name(name)}" AS FROM _ansim_source')
+                self._con.unregister("_ansim_source")
+            self._con.execute("SET lock_configuration = true")
+        except duckdb.Error as e:
+            raise EngineError(f"cannot open the analysis sandbox: {e}") from e
+        self.tables = tuple(tables)
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one (already vetted) statement under the timeout and memory limit.
+
+        Args:
+            sql: The statement.
+
+        Returns:
+            Its rows.
+
+        Raises:
+            EngineError: The query ran out of time or memory, or failed.
+            AccessDenied: DuckDB refused a file, network or configuration access.
+        """
+        timer = threading.Timer(self.timeout_s, self._con.interrupt)
+        timer.start()
+        try:
+            return self._con.execute(sql).to_arrow_table()
+        except duckdb.InterruptException as e:
+            raise EngineError(
+                f"query stopped after the {self.timeout_s:g} s limit: narrow it (filters, "
+                "fewer joins) or aggregate first"
+            ) from e
+        except duckdb.OutOfMemoryException as e:
+            raise EngineError(
+                "query stopped at the workspace memory limit: aggregate first or select fewer "
+                "columns"
+            ) from e
+        except duckdb.PermissionException as e:
+            raise AccessDenied(
+                "the workspace allows no file, network or extension access: query the "
+                "project's views only"
+            ) from e
+        except duckdb.Error as e:
+            raise EngineError(f"query failed: {e}") from e
+        finally:
+            timer.cancel()
+
+    def close(self) -> None:
+        """Close the connection (its tables vanish with it)."""
+        self._con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

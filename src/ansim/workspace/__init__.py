@@ -1,0 +1,59 @@
+"""The hub workspace (안심구역): vetted SQL, checked analyses, output review and release.
+
+Analysts query their project's views with read-only SQL (parsed and allow-listed, then run on a
+locked-down DuckDB sandbox with time and memory limits) and run checked analyses — tables,
+pivot tables, histograms, survival tables, OLS and logit models. Every result is an
+:class:`Output` held in the hub with a disclosure-check report (threshold with zeros,
+(n,k) dominance, a top-1 share rule, p %, extremes, class disclosure, residual degrees of
+freedom, differencing against the release ledger). Output checkers review the queue; approved
+outputs are released as a bundle with checksums and an ACRO-compatible ``results.json``.
+"""
+
+from __future__ import annotations
+
+from ansim.workspace._analyses import (
+    ModelResult,
+    TableResult,
+    fit_model,
+    histogram_table,
+    survival_table,
+    tabulate,
+)
+from ansim.workspace._checks import CellStats, CheckReport, CheckResult, check_model, check_table
+from ansim.workspace._differencing import TOTAL_CELL, differencing_check
+from ansim.workspace._outputs import Output, OutputStatus, OutputStore, ReviewDecision
+from ansim.workspace._policy import CheckPolicy, strictest
+from ansim.workspace._results import acro_record, write_bundle
+from ansim.workspace._review import Release, Review
+from ansim.workspace._sql import tables_read, vet_sql
+from ansim.workspace._workspace import Workspace, view_name
+
+__all__ = [
+    "TOTAL_CELL",
+    "CellStats",
+    "CheckPolicy",
+    "CheckReport",
+    "CheckResult",
+    "ModelResult",
+    "Output",
+    "OutputStatus",
+    "OutputStore",
+    "Release",
+    "Review",
+    "ReviewDecision",
+    "TableResult",
+    "Workspace",
+    "acro_record",
+    "check_model",
+    "check_table",
+    "differencing_check",
+    "fit_model",
+    "histogram_table",
+    "strictest",
+    "survival_table",
+    "tables_read",
+    "tabulate",
+    "vet_sql",
+    "view_name",
+    "write_bundle",
+]

@@ -1,0 +1,296 @@
+"""The analyst's workspace: vetted SQL over the project's views and checked analyses.
+
+Opening a workspace goes through governance (the analyst role, custodians' approvals, the
+processing period; the key use is audited); the project's linked tables are copied from the
+encrypted hub store into a locked-down in-memory sandbox, one view per dataset
+(``linked_kostat_register`` → ``kostat_register``). Query results stay in the hub process;
+analyses become :class:`Output` objects held in the hub with their check report, and only
+reviewed outputs ever leave (see :class:`~ansim.workspace.Review`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+import pyarrow as pa
+
+from ansim.engine import SandboxEngine
+from ansim.errors import AccessDenied, InvalidSpecError
+from ansim.governance import Governance, Operation
+from ansim.workspace._analyses import (
+    ModelResult,
+    TableResult,
+    fit_model,
+    histogram_table,
+    survival_table,
+    tabulate,
+)
+from ansim.workspace._checks import CheckReport, check_model, check_table
+from ansim.workspace._differencing import differencing_check
+from ansim.workspace._outputs import Output, OutputStatus, OutputStore
+from ansim.workspace._policy import CheckPolicy, strictest
+from ansim.workspace._sql import tables_read, vet_sql
+
+__all__ = ["Workspace", "view_name"]
+
+_LINKED = "linked_"
+
+
+def view_name(table: str) -> str:
+    """The view name of a hub table (``linked_<dataset>`` → ``<dataset>``).
+
+    Example:
+        >>> view_name("linked_kostat_register")
+        'kostat_register'
+    """
+    return table.removeprefix(_LINKED)
+
+
+class Workspace:
+    """An analyst's session on one project's views.
+
+    Args:
+        governance: The governance service (authorisation and audit).
+        actor: The analyst.
+        project: The project.
+        store: The project's encrypted hub store.
+        home: The project's workspace directory in the hub (outputs, ledger).
+        policies: Check thresholds by custodian; the strictest of the custodians whose views
+            an analysis reads applies (custodians without one get the defaults).
+        memory_limit: The sandbox's memory limit.
+        timeout_s: Each query's time limit.
+
+    Raises:
+        AccessDenied: The actor may not query this project.
+    """
+
+    def __init__(
+        self,
+        governance: Governance,
+        actor: str,
+        project: str,
+        store: Path,
+        home: Path,
+        *,
+        policies: Mapping[str, CheckPolicy] | None = None,
+        memory_limit: str = "512MB",
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.governance, self.actor, self.project = governance, actor, project
+        self.outputs = OutputStore(home)
+        self.policies = dict(policies or {})
+        with governance.open_hub_store(actor, project, store) as engine:
+            tables = {
+                view_name(t): engine.to_pyarrow(engine.table(t))
+                for t in engine.list_tables()
+                if t.startswith(_LINKED)  # the linked datasets only, nothing else in the store
+            }
+        record = governance.project(project)
+        self._custodian = {
+            view_name(f"linked_{d['dataset']}"): d["custodian"] for d in record["datasets"]
+        }
+        self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
+        self._columns = {name: list(t.column_names) for name, t in tables.items()}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """End the session (the in-memory views vanish)."""
+        self._sandbox.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- queries -----------------------------------------------------------------------------
+    def views(self) -> dict[str, list[str]]:
+        """The project's views and their columns."""
+        return dict(self._columns)
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one read-only query over the project's views (rows stay in the hub).
+
+        Args:
+            sql: A single SELECT over the project's views.
+
+        Returns:
+            Its rows.
+
+        Raises:
+            AccessDenied: Not a single read-only query over this project's views.
+            EngineError: It ran out of time or memory.
+        """
+        vetted = vet_sql(sql, self._columns)
+        self.governance.authorize(
+            self.actor, self.project, Operation.QUERY,
+            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest()},
+        )  # fmt: skip
+        return self._sandbox.query(vetted)
+
+    def _frame(self, sql: str) -> tuple[pd.DataFrame, CheckPolicy]:
+        frame = self.query(sql).to_pandas()
+        custodians = {self._custodian.get(v, "") for v in tables_read(sql, self._columns)}
+        policy = strictest(self.policies.get(c, CheckPolicy()) for c in sorted(custodians))
+        return frame, policy
+
+    # -- checked analyses --------------------------------------------------------------------
+    def _table_output(
+        self, result: TableResult, statistic: str, method: str, command: str, policy: CheckPolicy
+    ) -> Output:
+        report = check_table(result.stats, statistic, policy)
+        cells = {k: frozenset(v) for k, v in result.cells.items()}
+        report = report.with_result(
+            differencing_check(cells, self.outputs.released_cells(), policy.threshold)
+        )
+        return self._save(method, statistic, command, result.columns, result.rows, report,
+                          result.cells)  # fmt: skip
+
+    def _save(  # noqa: PLR0917 - the parts of an output
+        self,
+        method: str,
+        statistic: str,
+        command: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        report: CheckReport,
+        cells: dict[str, list[str]] | None,
+    ) -> Output:
+        output = Output(
+            id=self.outputs.next_id(), project=self.project, author=self.actor, method=method,
+            statistic=statistic, command=command, columns=tuple(columns), rows=tuple(rows),
+            report=report,
+        )  # fmt: skip
+        self.outputs.save(output, cells)
+        self.governance.authorize(
+            self.actor, self.project, Operation.QUERY,
+            objects={"output": output.id, "method": method, "checks_passed": report.passed},
+        )  # fmt: skip
+        return output
+
+    def crosstab(self, sql: str, dimensions: Sequence[str]) -> Output:
+        """Counts over one or more dimensions (a frequency table or cross-tabulation).
+
+        Args:
+            sql: The rows (a query selecting ``person_id`` and the dimensions).
+            dimensions: Classifying columns; the last is the category for class disclosure.
+
+        Returns:
+            The output, held with its check report.
+        """
+        frame, policy = self._frame(sql)
+        result = tabulate(frame, dimensions)
+        return self._table_output(
+            result, "count", "crosstab", f"crosstab({list(dimensions)})", policy
+        )
+
+    def pivot_table(
+        self, sql: str, dimensions: Sequence[str], value: str, statistic: str, q: float = 0.5
+    ) -> Output:
+        """A statistic of ``value`` per cell (sum, mean, median, quantile, min, max, std, count).
+
+        Args:
+            sql: The rows (with ``person_id``).
+            dimensions: Classifying columns.
+            value: The column summarised.
+            statistic: The statistic.
+            q: The quantile for ``quantile``.
+
+        Returns:
+            The output, held with its check report.
+        """
+        frame, policy = self._frame(sql)
+        result = tabulate(
+            frame, dimensions, statistic, None if statistic == "count" else value, q=q
+        )
+        command = f"pivot_table({list(dimensions)}, values={value!r}, aggfunc={statistic!r})"
+        return self._table_output(result, statistic, "pivot_table", command, policy)
+
+    def histogram(self, sql: str, column: str, bins: int | Sequence[float] = 10) -> Output:
+        """A histogram of a numeric column (bin counts, each checked like a table cell)."""
+        frame, policy = self._frame(sql)
+        result = histogram_table(frame, column, bins)
+        return self._table_output(
+            result, "histogram", "histogram", f"histogram({column!r}, bins={bins!r})", policy
+        )
+
+    def survival(self, sql: str, duration: str, event: str, edges: Sequence[float]) -> Output:
+        """A life table of events and censoring per interval of follow-up."""
+        frame, policy = self._frame(sql)
+        result = survival_table(frame, duration, event, edges)
+        return self._table_output(
+            result, "count", "survival", f"survival({duration!r}, {event!r})", policy
+        )
+
+    def _model(self, sql: str, formula: str, kind: str) -> Output:
+        frame, policy = self._frame(sql)
+        fitted: ModelResult = fit_model(frame, formula, kind)
+        report = check_model(fitted.residual_dof, policy, fitted.terms)
+        return self._save(
+            kind, "model", f"{kind}({formula!r})", fitted.columns, fitted.rows, report, None
+        )
+
+    def ols(self, sql: str, formula: str) -> Output:
+        """An ordinary least squares model (statsmodels formula), checked on residual dof."""
+        return self._model(sql, formula, "ols")
+
+    def logit(self, sql: str, formula: str) -> Output:
+        """A logistic regression (statsmodels formula), checked on residual dof."""
+        return self._model(sql, formula, "logit")
+
+    # -- submission --------------------------------------------------------------------------
+    def submit(self, output: str) -> Output:
+        """Send an output to review: it goes to the queue if its checks pass, else it is held.
+
+        Raises:
+            AccessDenied: Not the author's output, or not a draft.
+        """
+        found = self._own(output, OutputStatus.DRAFT)
+        status = OutputStatus.SUBMITTED if found.report.passed else OutputStatus.HELD
+        self.governance.authorize(
+            self.actor, self.project, Operation.SUBMIT_OUTPUT,
+            objects={"output": output, "status": status.value},
+        )  # fmt: skip
+        updated = found.evolve(status=status)
+        self.outputs.save(updated)
+        return updated
+
+    def request_exception(self, output: str, justification: str) -> Output:
+        """Ask the output checkers to release a held output anyway, saying why.
+
+        Raises:
+            AccessDenied: Not the author's output, or not held.
+            InvalidSpecError: No justification.
+        """
+        if len(justification.strip()) < 10:  # noqa: PLR2004 - a sentence, not a word
+            raise InvalidSpecError("an exception needs a justification of at least a sentence")
+        found = self._own(output, OutputStatus.HELD)
+        self.governance.authorize(
+            self.actor, self.project, Operation.SUBMIT_OUTPUT,
+            objects={"output": output, "exception": True},
+        )  # fmt: skip
+        updated = found.evolve(status=OutputStatus.SUBMITTED, exception=justification.strip())
+        self.outputs.save(updated)
+        return updated
+
+    def _own(self, output: str, status: OutputStatus) -> Output:
+        found = self.outputs.get(output)
+        if found.author != self.actor:
+            raise AccessDenied(f"output {output} is not yours: only its author submits it")
+        if found.status != status:
+            raise AccessDenied(f"output {output} is {found.status}, not {status}")
+        return found
+
+    def output(self, output: str) -> Output:
+        """One of this project's outputs."""
+        return self.outputs.get(output)
