@@ -151,12 +151,36 @@ def _one(kind: str, world: Path, scratch: Path) -> dict[str, object]:
     return result
 
 
+def _scale_errors(factor: float) -> None:
+    """Scale the demo generator's error rates (a harder world of the same kind)."""
+    import dataclasses  # noqa: PLC0415 -- only for this option
+
+    from ansim.demo import _corruption  # noqa: PLC0415 -- the generator's knobs
+
+    rates = _corruption.RATES
+    kept = {"rrn_malformed", "impossible_case_date"}  # ingest checks, not identifier errors
+    _corruption.RATES = dataclasses.replace(
+        rates,
+        **{
+            f.name: min(0.5, getattr(rates, f.name) * factor)
+            for f in dataclasses.fields(rates)
+            if f.name not in kept
+        },
+    )
+
+
 def main() -> None:
     """Generate each size once, run every linker on it in its own process, print a table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--error-scale",
+        type=float,
+        default=1.0,
+        help="multiply the demo world's identifier error rates (robustness check)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--world", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,6 +189,9 @@ def main() -> None:
             print(json.dumps(_one(args.one, args.world, Path(scratch))), flush=True)
         return
     from ansim.demo import generate_world  # noqa: PLC0415 -- imported in the process that runs this linker
+
+    if args.error_scale != 1.0:
+        _scale_errors(args.error_scale)
 
     print("| people | method | precision | recall | f1 | seconds | peak_rss_gb |")
     print("|---|---|---|---|---|---|---|", flush=True)

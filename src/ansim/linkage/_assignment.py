@@ -105,7 +105,7 @@ def _optimal_in_components(  # noqa: PLR0917 -- a private step of assign_optimal
     component = label[u]
     per_component = np.bincount(component)
     single = per_component[component] == 1
-    keep[pairs[single]] = True  # a component of one pair: nothing to choose
+    keep[pairs[single]] = weight[pairs[single]] > 0  # one pair: nothing to choose
     u, v, pairs, component = u[~single], v[~single], pairs[~single], component[~single]
     if pairs.size == 0:
         return
@@ -116,12 +116,14 @@ def _optimal_in_components(  # noqa: PLR0917 -- a private step of assign_optimal
         rows, row_of = np.unique(u[members], return_inverse=True)
         cols, col_of = np.unique(v[members], return_inverse=True)
         cost = np.zeros((rows.size, cols.size))
-        cost[row_of, col_of] = -np.asarray(weight[pairs[members]], np.float64) - 1.0
+        # Maximise the total weight of chosen pairs; a cell with no pair costs 0 and is
+        # dropped below, so a pair of weight <= 0 is never worth choosing.
+        cost[row_of, col_of] = -np.asarray(weight[pairs[members]], np.float64)
         chosen_r, chosen_c = linear_sum_assignment(cost)
         lookup = {(int(r), int(c)): int(m) for r, c, m in zip(row_of, col_of, members, strict=True)}
         for r, c in zip(chosen_r.tolist(), chosen_c.tolist(), strict=True):
             member = lookup.get((r, c))
-            if member is not None:
+            if member is not None and weight[pairs[member]] > 0:
                 keep[pairs[member]] = True
 
 
