@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ansim.demo import demo_spec, generate_world
 from ansim.flow import link_files
-from ansim.linkage import quality_against_truth
+from ansim.linkage import LinkageConfig, quality_against_truth
 
 
 def _spec_file(directory: Path, dataset: str) -> Path:
@@ -28,7 +28,7 @@ def _spec_file(directory: Path, dataset: str) -> Path:
     return path
 
 
-def bench(people: int, seed: int) -> dict[str, float]:
+def bench(people: int, seed: int, method: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="ansim-bench-") as tmp:
         root = Path(tmp)
         start = time.perf_counter()
@@ -37,7 +37,7 @@ def bench(people: int, seed: int) -> dict[str, float]:
         pair = ("gyeonggi_cases", "kostat_register")
         inputs = [(_spec_file(root, d), world.datasets[d]) for d in pair]
         start = time.perf_counter()
-        run = link_files(inputs, root / "link")
+        run = link_files(inputs, root / "link", config=LinkageConfig().with_method(method))
         linked = time.perf_counter() - start
         truth = pacsv.read_csv(world.truth)
         truth = truth.filter(pc.is_in(truth["dataset"], value_set=pa.array(pair)))
@@ -59,8 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=20211101)
+    parser.add_argument("--method", default="exact", choices=["exact", "fuzzy", "probabilistic"])
     args = parser.parse_args()
-    rows = [bench(n, args.seed) for n in args.sizes]
+    rows = [bench(n, args.seed, args.method) for n in args.sizes]
     print("| " + " | ".join(rows[0]) + " |")
     print("|" + "---|" * len(rows[0]))
     for row in rows:

@@ -1,8 +1,11 @@
 """The automatic disclosure checks run on every output, each naming the cells it fails.
 
 Tables are checked cell by cell from per-cell statistics computed inside the hub (contributors,
-the absolute total and the two largest absolute contributions); the magnitude rules reuse
-:mod:`ansim.disclosure`'s primary rules. Models are checked on their residual degrees of freedom.
+the absolute total and the two largest absolute contributions). The (n,k) and p % rules are
+computed as ACRO computes them (the ratios ``top_n / total >= k`` and ``rest / x1 < p``, so a cell
+exactly at k fails and one exactly at p passes, as in ACRO); the top-1 share rule reuses
+:mod:`ansim.disclosure`'s dominance rule. Models are checked on their residual degrees of freedom,
+and a standard deviation on its per-cell degrees of freedom (contributors - 1), as ACRO does.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ansim.disclosure import DominanceRule, PPercentRule, TableCells
+from ansim.disclosure import DominanceRule, TableCells
 from ansim.errors import InvalidSpecError
 from ansim.workspace._policy import CheckPolicy
 
@@ -24,6 +27,7 @@ __all__ = ["CellStats", "CheckReport", "CheckResult", "check_model", "check_tabl
 MAGNITUDE = frozenset({"sum", "mean", "std"})
 EXTREMES = frozenset({"min", "max", "median", "quantile"})
 STATISTICS = frozenset({"count", "histogram"}) | MAGNITUDE | EXTREMES
+_PERCENT = 100
 
 
 @dataclass(frozen=True)
@@ -148,13 +152,19 @@ def _magnitude(stats: CellStats, policy: CheckPolicy) -> list[CheckResult]:
         equations=(),
         leaf=np.ones(len(stats.labels), dtype=bool),
     )
-    nk, _ = DominanceRule(policy.dominance_n, policy.dominance_k).protection(cells)
     top1, _ = DominanceRule(1, policy.top1_share).protection(cells)
-    pp, _ = PPercentRule(policy.p_percent).protection(cells)
+    total, x1 = stats.total.astype(np.float64), stats.x1.astype(np.float64)
+    top_n = x1 + stats.x2 if policy.dominance_n == 2 else x1  # noqa: PLR2004 - n is 1 or 2
+    # As ACRO: the share as one division, so integer data exactly at k (e.g. 45 + 45 of 100)
+    # fails and exactly at p (a rest of 3 beside 30) passes, with no rounding in between.
+    share = np.divide(top_n, total, out=np.zeros_like(total), where=total > 0)
+    nk = (total > 0) & (share >= policy.dominance_k / _PERCENT)
+    rest = np.divide(total - x1 - stats.x2, x1, out=np.ones_like(total), where=x1 > 0)
+    pp = (x1 > 0) & (rest < policy.p_percent / _PERCENT)
     return [
         _result(
             "dominance", stats, nk,
-            f"the {policy.dominance_n} largest contributions hold at most "
+            f"the {policy.dominance_n} largest contributions hold under "
             f"{policy.dominance_k:g} % of a cell",
         ),
         _result("top1", stats, top1, f"no one contribution holds over {policy.top1_share:g} %"),
@@ -189,8 +199,9 @@ def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckR
 
     Returns:
         The report: threshold always; dominance, top-1 and p % for sums, means and standard
-        deviations; all values the same for every statistic of a value; minimum contributors
-        for min, max, median and quantiles; class disclosure for counts over two or more
+        deviations; degrees of freedom (contributors - 1) for standard deviations; all values
+        the same for every statistic of a value; minimum contributors for min, max, median and
+        quantiles; class disclosure for counts over two or more
         dimensions.
 
     Raises:
@@ -223,6 +234,15 @@ def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckR
             _result(
                 "same_values", stats, same,
                 "a cell's contributors do not all have the same value (it would reveal each)",
+            )
+        )  # fmt: skip
+    if statistic == "std":  # ACRO's MinimumDoFCheck for a standard deviation
+        dof = stats.count - 1
+        results.append(
+            _result(
+                "std_dof", stats, dof < policy.min_residual_dof,
+                f"a standard deviation needs {policy.min_residual_dof} degrees of freedom "
+                "(contributors - 1) per cell",
             )
         )  # fmt: skip
     if statistic in EXTREMES:

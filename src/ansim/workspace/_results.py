@@ -26,11 +26,13 @@ __all__ = ["acro_record", "write_bundle"]
 
 # Ansim rule → ACRO's name for it (ACRO has no top-1, extremes, class, dof or differencing key).
 _ACRO_NAMES = {
-    "threshold": "threshold",
-    "p_percent": "p-ratio",
-    "dominance": "nk-rule",
+    "threshold": "MinimumThresholdCheck",
+    "p_percent": "PPercentCheck",
+    "dominance": "NKCheck",
     "same_values": "all-values-are-same",
 }
+ACRO_FORMAT_VERSION = "1.0.2"
+"""The ACRO release whose ``results.json`` layout the bundle follows (ACRO's loader checks it)."""
 
 
 def _positions(output: Output, result: CheckResult) -> list[list[int]]:
@@ -106,6 +108,7 @@ def acro_record(output: Output, file_name: str) -> dict[str, Any]:
         "timestamp": output.created,
         "comments": [f"{r.reviewer}: {r.comment}" for r in output.reviews if r.comment],
         "exception": output.exception,
+        "fair": {},  # ACRO's FAIR-metadata block: nothing to declare yet
     }
 
 
@@ -117,11 +120,12 @@ def _csv(output: Output) -> str:
     return buffer.getvalue()
 
 
-def _version() -> str:
+def _tool() -> dict[str, str]:
     try:
-        return f"ansim-{version('ansim')}"
+        ansim_version = version("ansim")
     except PackageNotFoundError:  # running from a source tree
-        return "ansim"
+        ansim_version = "unknown"
+    return {"@type": "SoftwareApplication", "name": "Ansim", "version": ansim_version}
 
 
 def write_bundle(outputs: list[Output], directory: Path) -> dict[str, str]:
@@ -136,7 +140,10 @@ def write_bundle(outputs: list[Output], directory: Path) -> dict[str, str]:
     """
     texts = {f"{o.id}.csv": _csv(o) for o in outputs}
     results = {
-        "version": _version(),
+        # ACRO's loader accepts only its own version: the file states the layout it follows
+        # and names Ansim as the tool, as ACRO's own files name ACRO.
+        "version": ACRO_FORMAT_VERSION,
+        "tool": _tool(),
         "results": {o.id: acro_record(o, f"{o.id}.csv") for o in outputs},
     }
     texts["results.json"] = json.dumps(results, ensure_ascii=False, indent=4, default=str)

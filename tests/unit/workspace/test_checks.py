@@ -1,10 +1,9 @@
-"""Each automatic rule with passing and failing cases, and the documented ACRO rules as an oracle.
+"""Each automatic rule with passing and failing cases, against ACRO's documented default rules.
 
-ACRO (``acro`` 1.0.2) cannot be installed beside this project's pandas 3 pin (it requires
-pandas < 3), so its default rules are re-stated here as its ``default.yaml`` and
-``acro_tables.agg_*`` functions define them (threshold 10 with zeros disclosive, (n,k) =
-(2, 0.9), p-ratio p = 0.1, all values the same). Ansim must agree with them on every cell,
-while also catching the top-1 dominance case they pass.
+The rules are re-stated here as ACRO's ``default.yaml`` and ``acro_tables.agg_*`` define them
+(threshold 10 with zeros disclosive, (n,k) = (2, 0.9), p-ratio p = 0.1, all values the same),
+on many generated tables; ``test_acro_oracle.py`` runs ACRO itself on the same kind of data.
+Ansim must agree on every cell, while also catching the top-1 dominance case they pass.
 """
 
 from __future__ import annotations

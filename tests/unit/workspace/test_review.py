@@ -44,7 +44,11 @@ def test_two_independent_approvals_then_release(env: Env) -> None:
     record = results["results"][output.id]
     assert record["status"] == "pass"
     assert record["files"][0]["name"] == f"{output.id}.csv"
-    assert set(record["files"][0]["sdc"]["summary"]) >= {"threshold", "p-ratio", "nk-rule"}
+    assert set(record["files"][0]["sdc"]["summary"]) >= {
+        "MinimumThresholdCheck",
+        "PPercentCheck",
+        "NKCheck",
+    }
     assert record["comments"] == ["checker: counts fine"]
     csv_text = (bundle / f"{output.id}.csv").read_text()
     assert csv_text.splitlines()[0] == "income_band,vaccinated,count"
@@ -103,8 +107,8 @@ def test_held_output_goes_to_review_only_with_an_exception(env: Env) -> None:
     record = json.loads((env.tmp / "b" / "results.json").read_text())["results"][output.id]
     assert record["status"] == "fail"
     assert record["exception"].startswith("Counts are")
-    assert record["files"][0]["sdc"]["summary"]["threshold"] > 0
-    assert record["files"][0]["sdc"]["cells"]["threshold"]
+    assert record["files"][0]["sdc"]["summary"]["MinimumThresholdCheck"] > 0
+    assert record["files"][0]["sdc"]["cells"]["MinimumThresholdCheck"]
 
 
 def test_only_the_author_submits_and_policy_sets_the_number_of_approvals(env: Env) -> None:
