@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ansim._atomic import write_text_atomic
+from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim.demo._world import WorldFiles, generate_world
+from ansim.engine import Engine
 from ansim.governance import (
     DatasetRequest,
     Governance,
@@ -25,7 +27,7 @@ from ansim.governance import (
     Role,
     object_hash,
 )
-from ansim.hub import combine_files
+from ansim.hub import combine_files, linkage_rates
 from ansim.identity import LinkageSecret, PreparedParts, prepare
 from ansim.ingest import IngestResult, ingest_file, load_ingested
 from ansim.linkage import PairwiseQuality, match_files, quality_against_truth
@@ -126,6 +128,20 @@ def _combine_governed(
     gov.receive_files(HUB_OPERATOR, PROJECT, [*packages, *contents, links])
     with gov.open_hub_store(HUB_OPERATOR, PROJECT, store, write=True) as engine:
         combine_files(contents, links, engine)
+        _report_linkage_rates(engine, store.parent.parent)
+
+
+def _report_linkage_rates(engine: Engine, out: Path) -> Path:
+    """The hub's aggregate feedback to the linkage unit: cases linked to the register by group.
+
+    Written to ``<demo>/linkage_unit/feedback/``: counts by group only, small groups withheld.
+    """
+    rates = linkage_rates(engine, "gyeonggi_cases", "kostat_register")
+    path = out / "linkage_unit" / "feedback" / "linkage_rates_by_subgroup.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(rates, sink)
+    return write_bytes_atomic(sink.getvalue().to_pybytes(), path)
 
 
 def _release_reviewed(gov: Governance, store: Path, out: Path) -> Path:

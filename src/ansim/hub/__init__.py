@@ -7,6 +7,7 @@ link map; its store holds person ids and attributes only (serials are dropped af
 from __future__ import annotations
 
 from ansim.hub._combine import LinkedDataset, combine, linked_table_name
+from ansim.hub._linkage_rates import linkage_rates
 from ansim.hub._service import combine_files
 
-__all__ = ["LinkedDataset", "combine", "combine_files", "linked_table_name"]
+__all__ = ["LinkedDataset", "combine", "combine_files", "linkage_rates", "linked_table_name"]
