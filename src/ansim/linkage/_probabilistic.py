@@ -124,7 +124,7 @@ def score_pairs(
         LinkageError: Fuzzy linkage without Bloom filters, or nothing to compare.
     """
     rules = config.blocking or automatic_blocking(
-        records, columns, max_block=config.max_block, seed=config.seed
+        records, columns, max_block=config.max_block, seed=config.seed, lsh=config.lsh_blocking
     )
     candidates = block_pairs(rules, records.codes, records.filters, records.popcounts)
     first, second = candidates.first, candidates.second

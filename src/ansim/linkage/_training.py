@@ -6,7 +6,9 @@ exactly on ``g`` (the sample sized so the session has about ``training_pairs`` p
 the session ``g`` says nothing, so it is left out; m and u of the other fields are estimated
 by EM. Each field's m is the mean over the sessions that estimated it (only those of mostly
 matches, where there are such sessions); each session's u
-becomes the field's u conditional on agreeing on ``g`` (see :class:`FellegiSunterModel`).
+becomes the field's u conditional on agreeing on ``g`` (see :class:`FellegiSunterModel`),
+if the session is mostly non-matches (its EM non-match class is then not a residue of matches
+with errors).
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ def train_model(
             estimates[f].append(m[f])
             if share >= _PURE_SESSION:
                 pure[f].append(m[f])
-        if first.size * (1 - share) >= _MIN_CONDITIONING_PAIRS:
+        # only a session of mostly non-matches estimates u: in one of mostly matches, the
+        # minority "non-match" class also takes the matches with errors in the other fields
+        # (a misspelt name with equal address), and conditioning on it would unlink them
+        if share < _PURE_SESSION and first.size * (1 - share) >= _MIN_CONDITIONING_PAIRS:
             given.extend((g, f, session_u[f]) for f in fields if f > g)
         sessions.append(
             {"blocked_on": comparison.column, "pairs": int(first.size),

@@ -68,3 +68,24 @@ def test_rejects_mismatched_widths() -> None:
         dice_pairs(np.zeros((2, 2), np.uint64), np.zeros((2, 2), np.uint64), [0, 1], [1])
     with pytest.raises(LinkageError, match="k >= 1"):
         dice_top_k(np.zeros((2, 2), np.uint64), np.zeros((2, 2), np.uint64), 0.5, k=0)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 5), words=st.integers(1, 5))
+def test_top_k_kernel_across_tiles_keeps_earlier_ties_first(
+    seed: int, rows: int, words: int
+) -> None:
+    a = _matrix(seed, rows, words, 0.5)
+    b = _matrix(seed + 1, 4099, words, 0.5)  # two full tiles of 2,048 rows and a partial one
+    for j in (4098, 2050, 10):  # equal partners of a's first row in every tile
+        b[j] = a[0]
+    index, score = dice_top_k(a, b, 0.3, k=4)
+    expected = _reference(a, b)
+    for row in range(rows):
+        wanted = np.sort(expected[row][expected[row] >= 0.3])[::-1][:4]
+        kept = index[row] >= 0
+        np.testing.assert_allclose(score[row][kept], wanted.astype(np.float32), rtol=1e-6)
+        np.testing.assert_allclose(
+            score[row][kept], expected[row, index[row][kept]].astype(np.float32), rtol=1e-6
+        )
+    assert index[0][:3].tolist() == [10, 2050, 4098]
