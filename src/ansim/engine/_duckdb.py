@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import duckdb
 import ibis
@@ -13,6 +12,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from ansim._atomic import write_parquet_atomic
+from ansim._closing import Closing
 from ansim.engine._encryption import HUB_CATALOG, attach_encrypted
 from ansim.errors import EngineError
 
@@ -30,7 +30,7 @@ def _checked_name(name: str) -> str:
     return name
 
 
-class Engine:
+class Engine(Closing):
     """An Ibis connection to an embedded DuckDB database (in memory or in a file).
 
     Every module that needs a query engine receives an ``Engine``; none opens DuckDB itself.
@@ -93,17 +93,6 @@ class Engine:
     def close(self) -> None:
         """Close the connection (files are flushed)."""
         self._con.disconnect()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- tables ----------------------------------------------------------------------------
     def create_table(self, name: str, data: pa.Table | Table, *, overwrite: bool = True) -> Table:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Self
 
 import duckdb
 import pyarrow as pa
 
+from ansim._closing import Closing
 from ansim.engine._duckdb import _checked_name
 from ansim.errors import AccessDenied, EngineError
 
 __all__ = ["SandboxEngine"]
 
 
-class SandboxEngine:
+class SandboxEngine(Closing):
     """An in-memory DuckDB holding only the given tables, with external access off and locked.
 
     Args:
@@ -110,14 +109,3 @@ class SandboxEngine:
     def close(self) -> None:
         """Close the connection (its tables vanish with it)."""
         self._con.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from ansim._closing import Closing
 from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
 from ansim.governance import Governance, Operation
@@ -51,7 +51,7 @@ def view_name(table: str) -> str:
     return table.removeprefix(_LINKED)
 
 
-class Workspace:
+class Workspace(Closing):
     """An analyst's session on one project's views.
 
     Args:
@@ -101,17 +101,6 @@ class Workspace:
     def close(self) -> None:
         """End the session (the in-memory views vanish)."""
         self._sandbox.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- queries -----------------------------------------------------------------------------
     def views(self) -> dict[str, list[str]]:
