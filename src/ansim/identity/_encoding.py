@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ansim._specfile import parse_yaml, read_spec_text
 from ansim.errors import InvalidSpecError
 from ansim.schema import IdentifierKind
 
@@ -272,20 +273,12 @@ class EncodingSpec:
     @classmethod
     def from_yaml_text(cls, text: str) -> EncodingSpec:
         """Parse a spec from YAML (or JSON) text."""
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise InvalidSpecError(f"the encoding spec is not valid YAML: {e}") from e
-        return cls.from_dict(raw)
+        return cls.from_dict(parse_yaml(text, "the encoding spec"))
 
     @classmethod
     def from_yaml(cls, path: Path) -> EncodingSpec:
         """Load a spec file."""
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidSpecError(f"cannot read encoding spec {path}: {e}") from e
-        return cls.from_yaml_text(text)
+        return cls.from_yaml_text(read_spec_text(path, "encoding spec"))
 
 
 def _field_from_dict(raw: Mapping[str, Any]) -> FieldEncoding:

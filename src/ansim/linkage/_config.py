@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from ansim._specfile import parse_yaml, read_spec_text
 from ansim.errors import InvalidSpecError
 from ansim.linkage._assignment import ASSIGNMENTS
 from ansim.linkage._blocking import BlockingRule
@@ -145,10 +146,7 @@ class LinkageConfig:
         Raises:
             InvalidSpecError: Not YAML, not a mapping, or invalid values.
         """
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as e:
-            raise InvalidSpecError(f"linkage config is not valid YAML: {e}") from e
+        data = parse_yaml(text, "linkage config") or {}
         if not isinstance(data, dict):
             raise InvalidSpecError("a linkage config must be a YAML mapping")
         return cls.from_dict(data)
@@ -156,4 +154,4 @@ class LinkageConfig:
     @classmethod
     def from_yaml(cls, path: Path) -> LinkageConfig:
         """A configuration from a YAML file."""
-        return cls.from_yaml_text(Path(path).read_text("utf-8"))
+        return cls.from_yaml_text(read_spec_text(path, "linkage config"))

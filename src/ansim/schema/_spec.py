@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from ansim._specfile import parse_yaml, read_spec_text
 from ansim.errors import InvalidSpecError
 
 __all__ = ["ColumnSpec", "ColumnType", "DatasetSpec", "IdentifierKind", "Role"]
@@ -331,21 +332,12 @@ class DatasetSpec:
     @classmethod
     def from_yaml_text(cls, text: str) -> DatasetSpec:
         """Parse a spec from YAML text."""
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise InvalidSpecError(f"the spec is not valid YAML: {e}") from e
-        return cls.from_dict(raw)
+        return cls.from_dict(parse_yaml(text, "the spec"))
 
     @classmethod
     def from_yaml(cls, path: Path) -> DatasetSpec:
         """Load a spec from a YAML file."""
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as e:
-            raise InvalidSpecError(f"cannot read spec file {path}: {e.strerror}") from e
-        except UnicodeDecodeError as e:
-            raise InvalidSpecError(f"spec file {path} is not UTF-8 text") from e
+        text = read_spec_text(path, "spec file")
         try:
             return cls.from_yaml_text(text)
         except InvalidSpecError as e:

@@ -1,6 +1,8 @@
 import pytest
 
 from ansim.errors import InvalidSpecError
+from ansim.identity import EncodingSpec
+from ansim.linkage import LinkageConfig
 from ansim.schema import ColumnType, DatasetSpec, IdentifierKind, Role
 
 BASE = """
@@ -51,3 +53,14 @@ def test_invalid_specs_say_what_is_wrong(change: tuple[str, str], message: str) 
 def test_not_yaml() -> None:
     with pytest.raises(InvalidSpecError, match="not valid YAML"):
         DatasetSpec.from_yaml_text("a: [")
+
+
+def test_spec_files_that_cannot_be_read_are_clear_errors(tmp_path) -> None:
+    missing = tmp_path / "missing.yaml"
+    cp949 = tmp_path / "cp949.yaml"
+    cp949.write_bytes("dataset: 확진자".encode("cp949"))
+    for load in (DatasetSpec.from_yaml, EncodingSpec.from_yaml, LinkageConfig.from_yaml):
+        with pytest.raises(InvalidSpecError, match="cannot read"):
+            load(missing)
+        with pytest.raises(InvalidSpecError, match="not UTF-8"):
+            load(cp949)
