@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 
 from ansim._atomic import atomic_directory, write_parquet_atomic
 from ansim.errors import IngestError, OversizedInputError
-from ansim.ingest._csv import ParsedCsv, RejectedRow, parse_csv
+from ansim.ingest._csv import ParsedCsv, RejectedRow, parse_csv, text_problem
 from ansim.ingest._encoding import decode_text
 from ansim.ingest._values import validate_column
 from ansim.schema import DatasetSpec
@@ -27,6 +28,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "IngestResult", "ingest_file", "load_ingested"]
 DEFAULT_MAX_BYTES = 4 * 1024**3
 """Largest input file accepted unless the caller sets another limit (4 GiB)."""
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECORDS_FILE = "records.parquet"
 QUARANTINE_FILE = "quarantine.csv"
 SUMMARY_FILE = "summary.json"
@@ -73,10 +75,35 @@ def _read_parquet_as_text(path: Path) -> ParsedCsv:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as e:
         raise IngestError(f"cannot read Parquet file {path.name}: {e}") from e
-    columns = [pc.cast(col, pa.string()).to_pylist() for col in table.columns]
+    columns = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        kind = col.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            raise IngestError(
+                f"Parquet column {name!r} has type {col.type}, which holds no single value per "
+                "row: store it as text, a number or a date"
+            )
+        try:
+            text = pc.cast(col, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            raise IngestError(f"Parquet column {name!r} of type {col.type} cannot be read") from e
+        columns.append(pc.fill_null(text, "").to_pylist())
     rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    numbers = list(range(1, table.num_rows + 1))
-    return ParsedCsv(tuple(table.column_names), rows, numbers, [], 0)
+    checked: list[list[str]] = []
+    numbers: list[int] = []
+    rejected: list[RejectedRow] = []
+    for number, row in enumerate(rows, start=1):
+        problem = text_problem(row)
+        if problem is None and any("\n" in f or "\r" in f for f in row):
+            problem = "line break inside a value"
+        if problem is None:
+            checked.append(row)
+            numbers.append(number)
+        else:
+            rejected.append(RejectedRow(number, problem, tuple(row)))
+    return ParsedCsv(tuple(table.column_names), checked, numbers, rejected, 0, len(rows))
 
 
 def _read(spec: DatasetSpec, path: Path, max_bytes: int) -> tuple[ParsedCsv, str, str]:
@@ -97,16 +124,26 @@ def _read(spec: DatasetSpec, path: Path, max_bytes: int) -> tuple[ParsedCsv, str
         raise IngestError("Excel input is not supported yet: save the sheet as CSV (UTF-8)")
     if size == 0:
         raise IngestError(f"{path.name} is empty: expected a header row and data rows")
-    if b"\x00" in data[:8192]:
-        raise IngestError(f"{path.name} looks binary, not CSV text (NUL bytes found)")
     decoded = decode_text(data, spec.encoding)
+    # NUL bytes, control characters and invalid Unicode quarantine their rows wherever they
+    # are; a header holding them refuses the file (not text).
     parsed = parse_csv(
         decoded.text,
         delimiter=spec.delimiter,
         encoding=decoded.encoding,
-        check_bytes=decoded.invalid_bytes > 0,
+        multiline=_multiline_positions(spec, decoded.text, spec.delimiter),
     )
     return parsed, decoded.encoding, digest
+
+
+def _multiline_positions(spec: DatasetSpec, text: str, delimiter: str) -> set[int]:
+    """Header positions of the columns whose spec allows multi-line text."""
+    allowed = {c.name.casefold() for c in spec.columns if c.multiline}
+    if not allowed:
+        return set()
+    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    names = [unicodedata.normalize("NFC", h.strip().lstrip("\ufeff")).casefold() for h in first]
+    return {i for i, n in enumerate(names) if n in allowed}
 
 
 def _column_positions(spec: DatasetSpec, header: tuple[str, ...]) -> tuple[list[int], list[str]]:
@@ -146,11 +183,14 @@ def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:
 def _quarantine_csv(rejected: list[RejectedRow], delimiter: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["row_number", "reason", "raw"])
+    writer.writerow(["row_number", "line_range", "reason", "raw"])
     for row in sorted(rejected, key=lambda r: r.row_number):
         raw = io.StringIO()
         csv.writer(raw, delimiter=delimiter, lineterminator="").writerow(row.fields)
-        writer.writerow([row.row_number, row.reason, raw.getvalue()])
+        cells = [row.reason, raw.getvalue()]
+        # Cells a spreadsheet would run as formulas are neutralised (OWASP): people open this.
+        cells = ["'" + c if c[:1] in _FORMULA_STARTS else c for c in cells]
+        writer.writerow([row.row_number, row.line_range, *cells])
     return buffer.getvalue().encode("utf-8", errors="backslashreplace")
 
 
@@ -216,6 +256,11 @@ def ingest_file(
         "rows_landed": result.rows_landed,
         "rows_quarantined": result.rows_quarantined,
         "blank_lines": parsed.blank_lines,
+        # Every physical line after the header is accounted for: data_lines = rows_read +
+        # multiline_continuation_lines + blank_lines.
+        "data_lines": parsed.data_lines,
+        "multiline_rows": parsed.multiline_rows,
+        "multiline_continuation_lines": parsed.continuation_lines,
         "reasons": result.reasons,
         "ignored_columns": list(ignored),
     }

@@ -97,6 +97,8 @@ class ColumnSpec:
         required: Whether a blank value sends the row to quarantine.
         min: Smallest allowed number (``integer``/``float`` only).
         max: Largest allowed number (``integer``/``float`` only).
+        multiline: Whether the text may span lines (quoted); otherwise a line break in this
+            column quarantines the row.
 
     Example:
         >>> sex = ColumnSpec("sex", ColumnType.CATEGORY, Role.QUASI_IDENTIFIER, values=("M", "F"))
@@ -112,6 +114,7 @@ class ColumnSpec:
     required: bool = False
     min: float | None = None
     max: float | None = None
+    multiline: bool = False
 
     def __post_init__(self) -> None:
         where = f"column {self.name!r}"
@@ -132,6 +135,12 @@ class ColumnSpec:
                     f"{where}: 'values' must be a non-empty list without repeats"
                 )
         kind = self.kind
+        if kind in _STRING_KINDS and self.role is not Role.DIRECT_IDENTIFIER:
+            # Raw identifiers of these kinds would otherwise travel to the hub in the content part.
+            raise InvalidSpecError(
+                f"{where}: kind {kind} is a direct identifier and needs role direct_identifier, "
+                f"not {self.role}; it may leave the custodian only as a token or encoding"
+            )
         if kind in _STRING_KINDS and self.type is not ColumnType.STRING:
             raise InvalidSpecError(f"{where}: kind {kind} needs type string, not {self.type}")
         if kind in _DATE_KINDS and self.type is not ColumnType.DATE:
@@ -159,6 +168,7 @@ class ColumnSpec:
         if not isinstance(raw, Mapping):
             raise InvalidSpecError(f"{where}: expected a mapping such as {{type: string, role: …}}")
         known = {"type", "role", "kind", "values", "required", "min", "max", "description"}
+        known.add("multiline")
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InvalidSpecError(f"{where}: unknown keys {unknown}; allowed: {sorted(known)}")
@@ -171,6 +181,9 @@ class ColumnSpec:
         required = raw.get("required", False)
         if not isinstance(required, bool):
             raise InvalidSpecError(f"{where}: 'required' must be true or false")
+        multiline = raw.get("multiline", False)
+        if not isinstance(multiline, bool):
+            raise InvalidSpecError(f"{where}: 'multiline' must be true or false")
         return cls(
             name=str(name),
             type=_enum(ColumnType, raw["type"], f"{where} type"),
@@ -180,6 +193,7 @@ class ColumnSpec:
             required=required,
             min=_number(raw.get("min"), f"{where} min"),
             max=_number(raw.get("max"), f"{where} max"),
+            multiline=multiline,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +209,8 @@ class ColumnSpec:
             out["min"] = self.min
         if self.max is not None:
             out["max"] = self.max
+        if self.multiline:
+            out["multiline"] = True
         return out
 
 

@@ -119,9 +119,17 @@ def test_decode_prefers_the_encoding_with_fewer_errors() -> None:
 def test_quoted_multiline_field_keeps_physical_row_numbers(tmp_path: Path) -> None:
     multi = GOOD.format(n=2, d=2).replace("경기도 수원시 효원로 1", '"경기도 수원시\n효원로 1"')
     path = _write(tmp_path, [HEADER, GOOD.format(n=1, d=1), multi, "r3,short"])
-    result = ingest_file(SPEC, path, tmp_path / "out")
+    allowed = DatasetSpec.from_yaml_text(
+        SPEC.to_yaml().replace("kind: address", "kind: address\n    multiline: true")
+    )
+    result = ingest_file(allowed, path, tmp_path / "out")
     assert result.rows_landed == 2
     assert _quarantine(result)[0][0] == 5
+    # Without multiline in the spec, the two-line row is quarantined whole, with its lines.
+    refused = ingest_file(SPEC, path, tmp_path / "out2")
+    assert (refused.rows_landed, refused.rows_quarantined) == (1, 2)
+    rows = pa.csv.read_csv(refused.quarantine).to_pylist()
+    assert [str(r["line_range"]) for r in rows] == ["3-4", "5"]
 
 
 def test_missing_declared_column_refuses_the_file(tmp_path: Path) -> None:
