@@ -6,6 +6,7 @@ deployment, but in one process and with keys generated for this run and then for
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import tempfile
 from collections.abc import Sequence
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ansim._atomic import write_bytes_atomic, write_parquet_atomic
-from ansim.errors import InvalidSpecError
+from ansim._atomic import atomic_directory, write_bytes_atomic, write_parquet_atomic
+from ansim.errors import IngestError, InvalidSpecError
 from ansim.identity import LinkageSecret, prepare
 from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
 from ansim.linkage import LINKMAP_FILE, REPORT_FILE, LinkageConfig, LinkageReport, match_files
@@ -74,6 +75,32 @@ def link_files(
         )
     if len(set(names)) != len(names):
         raise InvalidSpecError(f"each dataset name may appear once; got {names}")
+    if out.exists() and not out.is_dir():
+        raise InvalidSpecError(f"--out {out} is a file; give a folder")
+    if out.exists() and any(out.iterdir()):
+        return _link(specs, out, max_bytes, config)
+    # A new folder is built under a temporary name: a failed run leaves no half-made output.
+    with atomic_directory(out) as building:
+        run = _link(specs, building, max_bytes, config)
+    return LinkRun(
+        out / LINKMAP_FILE,
+        {name: out / path.relative_to(building) for name, path in run.serials.items()},
+        {
+            name: dataclasses.replace(
+                result, directory=out / result.directory.relative_to(building)
+            )
+            for name, result in run.ingested.items()
+        },
+        run.report,
+    )
+
+
+def _link(
+    specs: list[tuple[DatasetSpec, Path]],
+    out: Path,
+    max_bytes: int,
+    config: LinkageConfig | None,
+) -> LinkRun:
     secret = LinkageSecret.generate()
     project = f"trial-{secrets.token_hex(6)}"
     ingested: dict[str, IngestResult] = {}
@@ -83,6 +110,12 @@ def link_files(
         for spec, data in specs:
             result = ingest_file(spec, data, out / "ingest", max_bytes=max_bytes)
             ingested[spec.dataset] = result
+            if result.rows_landed == 0:
+                raise IngestError(
+                    f"dataset {spec.dataset!r}: no row of {data.name} landed "
+                    f"({result.rows_read:,} read, {result.rows_quarantined:,} quarantined); "
+                    "check it with 'ansim ingest' and its quarantine.csv"
+                )
             _, records = load_ingested(result.directory)
             parts = prepare(spec, records, secret, Path(scratch), project=project)
             serials[spec.dataset] = write_bytes_atomic(

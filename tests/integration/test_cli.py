@@ -88,3 +88,25 @@ def test_errors_are_clear_and_exit_2(args: list[str], tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "error:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_link_with_no_landed_rows_is_an_error_and_leaves_no_folder(tmp_path: Path) -> None:
+    spec = tmp_path / "a.yaml"
+    spec.write_text(
+        "dataset: a\ncustodian: x\nrecord_id: record_id\ncolumns:\n"
+        "  name: {type: string, role: direct_identifier, kind: korean_name}\n",
+        encoding="utf-8",
+    )
+    spec_b = tmp_path / "b.yaml"
+    spec_b.write_text(spec.read_text(encoding="utf-8").replace("dataset: a", "dataset: b"))
+    data = tmp_path / "a.csv"
+    data.write_text("record_id,name\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", "from ansim.cli import main; main()", "link",
+         "--spec", str(spec), str(data), "--spec", str(spec_b), str(data), "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
