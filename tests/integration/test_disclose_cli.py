@@ -153,7 +153,12 @@ def test_table_command_protects_and_reports(tmp_path: Path) -> None:
         assert report["secondary"] > 0
         with (out / "table.csv").open(encoding="utf-8", newline="") as f:
             cells = list(csv.DictReader(f))
-        assert all((c["value"] == "") == (c["status"] != "published") for c in cells)
+        assert "status" not in cells[0]  # the status stays in the hub's report
+        statuses = [c["status"] for c in report["status"]]
+        assert len(statuses) == len(cells)
+        pairs = zip(cells, statuses, strict=True)
+        assert all((c["value"] == "x") == (s != "published") for c, s in pairs)
+        assert {c["value"] for c in cells if c["value"] == "x"} == {"x"}
 
 
 def test_builtin_hierarchies_tab_delimiter_and_blanks(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from ansim.disclosure._primary import (
     primary_suppression,
 )
 from ansim.disclosure._protect import (
+    SUPPRESSED_SYMBOL,
     ProtectedTable,
     protect_cells,
     protect_table,
@@ -60,6 +61,7 @@ from ansim.disclosure._table import TOTAL, Additivity, TableCells, link_tables, 
 
 __all__ = [
     "SUPPRESSED",
+    "SUPPRESSED_SYMBOL",
     "TOTAL",
     "Additivity",
     "Anonymisation",

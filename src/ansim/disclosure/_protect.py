@@ -27,12 +27,16 @@ from ansim.disclosure._table import TableCells, tabulate
 from ansim.errors import DisclosureCheckFailed
 
 __all__ = [
+    "SUPPRESSED_SYMBOL",
     "ProtectedTable",
     "protect_cells",
     "protect_table",
     "write_protected_table",
     "write_rounded_table",
 ]
+
+SUPPRESSED_SYMBOL = "x"
+"""What ``table.csv`` shows for every withheld cell, whatever the reason."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +133,12 @@ def protect_cells(
     return ProtectedTable(cells, primary, suppression, audit, tuple(repr(r) for r in rules))
 
 
+def _number(value: float) -> str:
+    """A cell value as text: integers without a decimal point, others in full."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _write_table(
     cells: TableCells,
     values: pa.Array | np.ndarray,
@@ -136,16 +146,13 @@ def _write_table(
     *,
     delimiter: str,
     report: Mapping[str, Any],
-    status: list[str] | None = None,
 ) -> Path:
-    """Write ``table.csv`` (one row per cell: its labels, value and status) and ``report.json``."""
+    """Write ``table.csv`` (one row per cell: its labels and value) and ``report.json``."""
     out.mkdir(parents=True, exist_ok=True)
     columns: dict[str, Any] = {
         d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
     }
     columns["value"] = values
-    if status is not None:
-        columns["status"] = status
     sink = io.BytesIO()
     pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
     path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
@@ -160,18 +167,34 @@ def write_protected_table(
     delimiter: str = ",",
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``table.csv`` (withheld values empty, a status column) and ``report.json``.
+    """Write ``table.csv`` (every withheld cell as ``x``) and ``report.json`` (the statuses).
+
+    The published table carries one symbol for every withheld cell, as τ-ARGUS does: telling
+    ``primary`` from ``secondary`` would say which cells broke a rule (under a threshold rule,
+    1 to n − 1 versus 0 or at least n), and those bounds recover a small table's hidden cells.
+    Each cell's status stays in ``report.json``, which the hub keeps.
 
     Returns:
         The path of the CSV written.
     """
     cells = protected.cells
     hidden = protected.suppression.suppressed
-    values = pa.array(np.where(hidden, np.nan, cells.values), mask=hidden)
-    report = protected.summary() | dict(extra or {})
-    return _write_table(
-        cells, values, out, delimiter=delimiter, report=report, status=protected.status()
+    values = pa.array(
+        [SUPPRESSED_SYMBOL if h else _number(v) for h, v in zip(hidden, cells.values, strict=True)]
     )
+    statuses = protected.status()
+    report = (
+        protected.summary()
+        | {
+            "suppressed_symbol": SUPPRESSED_SYMBOL,
+            "status": [
+                {**dict(zip(cells.dimensions, label, strict=True)), "status": status}
+                for label, status in zip(cells.labels, statuses, strict=True)
+            ],
+        }
+        | dict(extra or {})
+    )
+    return _write_table(cells, values, out, delimiter=delimiter, report=report)
 
 
 def write_rounded_table(

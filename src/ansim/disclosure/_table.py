@@ -186,8 +186,9 @@ def tabulate(
         value: the magnitude to sum; None counts records.
         hierarchies: per dimension, a hierarchy giving nested margins (its labels must be
             distinct across levels); without one a dimension gets a single ``Total``.
-        contributor: a column identifying contributors (their values are summed before the
-            dominance and p% rules look at the largest ones); None means one per record.
+        contributor: a column identifying contributors (their values are summed per cell,
+            margins included, before the threshold, dominance and p% rules count them or look
+            at the largest ones); None means one per record.
 
     Returns:
         The cells and equations.
@@ -225,10 +226,14 @@ def tabulate(
     nodes_per_dim = [[n for level in levels for n in level] for levels, _ in trees]
     labels = list(itertools.product(*nodes_per_dim))
     position = {label: i for i, label in enumerate(labels)}
-    contributions: list[list[float]] = [[] for _ in labels]
-    for (leaf, _owner), amount in per_owner.items():
+    # Each contributor is totalled per cell, margins included, before the rules look at it: a
+    # firm in three leaf cells is one contributor of their margin, holding its summed value.
+    per_cell: list[dict[object, float]] = [{} for _ in labels]
+    for (leaf, owner), amount in per_owner.items():
         for cell in itertools.product(*(a[v] for a, v in zip(ancestors, leaf, strict=True))):
-            contributions[position[cell]].append(amount)
+            owned = per_cell[position[cell]]
+            owned[owner] = owned.get(owner, 0.0) + amount
+    contributions = [list(owned.values()) for owned in per_cell]
     values = np.array([sum(c) for c in contributions], dtype=np.float64)
     counts = np.array([len(c) for c in contributions], dtype=np.int64)
     top = np.zeros((len(labels), 2))

@@ -121,18 +121,22 @@ def tabulate(
     for combo in itertools.product(*levels):
         group = groups.get(tuple(combo), data.iloc[0:0])
         labels.append(tuple(combo))
-        counts.append(len(group))
+        persons = group[PERSON].astype(str)
+        # People, not rows: a row repeated (UNION ALL, a cross join) is still one person.
+        counts.append(int(persons.nunique()))
         cell = "; ".join(f"{d}={v}" for d, v in zip(dims, combo, strict=True))
-        cells[cell] = sorted(group[PERSON].astype(str).unique().tolist())
+        cells[cell] = sorted(persons.unique().tolist())
         if value is None:
-            result: Any = len(group)
+            result: Any = int(persons.nunique())
             totals.append(0.0)
             x1s.append(0.0)
             x2s.append(0.0)
         else:
             series = group[value].astype(float)
             result = _aggregate(series, statistic, q)
-            top = np.sort(series.abs().to_numpy())[::-1]
+            # Dominance and p % on each person's total in the cell, however many rows it has.
+            per_person = series.abs().groupby(persons.to_numpy()).sum()
+            top = np.sort(per_person.to_numpy())[::-1]
             distinct.append(int(series.nunique()))
             totals.append(float(top.sum()))
             x1s.append(float(top[0]) if len(top) else 0.0)
@@ -225,6 +229,14 @@ def fit_model(frame: pd.DataFrame, formula: str, kind: str) -> ModelResult:
             fitted = model.fit(disp=0) if kind == "logit" else model.fit()
     except Exception as e:
         raise InvalidSpecError(f"cannot fit the {kind} model: {type(e).__name__}") from e
+    residual_dof = float(fitted.df_resid)
+    if PERSON in frame.columns:  # degrees of freedom in people, not in (repeatable) rows
+        used = (
+            frame.loc[model.data.row_labels, PERSON]
+            if model.data.row_labels is not None
+            else frame[PERSON]
+        )
+        residual_dof = min(residual_dof, float(used.astype(str).nunique() - len(fitted.params)))
     ci = fitted.conf_int()
     rows = tuple(
         (str(term), _plain(fitted.params[term]), _plain(fitted.bse[term]),
@@ -233,6 +245,4 @@ def fit_model(frame: pd.DataFrame, formula: str, kind: str) -> ModelResult:
         for term in fitted.params.index
     )  # fmt: skip
     columns = ("term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
-    return ModelResult(
-        columns, rows, float(fitted.df_resid), tuple(str(t) for t in fitted.params.index)
-    )
+    return ModelResult(columns, rows, residual_dof, tuple(str(t) for t in fitted.params.index))

@@ -23,6 +23,7 @@ from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
 from ansim.governance import Governance, Operation
 from ansim.workspace._analyses import (
+    PERSON,
     ModelResult,
     TableResult,
     fit_model,
@@ -96,6 +97,13 @@ class Workspace(Closing):
         }
         self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
         self._columns = {name: list(t.column_names) for name, t in tables.items()}
+        # The platform's person ids of each view, held outside the analyst's SQL: every output
+        # is semi-joined against them before any check counts people.
+        self._persons = {
+            name: frozenset(str(v) for v in t.column(PERSON).to_pylist())
+            for name, t in tables.items()
+            if PERSON in t.column_names
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -129,9 +137,23 @@ class Workspace(Closing):
 
     def _frame(self, sql: str) -> tuple[pd.DataFrame, CheckPolicy]:
         frame = self.query(sql).to_pandas()
-        custodians = {self._custodian.get(v, "") for v in tables_read(sql, self._columns)}
+        read = tables_read(sql, self._columns)
+        self._verify_persons(frame, read)
+        custodians = {self._custodian.get(v, "") for v in read}
         policy = strictest(self.policies.get(c, CheckPolicy()) for c in sorted(custodians))
         return frame, policy
+
+    def _verify_persons(self, frame: pd.DataFrame, read: set[str]) -> None:
+        """Refuse an output whose person ids are not the views' own (rewritten or invented)."""
+        if PERSON not in frame.columns:
+            return
+        known = frozenset().union(*(self._persons.get(v, frozenset()) for v in read))
+        ids = frame[PERSON].dropna().astype(str)
+        if not set(ids.unique()) <= known:
+            raise AccessDenied(
+                "the query changes person_id: outputs are checked on the platform's person "
+                "ids, so take person_id from a view unchanged"
+            )
 
     # -- checked analyses --------------------------------------------------------------------
     def _table_output(

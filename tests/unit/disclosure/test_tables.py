@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -9,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansim.disclosure import (
+    SUPPRESSED_SYMBOL,
     DominanceRule,
     Hierarchy,
     PPercentRule,
@@ -18,8 +23,10 @@ from ansim.disclosure import (
     controlled_rounding,
     link_tables,
     primary_suppression,
+    protect_table,
     secondary_suppression,
     tabulate,
+    write_protected_table,
 )
 from ansim.errors import InvalidSpecError
 
@@ -173,3 +180,43 @@ def test_linked_tables_must_agree() -> None:
     b = tabulate(pa.table({"si": ["s1", "s1"]}), ["si"])
     with pytest.raises(InvalidSpecError, match="disagree"):
         link_tables(a, b)
+
+
+def test_margins_count_each_contributor_once_and_sum_its_value() -> None:
+    # Issue 11: a row total from 2 firms was published as 6 contributors, and one firm's
+    # 90 of 110 in a margin escaped (1, 80) dominance.
+    t = pa.table(
+        {
+            "si": ["A"] * 6,
+            "kind": ["k1", "k2", "k3", "k1", "k2", "k3"],
+            "firm": ["f1", "f1", "f1", "f2", "f2", "f2"],
+            "sales": [30.0, 30.0, 30.0, 10.0, 5.0, 5.0],
+        }
+    )
+    cells = tabulate(t, ["si", "kind"], value="sales", contributor="firm")
+    row_total = cells.index()[("A", "Total")]
+    assert int(cells.contributors[row_total]) == 2
+    assert cells.top[row_total].tolist() == [90.0, 20.0]
+    primary = primary_suppression(cells, [DominanceRule(1, 80.0), ThresholdRule(3)])
+    assert bool(primary.sensitive[row_total])
+
+
+def test_protected_table_csv_shows_one_symbol_and_no_status(tmp_path: Path) -> None:
+    # Issue 11: 'primary' / 'secondary' labels gave 1-9 versus 0-or-≥10 bounds, which recover
+    # a 2×2 table's four suppressed cells exactly.
+    t = pa.table(
+        {
+            "si": ["A"] * 3 + ["A"] * 20 + ["B"] * 20 + ["B"] * 4,
+            "sex": ["F"] * 3 + ["M"] * 20 + ["F"] * 20 + ["M"] * 4,
+        }
+    )
+    protected = protect_table(t, ["si", "sex"], [ThresholdRule(10)])
+    write_protected_table(protected, tmp_path)
+    text = (tmp_path / "table.csv").read_text(encoding="utf-8")
+    assert "primary" not in text and "secondary" not in text
+    with (tmp_path / "table.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    hidden = [r for r in rows if r["value"] == SUPPRESSED_SYMBOL]
+    assert len(hidden) >= 4
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert {s["status"] for s in report["status"]} >= {"primary", "secondary"}
