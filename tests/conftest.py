@@ -9,3 +9,6 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# Governance homes made by tests use a passphrase key file; a deployment supplies its own.
+os.environ.setdefault("ANSIM_KEY_PASSPHRASE", "test-only key file passphrase")

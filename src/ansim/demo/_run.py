@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -19,13 +21,17 @@ from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim.demo._world import WorldFiles, generate_world
 from ansim.engine import Engine
 from ansim.governance import (
+    DEMO_PASSPHRASE_FILE,
+    KEY_FILE,
     DatasetRequest,
     Governance,
     Operation,
+    PassphraseKeyFile,
     ProjectApplication,
     Purpose,
     Role,
     object_hash,
+    read_head_file,
 )
 from ansim.hub import combine_files, linkage_rates
 from ansim.identity import LinkageSecret, PreparedParts, prepare
@@ -52,7 +58,7 @@ def _officer(custodian: str) -> str:
 def _open_project(home: Path) -> Governance:
     """A fresh governance home with the demo project, its members, approvals and key."""
     shutil.rmtree(home, ignore_errors=True)  # the demo starts from nothing each run
-    gov = Governance(home)
+    gov = Governance(home, keys=_demo_keys(home))
     gov.bootstrap(ADMIN, "Administrator", "KOSTAT")
     specs = [demo_spec(d) for d in DATASETS]
     team: dict[str, tuple[Role, str | None]] = {
@@ -78,6 +84,26 @@ def _open_project(home: Path) -> Governance:
     for spec in specs:
         gov.approve(_officer(spec.custodian), PROJECT, spec.dataset)
     return gov
+
+
+def _demo_keys(home: Path) -> PassphraseKeyFile:
+    """The demo's key file, under ``$ANSIM_KEY_PASSPHRASE`` or a throwaway passphrase.
+
+    Without the variable the demo writes its random passphrase to a file labelled
+    ``DEMO-ONLY`` beside the key file, so that the demo's home opens again; a deployment
+    never does this (it supplies its keys from the environment or a KMS).
+    """
+    passphrase = os.environ.get("ANSIM_KEY_PASSPHRASE")
+    if not passphrase:
+        passphrase = secrets.token_urlsafe(24)
+        write_bytes_atomic(passphrase.encode(), home / DEMO_PASSPHRASE_FILE, mode=0o600)
+    return PassphraseKeyFile.create(home / KEY_FILE, passphrase)
+
+
+def _hand_out_heads(gov: Governance, out: Path, custodians: Iterable[str]) -> list[Path]:
+    """Give the signed audit head to every custodian and the public register (rollback check)."""
+    places = [out / "custodians" / c / "audit" for c in custodians] + [out / "public"]
+    return [gov.export_head(place / "audit-head.json") for place in places]
 
 
 def _party_keys(out: Path, custodians: Iterable[str]) -> dict[str, PartyKeyStore]:
@@ -192,12 +218,16 @@ def _workspace_outputs(gov: Governance, store: Path, out: Path) -> str:
 def _close_verified(gov: Governance, records: Path) -> str:
     """Export the processing record and Five Safes summary, then verify the whole audit chain."""
     gov.export_records(ADMIN, PROJECT, records)
-    audit = gov.verify_audit()
+    out = records.parent.parent
+    heads = _hand_out_heads(gov, out, [demo_spec(d).custodian for d in DATASETS])
+    audit = gov.verify_audit(head=read_head_file(heads[-1]))
+    fingerprint = gov.audit.signer.fingerprint
     gov.close()
     audit.raise_for_problem()
     return (
-        f"audit: {audit.events} events, {audit.checkpoints} signed checkpoints verified "
-        f"(again: ansim audit verify --home {gov.home})"
+        f"audit: {audit.events} events, {audit.checkpoints} signed checkpoints verified; "
+        f"signed head handed to the custodians and {heads[-1]} (again: ansim audit verify "
+        f"--home {gov.home} --fingerprint {fingerprint} --head {heads[-1]})"
     )
 
 

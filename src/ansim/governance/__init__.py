@@ -10,9 +10,32 @@ shreds the key, removes the files and writes a signed :class:`DestructionCertifi
 
 from __future__ import annotations
 
-from ansim.governance._audit import AuditEvent, AuditLog, AuditReport, AuditSigner, object_hash
+from ansim.governance._audit import (
+    AuditEvent,
+    AuditLog,
+    AuditReport,
+    AuditSigner,
+    load_public_key,
+    object_hash,
+    read_head_file,
+)
+from ansim.governance._credentials import (
+    IssuedToken,
+    PasswordPolicy,
+    issue_token,
+    token_digest,
+    totp_secret,
+)
 from ansim.governance._exports import five_safes_summary, write_processing_record
-from ansim.governance._keys import EnvKeyStore, FileKeyStore, KeyStore, ProjectKey
+from ansim.governance._keyprovider import (
+    DEMO_PASSPHRASE_FILE,
+    KEY_FILE,
+    EnvKeyProvider,
+    KeyProvider,
+    PassphraseKeyFile,
+    default_key_provider,
+)
+from ansim.governance._keys import EnvKeyStore, FileKeyStore, KeyStore, MasterKeyStore, ProjectKey
 from ansim.governance._model import DatasetRequest, Operation, ProjectApplication, Purpose, Role
 from ansim.governance._rbac import DATA_OPERATIONS, PERMISSIONS, allowed_roles
 from ansim.governance._retention import RECORD_RETENTION_YEARS, DestructionCertificate
@@ -21,6 +44,8 @@ from ansim.governance._store import MetadataStore
 
 __all__ = [
     "DATA_OPERATIONS",
+    "DEMO_PASSPHRASE_FILE",
+    "KEY_FILE",
     "PERMISSIONS",
     "RECORD_RETENTION_YEARS",
     "AuditEvent",
@@ -29,18 +54,30 @@ __all__ = [
     "AuditSigner",
     "DatasetRequest",
     "DestructionCertificate",
+    "EnvKeyProvider",
     "EnvKeyStore",
     "FileKeyStore",
     "Governance",
+    "IssuedToken",
+    "KeyProvider",
     "KeyStore",
+    "MasterKeyStore",
     "MetadataStore",
     "Operation",
+    "PassphraseKeyFile",
+    "PasswordPolicy",
     "ProjectApplication",
     "ProjectKey",
     "Purpose",
     "Role",
     "allowed_roles",
+    "default_key_provider",
     "five_safes_summary",
+    "issue_token",
+    "load_public_key",
     "object_hash",
+    "read_head_file",
+    "token_digest",
+    "totp_secret",
     "write_processing_record",
 ]

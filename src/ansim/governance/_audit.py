@@ -27,7 +27,15 @@ from ansim.errors import IntegrityError, InvalidSpecError
 from ansim.governance._store import MetadataStore
 from ansim.governance._tables import audit_checkpoints, audit_events
 
-__all__ = ["AuditEvent", "AuditLog", "AuditReport", "AuditSigner", "object_hash"]
+__all__ = [
+    "AuditEvent",
+    "AuditLog",
+    "AuditReport",
+    "AuditSigner",
+    "load_public_key",
+    "object_hash",
+    "read_head_file",
+]
 
 GENESIS = "0" * 64
 
@@ -86,48 +94,99 @@ class AuditEvent:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """Read an Ed25519 public key (PEM) from ``path``.
+
+    Raises:
+        InvalidSpecError: The file is missing or holds no Ed25519 public key.
+    """
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as e:
+        raise InvalidSpecError(f"{path} is not a readable PEM public key") from e
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidSpecError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def read_head_file(path: Path) -> dict[str, Any]:
+    """Read a signed head handed out earlier (``seq``, ``hash``, ``signature``).
+
+    Raises:
+        InvalidSpecError: The file is missing or is not a signed head.
+    """
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+        seq = int(head["seq"])
+        parsed: dict[str, Any] = {"seq": seq, "hash": str(head["hash"]),
+                                  "signature": str(head["signature"])}  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InvalidSpecError(f"{path} is not a signed audit head") from e
+    if seq < 1:
+        raise InvalidSpecError(f"{path} is not a signed audit head")
+    return parsed | {"key_fingerprint": head.get("key_fingerprint")}
+
+
 def _checkpoint_message(seq: int, event_hash: str) -> bytes:
     return f"ansim audit checkpoint v1\n{seq}\n{event_hash}".encode("ascii")
 
 
 class AuditSigner:
-    """The Ed25519 key that signs checkpoints, and the signed head kept beside it.
+    """The Ed25519 key that signs checkpoints, and the signed head kept beside the log.
+
+    The private key comes from the installation's :class:`~ansim.governance.KeyProvider`, never
+    from a file beside the log; only the public key (``signing.pub``) and the head
+    (``head.json``) are written to ``directory``. A verifier built with :meth:`verifier` from a
+    *pinned* public key ignores ``signing.pub``, so a log rewritten and re-signed under a
+    substituted key fails verification.
 
     Args:
-        directory: Holds ``signing.key`` (0600), ``signing.pub`` and ``head.json``.
-        create: Create a key pair if there is none.
+        directory: Holds ``signing.pub`` and ``head.json``.
+        private_key: The signing key; without it the signer only verifies, with the public key
+            in ``directory``.
+
+    Example:
+        >>> import tempfile
+        >>> signer = AuditSigner(Path(tempfile.mkdtemp()), Ed25519PrivateKey.generate())
+        >>> signer.valid(1, "ab", signer.sign(1, "ab"))
+        True
+        >>> len(signer.fingerprint)
+        64
     """
 
-    def __init__(self, directory: Path, *, create: bool = True) -> None:
+    def __init__(self, directory: Path, private_key: Ed25519PrivateKey | None = None) -> None:
         self.directory = directory
-        key_path = directory / "signing.key"
-        self._private: Ed25519PrivateKey | None = None
-        if key_path.is_file():
-            loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            if not isinstance(loaded, Ed25519PrivateKey):
-                raise InvalidSpecError(f"{key_path} is not an Ed25519 private key")
-            self._private = loaded
-        elif create:
-            self._private = Ed25519PrivateKey.generate()
-            pem = self._private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            write_bytes_atomic(pem, key_path, mode=0o600)
-            public = self._private.public_key().public_bytes(
+        self._private = private_key
+        pub_path = directory / "signing.pub"
+        if private_key is not None:
+            public_key = private_key.public_key()
+            pem = public_key.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
-            write_bytes_atomic(public, directory / "signing.pub")
-        pub_path = directory / "signing.pub"
-        if not pub_path.is_file():
-            raise InvalidSpecError(f"no audit public key at {pub_path}: is this the right home?")
-        public_key = serialization.load_pem_public_key(pub_path.read_bytes())
-        if not isinstance(public_key, Ed25519PublicKey):
-            raise InvalidSpecError(f"{pub_path} is not an Ed25519 public key")
+            if not pub_path.is_file() or pub_path.read_bytes() != pem:
+                write_bytes_atomic(pem, pub_path)
+        else:
+            if not pub_path.is_file():
+                raise InvalidSpecError(
+                    f"no audit public key at {pub_path}: is this the right home?"
+                )
+            public_key = load_public_key(pub_path)
+        self._set_public(public_key)
+
+    @classmethod
+    def verifier(cls, directory: Path, public_key: Ed25519PublicKey) -> AuditSigner:
+        """A verify-only signer trusting ``public_key`` (pinned), not the key in ``directory``."""
+        signer = cls.__new__(cls)
+        signer.directory = directory
+        signer._private = None
+        signer._set_public(public_key)
+        return signer
+
+    def _set_public(self, public_key: Ed25519PublicKey) -> None:
         self.public_key = public_key
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self.key_id = hashlib.sha256(raw).hexdigest()[:16]
+        self.fingerprint = hashlib.sha256(raw).hexdigest()
+        self.key_id = self.fingerprint[:16]
 
     def sign(self, seq: int, event_hash: str) -> str:
         """Sign a checkpoint; returns the signature in hex."""
@@ -159,7 +218,8 @@ class AuditSigner:
 
     def write_head(self, seq: int, event_hash: str, signature: str) -> None:
         """Keep the newest signed checkpoint outside the store (detects truncation)."""
-        head = {"seq": seq, "hash": event_hash, "signature": signature, "key_id": self.key_id}
+        head = {"seq": seq, "hash": event_hash, "signature": signature, "key_id": self.key_id,
+                "key_fingerprint": self.fingerprint}  # fmt: skip
         write_text_atomic(json.dumps(head), self.directory / "head.json")
 
     def read_head(self) -> dict[str, Any] | None:
@@ -300,8 +360,13 @@ class AuditLog:
             for r in rows
         ]
 
-    def verify(self) -> AuditReport:
+    def verify(self, head: Mapping[str, Any] | None = None) -> AuditReport:
         """Check every event, every checkpoint signature and the signed head.
+
+        Args:
+            head: A signed head handed out earlier (to a custodian, to the public register):
+                the log must still extend it, which detects a rollback to an older state
+                even when the head beside the log was restored with it.
 
         Returns:
             ``ok`` with counts, or the first bad event and what is wrong with it.
@@ -325,7 +390,10 @@ class AuditLog:
             if bad is not None:
                 return AuditReport(False, len(events), checked, position, f"event {position} {bad}")
             prev = event.hash
-        return self._check_head(events, checked)
+        report = self._check_head(events, checked)
+        if report.ok and head is not None:
+            return _check_extends(self.signer, events, checked, head)
+        return report
 
     def _check_head(self, events: list[AuditEvent], checked: int) -> AuditReport:
         head = self.signer.read_head()
@@ -350,6 +418,25 @@ class AuditLog:
                 False, len(events), checked, seq, f"event {seq} differs from the signed head"
             )
         return AuditReport(True, len(events), checked)
+
+
+def _check_extends(
+    signer: AuditSigner, events: list[AuditEvent], checked: int, head: Mapping[str, Any]
+) -> AuditReport:
+    """Whether the log still extends a signed head handed out earlier."""
+    seq, digest = int(head["seq"]), str(head["hash"])
+    if not signer.valid(seq, digest, str(head["signature"])):
+        return AuditReport(
+            False, len(events), checked, seq,
+            "the given head is not signed by the pinned audit key",
+        )  # fmt: skip
+    if seq > len(events) or events[seq - 1].hash != digest:
+        return AuditReport(
+            False, len(events), checked, min(seq, len(events) + 1),
+            f"the log no longer extends the given head (event {seq}): it was rolled back or "
+            "rewritten after that head was handed out",
+        )  # fmt: skip
+    return AuditReport(True, len(events), checked)
 
 
 def _check_event(event: AuditEvent, position: int, prev: str) -> str | None:

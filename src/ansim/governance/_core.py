@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansim.errors import AccessDenied, IntegrityError
 from ansim.governance._audit import (
@@ -19,7 +20,8 @@ from ansim.governance._audit import (
     AuditLog,
     AuditSigner,
 )
-from ansim.governance._keys import FileKeyStore, KeyStore, ProjectKey
+from ansim.governance._keyprovider import KeyProvider, default_key_provider
+from ansim.governance._keys import KeyStore, MasterKeyStore, ProjectKey
 from ansim.governance._model import (
     Operation,
     Role,
@@ -28,10 +30,12 @@ from ansim.governance._rbac import DATA_OPERATIONS, allowed_roles
 from ansim.governance._store import MetadataStore
 from ansim.governance._tables import (
     approvals,
+    audit_events,
     memberships,
     project_datasets,
     project_keys,
     projects,
+    users,
 )
 
 __all__ = ["Core"]
@@ -53,8 +57,13 @@ class Core:
     Args:
         home: Directory for the default SQLite store, the master key file and the audit key.
         url: Metadata store URL (default: ``sqlite:///<home>/governance.db``).
-        keystore: Master-key store (default: a key file under ``<home>/keys``).
+        keys: The master key and audit signing key (default: the environment's, else the
+            home's passphrase key file, created only for a new installation).
         today: Clock for processing periods (tests and the demo pass their own day).
+
+    Raises:
+        InvalidSpecError: The keys are missing (never replaced by fresh ones).
+        AccessDenied: The key file's passphrase is wrong.
     """
 
     def __init__(
@@ -62,14 +71,31 @@ class Core:
         home: Path,
         *,
         url: str | None = None,
-        keystore: KeyStore | None = None,
+        keys: KeyProvider | None = None,
         today: dt.date | None = None,
     ) -> None:
         self.home = home
         self.store = MetadataStore(url) if url else MetadataStore.sqlite(home / "governance.db")
-        self.keystore = keystore or FileKeyStore(home / "keys" / "master.key")
-        self.audit = AuditLog(self.store, AuditSigner(home / "audit"))
+        try:
+            if keys is None:
+                keys = default_key_provider(home, new_installation=self._is_new())
+            self.keys = keys
+            self.keystore: KeyStore = MasterKeyStore(keys.secret("master"))
+            signing = Ed25519PrivateKey.from_private_bytes(keys.secret("audit_signing"))
+        except BaseException:
+            self.store.close()
+            raise
+        self.audit = AuditLog(self.store, AuditSigner(home / "audit", signing))
         self._today = today
+
+    def _is_new(self) -> bool:
+        """Whether the store holds nothing yet (no user, no audit event)."""
+        with self.store.engine.connect() as connection:
+            held = connection.execute(sa.select(sa.func.count()).select_from(users)).scalar()
+            logged = connection.execute(
+                sa.select(sa.func.count()).select_from(audit_events)
+            ).scalar()
+        return not held and not logged
 
     def close(self) -> None:
         """Release the metadata store."""

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ansim._atomic import write_bytes_atomic
 from ansim.errors import IntegrityError, InvalidSpecError
 
-__all__ = ["EnvKeyStore", "FileKeyStore", "KeyStore", "ProjectKey"]
+__all__ = ["EnvKeyStore", "FileKeyStore", "KeyStore", "MasterKeyStore", "ProjectKey"]
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -118,22 +118,27 @@ class _AesGcmKeyStore:
         return f"{type(self).__name__}(master_key_id={self._id!r})"
 
 
+class MasterKeyStore(_AesGcmKeyStore):
+    """Key wrapping under the master key of a :class:`~ansim.governance.KeyProvider`."""
+
+
 class FileKeyStore(_AesGcmKeyStore):
     """A master key in a file readable by its owner only (created on first use).
 
     Args:
         path: The key file (64 hex digits).
-        create: Create a fresh master key if the file does not exist.
+        create: Create a fresh master key if the file does not exist (never the default: a
+            missing master key is an error).
 
     Example:
         >>> import tempfile
-        >>> store = FileKeyStore(Path(tempfile.mkdtemp()) / "master.key")
+        >>> store = FileKeyStore(Path(tempfile.mkdtemp()) / "master.key", create=True)
         >>> key = ProjectKey.generate()
         >>> store.unwrap("p1", store.wrap("p1", key)).key == key.key
         True
     """
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = False) -> None:
         if not path.is_file():
             if not create:
                 raise InvalidSpecError(f"no master key file at {path}")

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ansim._atomic import write_text_atomic
 from ansim.engine import Engine
-from ansim.errors import AccessDenied, InvalidSpecError
+from ansim.errors import AccessDenied, IntegrityError, InvalidSpecError
 from ansim.governance._audit import (
+    AuditLog,
     AuditReport,
+    AuditSigner,
     now_utc,
     object_hash,
 )
@@ -58,12 +61,16 @@ class Governance(Core):
     Args:
         home: Directory for the default SQLite store, the master key file and the audit key.
         url: Metadata store URL (default: ``sqlite:///<home>/governance.db``).
-        keystore: Master-key store (default: a key file under ``<home>/keys``).
+        keys: The master key and audit signing key (default: the environment's, else the
+            home's passphrase key file, created only for a new installation).
         today: Clock for processing periods (tests and the demo pass their own day).
 
     Example:
         >>> import tempfile
-        >>> gov = Governance(Path(tempfile.mkdtemp()))
+        >>> from ansim.governance import PassphraseKeyFile
+        >>> home = Path(tempfile.mkdtemp())
+        >>> keys = PassphraseKeyFile.create(home / "keys.ansim", "a long passphrase")
+        >>> gov = Governance(home, keys=keys)
         >>> gov.bootstrap("admin", "Administrator", "KOSTAT")
         >>> gov.register_user("admin", "kim", "Kim", "KOSTAT")
         >>> gov.register_user("kim", "lee", "Lee", "SNU")
@@ -512,9 +519,38 @@ class Governance(Core):
         return [csv_path, json_path, five]
 
     # -- audit ---------------------------------------------------------------------------
-    def verify_audit(self) -> AuditReport:
-        """Verify the whole audit chain (anyone may: the log is the transparency record)."""
-        return self.audit.verify()
+    def verify_audit(
+        self,
+        *,
+        pinned: Ed25519PublicKey | None = None,
+        head: Mapping[str, Any] | None = None,
+    ) -> AuditReport:
+        """Verify the whole audit chain (anyone may: the log is the transparency record).
+
+        Args:
+            pinned: The audit public key to trust (its fingerprint is published); without it,
+                the key beside the log is trusted, which a rewrite can replace.
+            head: A signed head handed out earlier: the log must still extend it.
+        """
+        log = self.audit
+        if pinned is not None:
+            log = AuditLog(self.store, AuditSigner.verifier(self.audit.signer.directory, pinned))
+        return log.verify(head)
+
+    def export_head(self, out: Path) -> Path:
+        """Write the current signed head to ``out`` (for custodians and the public register).
+
+        Whoever keeps it can later prove, with ``ansim audit verify --head FILE``, that the
+        log still extends it (no rollback).
+
+        Raises:
+            IntegrityError: The log has no signed head yet.
+        """
+        self.audit.publish_head()
+        head = self.audit.signer.read_head()
+        if head is None:
+            raise IntegrityError("the audit log has no events yet: there is no head to hand out")
+        return write_text_atomic(json.dumps(head, indent=2), out)
 
     def project(self, project: str) -> dict[str, Any]:
         """The project's record: application, status, datasets, members and approvals."""

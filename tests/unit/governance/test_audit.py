@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ Tamper = Callable[[sa.Connection, int, int], int]  # (connection, k, n) → expe
 
 
 def _log(url: str, home: Path, n: int) -> AuditLog:
-    log = AuditLog(MetadataStore(url), AuditSigner(home))
+    log = AuditLog(MetadataStore(url), AuditSigner(home, Ed25519PrivateKey.generate()))
     for i in range(n):
         log.append(actor=f"user{i % 3}", role="analyst", action="query", project="p1",
                    purpose="statistics", objects={"table": f"{i:064x}", "rows": i})  # fmt: skip
@@ -159,7 +160,7 @@ def test_a_missing_or_forged_head_is_detected(tmp_path: Path) -> None:
 
 def test_a_foreign_signing_key_is_refused(tmp_path: Path) -> None:
     log = _log("sqlite://", tmp_path / "a", 3)
-    other = AuditLog(log.store, AuditSigner(tmp_path / "b"))
+    other = AuditLog(log.store, AuditSigner(tmp_path / "b", Ed25519PrivateKey.generate()))
     (tmp_path / "b" / "head.json").write_bytes((tmp_path / "a" / "head.json").read_bytes())
     report = other.verify()
     assert not report.ok and report.first_bad == 1

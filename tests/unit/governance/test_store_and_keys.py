@@ -36,7 +36,7 @@ def test_bad_store_url_says_what_to_use() -> None:
 
 
 def test_file_key_store_wraps_per_project(tmp_path: Path) -> None:
-    store = FileKeyStore(tmp_path / "keys" / "master.key")
+    store = FileKeyStore(tmp_path / "keys" / "master.key", create=True)
     assert isinstance(store, KeyStore)
     assert (tmp_path / "keys" / "master.key").stat().st_mode & 0o777 == 0o600
     key = ProjectKey.generate()
@@ -52,7 +52,7 @@ def test_file_key_store_wraps_per_project(tmp_path: Path) -> None:
     assert again.master_key_id == store.master_key_id
     assert again.unwrap("p1", wrapped).key == key.key
     with pytest.raises(IntegrityError):
-        FileKeyStore(tmp_path / "other.key").unwrap("p1", wrapped)
+        FileKeyStore(tmp_path / "other.key", create=True).unwrap("p1", wrapped)
 
 
 def test_env_key_store(monkeypatch: pytest.MonkeyPatch) -> None:
