@@ -1,0 +1,35 @@
+"""The open statistics portal: published tables, their pages and the KOSIS-style open API.
+
+The release path writes :class:`PublishedTable` files with :func:`publish`; the portal reads
+those files and nothing else.
+"""
+
+from __future__ import annotations
+
+from ansim.portal._formats import kosis_rows, plain_rows, safe_csv
+from ansim.portal._published import (
+    SUPPRESSED_SYMBOL,
+    Cell,
+    PublishedTable,
+    TableMetadata,
+    load_published,
+    public_dir,
+    publish,
+)
+from ansim.portal._router import Catalogue, create_app, public_router
+
+__all__ = [
+    "SUPPRESSED_SYMBOL",
+    "Catalogue",
+    "Cell",
+    "PublishedTable",
+    "TableMetadata",
+    "create_app",
+    "kosis_rows",
+    "load_published",
+    "plain_rows",
+    "public_dir",
+    "public_router",
+    "publish",
+    "safe_csv",
+]

@@ -1,0 +1,85 @@
+"""Public shapes of a published table: KOSIS rows, plain rows and a spreadsheet-safe CSV.
+
+The CSV writer here is the portal's own small one until the shared safe-CSV writer lands:
+text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are prefixed
+with ``'`` (OWASP's rule for CSV injection), numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from ansim.portal._published import SUPPRESSED_SYMBOL, PublishedTable
+
+__all__ = ["kosis_rows", "plain_rows", "safe_csv"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralised(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv(rows: list[dict[str, Any]]) -> str:
+    r"""Rows as CSV text that spreadsheet programs will not execute.
+
+    Example:
+        >>> safe_csv([{"a": "=1+1", "b": -3}])
+        "a,b\n'=1+1,-3\n"
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if rows:
+        writer.writerow([_neutralised(k) for k in rows[0]])
+    for row in rows:
+        writer.writerow(["" if v is None else _neutralised(v) for v in row.values()])
+    return buffer.getvalue()
+
+
+def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any]]:
+    """One row per cell: dimension codes and labels, item, value, protection, error bar."""
+    rows = []
+    for cell in table.cells:
+        row: dict[str, Any] = {}
+        for name, key, labels in zip(table.dimensions, cell.keys, table.labels, strict=True):
+            row[name] = key
+            row[f"{name}_name"] = labels[key]
+        row |= {
+            "item": table.items[cell.item],
+            "value": cell.value,
+            "protection": cell.protection,
+            "ci_low": cell.ci_low,
+            "ci_high": cell.ci_high,
+            "unit": table.unit,
+        }
+        rows.append(row)
+    del lang  # labels are Korean; English titles only for now
+    return rows
+
+
+def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
+    """Rows in KOSIS ``statisticsData.do`` shape (``jsonVD=Y``); suppressed ``DT`` is ``x``."""
+    rows = []
+    for cell in table.cells:
+        row = {
+            "ORG_ID": table.org_id,
+            "TBL_ID": table.tbl_id,
+            "TBL_NM": table.title_ko,
+            "PRD_SE": table.period_type,
+            "PRD_DE": table.period,
+        }
+        for i, (key, labels) in enumerate(zip(cell.keys, table.labels, strict=True), start=1):
+            row[f"C{i}"] = key
+            row[f"C{i}_NM"] = labels[key]
+        row |= {
+            "ITM_ID": cell.item,
+            "ITM_NM": table.items[cell.item],
+            "UNIT_NM": table.unit,
+            "DT": SUPPRESSED_SYMBOL if cell.value is None else f"{cell.value:g}",
+        }
+        rows.append(row)
+    return rows
