@@ -6,9 +6,11 @@ deployment, but in one process and with keys generated for this run and then for
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,15 @@ from ansim._atomic import write_bytes_atomic, write_parquet_atomic
 from ansim.errors import InvalidSpecError
 from ansim.identity import LinkageSecret, prepare
 from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
-from ansim.linkage import LINKMAP_FILE, REPORT_FILE, LinkageConfig, LinkageReport, match_files
+from ansim.linkage import (
+    LINKMAP_FILE,
+    PAIRS_FILE,
+    REPORT_FILE,
+    LinkageConfig,
+    LinkageModel,
+    LinkageReport,
+    match_files,
+)
 from ansim.schema import DatasetSpec
 
 __all__ = ["LinkRun", "link_files"]
@@ -47,6 +57,10 @@ def link_files(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     config: LinkageConfig | None = None,
+    model: LinkageModel | None = None,
+    pairs: bool = False,
+    save_model: Path | None = None,
+    seed: int | None = None,
 ) -> LinkRun:
     """Ingest, prepare and link files of two or more datasets with a throwaway project secret.
 
@@ -59,6 +73,11 @@ def link_files(
         max_bytes: Largest input file accepted.
         config: How the linkage unit links (default: the best measured configuration,
             probabilistic on the Bloom-filter encodings).
+        model: A saved linkage model to apply instead of training one.
+        pairs: Also write ``out/pairs.parquet`` (scored pairs).
+        save_model: Write the linkage model to this file.
+        seed: Derive the trial keys and serials from this seed (reproducible runs; such
+            keys are not secret, so for trials only).
 
     Returns:
         Where everything is, and the linkage report.
@@ -74,8 +93,12 @@ def link_files(
         )
     if len(set(names)) != len(names):
         raise InvalidSpecError(f"each dataset name may appear once; got {names}")
-    secret = LinkageSecret.generate()
-    project = f"trial-{secrets.token_hex(6)}"
+    if seed is None:
+        secret = LinkageSecret.generate()
+        project = f"trial-{secrets.token_hex(6)}"
+    else:
+        secret = LinkageSecret(hashlib.sha256(f"ansim trial seed {seed}".encode()).digest())
+        project = f"trial-seed-{seed}"
     ingested: dict[str, IngestResult] = {}
     serials: dict[str, Path] = {}
     identity: list[Path] = []
@@ -84,16 +107,36 @@ def link_files(
             result = ingest_file(spec, data, out / "ingest", max_bytes=max_bytes)
             ingested[spec.dataset] = result
             _, records = load_ingested(result.directory)
-            parts = prepare(spec, records, secret, Path(scratch), project=project)
+            parts = prepare(
+                spec, records, secret, Path(scratch), project=project,
+                serial_source=None if seed is None else _seeded_serials(secret, spec.dataset),
+            )  # fmt: skip
             serials[spec.dataset] = write_bytes_atomic(
                 parts.serial_map.read_bytes(), out / "serials" / f"{spec.dataset}.parquet"
             )
             identity.append(parts.identity)
         unit = Path(scratch) / "linkage_unit"
-        linkmap = match_files(identity, unit, config)
+        linkmap = match_files(
+            identity, unit, config, model=model, pairs=pairs, save_model=save_model
+        )
+        if pairs:
+            write_bytes_atomic((unit / PAIRS_FILE).read_bytes(), out / PAIRS_FILE)
         columns = ["serial", "dataset", "person_id"]  # stable output, whatever the method adds
         write_parquet_atomic(
             pq.read_table(unit / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
         )
         write_bytes_atomic((unit / REPORT_FILE).read_bytes(), out / REPORT_FILE)
     return LinkRun(out / LINKMAP_FILE, serials, ingested, linkmap.report)
+
+
+def _seeded_serials(secret: LinkageSecret, dataset: str) -> Callable[[int], list[str]]:
+    """Serials derived from a seeded trial secret (a keyed hash of dataset and row)."""
+    key = secret.derive(f"trial-serials/{dataset}")
+
+    def serials(count: int) -> list[str]:
+        return [
+            hmac.new(key, row.to_bytes(8, "big"), hashlib.sha256).hexdigest()[:32]
+            for row in range(count)
+        ]
+
+    return serials

@@ -11,7 +11,7 @@ the threshold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -180,9 +180,7 @@ def _extra_passes_if_lossy(
         return candidates
     rules = _rules(records, config, columns, lsh=True)
     extended = block_pairs(rules, records.codes, records.filters, records.popcounts)
-    return CandidatePairs(
-        extended.first, extended.second, extended.passes, extended.report, switched_on=True
-    )
+    return replace(extended, switched_on=True)
 
 
 LOSSY_BLOCKING_SHARE = 0.001
