@@ -5,7 +5,7 @@
 Ansim links the two files through ``ansim link`` (name = given name + surname, birth date,
 address = the address fields joined; FEBRL's social security number has no encoding field,
 so it is left out) with each method, and probabilistic once more with the opt-in LSH
-blocking passes (``lsh_blocking: true``); Splink gets the same three fields as plaintext.
+blocking passes (``blocking_mode: lsh``); Splink gets the same three fields as plaintext.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
             "exact": LinkageConfig(method="exact"),
             "fuzzy": LinkageConfig(method="fuzzy"),
             "probabilistic": LinkageConfig(),
-            "probabilistic, lsh_blocking": LinkageConfig(lsh_blocking=True),
+            "probabilistic, blocking_mode lsh": LinkageConfig(blocking_mode="lsh"),
         }
         for method, config in runs.items():
             out = Path(tmp) / method.replace(", ", "-")

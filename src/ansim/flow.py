@@ -7,9 +7,11 @@ deployment, but in one process and with keys generated for this run and then for
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,15 @@ from ansim._atomic import atomic_directory, write_bytes_atomic, write_parquet_at
 from ansim.errors import IngestError, InvalidSpecError
 from ansim.identity import LinkageSecret, prepare
 from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
-from ansim.linkage import LINKMAP_FILE, REPORT_FILE, LinkageConfig, LinkageReport, match_files
+from ansim.linkage import (
+    LINKMAP_FILE,
+    PAIRS_FILE,
+    REPORT_FILE,
+    LinkageConfig,
+    LinkageModel,
+    LinkageReport,
+    match_files,
+)
 from ansim.schema import DatasetSpec
 
 __all__ = ["LinkRun", "link_files"]
@@ -48,6 +58,10 @@ def link_files(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     config: LinkageConfig | None = None,
+    model: LinkageModel | None = None,
+    pairs: bool = False,
+    save_model: Path | None = None,
+    seed: int | None = None,
 ) -> LinkRun:
     """Ingest, prepare and link files of two or more datasets with a throwaway project secret.
 
@@ -60,6 +74,11 @@ def link_files(
         max_bytes: Largest input file accepted.
         config: How the linkage unit links (default: the best measured configuration,
             probabilistic on the Bloom-filter encodings).
+        model: A saved linkage model to apply instead of training one.
+        pairs: Also write ``out/pairs.parquet`` (scored pairs).
+        save_model: Write the linkage model to this file.
+        seed: Derive the trial keys and serials from this seed (reproducible runs; such
+            keys are not secret, so for trials only).
 
     Returns:
         Where everything is, and the linkage report.
@@ -77,11 +96,12 @@ def link_files(
         raise InvalidSpecError(f"each dataset name may appear once; got {names}")
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
+    options = _LinkOptions(max_bytes, config, model, pairs, save_model, seed)
     if out.exists() and any(out.iterdir()):
-        return _link(specs, out, max_bytes, config)
+        return _link(specs, out, options)
     # A new folder is built under a temporary name: a failed run leaves no half-made output.
     with atomic_directory(out) as building:
-        run = _link(specs, building, max_bytes, config)
+        run = _link(specs, building, options)
     return LinkRun(
         out / LINKMAP_FILE,
         {name: out / path.relative_to(building) for name, path in run.serials.items()},
@@ -95,20 +115,30 @@ def link_files(
     )
 
 
-def _link(
-    specs: list[tuple[DatasetSpec, Path]],
-    out: Path,
-    max_bytes: int,
-    config: LinkageConfig | None,
-) -> LinkRun:
-    secret = LinkageSecret.generate()
-    project = f"trial-{secrets.token_hex(6)}"
+@dataclass(frozen=True)
+class _LinkOptions:
+    max_bytes: int
+    config: LinkageConfig | None
+    model: LinkageModel | None
+    pairs: bool
+    save_model: Path | None
+    seed: int | None
+
+
+def _link(specs: list[tuple[DatasetSpec, Path]], out: Path, options: _LinkOptions) -> LinkRun:
+    seed = options.seed
+    if seed is None:
+        secret = LinkageSecret.generate()
+        project = f"trial-{secrets.token_hex(6)}"
+    else:
+        secret = LinkageSecret(hashlib.sha256(f"ansim trial seed {seed}".encode()).digest())
+        project = f"trial-seed-{seed}"
     ingested: dict[str, IngestResult] = {}
     serials: dict[str, Path] = {}
     identity: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="ansim-link-") as scratch:
         for spec, data in specs:
-            result = ingest_file(spec, data, out / "ingest", max_bytes=max_bytes)
+            result = ingest_file(spec, data, out / "ingest", max_bytes=options.max_bytes)
             ingested[spec.dataset] = result
             if result.rows_landed == 0:
                 raise IngestError(
@@ -117,16 +147,41 @@ def _link(
                     "check it with 'ansim ingest' and its quarantine.csv"
                 )
             _, records = load_ingested(result.directory)
-            parts = prepare(spec, records, secret, Path(scratch), project=project)
+            parts = prepare(
+                spec, records, secret, Path(scratch), project=project,
+                serial_source=None if seed is None else _seeded_serials(secret, spec.dataset),
+            )  # fmt: skip
             serials[spec.dataset] = write_bytes_atomic(
                 parts.serial_map.read_bytes(), out / "serials" / f"{spec.dataset}.parquet"
             )
             identity.append(parts.identity)
         unit = Path(scratch) / "linkage_unit"
-        linkmap = match_files(identity, unit, config)
+        linkmap = match_files(
+            identity,
+            unit,
+            options.config,
+            model=options.model,
+            pairs=options.pairs,
+            save_model=options.save_model,
+        )
+        if options.pairs:
+            write_bytes_atomic((unit / PAIRS_FILE).read_bytes(), out / PAIRS_FILE)
         columns = ["serial", "dataset", "person_id"]  # stable output, whatever the method adds
         write_parquet_atomic(
             pq.read_table(unit / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
         )
         write_bytes_atomic((unit / REPORT_FILE).read_bytes(), out / REPORT_FILE)
     return LinkRun(out / LINKMAP_FILE, serials, ingested, linkmap.report)
+
+
+def _seeded_serials(secret: LinkageSecret, dataset: str) -> Callable[[int], list[str]]:
+    """Serials derived from a seeded trial secret (a keyed hash of dataset and row)."""
+    key = secret.derive(f"trial-serials/{dataset}")
+
+    def serials(count: int) -> list[str]:
+        return [
+            hmac.new(key, row.to_bytes(8, "big"), hashlib.sha256).hexdigest()[:32]
+            for row in range(count)
+        ]
+
+    return serials

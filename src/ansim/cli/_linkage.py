@@ -17,10 +17,29 @@ __all__: list[str] = []
 _METHOD_HELP = "exact | fuzzy | probabilistic (default: the config's, else probabilistic)."
 
 
-def _config(config: Path | None, method: str | None) -> LinkageConfig:
+_THRESHOLD = typer.Option("--threshold", help="Match probability at which a pair links.")
+_ASSIGNMENT = typer.Option("--assignment", help="cluster | greedy | optimal.")
+_SEED = typer.Option("--seed", help="Seed of sampling (and, for ansim link, of trial keys).")
+_BLOCKING = typer.Option("--blocking", help="auto | standard | lsh (extra LSH passes).")
+_PAIRS = typer.Option("--pairs", help="Also write pairs.parquet (scored pairs).")
+_MODEL = typer.Option("--model", help="Apply a saved model (JSON) instead of training.")
+_SAVE = typer.Option("--save-model", help="Write the model that scored the pairs (JSON).")
+
+
+def _config(  # noqa: PLR0917 -- one value per CLI option
+    config: Path | None,
+    method: str | None,
+    threshold: float | None = None,
+    assignment: str | None = None,
+    seed: int | None = None,
+    blocking: str | None = None,
+) -> LinkageConfig:
     from ansim.linkage import LinkageConfig
 
     loaded = LinkageConfig.from_yaml(config) if config is not None else LinkageConfig()
+    loaded = loaded.with_options(
+        match_probability=threshold, assignment=assignment, seed=seed, blocking_mode=blocking
+    )
     return loaded.with_method(method) if method else loaded
 
 
@@ -37,18 +56,99 @@ def _summary(report: LinkageReport) -> None:
 
 
 @linkage_app.command("match")
-def linkage_match(
+def linkage_match(  # noqa: PLR0917 -- Typer passes one option per knob
     identity: Annotated[list[Path], typer.Option("--identity", help="Identity part (repeat).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
     config: Annotated[Path | None, typer.Option("--config", help="Linkage config (YAML).")] = None,
     method: Annotated[str | None, typer.Option("--method", help=_METHOD_HELP)] = None,
+    threshold: Annotated[float | None, _THRESHOLD] = None,
+    assignment: Annotated[str | None, _ASSIGNMENT] = None,
+    seed: Annotated[int | None, _SEED] = None,
+    blocking: Annotated[str | None, _BLOCKING] = None,
+    pairs: Annotated[bool, _PAIRS] = False,
+    model: Annotated[Path | None, _MODEL] = None,
+    save_model: Annotated[Path | None, _SAVE] = None,
 ) -> None:
     """Link identity parts and write the link map (with match weights) and its report."""
-    from ansim.linkage import match_files
+    from ansim.linkage import LinkageModel, match_files
 
-    linkmap = match_files(identity, out, _config(config, method))
+    linkmap = match_files(
+        identity,
+        out,
+        _config(config, method, threshold, assignment, seed, blocking),
+        model=LinkageModel.load(model) if model is not None else None,
+        pairs=pairs,
+        save_model=save_model,
+    )
     _summary(linkmap.report)
     console.print(f"link map: {out / 'linkmap.parquet'}")
+
+
+@linkage_app.command("explain")
+def linkage_explain(
+    pairs: Annotated[Path, typer.Option("--pairs", help="pairs.parquet from --pairs.")],
+    model: Annotated[Path, typer.Option("--model", help="The model that scored them.")],
+    row: Annotated[int, typer.Option("--row", help="Row of the pair (0: the best).")] = 0,
+) -> None:
+    """Show how one pair's match weight is made: prior, each field's level, adjustments."""
+    import pyarrow.parquet as pq
+
+    from ansim.errors import InvalidSpecError
+    from ansim.linkage import LinkageModel, waterfall
+
+    saved = LinkageModel.load(model)
+    try:
+        table = pq.read_table(pairs)
+    except (OSError, ValueError) as e:
+        raise InvalidSpecError(f"cannot read pairs file {pairs.name}: {type(e).__name__}") from e
+    if not 0 <= row < table.num_rows:
+        raise InvalidSpecError(f"--row must be between 0 and {table.num_rows - 1}")
+    pair = table.slice(row, 1).to_pylist()[0]
+    for step in waterfall(pair, saved):
+        console.print(f"{step.label:<40} {step.weight:+8.3f}  → {step.total:+8.3f}")
+    console.print(f"match probability {pair['match_probability']}")
+
+
+_EXAMPLE_CONFIG = """\
+# Ansim linkage config (ansim link --config this.yaml, ansim linkage match --config ...)
+method: probabilistic      # exact | fuzzy | probabilistic
+match_probability: 0.9     # pairs at or above this probability are links (--threshold)
+assignment: cluster        # cluster | greedy | optimal (1-to-1 between each pair of sources)
+blocking_mode: auto        # auto | standard | lsh (auto adds LSH passes if it predicts loss)
+seed: 0                    # seed of random pairs, training samples and LSH bit samples
+u_from: random             # random (u from random pairs, m by EM) | em (both by EM)
+random_pairs: 1000000      # random pairs drawn to estimate u
+training_pairs: 2000000    # pairs per EM training session
+em_iterations: 50          # most EM iterations per session
+max_block: 500             # blocks larger than this are skipped (and counted)
+fuzzy_threshold: 0.85      # fuzzy: Dice of the record-level filters at which a pair links
+pairs_floor: 0.01          # --pairs: keep pairs whose match probability reaches this
+comparisons: []            # empty: every bf_* field, levels derived from the field; e.g.
+#  - {column: bf_name, bands: [1.0, 0.95, 0.9, 0.8, 0.7], term_frequency: true}
+#  - {column: token_rrn}   # tokens: equal or not
+blocking: []               # empty: automatic passes; e.g.
+#  - {column: token_rrn}
+#  - {column: bf_name, kind: dice, also: [bf_birth_date], threshold: 0.7}
+"""
+
+
+@linkage_app.command("config")
+def linkage_config(
+    example: Annotated[bool, typer.Option("--example", help="Print a commented config.")] = False,
+) -> None:
+    """Print the linkage config (keys listed below); --example adds a comment per key.
+
+    Keys: method, match_probability, assignment, blocking_mode, seed, u_from, random_pairs,
+    training_pairs, em_iterations, max_block, fuzzy_threshold, pairs_floor, comparisons,
+    blocking.
+    """
+    from ansim.linkage import LinkageConfig
+
+    if example:
+        LinkageConfig.from_yaml_text(_EXAMPLE_CONFIG)  # the example is always a valid config
+        typer.echo(_EXAMPLE_CONFIG, nl=False)
+    else:
+        typer.echo(LinkageConfig().to_yaml(), nl=False)
 
 
 @app.command()
@@ -59,9 +159,21 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
     max_bytes: Annotated[int, typer.Option("--max-bytes")] = 4 * 1024**3,
     config: Annotated[Path | None, typer.Option("--config", help="Linkage config (YAML).")] = None,
     method: Annotated[str | None, typer.Option("--method", help=_METHOD_HELP)] = None,
+    threshold: Annotated[float | None, _THRESHOLD] = None,
+    assignment: Annotated[str | None, _ASSIGNMENT] = None,
+    seed: Annotated[int | None, _SEED] = None,
+    blocking: Annotated[str | None, _BLOCKING] = None,
+    pairs: Annotated[bool, _PAIRS] = False,
+    model: Annotated[Path | None, _MODEL] = None,
+    save_model: Annotated[Path | None, _SAVE] = None,
 ) -> None:
-    """The whole three-party flow with throwaway keys: --spec A.yaml A.csv --spec B.yaml B.csv."""
+    """The whole three-party flow with throwaway keys: --spec A.yaml A.csv --spec B.yaml B.csv.
+
+    With --seed the trial keys are derived from the seed, so a run is reproducible (and its
+    keys are not secret: for trials only).
+    """
     from ansim.flow import link_files
+    from ansim.linkage import LinkageModel
 
     if len(spec) != len(files):
         raise typer.BadParameter("give exactly one data file after each --spec")
@@ -69,7 +181,11 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
         list(zip(spec, files, strict=True)),
         out,
         max_bytes=max_bytes,
-        config=_config(config, method),
+        config=_config(config, method, threshold, assignment, seed, blocking),
+        model=LinkageModel.load(model) if model is not None else None,
+        pairs=pairs,
+        save_model=save_model,
+        seed=seed,
     )
     for name, result in run.ingested.items():
         console.print(

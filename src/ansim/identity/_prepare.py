@@ -195,6 +195,7 @@ def prepare(
     encoding: EncodingSpec | None = DEFAULT_ENCODING_SPEC,
     progress: Callable[[int, int], None] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    serial_source: Callable[[int], list[str]] | None = None,
 ) -> PreparedParts:
     """Standardise, tokenise, encode and split a custodian's records.
 
@@ -217,6 +218,8 @@ def prepare(
             dataset lacks are skipped.
         progress: Called with (records done, records in all) after each chunk.
         chunk_rows: Records standardised and encoded at a time (bounds memory).
+        serial_source: Makes ``count`` serials (default: :func:`new_serials`, random; a
+            seeded trial run passes derived ones so its output is reproducible).
 
     Returns:
         Where the parts are.
@@ -231,7 +234,7 @@ def prepare(
         _prepare_chunk(spec, chunk, secret, (usable, used), acc)
         if progress is not None:
             progress(min(total, start + chunk_rows), total)
-    serials = pa.array(new_serials(total), pa.string())
+    serials = pa.array((serial_source or new_serials)(total), pa.string())
     identity: dict[str, pa.Array | pa.ChunkedArray] = {"serial": serials}
     identity |= {name: pa.chunked_array(parts) for name, parts in acc.columns.items()}
     content = {"serial": serials} | {c.name: records[c.name] for c in spec.content_columns}

@@ -22,9 +22,10 @@ from ansim.linkage._comparison import (
     EncodedRecords,
     FieldComparison,
     comparison_levels,
+    reached_levels,
 )
 from ansim.linkage._components import connected_components, pairs_within_groups
-from ansim.linkage._config import METHODS, LinkageConfig
+from ansim.linkage._config import BLOCKING_MODES, METHODS, LinkageConfig
 from ansim.linkage._dice import dice_pairs, dice_reference, dice_top_k, popcounts
 from ansim.linkage._encoded import (
     automatic_blocking,
@@ -33,9 +34,31 @@ from ansim.linkage._encoded import (
     encode_records,
     shared_columns,
 )
-from ansim.linkage._estimates import estimated_missed_by_blocking, quality_estimates
+from ansim.linkage._estimates import (
+    OVERCONFIDENCE,
+    Interval,
+    estimated_missed_by_blocking,
+    quality_estimates,
+)
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
-from ansim.linkage._model import FellegiSunterModel, estimate_m_by_em, estimate_u, pattern_counts
+from ansim.linkage._model import (
+    FellegiSunterModel,
+    estimate_m_by_em,
+    estimate_u,
+    monotone_m,
+    monotone_u,
+    pattern_counts,
+)
+from ansim.linkage._model_file import MODEL_FORMAT, LinkageModel
+from ansim.linkage._pairs import (
+    PAIRS_FILE,
+    PAIRS_PART,
+    WaterfallStep,
+    level_columns,
+    pairs_table,
+    threshold_sweep,
+    waterfall,
+)
 from ansim.linkage._probabilistic import (
     ScoredPairs,
     link,
@@ -49,9 +72,14 @@ from ansim.linkage._training import train_model
 
 __all__ = [
     "ASSIGNMENTS",
+    "BLOCKING_MODES",
     "DEFAULT_DICE_BANDS",
     "LINKMAP_FILE",
     "METHODS",
+    "MODEL_FORMAT",
+    "OVERCONFIDENCE",
+    "PAIRS_FILE",
+    "PAIRS_PART",
     "REPORT_FILE",
     "BitMatrix",
     "BlockingPass",
@@ -60,11 +88,14 @@ __all__ = [
     "EncodedRecords",
     "FellegiSunterModel",
     "FieldComparison",
+    "Interval",
     "LinkMap",
     "LinkageConfig",
+    "LinkageModel",
     "LinkageReport",
     "PairwiseQuality",
     "ScoredPairs",
+    "WaterfallStep",
     "assign_greedy",
     "assign_optimal",
     "automatic_blocking",
@@ -81,13 +112,17 @@ __all__ = [
     "estimate_m_by_em",
     "estimate_u",
     "estimated_missed_by_blocking",
+    "level_columns",
     "link",
     "link_exact",
     "link_fuzzy",
     "link_probabilistic",
     "linkage_report",
     "match_files",
+    "monotone_m",
+    "monotone_u",
     "pairs_in_blocks",
+    "pairs_table",
     "pairs_within_groups",
     "pairwise_quality",
     "pattern_counts",
@@ -95,8 +130,11 @@ __all__ = [
     "popcounts",
     "quality_against_truth",
     "quality_estimates",
+    "reached_levels",
     "score_pairs",
     "select_links",
     "shared_columns",
+    "threshold_sweep",
     "train_model",
+    "waterfall",
 ]

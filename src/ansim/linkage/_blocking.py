@@ -12,7 +12,7 @@ how many true pairs every pass missed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -131,12 +131,17 @@ class CandidatePairs:
         second: Second record of each pair.
         passes: Bit ``k`` set when pass ``k`` produced the pair.
         report: Per pass, the pairs generated and blocks skipped.
+        rules: The passes' rules, in bit order.
+        switched_on: Blocking ``auto`` added the extra (LSH) passes, since the standard
+            ones were estimated to lose pairs.
     """
 
     first: IntArray
     second: IntArray
     passes: npt.NDArray[np.uint64]
     report: tuple[BlockingPass, ...]
+    rules: tuple[BlockingRule, ...] = ()
+    switched_on: bool = False
 
     @property
     def size(self) -> int:
@@ -401,7 +406,7 @@ def block_pairs(
             # pair and pass packed in one integer: (first * n + second) * 64 + pass
             keys.append(((u * n + v) << np.int64(6)) | np.int64(k))
         report.append(BlockingPass(rule.name, generated, skipped))
-    return _unite(keys, n, tuple(report))
+    return replace(_unite(keys, n, tuple(report)), rules=tuple(rules))
 
 
 def _unite(keys: list[IntArray], n: int, report: tuple[BlockingPass, ...]) -> CandidatePairs:

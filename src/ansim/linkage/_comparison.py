@@ -2,8 +2,10 @@
 
 A Bloom-filter field (``bf_*``) is compared by Dice similarity, cut into bands: level 0 is an
 exact match (Dice 1), then one level per lower band, the last level is everything below the
-last band. A token field (``token_*``) has two levels: equal (0) and different (1). A pair
-with the field missing on either side gets level ``-1`` and adds no evidence.
+last band. A token field (``token_*``), and a filter field with few distinct values (sex), has
+two levels: equal (0) and different (1). A pair with the field missing on either side gets
+level ``-1`` and adds no evidence. Levels are ordinal (a lower level is more similar), so the
+model keeps their weights non-increasing (see :func:`ansim.linkage.monotone_m`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import numpy.typing as npt
 from ansim.errors import InvalidSpecError
 from ansim.linkage._dice import dice_pairs
 
-__all__ = ["DEFAULT_DICE_BANDS", "EncodedRecords", "FieldComparison", "comparison_levels"]
+__all__ = [
+    "DEFAULT_DICE_BANDS",
+    "EncodedRecords",
+    "FieldComparison",
+    "comparison_levels",
+    "reached_levels",
+]
 
 IntArray = npt.NDArray[np.int64]
 LevelArray = npt.NDArray[np.int8]
@@ -33,16 +41,20 @@ class FieldComparison:
 
     Attributes:
         column: ``bf_<field>`` (Dice bands) or ``token_<name>`` (equality).
-        bands: Descending Dice lower bounds, the first 1.0 (exact); tokens use ``(1.0,)``.
+        bands: Descending Dice lower bounds, the first 1.0 (exact); ``(1.0,)`` is equal or
+            not. Empty (the default, in Python and in YAML alike) means the field's default:
+            :data:`DEFAULT_DICE_BANDS` for a filter, ``(1.0,)`` for a token.
         term_frequency: Adjust the exact level's weight by how common the value is.
 
     Example:
-        >>> FieldComparison("bf_name").levels
-        9
+        >>> FieldComparison("bf_name").levels, FieldComparison("token_rrn").levels
+        (9, 2)
+        >>> FieldComparison("bf_name", (1.0, 0.8)).level_names
+        ('exact', 'dice>=0.8', 'else')
     """
 
     column: str
-    bands: tuple[float, ...] = DEFAULT_DICE_BANDS
+    bands: tuple[float, ...] = ()
     term_frequency: bool = True
 
     def __post_init__(self) -> None:
@@ -50,6 +62,10 @@ class FieldComparison:
             raise InvalidSpecError(
                 f"comparison column {self.column!r} must be a bf_* or token_* column"
             )
+        if not self.bands:
+            default = (1.0,) if self.is_token else DEFAULT_DICE_BANDS
+            object.__setattr__(self, "bands", default)
+        object.__setattr__(self, "bands", tuple(float(b) for b in self.bands))
         bands = self.bands
         if not bands or bands[0] != 1.0 or any(b <= c for b, c in itertools.pairwise(bands)):
             raise InvalidSpecError(
@@ -69,6 +85,26 @@ class FieldComparison:
     def levels(self) -> int:
         """Number of levels a present field can take."""
         return len(self.bands) + 1
+
+    @property
+    def field(self) -> str:
+        """The field's name without its encoding prefix (``bf_name`` → ``name``)."""
+        return self.column.removeprefix("bf_").removeprefix("token_")
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        """A name per level, most similar first."""
+        if len(self.bands) == 1:
+            return ("equal", "different")
+        return ("exact", *(f"dice>={b:g}" for b in self.bands[1:]), "else")
+
+    def without_bands(self, dropped: set[int]) -> FieldComparison:
+        """The same comparison with the bands of levels ``dropped`` removed (merged lower).
+
+        Level 0 (exact) and the last level (else) always stay.
+        """
+        keep = tuple(b for k, b in enumerate(self.bands) if k == 0 or k not in dropped)
+        return FieldComparison(self.column, keep, self.term_frequency)
 
 
 @dataclass(frozen=True)
@@ -121,7 +157,7 @@ def comparison_levels(
         codes = records.codes[column]
         a, b = codes[first], codes[second]
         missing = (a < 0) | (b < 0)
-        if comparison.is_token:
+        if len(comparison.bands) == 1:  # equal or not: value codes decide
             level = np.where(a == b, 0, 1).astype(np.int8)
         else:
             bits, _ = records.filters[column]
@@ -135,3 +171,42 @@ def comparison_levels(
         level[missing] = -1
         levels[:, f] = level
     return levels
+
+
+def reached_levels(
+    comparisons: Sequence[FieldComparison], levels: LevelArray
+) -> tuple[tuple[FieldComparison, ...], LevelArray]:
+    """Drop the Dice bands no pair reached, so the model has no level that cannot occur.
+
+    A level with no pair among ``levels`` is merged into the next lower one (its band is
+    removed); levels of the pairs are renumbered to match.
+
+    Args:
+        comparisons: The fields compared.
+        levels: Levels of the pairs ``(pairs, fields)``.
+
+    Returns:
+        The comparisons without empty bands, and the renumbered levels.
+
+    Example:
+        >>> c = (FieldComparison("bf_sex", (1.0, 0.9, 0.8)),)
+        >>> pruned, new = reached_levels(c, np.array([[0], [3], [3], [-1]], np.int8))
+        >>> pruned[0].bands, new.ravel().tolist()
+        ((1.0,), [0, 1, 1, -1])
+    """
+    out = []
+    renumbered = levels.copy()
+    for f, comparison in enumerate(comparisons):
+        column = levels[:, f]
+        counts = np.bincount(column[column >= 0], minlength=comparison.levels)
+        empty = {k for k in range(1, comparison.levels - 1) if counts[k] == 0}
+        if not empty:
+            out.append(comparison)
+            continue
+        # an emptied level k merges into k + 1: pairs at later levels move up by one each
+        kept = np.array([k not in empty for k in range(comparison.levels)])
+        mapping = (np.cumsum(kept) - 1).astype(np.int8)
+        present = column >= 0
+        renumbered[present, f] = mapping[column[present]]
+        out.append(comparison.without_bands(empty))
+    return tuple(out), renumbered

@@ -14,9 +14,10 @@ from ansim.linkage._assignment import ASSIGNMENTS
 from ansim.linkage._blocking import BlockingRule
 from ansim.linkage._comparison import FieldComparison
 
-__all__ = ["METHODS", "LinkageConfig"]
+__all__ = ["BLOCKING_MODES", "METHODS", "LinkageConfig"]
 
 METHODS = ("exact", "fuzzy", "probabilistic")
+BLOCKING_MODES = ("auto", "standard", "lsh")
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,12 @@ class LinkageConfig:
         em_iterations: Most EM iterations per session.
         max_block: Automatic blocking: blocks larger than this are skipped.
         seed: Seed for random pairs and LSH bit samples.
-        lsh_blocking: Automatic blocking: also one Hamming-LSH pass on each many-valued
-            field filter, which finds pairs with an error in every field (such as FEBRL's)
-            at the cost of many more candidate pairs (off by default: on the demo world it
-            doubled linkage time for no measurable gain).
+        blocking_mode: Automatic blocking: ``standard`` (tokens, identifying filters and
+            compound passes), ``lsh`` (also one Hamming-LSH pass on each many-valued field
+            filter, which finds pairs with an error in every field, such as FEBRL's, at the
+            cost of many more candidate pairs) or ``auto`` (standard, and the LSH passes
+            switched on by themselves when the standard ones are estimated to lose pairs).
+        pairs_floor: Scored pairs (``--pairs``): pairs whose match probability reaches this.
 
     Example:
         >>> LinkageConfig.from_yaml_text("{method: fuzzy, fuzzy_threshold: 0.85}").fuzzy_threshold
@@ -67,7 +70,8 @@ class LinkageConfig:
     em_iterations: int = 50
     max_block: int = 500
     seed: int = 0
-    lsh_blocking: bool = False
+    blocking_mode: str = "auto"
+    pairs_floor: float = 0.01
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -76,6 +80,12 @@ class LinkageConfig:
             raise InvalidSpecError(
                 f"assignment must be one of {ASSIGNMENTS}, not {self.assignment!r}"
             )
+        if self.blocking_mode not in BLOCKING_MODES:
+            raise InvalidSpecError(
+                f"blocking_mode must be one of {BLOCKING_MODES}, not {self.blocking_mode!r}"
+            )
+        if not 0.0 <= self.pairs_floor < 1.0:
+            raise InvalidSpecError("pairs_floor must be a probability in [0, 1)")
         if self.u_from not in {"random", "em"}:
             raise InvalidSpecError(f"u_from must be 'random' or 'em', not {self.u_from!r}")
         if not 0.0 < self.match_probability < 1.0:
@@ -90,6 +100,15 @@ class LinkageConfig:
     def with_method(self, method: str) -> LinkageConfig:
         """The same configuration with another method."""
         return replace(self, method=method)
+
+    def with_options(self, **options: Any) -> LinkageConfig:
+        """The same configuration with the given keys changed (``None`` values ignored).
+
+        Raises:
+            InvalidSpecError: An unknown key or an invalid value.
+        """
+        given = {k: v for k, v in options.items() if v is not None}
+        return LinkageConfig.from_dict(self.to_dict() | given)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML or JSON)."""
@@ -113,23 +132,19 @@ class LinkageConfig:
             InvalidSpecError: Unknown keys or invalid values.
         """
         known = {f.name for f in fields(cls)}
+        data = dict(data)
+        if "lsh_blocking" in data and "blocking_mode" not in data:  # the earlier spelling
+            data["blocking_mode"] = "lsh" if data.pop("lsh_blocking") else "standard"
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidSpecError(f"unknown linkage config keys {unknown}; known: {sorted(known)}")
         values = dict(data)
         try:
             values["comparisons"] = tuple(
+                # no bands: the field's default, the same as in Python (one source)
                 FieldComparison(
                     c["column"],
-                    tuple(
-                        float(b)
-                        for b in c.get(
-                            "bands",
-                            [1.0]
-                            if c["column"].startswith("token_")
-                            else [1.0, 0.9, 0.8, 0.7, 0.6],
-                        )
-                    ),
+                    tuple(float(b) for b in c.get("bands") or ()),
                     bool(c.get("term_frequency", True)),
                 )
                 for c in values.get("comparisons") or []

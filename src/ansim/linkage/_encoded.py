@@ -19,6 +19,7 @@ from ansim.packages import Part
 
 __all__ = [
     "COMPOUND_PAIRS_PER_RECORD",
+    "FEW_VALUES",
     "SIMILAR_DICE",
     "automatic_blocking",
     "automatic_comparisons",
@@ -159,8 +160,14 @@ def _field_order(column: str) -> tuple[int, str]:
     return rank, column
 
 
-def automatic_comparisons(columns: Sequence[str]) -> tuple[FieldComparison, ...]:
+def automatic_comparisons(
+    columns: Sequence[str], records: EncodedRecords | None = None
+) -> tuple[FieldComparison, ...]:
     """Every field filter (``bf_*``); the tokens when no part has field filters.
+
+    Levels follow the field: a filter with few distinct values in ``records`` (sex: two)
+    is compared equal or not, since Dice between its few values takes only a few fixed
+    values that say nothing about typos; other filters get the default Dice bands.
 
     Example:
         >>> [c.column for c in automatic_comparisons(["bf_rrn", "bf_name", "clk", "token_rrn"])]
@@ -168,8 +175,18 @@ def automatic_comparisons(columns: Sequence[str]) -> tuple[FieldComparison, ...]
     """
     filters = sorted((c for c in columns if c.startswith("bf_")), key=_field_order)
     if filters:
-        return tuple(FieldComparison(c) for c in filters)
-    return tuple(FieldComparison(c, (1.0,)) for c in columns if c.startswith("token_"))
+        return tuple(FieldComparison(c, (1.0,) if _few_values(records, c) else ()) for c in filters)
+    return tuple(FieldComparison(c) for c in columns if c.startswith("token_"))
+
+
+FEW_VALUES = 16
+"""A filter field with at most this many distinct values is compared equal or not."""
+
+
+def _few_values(records: EncodedRecords | None, column: str) -> bool:
+    if records is None or column not in records.codes:
+        return False
+    return int(records.codes[column].max(initial=-1)) + 1 <= FEW_VALUES
 
 
 def automatic_blocking(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +14,9 @@ import pyarrow.compute as pc
 from ansim.errors import LinkageError
 from ansim.linkage._components import connected_components, pairs_within_groups
 from ansim.packages import Part
+
+if TYPE_CHECKING:
+    from ansim.linkage._model_file import LinkageModel
 
 __all__ = ["LinkMap", "LinkageReport", "link_exact", "linkage_report", "person_ids"]
 
@@ -59,10 +63,14 @@ class LinkMap:
     Attributes:
         table: Columns ``serial``, ``dataset``, ``person_id``.
         report: How it was made.
+        model: Probabilistic: the model that scored the pairs (trained or applied).
+        pairs: Scored pairs, when asked for (they stay at the linkage unit).
     """
 
     table: pa.Table
     report: LinkageReport
+    model: LinkageModel | None = None
+    pairs: pa.Table | None = None
 
 
 def _token_codes(parts: Sequence[Part], column: str, sizes: list[int]) -> np.ndarray:

@@ -27,6 +27,8 @@ __all__ = [
     "FellegiSunterModel",
     "estimate_m_by_em",
     "estimate_u",
+    "monotone_m",
+    "monotone_u",
     "pattern_counts",
 ]
 
@@ -164,6 +166,55 @@ class FellegiSunterModel:
             raise InvalidSpecError(f"not a Fellegi–Sunter model: {e}") from e
 
 
+def _violator_blocks(m: FloatArray, u: FloatArray) -> list[tuple[int, int]]:
+    """Pool adjacent violators: blocks of levels whose pooled ratios ``Σm / Σu`` descend."""
+    blocks: list[tuple[int, int, float, float]] = []  # start, end, Σm, Σu
+    for k in range(m.size):
+        blocks.append((k, k + 1, float(m[k]), float(u[k])))
+        # merge while an earlier block's ratio is below a later one's (cross-multiplied)
+        while len(blocks) > 1 and blocks[-2][2] * blocks[-1][3] < blocks[-1][2] * blocks[-2][3]:
+            last, before = blocks.pop(), blocks.pop()
+            blocks.append((before[0], last[1], before[2] + last[2], before[3] + last[3]))
+    return [(int(b[0]), int(b[1])) for b in blocks]
+
+
+def monotone_m(m: Sequence[float], u: Sequence[float]) -> tuple[float, ...]:
+    """M adjusted so ``m/u`` never rises from a level to the next (less similar) one.
+
+    Levels are ordinal: a closer Dice band must never weigh less than a farther one. Where
+    the estimate says otherwise (sampling noise, a sparse level), adjacent levels are pooled
+    (the pool-adjacent-violators algorithm): inside a pool ``m`` is proportional to ``u``,
+    so every pooled level gets the pool's weight, and the pool keeps its total ``m``.
+
+    Example:
+        >>> [round(p, 3) for p in monotone_m([0.5, 0.1, 0.3, 0.1], [0.01, 0.01, 0.01, 0.97])]
+        [0.5, 0.2, 0.2, 0.1]
+    """
+    mm, uu = np.asarray(m, np.float64), np.asarray(u, np.float64)
+    out = mm.copy()
+    for start, end in _violator_blocks(mm, uu):
+        if end - start > 1:
+            out[start:end] = mm[start:end].sum() * uu[start:end] / uu[start:end].sum()
+    return _normalised(out)
+
+
+def monotone_u(m: Sequence[float], u: Sequence[float]) -> tuple[float, ...]:
+    """U adjusted (pooled like :func:`monotone_m`) so ``m/u`` never rises with the level.
+
+    Used for a conditional u, whose m is shared with the unconditional one.
+
+    Example:
+        >>> [round(p, 3) for p in monotone_u([0.5, 0.2, 0.2, 0.1], [0.01, 0.02, 0.01, 0.96])]
+        [0.01, 0.015, 0.015, 0.96]
+    """
+    mm, uu = np.asarray(m, np.float64), np.asarray(u, np.float64)
+    out = uu.copy()
+    for start, end in _violator_blocks(mm, uu):
+        if end - start > 1:
+            out[start:end] = uu[start:end].sum() * mm[start:end] / mm[start:end].sum()
+    return _normalised(out)
+
+
 def estimate_u(
     levels: LevelArray, comparisons: Sequence[FieldComparison]
 ) -> tuple[tuple[float, ...], ...]:
@@ -266,13 +317,15 @@ def estimate_m_by_em(
             new_m = np.bincount(column[present], matched[present], comparisons[f].levels)
             # one pseudo-pair per level: a level never seen among matches is rare, not impossible
             new = _normalised(new_m + 1.0) if new_m.sum() > 0 else tuple(m[f])
-            change = max(change, float(np.abs(np.subtract(new, m[f])).max()))
-            m[f] = list(new)
             if estimate_u_too:
                 unmatched = weights - matched
                 new_u = np.bincount(column[present], unmatched[present], comparisons[f].levels)
                 if new_u.sum() > 0:
                     uu[f] = list(_normalised(new_u + 1.0))
+            # the constrained M-step: weights non-increasing over the ordinal levels
+            new = monotone_m(new, uu[f])
+            change = max(change, float(np.abs(np.subtract(new, m[f])).max()))
+            m[f] = list(new)
         if change < tolerance:
             break
     return [tuple(r) for r in m], [tuple(r) for r in uu], share

@@ -11,7 +11,7 @@ the threshold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -19,8 +19,13 @@ import pyarrow as pa
 
 from ansim.errors import LinkageError
 from ansim.linkage._assignment import select_links
-from ansim.linkage._blocking import CandidatePairs, block_pairs
-from ansim.linkage._comparison import EncodedRecords, FieldComparison, comparison_levels
+from ansim.linkage._blocking import BlockingRule, CandidatePairs, block_pairs
+from ansim.linkage._comparison import (
+    EncodedRecords,
+    FieldComparison,
+    comparison_levels,
+    reached_levels,
+)
 from ansim.linkage._components import connected_components
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._dice import dice_pairs
@@ -32,9 +37,10 @@ from ansim.linkage._encoded import (
     encode_records,
     shared_columns,
 )
-from ansim.linkage._estimates import quality_estimates
+from ansim.linkage._estimates import estimated_missed_by_blocking, quality_estimates
 from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
-from ansim.linkage._model import FellegiSunterModel
+from ansim.linkage._model_file import LinkageModel
+from ansim.linkage._pairs import pairs_table
 from ansim.linkage._training import train_model
 from ansim.packages import Part
 
@@ -54,12 +60,14 @@ class ScoredPairs:
         match_weight: log2 odds of a match (probabilistic) or Dice (fuzzy), per pair.
         accepted: Whether the pair reaches the threshold.
         probability: Match probability per pair (probabilistic only).
+        levels: Comparison levels ``(pairs, fields)`` (probabilistic only).
     """
 
     candidates: CandidatePairs
     match_weight: npt.NDArray[np.float32]
     accepted: npt.NDArray[np.bool_]
     probability: npt.NDArray[np.float32] | None
+    levels: npt.NDArray[np.int8] | None = None
 
 
 def _exact_shares(
@@ -105,47 +113,145 @@ def _priors(weight: npt.NDArray[np.float32], kind: IntArray, totals: FloatArray)
     return np.asarray(np.log2(prior / (1 - prior)), np.float64)
 
 
+def _rules(
+    records: EncodedRecords, config: LinkageConfig, columns: Sequence[str], *, lsh: bool
+) -> tuple[BlockingRule, ...]:
+    return config.blocking or automatic_blocking(
+        records, columns, max_block=config.max_block, seed=config.seed, lsh=lsh
+    )
+
+
 def score_pairs(
     records: EncodedRecords,
     config: LinkageConfig,
     columns: Sequence[str],
-) -> tuple[ScoredPairs, dict[str, object], FellegiSunterModel | None]:
+    *,
+    names: Sequence[str] | None = None,
+    model: LinkageModel | None = None,
+) -> tuple[ScoredPairs, dict[str, object], LinkageModel | None]:
     """Block, compare and score; returns the scored pairs, the model summary and the model.
 
     Args:
         records: The encoded records.
         config: The linkage configuration (method fuzzy or probabilistic).
         columns: Encoded columns available.
+        names: Dataset names in part order (default ``d0``, ``d1``, …), naming λ's kinds.
+        model: A saved model to apply (its blocking, levels, m, u and λ; no training).
 
     Returns:
-        Scored pairs, a counts-only model summary and the trained model (``None`` for fuzzy).
+        Scored pairs, a counts-only model summary and the model (``None`` for fuzzy).
 
     Raises:
         LinkageError: Fuzzy linkage without Bloom filters, or nothing to compare.
     """
-    rules = config.blocking or automatic_blocking(
-        records, columns, max_block=config.max_block, seed=config.seed, lsh=config.lsh_blocking
-    )
+    names = list(names or [f"d{k}" for k in range(int(records.source.max(initial=0)) + 1)])
+    if model is not None:
+        rules = model.blocking
+    else:
+        rules = _rules(records, config, columns, lsh=config.blocking_mode == "lsh")
     candidates = block_pairs(rules, records.codes, records.filters, records.popcounts)
-    first, second = candidates.first, candidates.second
     if config.method == "fuzzy":
-        dice = _fuzzy_scores(records, columns, first, second)
+        dice = _fuzzy_scores(records, columns, candidates.first, candidates.second)
         accepted = dice >= np.float32(config.fuzzy_threshold)
         return ScoredPairs(candidates, dice, accepted, None), {}, None
-    comparisons = config.comparisons or automatic_comparisons(columns)
-    if not comparisons:
-        raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
-    levels = comparison_levels(records, comparisons, first, second)
-    model = train_model(records, comparisons, config, levels)
-    weights = model.field_weights(levels, _exact_shares(records, comparisons, first)).sum(axis=1)
-    del levels
+    has_filters = any(c.startswith("bf_") for c in records.filters)
+    if model is None and not config.blocking and config.blocking_mode == "auto" and has_filters:
+        candidates = _extra_passes_if_lossy(records, config, columns, candidates)
+    scored, linkage_model = _score_probabilistic(records, config, columns, candidates, names, model)
+    summary = _model_summary(linkage_model)
+    return scored, summary, linkage_model
+
+
+def _extra_passes_if_lossy(
+    records: EncodedRecords,
+    config: LinkageConfig,
+    columns: Sequence[str],
+    candidates: CandidatePairs,
+) -> CandidatePairs:
+    """Blocking ``auto``: add the LSH passes when the standard ones are estimated to lose pairs.
+
+    The loss is estimated from how many of the likely matches (pairs whose filters are
+    Dice-similar on average) each number of passes found (see
+    :func:`estimated_missed_by_blocking`).
+    """
+    likely = _likely_matches(records, config, columns, candidates)
+    missed = estimated_missed_by_blocking(candidates.passes[likely], len(candidates.report))
+    if missed.point <= max(1.0, LOSSY_BLOCKING_SHARE * likely.size):
+        return candidates
+    rules = _rules(records, config, columns, lsh=True)
+    extended = block_pairs(rules, records.codes, records.filters, records.popcounts)
+    return replace(extended, switched_on=True)
+
+
+LOSSY_BLOCKING_SHARE = 0.001
+"""Blocking ``auto`` adds the LSH passes when it estimates more than this share of the
+likely matches (and more than one pair) is missed by the standard passes."""
+
+
+def _likely_matches(
+    records: EncodedRecords,
+    config: LinkageConfig,
+    columns: Sequence[str],
+    candidates: CandidatePairs,
+) -> IntArray:
+    """Candidates whose field filters are Dice-similar on average (a cheap, model-free screen)."""
+    similarity = _fuzzy_scores(records, columns, candidates.first, candidates.second)
+    return np.flatnonzero(similarity >= np.float32(config.fuzzy_threshold))
+
+
+def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
+    records: EncodedRecords,
+    config: LinkageConfig,
+    columns: Sequence[str],
+    candidates: CandidatePairs,
+    names: Sequence[str],
+    model: LinkageModel | None,
+) -> tuple[ScoredPairs, LinkageModel]:
+    first, second = candidates.first, candidates.second
+    if model is not None:
+        comparisons = model.weights.comparisons
+        missing = [c.column for c in comparisons if c.column not in records.codes]
+        if missing:
+            raise LinkageError(
+                f"the model compares {missing}, which the identity parts lack: apply it to "
+                "parts encoded with the same encoding spec"
+            )
+        levels = comparison_levels(records, comparisons, first, second)
+        fs = model.weights
+    else:
+        comparisons = config.comparisons or automatic_comparisons(columns, records)
+        if not comparisons:
+            raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
+        levels = comparison_levels(records, comparisons, first, second)
+        comparisons, levels = reached_levels(comparisons, levels)
+        fs = train_model(records, comparisons, config, levels)
+    weights = fs.field_weights(levels, _exact_shares(records, comparisons, first)).sum(axis=1)
     kind, totals = _pair_kinds(records, first, second)
+    sizes = {n: int(c) for n, c in zip(names, np.bincount(records.source), strict=True)}
     prior = _priors(weights, kind, totals)
+    sources = len(names)
+    kinds = {
+        a * sources + b: f"{names[a]}~{names[b]}" for a in range(sources) for b in range(a, sources)
+    }
+    if model is not None:
+        for k, label in kinds.items():
+            a, b = label.split("~")
+            saved = model.prior_for(a, b, sizes)
+            if saved is not None:
+                prior[k] = saved
     match_weight = (weights + prior[kind]).astype(np.float32)
     probability = (1.0 / (1.0 + np.exp2(-np.clip(match_weight, -60, 60)))).astype(np.float32)
-    accepted = probability >= np.float32(config.match_probability)
-    summary = _model_summary(model, prior, totals)
-    return ScoredPairs(candidates, match_weight, accepted, probability), summary, model
+    threshold = config.match_probability
+    accepted = probability >= np.float32(threshold)
+    saved_model = LinkageModel(
+        fs,
+        candidates.rules,
+        {label: round(float(prior[k]), 6) for k, label in kinds.items()},
+        sizes,
+        threshold,
+    )
+    scored = ScoredPairs(candidates, match_weight, accepted, probability, levels)
+    return scored, saved_model
 
 
 def _fuzzy_scores(
@@ -169,27 +275,22 @@ def _fuzzy_scores(
     return (total / np.maximum(present, 1)).astype(np.float32)
 
 
-def _model_summary(
-    model: FellegiSunterModel, prior: FloatArray, totals: FloatArray
-) -> dict[str, object]:
-    fields = {}
-    for f, comparison in enumerate(model.comparisons):
-        names = ["exact"] + [f"dice>={b}" for b in comparison.bands[1:]] + ["else"]
-        if comparison.is_token:
-            names = ["equal", "different"]
-        fields[comparison.column] = [
+def _model_summary(model: LinkageModel) -> dict[str, object]:
+    fs = model.weights
+    fields = {
+        comparison.column: [
             {"level": name, "m": round(m, 6), "u": round(u, 9), "weight": round(w, 3)}
             for name, m, u, w in zip(
-                names, model.m[f], model.u[f], model.level_weights(f), strict=True
+                comparison.level_names, fs.m[f], fs.u[f], fs.level_weights(f), strict=True
             )
         ]
-    sources = int(np.sqrt(totals.size))
-    priors = {
-        f"{a}~{b}": round(float(prior[a * sources + b]), 3)
-        for a in range(sources)
-        for b in range(a, sources)
+        for f, comparison in enumerate(fs.comparisons)
     }
-    return {"fields": fields, "prior_log2_odds": priors, "training": model.training}
+    return {
+        "fields": fields,
+        "prior_log2_odds": {k: round(v, 3) for k, v in model.prior_log2_odds.items()},
+        "training": fs.training,
+    }
 
 
 def link_probabilistic(parts: Sequence[Part], config: LinkageConfig | None = None) -> LinkMap:
@@ -218,14 +319,17 @@ def link_fuzzy(parts: Sequence[Part], config: LinkageConfig | None = None) -> Li
     return link(parts, (config or LinkageConfig(method="fuzzy")).with_method("fuzzy"))
 
 
-def _needed(columns: Sequence[str], config: LinkageConfig) -> list[str]:
+def _needed(columns: Sequence[str], config: LinkageConfig, model: LinkageModel | None) -> list[str]:
     """The encoded columns this configuration reads (each costs time and memory)."""
-    if config.blocking:
-        wanted = {c for r in config.blocking for c in (r.column, *r.also)}
+    rules = model.blocking if model is not None else config.blocking
+    if rules:
+        wanted = {c for r in rules for c in (r.column, *r.also)}
     else:
         wanted = {c for c in columns if c.startswith(("token_", "bf_"))}
     if config.method == "fuzzy":
         wanted |= {"clk"} if "clk" in columns else {c for c in columns if c.startswith("bf_")}
+    elif model is not None:
+        wanted |= {c.column for c in model.weights.comparisons}
     else:
         wanted |= {c.column for c in config.comparisons or automatic_comparisons(columns)}
     return [c for c in columns if c in wanted]
@@ -237,6 +341,8 @@ def link(
     *,
     columns: Sequence[Sequence[str]] | None = None,
     load: ColumnLoader | None = None,
+    model: LinkageModel | None = None,
+    pairs: bool = False,
 ) -> LinkMap:
     """Link identity parts with the configured method.
 
@@ -245,21 +351,30 @@ def link(
         config: The linkage configuration.
         columns: Per part, its column names, when its table holds only some of them.
         load: Loads the other columns (see :func:`encode_records`).
+        model: A saved model to apply instead of training one (probabilistic only).
+        pairs: Also return the scored pairs at or above ``config.pairs_floor``.
 
     Returns:
-        The link map and its report.
+        The link map, its report, the model (probabilistic) and the pairs (if asked).
 
     Raises:
         LinkageError: Inputs that cannot be linked.
     """
     check_parts(parts)
     if config.method == "exact":
+        if model is not None or pairs:
+            raise LinkageError("exact linkage has no model and no scored pairs: use probabilistic")
         return link_exact(parts, max_group=None)
+    if model is not None and config.method != "probabilistic":
+        raise LinkageError("a saved model applies to probabilistic linkage only")
     shared = shared_columns(parts, columns)
     if not shared:
         raise LinkageError("no encoded column is shared by two datasets")
-    records = encode_records(parts, _needed(shared, config), load)
-    scored, summary, _ = score_pairs(records, config, list(records.codes))
+    names = [p.dataset for p in parts]
+    records = encode_records(parts, _needed(shared, config, model), load)
+    scored, summary, trained = score_pairs(
+        records, config, list(records.codes), names=names, model=model
+    )
     candidates = scored.candidates
     accepted = np.flatnonzero(scored.accepted)
     first, second = candidates.first[accepted], candidates.second[accepted]
@@ -271,14 +386,12 @@ def link(
     np.maximum.at(best, first, weight)
     np.maximum.at(best, second, weight)
     serials = pa.chunked_array([p.table["serial"] for p in parts]).combine_chunks()
-    names = [p.dataset for p in parts]
     sizes = [p.table.num_rows for p in parts]
+    datasets = pa.array(np.repeat(np.array(names, dtype=object), sizes).tolist(), pa.string())
     table = pa.table(
         {
             "serial": serials,
-            "dataset": pa.array(
-                np.repeat(np.array(names, dtype=object), sizes).tolist(), pa.string()
-            ),
+            "dataset": datasets,
             "person_id": person_ids(labels, serials),
             "match_weight": pa.array(np.round(best, 3), pa.float64(), mask=~np.isfinite(best)),
         }
@@ -292,7 +405,33 @@ def link(
         tokens=tuple(c for c in shared if c.startswith("token_")),
         edges={"links": int(first.size)},
         blocking=estimates.pop("blocking"),  # type: ignore[arg-type]
-        model=summary,
+        model=summary | ({"applied": "saved model"} if model is not None else {}),
         estimates=estimates,
     )
-    return LinkMap(table, report)
+    scored_pairs = None
+    if pairs:
+        scored_pairs = _pairs_above_floor(scored, trained, serials, datasets, config.pairs_floor)
+    return LinkMap(table, report, model=trained, pairs=scored_pairs)
+
+
+def _pairs_above_floor(
+    scored: ScoredPairs,
+    model: LinkageModel | None,
+    serials: pa.Array,
+    datasets: pa.Array,
+    floor: float,
+) -> pa.Table:
+    if model is None or scored.probability is None or scored.levels is None:
+        raise LinkageError("scored pairs need probabilistic linkage (match probabilities)")
+    keep = np.flatnonzero(scored.probability >= np.float32(floor))
+    candidates = scored.candidates
+    return pairs_table(
+        serials,
+        datasets,
+        candidates.first[keep],
+        candidates.second[keep],
+        scored.match_weight[keep],
+        scored.probability[keep],
+        scored.levels[keep],
+        model.weights.comparisons,
+    )

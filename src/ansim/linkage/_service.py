@@ -11,9 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ansim._atomic import write_parquet_atomic, write_text_atomic
-from ansim.errors import IntegrityError
+from ansim.errors import IntegrityError, LinkageError
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._exact import LinkMap
+from ansim.linkage._model_file import LinkageModel
+from ansim.linkage._pairs import PAIRS_FILE, PAIRS_PART
 from ansim.linkage._probabilistic import link
 from ansim.packages import Part
 
@@ -47,7 +49,13 @@ def _open_part(path: Path) -> tuple[Part, list[str]]:
 
 
 def match_files(
-    identity_parts: Sequence[Path], out: Path, config: LinkageConfig | None = None
+    identity_parts: Sequence[Path],
+    out: Path,
+    config: LinkageConfig | None = None,
+    *,
+    model: LinkageModel | None = None,
+    pairs: bool = False,
+    save_model: Path | None = None,
 ) -> LinkMap:
     """Link identity part files and write ``linkmap.parquet`` and ``linkage_report.json``.
 
@@ -56,6 +64,9 @@ def match_files(
         out: The linkage unit's output directory.
         config: How to link (default: :class:`LinkageConfig`, the best measured
             configuration: probabilistic, automatic blocking and comparisons, clustering).
+        model: A saved model to apply instead of training one.
+        pairs: Also write ``pairs.parquet`` (scored pairs; it stays at the linkage unit).
+        save_model: Write the model that scored the pairs to this file.
 
     Returns:
         The link map.
@@ -73,7 +84,16 @@ def match_files(
             return None
         return pq.read_table(paths[index], columns=[column])[column]
 
-    linkmap = link(parts, config or LinkageConfig(), columns=names, load=load)
+    chosen = config or LinkageConfig()
+    if save_model is not None and chosen.method != "probabilistic":
+        raise LinkageError("--save-model needs the probabilistic method (fuzzy has no model)")
+    linkmap = link(parts, chosen, columns=names, load=load, model=model, pairs=pairs)
+    if linkmap.pairs is not None:
+        metadata = {b"ansim.part": PAIRS_PART.encode(), b"ansim.project": parts[0].project.encode()}
+        table = linkmap.pairs.replace_schema_metadata(metadata)
+        write_parquet_atomic(table, out / PAIRS_FILE)
+    if save_model is not None and linkmap.model is not None:
+        linkmap.model.save(save_model)
     write_parquet_atomic(linkmap.table, out / LINKMAP_FILE)
     report = json.dumps(asdict(linkmap.report), ensure_ascii=False, indent=2)
     write_text_atomic(report, out / REPORT_FILE)

@@ -25,6 +25,8 @@ from ansim.linkage._model import (
     FellegiSunterModel,
     estimate_m_by_em,
     estimate_u,
+    monotone_m,
+    monotone_u,
     pattern_counts,
 )
 
@@ -133,7 +135,11 @@ def train_model(
                 {"blocked_on": "candidates", "pairs": int(counts.sum()),
                  "match_share": round(share, 6)}
             )  # fmt: skip
-    m_final = tuple(_mean_row(pure[f] or estimates[f], comparisons[f]) for f in range(count))
+    m_final = tuple(
+        monotone_m(_mean_row(pure[f] or estimates[f], comparisons[f]), u[f]) for f in range(count)
+    )
+    # a conditional u shares m: pool its levels so weights stay ordered there too
+    given = [(g, f, monotone_u(m_final[f], row)) for g, f, row in given]
     columns = [c.column for c in comparisons]
     training: dict[str, object] = {
         "random_pairs": int(a.size),

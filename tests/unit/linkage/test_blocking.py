@@ -71,8 +71,21 @@ def test_rules_are_validated() -> None:
         block_pairs([BlockingRule("token_x")], {"token_a": np.zeros(2, np.int64)}, {})
 
 
-def test_missed_pairs_estimate() -> None:
-    # two passes, each finding 3 of 4 accepted pairs: each misses a quarter
+def test_missed_pairs_estimate_is_chaos_estimator() -> None:
+    # f1 = 2 pairs found by one pass, f2 = 2 by two: f1 (f1 - 1) / (2 (f2 + 1)) = 1/3
     passes = np.array([1, 2, 3, 3], np.uint64)
-    assert estimated_missed_by_blocking(passes, 2) == pytest.approx(4 * 0.0625 / 0.9375)
-    assert estimated_missed_by_blocking(np.array([3, 3], np.uint64), 2) == 0.0
+    missed = estimated_missed_by_blocking(passes, 2)
+    assert missed.point == pytest.approx(1 / 3)
+    assert missed.low < missed.point < missed.high
+    assert estimated_missed_by_blocking(np.array([3, 3], np.uint64), 2).point == 0.0
+
+
+def test_missed_pairs_estimate_grows_with_pairs_found_once() -> None:
+    """Co-occurring errors leave many pairs found by one pass only: the estimate must rise."""
+    rng = np.random.default_rng(3)
+    easy = np.full(900, 0b1111, np.uint64)  # no error: every pass finds them
+    hard = (np.uint64(1) << rng.integers(0, 4, 100).astype(np.uint64)).astype(np.uint64)
+    few = estimated_missed_by_blocking(np.concatenate([easy, hard[:10]]), 4)
+    many = estimated_missed_by_blocking(np.concatenate([easy, hard]), 4)
+    assert many.point > 10 * max(few.point, 0.1)
+    assert many.low > 0

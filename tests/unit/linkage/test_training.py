@@ -59,5 +59,6 @@ def test_lsh_blocking_adds_one_lsh_pass_per_many_valued_field() -> None:
     assert all(r.kind != "lsh" for r in plain)
     extra = automatic_blocking(records, columns, max_block=500, seed=3, lsh=True)
     assert [r.name for r in extra if r.kind == "lsh"] == ["lsh(bf_name,16x20)"]
-    assert LinkageConfig.from_yaml_text("{lsh_blocking: true}").lsh_blocking
-    assert not LinkageConfig().lsh_blocking
+    assert LinkageConfig.from_yaml_text("{lsh_blocking: true}").blocking_mode == "lsh"
+    assert LinkageConfig.from_yaml_text("{lsh_blocking: false}").blocking_mode == "standard"
+    assert LinkageConfig().blocking_mode == "auto"
