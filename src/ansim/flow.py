@@ -101,6 +101,10 @@ def link_files(
         return _link(specs, out, options)
     # A new folder is built under a temporary name: a failed run leaves no half-made output.
     with atomic_directory(out) as building:
+        # A model saved inside the new folder is written into the folder being built.
+        if save_model is not None and save_model.resolve().is_relative_to(out.resolve()):
+            inside = building / save_model.resolve().relative_to(out.resolve())
+            options = dataclasses.replace(options, save_model=inside)
         run = _link(specs, building, options)
     return LinkRun(
         out / LINKMAP_FILE,
