@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ansim.portal._formats import kosis_rows, plain_rows, safe_csv
+from ansim.portal._geo import gyeonggi_geojson
 from ansim.portal._published import PublishedTable, load_published, public_dir
 
 __all__ = ["Catalogue", "create_app", "public_router"]
@@ -121,6 +122,10 @@ def public_router(home: Path) -> APIRouter:
             headers = {"Content-Disposition": f'attachment; filename="{table_id}.csv"'}
             return Response("\ufeff" + safe_csv(rows), media_type="text/csv", headers=headers)
         return JSONResponse(rows)
+
+    @router.get("/public/geo/gyeonggi-sigungu.geojson")
+    def geojson() -> Response:
+        return Response(gyeonggi_geojson(), media_type="application/geo+json")
 
     @router.get("/public/static/plotly.min.js")
     def plotly_js() -> FileResponse:

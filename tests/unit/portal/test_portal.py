@@ -103,6 +103,8 @@ def test_routes_serve_only_published_numbers_and_a_publish_invalidates(tmp_path:
     assert page.status_code == 200 and "plotly.min.js" in page.text and "12.5" in page.text
     assert client.get("/public/static/plotly.min.js").status_code == 200
     assert client.get("/public/tables/nope").status_code == 404
+    geo = client.get("/public/geo/gyeonggi-sigungu.geojson").json()
+    assert len(geo["features"]) == 31
     url = (
         "/openapi/statisticsData.do?method=getList&orgId=941&tblId=DT_ANSIM_001"
         "&format=json&jsonVD=Y"
