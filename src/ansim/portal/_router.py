@@ -58,6 +58,22 @@ def _kosis_error(code: str, message: str) -> JSONResponse:
     return JSONResponse({"err": code, "errMsg": message})
 
 
+def _envelope(
+    code: str, message: str, items: list[dict[str, object]], page: int, rows: int
+) -> dict[str, object]:
+    """A data.go.kr response: header with result code and message, body with one page."""
+    start = (page - 1) * rows
+    return {
+        "response": {
+            "header": {"resultCode": code, "resultMsg": message},
+            "body": {
+                "items": {"item": items[start : start + rows]},
+                "numOfRows": rows, "pageNo": page, "totalCount": len(items),
+            },
+        }
+    }  # fmt: skip
+
+
 def _page(table: PublishedTable) -> str:
     rows = plain_rows(table)
     head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
@@ -146,6 +162,19 @@ def public_router(home: Path) -> APIRouter:
         if not matches:
             return _kosis_error("30", "조회결과가 없습니다.")
         return JSONResponse([row for t in matches for row in kosis_rows(t)])
+
+    @router.get("/openapi/tables/{table_id}/items")
+    def data_go_kr(
+        table_id: str,
+        pageNo: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        numOfRows: Annotated[int, Query(ge=1, le=1000)] = 10,
+        type: Annotated[str, Query(pattern="^json$")] = "json",
+    ) -> JSONResponse:
+        table = catalogue.tables().get(table_id)
+        if table is None:  # data.go.kr: 03 NODATA_ERROR
+            return JSONResponse(_envelope("03", "NODATA_ERROR", [], pageNo, numOfRows))
+        items: list[dict[str, object]] = list(plain_rows(table))
+        return JSONResponse(_envelope("00", "NORMAL SERVICE.", items, pageNo, numOfRows))
 
     return router
 
