@@ -7,6 +7,7 @@ those files and nothing else.
 from __future__ import annotations
 
 from ansim.portal._formats import kosis_rows, plain_rows, safe_csv
+from ansim.portal._geo import build_gyeonggi_geojson, gyeonggi_geojson
 from ansim.portal._published import (
     SUPPRESSED_SYMBOL,
     Cell,
@@ -24,7 +25,9 @@ __all__ = [
     "Cell",
     "PublishedTable",
     "TableMetadata",
+    "build_gyeonggi_geojson",
     "create_app",
+    "gyeonggi_geojson",
     "kosis_rows",
     "load_published",
     "plain_rows",

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from ansim.portal._formats import kosis_rows, plain_rows, safe_csv
+from ansim.portal._geo import gyeonggi_geojson
 from ansim.portal._published import PublishedTable, load_published, public_dir
 
 __all__ = ["Catalogue", "create_app", "public_router"]
@@ -55,6 +56,22 @@ class Catalogue:
 
 def _kosis_error(code: str, message: str) -> JSONResponse:
     return JSONResponse({"err": code, "errMsg": message})
+
+
+def _envelope(
+    code: str, message: str, items: list[dict[str, object]], page: int, rows: int
+) -> dict[str, object]:
+    """A data.go.kr response: header with result code and message, body with one page."""
+    start = (page - 1) * rows
+    return {
+        "response": {
+            "header": {"resultCode": code, "resultMsg": message},
+            "body": {
+                "items": {"item": items[start : start + rows]},
+                "numOfRows": rows, "pageNo": page, "totalCount": len(items),
+            },
+        }
+    }  # fmt: skip
 
 
 def _page(table: PublishedTable) -> str:
@@ -122,6 +139,10 @@ def public_router(home: Path) -> APIRouter:
             return Response("\ufeff" + safe_csv(rows), media_type="text/csv", headers=headers)
         return JSONResponse(rows)
 
+    @router.get("/public/geo/gyeonggi-sigungu.geojson")
+    def geojson() -> Response:
+        return Response(gyeonggi_geojson(), media_type="application/geo+json")
+
     @router.get("/public/static/plotly.min.js")
     def plotly_js() -> FileResponse:
         return FileResponse(_PLOTLY_JS, media_type="text/javascript")
@@ -141,6 +162,19 @@ def public_router(home: Path) -> APIRouter:
         if not matches:
             return _kosis_error("30", "조회결과가 없습니다.")
         return JSONResponse([row for t in matches for row in kosis_rows(t)])
+
+    @router.get("/openapi/tables/{table_id}/items")
+    def data_go_kr(
+        table_id: str,
+        pageNo: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        numOfRows: Annotated[int, Query(ge=1, le=1000)] = 10,
+        type: Annotated[str, Query(pattern="^json$")] = "json",
+    ) -> JSONResponse:
+        table = catalogue.tables().get(table_id)
+        if table is None:  # data.go.kr: 03 NODATA_ERROR
+            return JSONResponse(_envelope("03", "NODATA_ERROR", [], pageNo, numOfRows))
+        items: list[dict[str, object]] = list(plain_rows(table))
+        return JSONResponse(_envelope("00", "NORMAL SERVICE.", items, pageNo, numOfRows))
 
     return router
 

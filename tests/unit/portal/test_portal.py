@@ -103,6 +103,8 @@ def test_routes_serve_only_published_numbers_and_a_publish_invalidates(tmp_path:
     assert page.status_code == 200 and "plotly.min.js" in page.text and "12.5" in page.text
     assert client.get("/public/static/plotly.min.js").status_code == 200
     assert client.get("/public/tables/nope").status_code == 404
+    geo = client.get("/public/geo/gyeonggi-sigungu.geojson").json()
+    assert len(geo["features"]) == 31
     url = (
         "/openapi/statisticsData.do?method=getList&orgId=941&tblId=DT_ANSIM_001"
         "&format=json&jsonVD=Y"
@@ -113,3 +115,15 @@ def test_routes_serve_only_published_numbers_and_a_publish_invalidates(tmp_path:
     assert "12.5" in csv_text
     publish(_table(value=99.0), tmp_path)
     assert [r["DT"] for r in client.get(url).json()] == ["99", "x"]
+
+
+def test_data_go_kr_envelope_pages_and_reports_no_data(tmp_path: Path) -> None:
+    publish(_table(), tmp_path)
+    client = TestClient(create_app(tmp_path))
+    body = client.get("/openapi/tables/cases-rate/items?numOfRows=1&pageNo=2").json()["response"]
+    assert body["header"] == {"resultCode": "00", "resultMsg": "NORMAL SERVICE."}
+    assert set(body["body"]) == {"items", "numOfRows", "pageNo", "totalCount"}
+    assert (body["body"]["totalCount"], body["body"]["pageNo"]) == (2, 2)
+    assert [i["value"] for i in body["body"]["items"]["item"]] == [None]
+    missing = client.get("/openapi/tables/none/items").json()["response"]["header"]
+    assert missing["resultCode"] == "03"
