@@ -35,7 +35,7 @@ def main() -> None:
     n = args.records
     rng = np.random.default_rng(0)
     serial = pa.array([f"{i:08d}" for i in range(n)])
-    si = [c for c in GYEONGGI_SIGUNGU if len(c) == 5][:31]
+    si = sorted(GYEONGGI_SIGUNGU)[:31]
     values = pa.table({"serial": serial, "pay": rng.integers(100_000, 1_000_000, n).astype(float)})
     groups = pa.table({"serial": serial, "si": rng.choice(si, n), "sex": rng.choice(["M", "F"], n)})
     params = {Scheme.CKKS: CKKS, Scheme.BFV: BFV}
@@ -59,17 +59,21 @@ def main() -> None:
     print(f"records {n:,}; cells {len(agg.cells)}; streams {attr.streams}")
     print(f"custodian encrypt {enc:.1f} s; hub encrypted table {hub:.1f} s; decrypt {dec:.2f} s")
     print(f"plaintext table {plain:.2f} s")
-    print(f"ciphertexts {len(sizes)}, {sum(map(len, sizes)) / 1e6:.1f} MB ({len(sizes[0]):,} B each)")
-    print(f"counts equal: {got.count.tolist() == ref.count.tolist()}; "
-          f"max abs CKKS error of a cell sum: {np.abs(got.sum - ref.sum).max():.4f} KRW "
-          f"(largest cell sum {ref.sum.max():.3e})")
+    total = sum(map(len, sizes)) / 1e6
+    print(f"ciphertexts {len(sizes)}, {total:.1f} MB ({len(sizes[0]):,} B each)")
+    print(
+        f"counts equal: {got.count.tolist() == ref.count.tolist()}; "
+        f"max abs CKKS error of a cell sum: {np.abs(got.sum - ref.sum).max():.4f} KRW "
+        f"(largest cell sum {ref.sum.max():.3e})"
+    )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.psi:
         a = [f"{i:010d}" for i in range(args.psi)]
         b = [f"{i:010d}" for i in range(args.psi // 2, args.psi + args.psi // 2)]
         t = time.perf_counter()
         size = overlap_size(a, b)
-        print(f"PSI {args.psi:,} x {args.psi:,}: overlap {size:,} in {time.perf_counter() - t:.1f} s")
+        took = time.perf_counter() - t
+        print(f"PSI {args.psi:,} x {args.psi:,}: overlap {size:,} in {took:.1f} s")
 
 
 if __name__ == "__main__":
