@@ -54,7 +54,7 @@ _FORMAT = 1
 _SIGNATURE_BYTES = 64
 _MAX_HEADER = 64 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
-_KINDS = ("identity", "content", "linkmap")
+_KINDS = ("identity", "content", "linkmap", "ciphertexts", "key_share")  # the last two: issue 17
 
 
 @dataclass(frozen=True)
