@@ -11,6 +11,7 @@ shreds the key, removes the files and writes a signed :class:`DestructionCertifi
 from __future__ import annotations
 
 from ansim.governance._audit import AuditEvent, AuditLog, AuditReport, AuditSigner, object_hash
+from ansim.governance._budget import BudgetBalance, PrivacyLedger, PrivacySpend
 from ansim.governance._exports import five_safes_summary, write_processing_record
 from ansim.governance._keys import EnvKeyStore, FileKeyStore, KeyStore, ProjectKey
 from ansim.governance._model import DatasetRequest, Operation, ProjectApplication, Purpose, Role
@@ -27,6 +28,7 @@ __all__ = [
     "AuditLog",
     "AuditReport",
     "AuditSigner",
+    "BudgetBalance",
     "DatasetRequest",
     "DestructionCertificate",
     "EnvKeyStore",
@@ -35,6 +37,8 @@ __all__ = [
     "KeyStore",
     "MetadataStore",
     "Operation",
+    "PrivacyLedger",
+    "PrivacySpend",
     "ProjectApplication",
     "ProjectKey",
     "Purpose",
