@@ -19,6 +19,7 @@ from ansim.governance._audit import (
     object_hash,
     read_head_file,
 )
+from ansim.governance._budget import BudgetBalance, PrivacyLedger, PrivacySpend
 from ansim.governance._credentials import (
     IssuedToken,
     PasswordPolicy,
@@ -52,6 +53,7 @@ __all__ = [
     "AuditLog",
     "AuditReport",
     "AuditSigner",
+    "BudgetBalance",
     "DatasetRequest",
     "DestructionCertificate",
     "EnvKeyProvider",
@@ -66,6 +68,8 @@ __all__ = [
     "Operation",
     "PassphraseKeyFile",
     "PasswordPolicy",
+    "PrivacyLedger",
+    "PrivacySpend",
     "ProjectApplication",
     "ProjectKey",
     "Purpose",

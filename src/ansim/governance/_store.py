@@ -38,7 +38,7 @@ class MetadataStore:
     Example:
         >>> store = MetadataStore("sqlite://")
         >>> store.revision()
-        '0001'
+        '0003_privacy_budget'
         >>> store.close()
     """
 
