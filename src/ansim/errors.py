@@ -13,8 +13,11 @@ a kind of built-in error inherit from it too, so callers can catch either::
     ├── DisclosureCheckFailed             an output fails a disclosure rule
     ├── BudgetExhaustedError              a privacy budget would be overspent
     ├── AccessDenied(PermissionError)     an actor may not perform an operation
+    │   ├── AuthenticationFailed          unknown user, wrong password, bad or expired token
+    │   └── RateLimited                   too many failed logins: wait and try again
     ├── IntegrityError                    a package, log or file was tampered with
-    └── EngineError                       the query engine failed
+    ├── EngineError                       the query engine failed
+    └── ServerError                       the hub's server cannot be reached or failed
 
 Messages name the dataset, column and row number involved and say what to do next; they never
 contain record values, identifiers or secrets.
@@ -25,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "AccessDenied",
     "AnsimError",
+    "AuthenticationFailed",
     "BudgetExhaustedError",
     "DisclosureCheckFailed",
     "EngineError",
@@ -35,6 +39,8 @@ __all__ = [
     "InvalidSpecError",
     "LinkageError",
     "OversizedInputError",
+    "RateLimited",
+    "ServerError",
 ]
 
 
@@ -78,9 +84,21 @@ class AccessDenied(AnsimError, PermissionError):
     """The actor's role does not allow the operation."""
 
 
+class AuthenticationFailed(AccessDenied):
+    """The caller could not be authenticated (the message never says which part was wrong)."""
+
+
+class RateLimited(AccessDenied):
+    """Too many failed logins for a user or an address within the window."""
+
+
 class IntegrityError(AnsimError):
     """A package, log or stored file failed an integrity check."""
 
 
 class EngineError(AnsimError):
     """The query engine failed to execute a plan."""
+
+
+class ServerError(AnsimError):
+    """The hub's server cannot be reached, or failed to answer a client's request."""
