@@ -15,6 +15,7 @@ a kind of built-in error inherit from it too, so callers can catch either::
     ├── AccessDenied(PermissionError)     an actor may not perform an operation
     │   ├── AuthenticationFailed          unknown user, wrong password, bad or expired token
     │   └── RateLimited                   too many failed logins: wait and try again
+    ├── NotFoundError(LookupError)        no such object (or not one the caller may know of)
     ├── IntegrityError                    a package, log or file was tampered with
     ├── EngineError                       the query engine failed
     └── ServerError                       the hub's server cannot be reached or failed
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidIdentifierError",
     "InvalidSpecError",
     "LinkageError",
+    "NotFoundError",
     "OversizedInputError",
     "RateLimited",
     "ServerError",
@@ -90,6 +92,10 @@ class AuthenticationFailed(AccessDenied):
 
 class RateLimited(AccessDenied):
     """Too many failed logins for a user or an address within the window."""
+
+
+class NotFoundError(AnsimError, LookupError):
+    """No such object, or none the caller may know of (a server answers 404 either way)."""
 
 
 class IntegrityError(AnsimError):
