@@ -3,8 +3,9 @@
 ``ansim login`` opens a session with a password (and TOTP code), asks for an API token and
 stores only the token with the server's address (:class:`Credentials`, mode 0600). Every
 client call then sends ``Authorization: Bearer``; the server, not the caller, says who acts.
-Server answers map onto the one exception tree: 401/403/404/429 → ``AccessDenied``, other
-4xx → ``InvalidSpecError``, 5xx and unreachable servers → ``ServerError``.
+Server answers map onto the one exception tree: 401 → ``AuthenticationFailed``, 403 →
+``AccessDenied``, 404 → ``NotFoundError``, 429 → ``RateLimited``, other 4xx →
+``InvalidSpecError``, 5xx and unreachable servers → ``ServerError``.
 """
 
 from __future__ import annotations

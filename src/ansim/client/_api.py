@@ -96,8 +96,8 @@ class Administration(_Part):
             "datasets": [
                 {"dataset": d.dataset, "custodian": d.custodian} for d in application.datasets
             ],
-            "period_start": application.period_start.isoformat(),
-            "period_end": application.period_end.isoformat(),
+            "start": application.period_start.isoformat(),
+            "end": application.period_end.isoformat(),
         }
         answer = self._t.request("POST", "/api/projects", body=body)
         return answer if isinstance(answer, dict) else {}
@@ -130,10 +130,13 @@ class Administration(_Part):
         )
         return _object(answer, "POST destroy")
 
-    def records(self, project: str) -> JSON:
+    def records(self, project: str) -> dict[str, str]:
         """The PIPA processing record and Five Safes summary (file name → content)."""
-        answer = self._t.request("GET", f"/api/projects/{_p(project)}/records")
-        return _object(answer, "GET records")
+        answer = _object(self._t.request("GET", f"/api/projects/{_p(project)}/records"), "records")
+        files = answer.get("files")
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ServerError("the server's records answer holds no files")
+        return {str(k): v for k, v in files.items()}
 
 
 class Custodian(_Part):
@@ -149,10 +152,10 @@ class Custodian(_Part):
         return answer if isinstance(answer, dict) else {}
 
     def send_package(self, project: str, package: Path) -> JSON:
-        """Upload one sealed package (the server checks its seal and size)."""
+        """Upload one sealed package (the server checks its header, size and the sender's role)."""
         files = {"package": (package.name, package.read_bytes(), "application/octet-stream")}
         answer = self._t.request("POST", f"/api/projects/{_p(project)}/packages", files=files)
-        return answer if isinstance(answer, dict) else {}
+        return _object(answer, "POST packages")
 
 
 class WorkspaceClient(_Part):
@@ -163,7 +166,7 @@ class WorkspaceClient(_Part):
         return _object(self._t.request("GET", f"/api/projects/{_p(project)}/views"), "views")
 
     def query(self, project: str, sql: str, limit: int) -> JSON:
-        """Run one read-only query; the answer holds its first rows and its row count."""
+        """Run one read-only query: ``columns``, the first ``rows`` and the ``row_count``."""
         body = {"sql": sql, "limit": limit}
         answer = self._t.request("POST", f"/api/projects/{_p(project)}/query", body=body)
         return _object(answer, "POST query")
@@ -185,11 +188,16 @@ class WorkspaceClient(_Part):
         path = f"/api/projects/{_p(project)}/outputs/{_p(output)}"
         return _object(self._t.request("GET", path), "GET output")
 
-    def submit(self, project: str, output: str, exception: str | None = None) -> JSON:
-        """Submit an output for review, or ask for an exception for a held one."""
-        body = {"exception": exception} if exception is not None else None
+    def submit(self, project: str, output: str) -> JSON:
+        """Submit an output for review (it is held if its checks fail)."""
         path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/submit"
-        return _object(self._t.request("POST", path, body=body), "POST submit")
+        return _object(self._t.request("POST", path), "POST submit")
+
+    def request_exception(self, project: str, output: str, justification: str) -> JSON:
+        """Ask the checkers to release a held output anyway, saying why."""
+        path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/exception"
+        body = {"justification": justification}
+        return _object(self._t.request("POST", path, body=body), "POST exception")
 
     def review(self, project: str, output: str, decision: str, comment: str) -> JSON:
         """Approve or reject a submitted output (``decision``: approve | reject)."""
@@ -198,7 +206,7 @@ class WorkspaceClient(_Part):
         return _object(self._t.request("POST", path, body=body), "POST reviews")
 
     def release(self, project: str, output: str) -> JSON:
-        """Release an approved output; the answer is the release record."""
+        """Release an approved output; its record (outputs, released_by, bundle, checksums)."""
         path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/release"
         return _object(self._t.request("POST", path), "POST release")
 
@@ -283,14 +291,32 @@ class Client:
         self.close()
 
     # -- identity ------------------------------------------------------------------------
-    def open_session(self, user: str, password: str, totp: str | None = None) -> str:
-        """Log in with a password (and TOTP code); returns the user id the server confirmed."""
+    def open_session(self, user: str, password: str, totp: str | None = None) -> JSON:
+        """Log in with a password (and TOTP code).
+
+        Returns:
+            The server's answer: ``user`` (as confirmed), ``must_change`` (a one-time password
+            to replace first) and ``needs_second_factor`` (a TOTP factor to enrol first).
+        """
         body = {"user": user, "password": password}
         if totp is not None:
             body["totp"] = totp
         answer = _object(self.transport.request("POST", "/api/session", body=body), "login")
         self.transport.set_csrf(answer.get("csrf_token"))
-        return str(answer.get("user", user))
+        return answer
+
+    def change_password(self, old: str, new: str) -> None:
+        """Replace the logged-in user's (one-time) password."""
+        self.transport.request("POST", "/api/password", body={"old": old, "new": new})
+
+    def enrol_second_factor(self) -> str:
+        """Start TOTP enrolment; the ``otpauth://`` URI holding the secret (show it once)."""
+        answer = _object(self.transport.request("POST", "/api/me/totp"), "POST /api/me/totp")
+        return str(answer["otpauth_uri"])
+
+    def confirm_second_factor(self, code: str) -> None:
+        """Finish enrolment with a first code from the authenticator app."""
+        self.transport.request("POST", "/api/me/totp/confirm", body={"code": code})
 
     def close_session(self) -> None:
         """End the cookie session (the API tokens it issued stay valid)."""

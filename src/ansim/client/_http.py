@@ -15,6 +15,7 @@ from ansim.errors import (
     AnsimError,
     AuthenticationFailed,
     InvalidSpecError,
+    NotFoundError,
     RateLimited,
     ServerError,
 )
@@ -42,8 +43,10 @@ def error_for(status: int, message: str) -> AnsimError:
         return AuthenticationFailed(message)
     if status == 429:  # noqa: PLR2004
         return RateLimited(message)
-    if status in {403, 404}:  # 404: not found or not yours, the server does not say which
+    if status == 403:  # noqa: PLR2004
         return AccessDenied(message)
+    if status == 404:  # noqa: PLR2004  # not found, or not yours: the server does not say which
+        return NotFoundError(message)
     if 400 <= status < 500:  # noqa: PLR2004
         return InvalidSpecError(message)
     return ServerError(message)
@@ -141,7 +144,8 @@ class Transport:
         Raises:
             AuthenticationFailed: 401 (bad credentials, or the token expired or was revoked).
             RateLimited: 429, too many failed logins.
-            AccessDenied: 403 or 404 (with the server's message).
+            AccessDenied: 403 (with the server's message).
+            NotFoundError: 404, no such object or none the caller may know of.
             InvalidSpecError: Any other 4xx.
             ServerError: The server cannot be reached, or answered 5xx.
         """

@@ -12,6 +12,7 @@ from ansim.errors import (
     AccessDenied,
     AuthenticationFailed,
     InvalidSpecError,
+    NotFoundError,
     RateLimited,
     ServerError,
 )
@@ -32,7 +33,7 @@ def _answering(status: int, body: object, seen: list[httpx.Request]) -> httpx.Mo
     [
         (401, AuthenticationFailed),
         (403, AccessDenied),
-        (404, AccessDenied),
+        (404, NotFoundError),
         (429, RateLimited),
         (400, InvalidSpecError),
         (413, InvalidSpecError),
@@ -107,7 +108,7 @@ def test_login_sends_the_csrf_token_on_writes_and_no_user_on_later_calls() -> No
         return httpx.Response(201, json={"id": "tok-1", "token": TOKEN})
 
     with Client("http://127.0.0.1:1", transport=httpx.MockTransport(handle)) as client:
-        assert client.open_session("ana", "a long password", "123456") == "ana"
+        assert client.open_session("ana", "a long password", "123456")["user"] == "ana"
         client.issue_token()
     login, token = seen
     assert json.loads(login.content) == {"user": "ana", "password": "a long password",
