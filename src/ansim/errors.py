@@ -13,6 +13,9 @@ a kind of built-in error inherit from it too, so callers can catch either::
     ├── DisclosureCheckFailed             an output fails a disclosure rule
     ├── BudgetExhaustedError              a privacy budget would be overspent
     ├── AccessDenied(PermissionError)     an actor may not perform an operation
+    │   ├── AuthenticationFailed          unknown user, wrong password, bad or expired token
+    │   └── RateLimited                   too many failed logins: wait and try again
+    ├── NotFoundError(LookupError)        no such object (or not one the caller may know of)
     ├── IntegrityError                    a package, log or file was tampered with
     └── EngineError                       the query engine failed
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "AccessDenied",
     "AnsimError",
+    "AuthenticationFailed",
     "BudgetExhaustedError",
     "DisclosureCheckFailed",
     "EngineError",
@@ -34,7 +38,9 @@ __all__ = [
     "InvalidIdentifierError",
     "InvalidSpecError",
     "LinkageError",
+    "NotFoundError",
     "OversizedInputError",
+    "RateLimited",
 ]
 
 
@@ -76,6 +82,18 @@ class BudgetExhaustedError(AnsimError):
 
 class AccessDenied(AnsimError, PermissionError):
     """The actor's role does not allow the operation."""
+
+
+class AuthenticationFailed(AccessDenied):
+    """The caller could not be authenticated (the message never says which part was wrong)."""
+
+
+class RateLimited(AccessDenied):
+    """Too many failed logins for a user or an address within the window."""
+
+
+class NotFoundError(AnsimError, LookupError):
+    """No such object, or none the caller may know of (a server answers 404 either way)."""
 
 
 class IntegrityError(AnsimError):

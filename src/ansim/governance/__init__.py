@@ -10,6 +10,15 @@ shreds the key, removes the files and writes a signed :class:`DestructionCertifi
 
 from __future__ import annotations
 
+from ansim.governance._accounts import (
+    ALL_ROLES,
+    AccountPolicy,
+    Accounts,
+    ApiToken,
+    IssuedApiToken,
+    IssuedSession,
+    Session,
+)
 from ansim.governance._audit import (
     AuditEvent,
     AuditLog,
@@ -38,17 +47,30 @@ from ansim.governance._keyprovider import (
 )
 from ansim.governance._keys import EnvKeyStore, FileKeyStore, KeyStore, MasterKeyStore, ProjectKey
 from ansim.governance._model import DatasetRequest, Operation, ProjectApplication, Purpose, Role
-from ansim.governance._rbac import DATA_OPERATIONS, PERMISSIONS, allowed_roles
+from ansim.governance._rbac import (
+    DATA_OPERATIONS,
+    INCOMPATIBLE_ROLES,
+    PERMISSIONS,
+    PROJECT_ROLES,
+    allowed_roles,
+    role_conflicts,
+)
 from ansim.governance._retention import RECORD_RETENTION_YEARS, DestructionCertificate
 from ansim.governance._service import Governance
 from ansim.governance._store import MetadataStore
 
 __all__ = [
+    "ALL_ROLES",
     "DATA_OPERATIONS",
     "DEMO_PASSPHRASE_FILE",
+    "INCOMPATIBLE_ROLES",
     "KEY_FILE",
     "PERMISSIONS",
+    "PROJECT_ROLES",
     "RECORD_RETENTION_YEARS",
+    "AccountPolicy",
+    "Accounts",
+    "ApiToken",
     "AuditEvent",
     "AuditLog",
     "AuditReport",
@@ -60,6 +82,8 @@ __all__ = [
     "EnvKeyStore",
     "FileKeyStore",
     "Governance",
+    "IssuedApiToken",
+    "IssuedSession",
     "IssuedToken",
     "KeyProvider",
     "KeyStore",
@@ -74,6 +98,7 @@ __all__ = [
     "ProjectKey",
     "Purpose",
     "Role",
+    "Session",
     "allowed_roles",
     "default_key_provider",
     "five_safes_summary",
@@ -81,6 +106,7 @@ __all__ = [
     "load_public_key",
     "object_hash",
     "read_head_file",
+    "role_conflicts",
     "token_digest",
     "totp_secret",
     "write_processing_record",

@@ -6,7 +6,13 @@ from types import MappingProxyType
 
 from ansim.governance._model import Operation, Role
 
-__all__ = ["DATA_OPERATIONS", "PERMISSIONS", "allowed_roles"]
+__all__ = [
+    "DATA_OPERATIONS",
+    "INCOMPATIBLE_ROLES",
+    "PERMISSIONS",
+    "allowed_roles",
+    "role_conflicts",
+]
 
 _R = Role
 PERMISSIONS: MappingProxyType[Operation, frozenset[Role]] = MappingProxyType(
@@ -44,8 +50,51 @@ DATA_OPERATIONS = frozenset(
 """Operations that move or touch project data: blocked until every custodian has approved, after
 any revocation, outside the processing period and after destruction."""
 
-# A person may not hold both sides of the separation in one project.
-EXCLUSIVE_ROLES = frozenset({Role.LINKAGE_UNIT_OPERATOR, Role.HUB_OPERATOR})
+PROJECT_ROLES = frozenset(Role) - {Role.ADMINISTRATOR, Role.PUBLIC}
+"""The roles granted per project; every one of them touches or decides on project data."""
+
+INCOMPATIBLE_ROLES: tuple[tuple[frozenset[Role], frozenset[Role], str], ...] = (
+    (
+        frozenset({Role.ADMINISTRATOR}),
+        PROJECT_ROLES,
+        "an administrator manages users and keys and holds no data role",
+    ),
+    (
+        frozenset({Role.OUTPUT_CHECKER}),
+        frozenset({Role.ANALYST}),
+        "an output checker does not check outputs of a project they analyse",
+    ),
+    (
+        frozenset({Role.LINKAGE_UNIT_OPERATOR}),
+        frozenset({Role.HUB_OPERATOR}),
+        "linkage-unit and hub roles need different people",
+    ),
+)
+"""Pairs of role sets one person may not hold together (in one project; administrator is
+global), each with the reason. A second administrator may approve an exception, recorded."""
+
+
+def role_conflicts(held: frozenset[Role] | set[Role], role: Role) -> list[str]:
+    """Why granting ``role`` to someone holding ``held`` breaks separation of duties.
+
+    Args:
+        held: The roles the person already holds (in the project, plus global ones).
+        role: The role to grant.
+
+    Returns:
+        One reason per rule broken (empty if the grant is compatible).
+
+    Example:
+        >>> role_conflicts({Role.ANALYST}, Role.OUTPUT_CHECKER)
+        ['an output checker does not check outputs of a project they analyse']
+        >>> role_conflicts({Role.ANALYST, Role.PUBLIC}, Role.CUSTODIAN_OFFICER)
+        []
+    """
+    reasons = []
+    for one, other, reason in INCOMPATIBLE_ROLES:
+        if (role in one and held & other) or (role in other and held & one):
+            reasons.append(reason)
+    return reasons
 
 
 def allowed_roles(operation: Operation) -> frozenset[Role]:

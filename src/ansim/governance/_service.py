@@ -35,10 +35,11 @@ from ansim.governance._model import (
     Role,
     checked_name,
 )
-from ansim.governance._rbac import EXCLUSIVE_ROLES
+from ansim.governance._rbac import role_conflicts
 from ansim.governance._retention import DestructionCertificate, remove_files, retention_end
 from ansim.governance._tables import (
     approvals,
+    grant_approvals,
     memberships,
     outputs,
     project_datasets,
@@ -114,6 +115,8 @@ class Governance(Core):
         """Register a person (no role yet)."""
         checked_name("user", user)
         with self._guard(actor, Operation.REGISTER_USER) as (connection, role):
+            if connection.execute(sa.select(users.c.id).where(users.c.id == user)).first():
+                raise InvalidSpecError(f"user {user!r} is already registered")
             connection.execute(
                 users.insert().values(
                     id=user, name=name, organisation=organisation, created_at=now_utc()
@@ -125,6 +128,10 @@ class Governance(Core):
         """Record a project application; it receives no data until every custodian approves."""
         with self._guard(actor, Operation.CREATE_PROJECT) as (connection, role):
             a = application
+            if connection.execute(
+                sa.select(projects.c.id).where(projects.c.id == a.project)
+            ).first():
+                raise InvalidSpecError(f"project {a.project!r} already exists")
             connection.execute(
                 projects.insert().values(
                     id=a.project, title=a.title, purpose=a.purpose.value,
@@ -152,6 +159,11 @@ class Governance(Core):
     ) -> None:
         """Give ``user`` a role in ``project`` (``custodian`` names whom an officer acts for).
 
+        A grant that would combine incompatible roles (administrator with any project role,
+        output checker with analyst, linkage unit with hub; see ``INCOMPATIBLE_ROLES``) is
+        refused unless another administrator approved exactly this grant first
+        (:meth:`approve_grant`); the grant then records who approved it.
+
         Raises:
             AccessDenied: Not an administrator, or the grant breaks separation of duties.
             InvalidSpecError: A role that cannot be granted per project, or a missing custodian.
@@ -161,13 +173,10 @@ class Governance(Core):
         if (role is Role.CUSTODIAN_OFFICER) != (custodian is not None):
             raise InvalidSpecError("a custodian officer, and only one, names the custodian")
         with self._guard(actor, Operation.ADD_MEMBER, project) as (connection, admin):
-            held = self._roles(connection, user, project)
-            clash = (EXCLUSIVE_ROLES & held) - {role}
-            if role in EXCLUSIVE_ROLES and clash:
-                raise AccessDenied(
-                    f"separation of duties: {user!r} already holds {sorted(clash)} in "
-                    f"{project!r}; linkage-unit and hub roles need different people"
-                )
+            self._require_project(connection, project)
+            self._require_user(connection, user)
+            held = frozenset(self._roles(connection, user, project))
+            approved_by = self._consume_exception(connection, actor, project, user, role, held)
             connection.execute(
                 memberships.insert().values(
                     user_id=user, project_id=project, role=role.value, custodian=custodian,
@@ -176,8 +185,119 @@ class Governance(Core):
             )  # fmt: skip
             self._record(
                 connection, actor, admin, "add_member", project,
-                {"user": user, "role": role.value, "custodian": custodian},
+                {"user": user, "role": role.value, "custodian": custodian}
+                | ({"approved_by": approved_by} if approved_by else {}),
             )  # fmt: skip
+
+    def add_administrator(self, actor: str, user: str) -> None:
+        """Make ``user`` an administrator too.
+
+        Never someone holding a project role, unless a second administrator approved it with
+        :meth:`approve_grant`.
+
+        Raises:
+            AccessDenied: Not an administrator, or the user holds a data role.
+        """
+        with self._guard(actor, Operation.REGISTER_USER) as (connection, admin):
+            self._require_user(connection, user)
+            held = frozenset(
+                Role(r.role)
+                for r in connection.execute(
+                    sa.select(memberships.c.role).where(memberships.c.user_id == user)
+                )
+            )
+            if Role.ADMINISTRATOR in held:
+                raise InvalidSpecError(f"{user!r} is already an administrator")
+            approved_by = self._consume_exception(
+                connection, actor, None, user, Role.ADMINISTRATOR, held
+            )
+            connection.execute(
+                memberships.insert().values(
+                    user_id=user, role=Role.ADMINISTRATOR.value, granted_at=now_utc()
+                )
+            )
+            self._record(
+                connection, actor, admin, "add_administrator", None,
+                {"user": user} | ({"approved_by": approved_by} if approved_by else {}),
+            )  # fmt: skip
+
+    def approve_grant(self, actor: str, project: str | None, user: str, role: Role) -> None:
+        """A second administrator approves one grant that combines incompatible roles.
+
+        The approval is used once, by :meth:`add_member` (or :meth:`add_administrator` with
+        ``project=None``) run by a *different* administrator; both steps are audited.
+
+        Raises:
+            AccessDenied: Not an administrator.
+            InvalidSpecError: The user or project does not exist.
+        """
+        with self._guard(actor, Operation.ADD_MEMBER, project) as (connection, admin):
+            self._require_user(connection, user)
+            if project is not None:
+                self._require_project(connection, project)
+            connection.execute(
+                grant_approvals.insert().values(
+                    project_id=project, user_id=user, role=role.value, approved_by=actor,
+                    approved_at=now_utc(),
+                )
+            )  # fmt: skip
+            self._record(
+                connection, actor, admin, "approve_grant", project,
+                {"user": user, "role": role.value},
+            )  # fmt: skip
+
+    def _project_exists(self, connection: sa.Connection, project: str) -> bool:
+        query = sa.select(projects.c.id).where(projects.c.id == project)
+        return connection.execute(query).first() is not None
+
+    def _require_project(self, connection: sa.Connection, project: str) -> None:
+        if not self._project_exists(connection, project):
+            raise InvalidSpecError(f"no project {project!r}")
+
+    def _require_user(self, connection: sa.Connection, user: str) -> None:
+        if connection.execute(sa.select(users.c.id).where(users.c.id == user)).first() is None:
+            raise InvalidSpecError(f"no user {user!r}: register them first")
+
+    def _consume_exception(  # noqa: PLR0917  # the grant's fields
+        self,
+        connection: sa.Connection,
+        actor: str,
+        project: str | None,
+        user: str,
+        role: Role,
+        held: frozenset[Role],
+    ) -> str | None:
+        """``None`` if the grant is compatible, else the approving administrator (used up)."""
+        conflicts = role_conflicts(held, role)
+        if not conflicts:
+            return None
+        scope = (
+            grant_approvals.c.project_id.is_(None)
+            if project is None
+            else grant_approvals.c.project_id == project
+        )
+        row = connection.execute(
+            sa.select(grant_approvals.c.id, grant_approvals.c.approved_by)
+            .where(
+                scope, grant_approvals.c.user_id == user, grant_approvals.c.role == role.value,
+                grant_approvals.c.approved_by != actor, grant_approvals.c.used_at.is_(None),
+            )
+            .order_by(grant_approvals.c.id)
+            .limit(1)
+        ).first()  # fmt: skip
+        if row is None:
+            where = f" in {project!r}" if project else ""
+            raise AccessDenied(
+                f"separation of duties: {user!r} already holds "
+                f"{sorted(r.value for r in held if r is not Role.PUBLIC)}{where}; "
+                f"{'; '.join(conflicts)} (a second administrator may approve this grant)"
+            )
+        connection.execute(
+            grant_approvals.update()
+            .where(grant_approvals.c.id == row.id)
+            .values(used_by=actor, used_at=now_utc())
+        )
+        return str(row.approved_by)
 
     # -- approvals -----------------------------------------------------------------------------
     def approve(self, actor: str, project: str, dataset: str) -> None:

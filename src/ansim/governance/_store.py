@@ -38,7 +38,7 @@ class MetadataStore:
     Example:
         >>> store = MetadataStore("sqlite://")
         >>> store.revision()
-        '0003_privacy_budget'
+        '0004_accounts'
         >>> store.close()
     """
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "api_tokens",
     "approvals",
     "audit_checkpoints",
     "audit_events",
+    "credentials",
+    "grant_approvals",
+    "login_failures",
     "memberships",
     "metadata",
     "outputs",
@@ -18,6 +22,7 @@ __all__ = [
     "project_files",
     "project_keys",
     "projects",
+    "sessions",
     "users",
 ]
 
@@ -135,4 +140,67 @@ audit_checkpoints = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("signature", sa.String(128), nullable=False),
     sa.Column("key_id", sa.String(64), nullable=False),
+)
+
+# -- accounts (migration 0004): secrets only as argon2id hashes, digests or ciphertext ---------
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("user_id", sa.String(63), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("must_change", sa.Boolean, nullable=False),
+    sa.Column("set_by", sa.String(63), nullable=False),
+    sa.Column("set_at", sa.String(40), nullable=False),
+    sa.Column("totp_sealed", sa.LargeBinary, nullable=True),
+    sa.Column("totp_confirmed", sa.Boolean, nullable=False),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(63), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("csrf_digest", sa.String(64), nullable=False),
+    sa.Column("second_factor", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(63), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("project_id", sa.String(63), nullable=True),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("revoked_at", sa.String(40), nullable=True),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_key", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("login_failures_user", "user_key", "at"),
+    sa.Index("login_failures_address", "address", "at"),
+)
+
+grant_approvals = sa.Table(
+    "grant_approvals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.String(63), nullable=True),
+    sa.Column("user_id", sa.String(63), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("approved_by", sa.String(63), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("approved_at", sa.String(40), nullable=False),
+    sa.Column("used_by", sa.String(63), nullable=True),
+    sa.Column("used_at", sa.String(40), nullable=True),
 )

@@ -123,6 +123,10 @@ def test_linkage_unit_and_hub_roles_need_different_people(gov: Governance) -> No
 
 
 def test_nobody_approves_their_own_output(gov: Governance) -> None:
+    # analyst + checker in one project needs a second administrator's approval
+    gov.register_user("admin", "admin2", "Second administrator", "KOSTAT")
+    gov.add_administrator("admin", "admin2")
+    gov.approve_grant("admin2", PROJECT, "analyst", Role.OUTPUT_CHECKER)
     gov.add_member("admin", PROJECT, "analyst", Role.OUTPUT_CHECKER)
     gov.submit_output("analyst", PROJECT, "mine", b"table")
     with pytest.raises(AccessDenied, match="own output"):

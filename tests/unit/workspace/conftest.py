@@ -88,13 +88,15 @@ class Env:
 def env(tmp_path: Path) -> Iterator[Env]:
     gov = Governance(tmp_path / "gov", today=dt.date(2026, 6, 1))
     gov.bootstrap("admin", "Administrator", "KOSTAT")
-    for user in [*MEMBERS, "outsider"]:
+    for user in [*MEMBERS, "outsider", "admin2"]:
         gov.register_user("admin", user, user.title(), "org")
+    gov.add_administrator("admin", "admin2")  # approves the "dual" analyst-checker grants
     stores = {}
     for project in (PROJECT, OTHER):
         gov.create_project("admin", _application(project))
         for user, (role, custodian) in MEMBERS.items():
             gov.add_member("admin", project, user, role, custodian=custodian)
+        gov.approve_grant("admin2", project, "dual", Role.OUTPUT_CHECKER)
         gov.add_member("admin", project, "dual", Role.OUTPUT_CHECKER)
         gov.issue_key("admin", project)
         gov.approve("officer", project, "cases")
