@@ -17,7 +17,8 @@ a kind of built-in error inherit from it too, so callers can catch either::
     │   └── RateLimited                   too many failed logins: wait and try again
     ├── NotFoundError(LookupError)        no such object (or not one the caller may know of)
     ├── IntegrityError                    a package, log or file was tampered with
-    └── EngineError                       the query engine failed
+    ├── EngineError                       the query engine failed
+    └── ServerError                       the hub's server cannot be reached or failed
 
 Messages name the dataset, column and row number involved and say what to do next; they never
 contain record values, identifiers or secrets.
@@ -41,6 +42,7 @@ __all__ = [
     "NotFoundError",
     "OversizedInputError",
     "RateLimited",
+    "ServerError",
 ]
 
 
@@ -102,3 +104,7 @@ class IntegrityError(AnsimError):
 
 class EngineError(AnsimError):
     """The query engine failed to execute a plan."""
+
+
+class ServerError(AnsimError):
+    """The hub's server cannot be reached, or failed to answer a client's request."""

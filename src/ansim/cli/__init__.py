@@ -17,6 +17,7 @@ from ansim.cli import (  # noqa: F401
     _disclose,
     _hub,
     _linkage,
+    _login,
     _packages,
     _project,
     _workspace,

@@ -1,0 +1,315 @@
+"""The server's endpoints as typed calls, grouped by who makes them (see docs/api-contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from ansim.client._credentials import Credentials
+from ansim.client._http import Transport
+from ansim.errors import ServerError
+
+if TYPE_CHECKING:  # governance is heavy to import; the client only reads its fields
+    from ansim.governance import ProjectApplication
+
+__all__ = ["Administration", "Audit", "Client", "Custodian", "Identity", "WorkspaceClient"]
+
+JSON = dict[str, Any]
+
+
+def _p(value: str) -> str:
+    """One path segment (project, output and token ids are quoted, never spliced raw)."""
+    return quote(value, safe="")
+
+
+def _object(answer: Any, what: str) -> JSON:
+    if not isinstance(answer, dict):
+        raise ServerError(f"the server's answer to {what} is not a JSON object")
+    return answer
+
+
+def _list(answer: Any, what: str) -> list[JSON]:
+    if isinstance(answer, dict):  # a list wrapped in an object: {"projects": [...]}
+        lists = [v for v in answer.values() if isinstance(v, list)]
+        answer = lists[0] if len(lists) == 1 else answer
+    if not isinstance(answer, list) or not all(isinstance(a, dict) for a in answer):
+        raise ServerError(f"the server's answer to {what} is not a list of objects")
+    return answer
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the server says the caller is.
+
+    Attributes:
+        user: The authenticated user id.
+        name: Display name.
+        organisation: The user's organisation.
+        roles: ``(role, project or None, dataset or None)`` for every role held.
+    """
+
+    user: str
+    name: str
+    organisation: str
+    roles: tuple[tuple[str, str | None, str | None], ...]
+
+    @classmethod
+    def from_json(cls, body: JSON) -> Identity:
+        """From ``GET /api/me``."""
+        roles = tuple(
+            (str(r["role"]), r.get("project"), r.get("dataset") or r.get("custodian"))
+            for r in body.get("roles", ())
+        )
+        return cls(str(body["user"]), str(body.get("name", "")),
+                   str(body.get("organisation", "")), roles)  # fmt: skip
+
+
+class _Part:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+
+class Administration(_Part):
+    """Users, projects, members, keys, destruction and records (administrators)."""
+
+    def create_user(
+        self, user: str, name: str, organisation: str, password: str | None = None
+    ) -> JSON:
+        """Register a user; the answer holds a one-time password when none was given."""
+        body = {"user": user, "name": name, "organisation": organisation}
+        if password is not None:
+            body["password"] = password
+        return _object(self._t.request("POST", "/api/users", body=body), "POST /api/users")
+
+    def create_project(self, application: ProjectApplication) -> JSON:
+        """Apply for a project (checked here first, then by the server)."""
+        body = {
+            "project": application.project,
+            "title": application.title,
+            "purpose": application.purpose.value,
+            "description": application.description,
+            "datasets": [
+                {"dataset": d.dataset, "custodian": d.custodian} for d in application.datasets
+            ],
+            "period_start": application.period_start.isoformat(),
+            "period_end": application.period_end.isoformat(),
+        }
+        answer = self._t.request("POST", "/api/projects", body=body)
+        return answer if isinstance(answer, dict) else {}
+
+    def projects(self) -> list[JSON]:
+        """The projects the caller belongs to (an administrator: all)."""
+        return _list(self._t.request("GET", "/api/projects"), "GET /api/projects")
+
+    def project(self, project: str) -> JSON:
+        """One project's record."""
+        return _object(self._t.request("GET", f"/api/projects/{_p(project)}"), "GET project")
+
+    def add_member(self, project: str, user: str, role: str, custodian: str | None) -> JSON:
+        """Give a user a role in a project."""
+        body: JSON = {"user": user, "role": role}
+        if custodian is not None:
+            body["custodian"] = custodian
+        answer = self._t.request("POST", f"/api/projects/{_p(project)}/members", body=body)
+        return answer if isinstance(answer, dict) else {}
+
+    def issue_key(self, project: str) -> JSON:
+        """Issue the project's data key (the answer names its id, never the key)."""
+        answer = self._t.request("POST", f"/api/projects/{_p(project)}/key")
+        return _object(answer, "POST key")
+
+    def destroy(self, project: str, reason: str) -> JSON:
+        """Crypto-shred a project; the answer is its destruction certificate."""
+        answer = self._t.request(
+            "POST", f"/api/projects/{_p(project)}/destroy", body={"reason": reason}
+        )
+        return _object(answer, "POST destroy")
+
+    def records(self, project: str) -> JSON:
+        """The PIPA processing record and Five Safes summary (file name → content)."""
+        answer = self._t.request("GET", f"/api/projects/{_p(project)}/records")
+        return _object(answer, "GET records")
+
+
+class Custodian(_Part):
+    """A custodian's approvals and sealed packages."""
+
+    def decide(self, project: str, dataset: str, decision: str) -> JSON:
+        """Approve or revoke a project's use of a dataset (``decision``: approve | revoke)."""
+        answer = self._t.request(
+            "POST",
+            f"/api/projects/{_p(project)}/approvals",
+            body={"dataset": dataset, "decision": decision},
+        )
+        return answer if isinstance(answer, dict) else {}
+
+    def send_package(self, project: str, package: Path) -> JSON:
+        """Upload one sealed package (the server checks its seal and size)."""
+        files = {"package": (package.name, package.read_bytes(), "application/octet-stream")}
+        answer = self._t.request("POST", f"/api/projects/{_p(project)}/packages", files=files)
+        return answer if isinstance(answer, dict) else {}
+
+
+class WorkspaceClient(_Part):
+    """An analyst's queries and analyses; the checkers' review and release."""
+
+    def views(self, project: str) -> JSON:
+        """View name → its columns."""
+        return _object(self._t.request("GET", f"/api/projects/{_p(project)}/views"), "views")
+
+    def query(self, project: str, sql: str, limit: int) -> JSON:
+        """Run one read-only query; the answer holds its first rows and its row count."""
+        body = {"sql": sql, "limit": limit}
+        answer = self._t.request("POST", f"/api/projects/{_p(project)}/query", body=body)
+        return _object(answer, "POST query")
+
+    def analyse(self, project: str, kind: str, params: JSON) -> JSON:
+        """A checked analysis (crosstab, pivot, histogram, model, survival) → the output held."""
+        body = {"kind": kind, **params}
+        answer = self._t.request("POST", f"/api/projects/{_p(project)}/analyses", body=body)
+        return _object(answer, "POST analyses")
+
+    def outputs(self, project: str, *, queue: bool = False) -> list[JSON]:
+        """The project's outputs, or those awaiting review."""
+        params = {"queue": 1} if queue else None
+        answer = self._t.request("GET", f"/api/projects/{_p(project)}/outputs", params=params)
+        return _list(answer, "GET outputs")
+
+    def output(self, project: str, output: str) -> JSON:
+        """One output with its check results."""
+        path = f"/api/projects/{_p(project)}/outputs/{_p(output)}"
+        return _object(self._t.request("GET", path), "GET output")
+
+    def submit(self, project: str, output: str, exception: str | None = None) -> JSON:
+        """Submit an output for review, or ask for an exception for a held one."""
+        body = {"exception": exception} if exception is not None else None
+        path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/submit"
+        return _object(self._t.request("POST", path, body=body), "POST submit")
+
+    def review(self, project: str, output: str, decision: str, comment: str) -> JSON:
+        """Approve or reject a submitted output (``decision``: approve | reject)."""
+        path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/reviews"
+        body = {"decision": decision, "comment": comment}
+        return _object(self._t.request("POST", path, body=body), "POST reviews")
+
+    def release(self, project: str, output: str) -> JSON:
+        """Release an approved output; the answer is the release record."""
+        path = f"/api/projects/{_p(project)}/outputs/{_p(output)}/release"
+        return _object(self._t.request("POST", path), "POST release")
+
+
+class Audit(_Part):
+    """The audit chain as the server holds it."""
+
+    def verify(self) -> JSON:
+        """The server's verification report (administrators)."""
+        return _object(self._t.request("GET", "/api/audit/verify"), "GET /api/audit/verify")
+
+    def head(self) -> JSON:
+        """The current signed head."""
+        return _object(self._t.request("GET", "/api/audit/head"), "GET /api/audit/head")
+
+    def events(self, project: str | None = None) -> list[JSON]:
+        """The events (of one project)."""
+        params = {"project": project} if project else None
+        answer = self._t.request("GET", "/api/audit/events", params=params)
+        return _list(answer, "GET /api/audit/events")
+
+
+class Client:
+    """A client of the hub's server, acting as whoever the token belongs to.
+
+    No call names the acting user: the server takes the identity from the token.
+
+    Args:
+        server: The server's base URL.
+        token: An API token (``None`` for logging in).
+        transport: An httpx transport (tests: one over the ASGI app).
+
+    Example:
+        >>> with Client("http://127.0.0.1:9") as client:
+        ...     type(client.workspace).__name__
+        'WorkspaceClient'
+    """
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.transport = Transport(server, token, transport=transport)
+        self.admin = Administration(self.transport)
+        self.custodian = Custodian(self.transport)
+        self.workspace = WorkspaceClient(self.transport)
+        self.audit = Audit(self.transport)
+
+    @classmethod
+    def stored(
+        cls, path: Path | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> Client:
+        """A client with the credentials ``ansim login`` stored.
+
+        Raises:
+            AccessDenied: Not logged in.
+        """
+        credentials = Credentials.load(path)
+        return cls(credentials.server, credentials.token, transport=transport)
+
+    @property
+    def server(self) -> str:
+        """The server's base URL."""
+        return self.transport.server
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- identity ------------------------------------------------------------------------
+    def open_session(self, user: str, password: str, totp: str | None = None) -> str:
+        """Log in with a password (and TOTP code); returns the user id the server confirmed."""
+        body = {"user": user, "password": password}
+        if totp is not None:
+            body["totp"] = totp
+        answer = _object(self.transport.request("POST", "/api/session", body=body), "login")
+        self.transport.set_csrf(answer.get("csrf_token"))
+        return str(answer.get("user", user))
+
+    def close_session(self) -> None:
+        """End the cookie session (the API tokens it issued stay valid)."""
+        self.transport.request("DELETE", "/api/session")
+        self.transport.set_csrf(None)
+
+    def issue_token(self, *, role: str = "*", name: str = "cli", expires_days: int = 30) -> JSON:
+        """A new API token for the logged-in user (``{"id", "token"}``, shown once)."""
+        body = {"role": role, "name": name, "expires_days": expires_days}
+        return _object(self.transport.request("POST", "/api/tokens", body=body), "POST tokens")
+
+    def tokens(self) -> list[JSON]:
+        """The caller's own tokens, without their secrets."""
+        return _list(self.transport.request("GET", "/api/tokens"), "GET /api/tokens")
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one of the caller's tokens."""
+        self.transport.request("DELETE", f"/api/tokens/{_p(token_id)}")
+
+    def me(self) -> Identity:
+        """Who the server says the caller is."""
+        return Identity.from_json(_object(self.transport.request("GET", "/api/me"), "me"))
