@@ -19,9 +19,10 @@ def test_demo_runs_end_to_end(demo_run: DemoRun) -> None:
     table = pacsv.read_csv(demo_run.release).to_pylist()
     assert table
     for cell in table:
-        if cell["status"] == "published":
-            assert cell["cases"] >= 10
-            assert cell["population"] >= 10
+        assert "status" not in cell  # one symbol, x, for every withheld cell (issue 11)
+        if cell["cases"] != "x":
+            assert int(cell["cases"]) >= 10
+            assert int(cell["population"]) >= 10
 
 
 def test_quarantined_rows_keep_their_raw_fields_and_row_numbers(demo_run: DemoRun) -> None:

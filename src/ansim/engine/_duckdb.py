@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import ibis
+import numpy as np
 import pyarrow as pa
 from ibis.expr.types import Table
 
 from ansim._atomic import write_parquet_atomic
 from ansim._closing import Closing
 from ansim.engine._encryption import HUB_CATALOG, attach_encrypted
+from ansim.engine._protocol import PartitionFunction
 from ansim.errors import EngineError
 
 __all__ = ["Engine"]
@@ -33,7 +35,8 @@ def _checked_name(name: str) -> str:
 class Engine(Closing):
     """An Ibis connection to an embedded DuckDB database (in memory or in a file).
 
-    Every module that needs a query engine receives an ``Engine``; none opens DuckDB itself.
+    The default :class:`ansim.engine.QueryEngine`. Every module that needs a query engine
+    receives one; none opens DuckDB itself.
     With ``encryption_key`` the file is an encrypted DuckDB database (AES-GCM): it is attached
     as catalog ``hub`` to an in-memory connection and every table lives there; without the key
     the file reveals nothing. The key is passed to DuckDB as a bound parameter and not kept.
@@ -89,6 +92,11 @@ class Engine(Closing):
                 raise
             self._database = (HUB_CATALOG, "main")
 
+    @property
+    def kind(self) -> Literal["duckdb"]:
+        """Which engine this is: ``"duckdb"``."""
+        return "duckdb"
+
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
         """Close the connection (files are flushed)."""
@@ -128,6 +136,13 @@ class Engine(Closing):
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def drop_table(self, name: str) -> None:
+        """Remove a stored table (no error if it is not there)."""
+        try:
+            self._con.drop_table(_checked_name(name), database=self._database, force=True)
+        except duckdb.Error as e:
+            raise EngineError(f"cannot drop table {name!r}: {e}") from e
+
     def read_parquet(self, path: Path) -> Table:
         """Expose a Parquet file as a table expression (read lazily by the engine)."""
         if not path.is_file():
@@ -161,3 +176,51 @@ class Engine(Closing):
         """
         table = expr if isinstance(expr, pa.Table) else self.to_pyarrow(expr)
         return write_parquet_atomic(table, path)
+
+    def map_partitions(
+        self,
+        expr: Table,
+        fn: PartitionFunction,
+        schema: pa.Schema,
+        *,
+        by: str,
+        partitions: int,
+    ) -> Table:
+        """Run ``fn`` over partitions of ``expr`` by ``by`` modulo ``partitions``, in process.
+
+        Each partition holds every row of its keys, sorted by key (as on Spark, where the
+        partitions run in the executors); the outputs are united into an in-memory table.
+
+        Args:
+            expr: Rows to partition; ``by`` is an integer column.
+            fn: Partition rows → output rows (of ``schema``).
+            schema: The output schema.
+            by: The partitioning key.
+            partitions: Number of partitions.
+
+        Returns:
+            The united outputs.
+
+        Example:
+            >>> import pyarrow as pa, pyarrow.compute as pc
+            >>> with Engine() as engine:
+            ...     t = engine.create_table("t", pa.table({"k": [1, 2, 1, 3], "x": [1, 2, 3, 4]}))
+            ...     s = pa.schema([("k", pa.int64()), ("n", pa.int64())])
+            ...     def sizes(rows):
+            ...         k, n = pc.unique(rows["k"]), pc.value_counts(rows["k"]).field(1)
+            ...         return pa.table([k, pc.cast(n, pa.int64())], schema=s)
+            ...     out = engine.map_partitions(t, sizes, s, by="k", partitions=2)
+            ...     engine.to_pyarrow(out.order_by("k")).to_pylist()
+            [{'k': 1, 'n': 2}, {'k': 2, 'n': 1}, {'k': 3, 'n': 1}]
+        """
+        if partitions < 1:
+            raise EngineError(f"partitions must be at least 1, not {partitions}")
+        rows = self.to_pyarrow(expr.order_by(by))
+        part = np.mod(rows[by].to_numpy(zero_copy_only=False).astype(np.int64), partitions)
+        outputs = []
+        for p in range(partitions):
+            index = np.flatnonzero(part == p)
+            if index.size:
+                outputs.append(fn(rows.take(pa.array(index))).cast(schema))
+        result = pa.concat_tables(outputs) if outputs else schema.empty_table()
+        return ibis.memtable(result)

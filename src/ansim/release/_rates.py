@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,17 @@ from ansim.errors import HubError, InvalidSpecError
 from ansim.hub import linked_table_name
 from ansim.regions import GYEONGGI_SIGUNGU
 
-__all__ = ["RateTableSpec", "ReleasedTable", "rate_table", "write_release"]
+__all__ = [
+    "SUPPRESSED_SYMBOL",
+    "RateTableSpec",
+    "ReleasedTable",
+    "cell_name",
+    "rate_table",
+    "write_release",
+]
+
+SUPPRESSED_SYMBOL = "x"
+"""What the published CSV shows for a withheld count or rate (as τ-ARGUS and KOSIS do)."""
 
 
 @dataclass(frozen=True)
@@ -67,15 +77,19 @@ class ReleasedTable:
     """A protected table ready to publish.
 
     Attributes:
-        table: One row per cell; suppressed cells have no counts or rate.
+        table: One row per cell; suppressed cells have no counts or rate. Its ``status``
+            column is for the hub: the published CSV shows ``x`` instead.
         summary: What was released and how it was protected (published with the table).
         diagnostics: Totals for the hub's own checks; never published (they would let a
             reader recover suppressed cells by subtraction).
+        members: Per published number (``population <cell>`` and ``cases <cell>``), the
+            person ids it counts: what the project's release ledger audits. Never published.
     """
 
     table: pa.Table
     summary: dict[str, Any]
     diagnostics: dict[str, int] = field(default_factory=dict)
+    members: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _age_band(age: ibis.Value, spec: RateTableSpec) -> ibis.Value:
@@ -125,7 +139,37 @@ def rate_table(engine: Engine, spec: RateTableSpec | None = None) -> ReleasedTab
     rows = engine.to_pyarrow(cells).to_pylist()
     events_total = engine.count(ev.select("person_id").distinct())
     linked_events = engine.count(joined.filter(joined.event == 1))
-    return _protect(rows, spec, events_total, linked_events)
+    released = _protect(rows, spec, events_total, linked_events)
+    persons = engine.to_pyarrow(banded.select("person_id", "region", "age_band", "sex", "event"))
+    return replace(released, members=_members(persons, released))
+
+
+def cell_name(region: object, age_band: object, sex: object) -> str:
+    """The name of a rate-table cell, as the release ledger records it.
+
+    Example:
+        >>> cell_name("41110", "30-39", "F")
+        '41110/30-39/F'
+    """
+    return f"{region}/{age_band}/{sex}"
+
+
+def _members(persons: pa.Table, released: ReleasedTable) -> dict[str, frozenset[str]]:
+    """The person ids behind each published count (population and cases of each cell)."""
+    shown = {
+        cell_name(r["sigungu_code"], r["age_band"], r["sex"])
+        for r in released.table.to_pylist()
+        if r["status"] == "published"
+    }
+    groups: dict[str, set[str]] = {}
+    for p in persons.to_pylist():
+        cell = cell_name(p["region"], p["age_band"], p["sex"])
+        if cell not in shown:
+            continue
+        groups.setdefault(f"population {cell}", set()).add(str(p["person_id"]))
+        if p["event"] == 1:
+            groups.setdefault(f"cases {cell}", set()).add(str(p["person_id"]))
+    return {name: frozenset(ids) for name, ids in sorted(groups.items())}
 
 
 def _protect(
@@ -159,8 +203,8 @@ def _protect(
         "cells_suppressed": suppressed,
         "protection": f"threshold: cells with fewer than {spec.threshold} events or persons "
         "suppressed; no totals or margins are published, so no suppressed cell can be "
-        "recovered by subtraction within this table (differencing against other releases is "
-        "not yet checked)",
+        "recovered by subtraction within this table; released through the project's release "
+        "service, the ledger audits it against everything the project has released",
     }
     # Totals would let anyone subtract the published cells and recover a suppressed one: they
     # stay in the hub as diagnostics and are never written beside the table.
@@ -171,6 +215,10 @@ def _protect(
 def write_release(released: ReleasedTable, path: Path) -> Path:
     """Write the table as UTF-8 CSV (with BOM, so spreadsheet programs read Hangul) and its summary.
 
+    Every withheld number is written as ``x`` and the CSV has no status column: one symbol for
+    every suppressed cell, whatever the reason, so a reader learns nothing from how a cell
+    was withheld.
+
     Args:
         released: The protected table.
         path: CSV destination; the summary goes beside it as ``<name>.json``.
@@ -180,9 +228,14 @@ def write_release(released: ReleasedTable, path: Path) -> Path:
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(released.table.column_names)
-    for row in released.table.to_pylist():
-        writer.writerow(["" if v is None else v for v in row.values()])
+    published = released.table.drop_columns(["status"])
+    writer.writerow(published.column_names)
+    withheld = dict.fromkeys(("population", "cases", "rate_per_100k"), SUPPRESSED_SYMBOL)
+    for row, status in zip(
+        published.to_pylist(), released.table.column("status").to_pylist(), strict=True
+    ):
+        shown = row | withheld if status != "published" else row
+        writer.writerow(["" if v is None else v for v in shown.values()])
     write_text_atomic(buffer.getvalue(), path, encoding="utf-8-sig")
     summary = json.dumps(released.summary, ensure_ascii=False, indent=2)
     write_text_atomic(summary, path.with_suffix(".json"))

@@ -1,9 +1,11 @@
+import csv
+
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansim.engine import Engine
-from ansim.release import RateTableSpec, rate_table, write_release
+from ansim.release import SUPPRESSED_SYMBOL, RateTableSpec, cell_name, rate_table, write_release
 
 people = st.lists(
     st.tuples(
@@ -66,3 +68,29 @@ def test_rates_and_bands(tmp_path) -> None:
     # no total is published beside the table: it would reveal the suppressed cell (3 cases)
     assert released.diagnostics["event_persons_in_population"] == 15
     assert "event_persons" not in published and "15" not in published.split('"spec"')[0]
+
+
+def test_published_csv_shows_one_symbol_and_no_status(tmp_path) -> None:
+    # Issue 11: a status column tells why a cell is withheld; the CSV shows x for every one.
+    rows = [("41110", 34, "F", i < 12) for i in range(40)] + [("41110", 85, "M", True)] * 3
+    with _engine(rows) as engine:
+        released = rate_table(engine)
+    path = write_release(released, tmp_path / "t.csv")
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        cells = list(csv.DictReader(f))
+    assert "status" not in cells[0]
+    hidden = [c for c in cells if c["cases"] == SUPPRESSED_SYMBOL]
+    assert len(hidden) == 1
+    assert {hidden[0][k] for k in ("population", "cases", "rate_per_100k")} == {"x"}
+    assert "suppressed" not in path.read_text(encoding="utf-8-sig")
+
+
+def test_members_are_the_persons_behind_each_published_count() -> None:
+    rows = [("41110", 34, "F", i < 12) for i in range(40)] + [("41110", 85, "M", True)] * 3
+    with _engine(rows) as engine:
+        released = rate_table(engine)
+    cell = cell_name("41110", "30-39", "F")
+    assert released.members[f"population {cell}"] == frozenset(f"p{i}" for i in range(40))
+    assert released.members[f"cases {cell}"] == frozenset(f"p{i}" for i in range(12))
+    # the suppressed 80+ male cell publishes nothing, so the ledger holds nothing for it
+    assert not any("80+" in name for name in released.members)

@@ -1,0 +1,441 @@
+"""The attacker-LP audit across everything a project has released.
+
+Every published count is the size of a set of persons (or of a declared contributor unit).
+Together the released sets split their members into **atoms**: persons who lie in exactly the
+same published cells. Each published count is then a sum of atom sizes, and an attacker who
+holds every release of the project knows exactly that system of equations, with non-negative
+whole atom sizes as unknowns. The audit asks, for every atom of 1 to ``threshold − 1`` members,
+how tightly the attacker can bound it, and calls it exposed unless the feasible sizes reach up
+to ``threshold`` and down to ``max(0, 2·size − threshold)``: the protection levels of the
+threshold rule of table protection (``UPL = n − v``, ``LPL = min(n − v, v)``), now across
+outputs. Subtracting tables, nested or overlapping filters, a crosstab minus a published rate
+table, or ``A + E − B`` over three tables all show up as an exposed atom.
+
+The programs are those of secondary suppression, solved by HiGHS through SciPy: with
+``integral=True`` (the default) atom sizes are whole numbers (``scipy.optimize.milp``), which is
+what a real attacker may assume; ``integral=False`` solves the LP relaxation. It is fast
+because:
+
+- atoms come from hashing each member's signature (two random 64-bit keys per cell, summed),
+  so the members are read once per cell, never compared pairwise;
+- identical cells give one equation; the system splits into connected components;
+- only atoms that could be small (fewer members than the threshold) are targets, and an atom
+  inside a published cell smaller than the threshold is exposed without a program;
+- one program shows many atoms protected at once: it maximises ``Σ min(x_a, n)`` (and
+  minimises the excess over each atom's lower target); every feasible point found is kept as a
+  witness for all pending atoms; an atom only gets programs of its own when no joint one helps.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ansim.errors import DisclosureCheckFailed, InvalidSpecError
+
+__all__ = ["AtomExposure", "LedgerAudit", "ReleasedCells", "audit_ledger"]
+
+_TOLERANCE = 1e-6
+_TIME_LIMIT = 60.0  # seconds per program; an unfinished program proves nothing
+
+
+@dataclass(frozen=True)
+class ReleasedCells:
+    """One release's published counts, as the ledger holds them (inside the hub).
+
+    Args:
+        release: The release's id in the project ledger.
+        cells: Each published count's name → the ids of the members it counts. Withheld
+            cells are not listed: they publish nothing.
+        threshold: Smallest group the release's rules allow to be isolated.
+        unit: What the ids identify: ``person`` (the platform's person ids) or a declared
+            contributor unit; only releases of the same unit are audited together.
+
+    Example:
+        >>> ReleasedCells("r1", {"a": frozenset({"p1"})}, threshold=0)
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: release 'r1': threshold must be at least 1, got 0
+    """
+
+    release: str
+    cells: Mapping[str, frozenset[str]]
+    threshold: int
+    unit: str = "person"
+
+    def __post_init__(self) -> None:
+        """Check the threshold."""
+        if self.threshold < 1:
+            raise InvalidSpecError(
+                f"release {self.release!r}: threshold must be at least 1, got {self.threshold}"
+            )
+
+
+@dataclass(frozen=True)
+class AtomExposure:
+    """A small group the released counts let an attacker bound too tightly.
+
+    Attributes:
+        unit: Its members' unit.
+        members: Their ids (kept in the hub, never shown).
+        lower: The smallest size the attacker cannot exclude.
+        upper: The largest.
+        cells: Up to five published cells (``release: cell``) that bound it: first those that
+            contain the group, then others of the equations that tie them.
+    """
+
+    unit: str
+    members: frozenset[str]
+    lower: float
+    upper: float
+    cells: tuple[str, ...]
+
+    def describe(self) -> str:
+        """The exposure without its size or members: which releases' cells isolate it."""
+        return f"a group of fewer than the threshold is bounded by {', '.join(self.cells[:3])}"
+
+
+@dataclass(frozen=True)
+class LedgerAudit:
+    """What the attacker LP found across the releases.
+
+    Attributes:
+        releases: How many releases were audited.
+        cells: Distinct published cells (equations).
+        atoms: Atoms of the partition the cells induce.
+        small: Atoms with fewer members than their threshold (the programs' targets).
+        programs: Linear or integer programs solved.
+        exposed: The exposed atoms.
+    """
+
+    releases: int
+    cells: int
+    atoms: int
+    small: int
+    programs: int
+    exposed: tuple[AtomExposure, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        """Whether no small atom is exposed."""
+        return not self.exposed
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and the verdict (no sizes, no ids)."""
+        return {
+            "releases": self.releases,
+            "cells": self.cells,
+            "atoms": self.atoms,
+            "small_atoms": self.small,
+            "programs": self.programs,
+            "exposed": len(self.exposed),
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class _System:
+    """One component: ``A x = b`` over atom sizes ``x ≥ 0``, and its targets."""
+
+    matrix: Any  # scipy.sparse CSR, rows = distinct cells, columns = atoms
+    rhs: npt.NDArray[np.float64]
+    ceiling: npt.NDArray[np.float64]  # per atom, the smallest cell containing it
+    integral: bool
+    programs: int = 0
+
+    def solve(
+        self,
+        objective: npt.NDArray[np.float64],
+        extra: Sequence[tuple[Any, Any, Any]],
+        aux: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64] | None:
+        """Minimise ``objective`` over ``[x, aux]`` (``0 ≤ aux ≤ aux``); None if nothing found."""
+        from scipy.optimize import (  # type: ignore[import-untyped]  # noqa: PLC0415
+            Bounds,
+            LinearConstraint,
+            milp,
+        )
+        from scipy.sparse import csr_matrix, hstack  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        m, k = self.matrix.shape[1], len(aux)
+        equalities = hstack([self.matrix, csr_matrix((self.matrix.shape[0], k))]).tocsr()
+        constraints = [LinearConstraint(equalities, self.rhs, self.rhs)]
+        constraints += [LinearConstraint(a, lo, hi) for a, lo, hi in extra]
+        integrality = np.concatenate([np.full(m, 1 if self.integral else 0), np.zeros(k)])
+        self.programs += 1
+        res = milp(
+            objective,
+            integrality=integrality,
+            bounds=Bounds(np.zeros(m + k), np.concatenate([self.ceiling, aux])),
+            constraints=constraints,
+            options={"time_limit": _TIME_LIMIT},
+        )
+        if res.status == 2:  # noqa: PLR2004 - HiGHS: infeasible; the true sizes are a solution
+            raise DisclosureCheckFailed(
+                "the ledger's equations have no solution; a release's cells are inconsistent"
+            )
+        return None if res.x is None else np.asarray(res.x, dtype=np.float64)
+
+
+def _links(targets: Sequence[int], m: int, sign: float) -> Any:
+    """Rows ``aux_i + sign·x_{target_i}`` over ``[x, aux]``."""
+    from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+    k = len(targets)
+    rows = np.repeat(np.arange(k), 2)
+    cols = np.ravel(np.column_stack([m + np.arange(k), np.asarray(targets, dtype=np.int64)]))
+    data = np.tile([1.0, sign], k)
+    return csr_matrix((data, (rows, cols)), shape=(k, m + k))
+
+
+def _reach_up(system: _System, targets: Sequence[int], n: float) -> npt.NDArray[np.float64] | None:
+    """A point maximising ``Σ min(x_t, n)``: ``0 ≤ y_t ≤ n``, ``y_t ≤ x_t``."""
+    m, k = system.matrix.shape[1], len(targets)
+    objective = np.concatenate([np.zeros(m), -np.ones(k)])
+    extra = [(_links(targets, m, -1.0), -np.inf, 0.0)]  # y - x ≤ 0
+    return system.solve(objective, extra, np.full(k, n))
+
+
+def _reach_down(
+    system: _System, targets: Sequence[int], floor: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64] | None:
+    """A point minimising ``Σ max(0, x_t − floor_t)``: ``w_t ≥ x_t − floor_t``, ``w ≥ 0``."""
+    m, k = system.matrix.shape[1], len(targets)
+    objective = np.concatenate([np.zeros(m), np.ones(k)])
+    extra = [(_links(targets, m, -1.0), -floor, np.inf)]  # w - x ≥ -floor
+    return system.solve(objective, extra, np.full(k, np.inf))
+
+
+def _witnessed(
+    targets: list[int],
+    reaches: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    good: Callable[[npt.NDArray[np.float64], int], bool],
+) -> tuple[set[int], set[int]]:
+    """Targets shown to reach their level (by some feasible point) and those that cannot."""
+    pending = list(targets)
+    shown: set[int] = set()
+    while pending:
+        point = reaches(pending)
+        hits = {t for t in pending if point is not None and good(point, t)}
+        if not hits:
+            break
+        shown |= hits
+        pending = [t for t in pending if t not in hits]
+    failed: set[int] = set()
+    for t in pending:  # each remaining target alone: its own optimum decides
+        point = reaches([t])
+        if point is not None and good(point, t):
+            shown.add(t)
+        else:
+            failed.add(t)
+    return shown, failed
+
+
+def _signatures(
+    cells: Sequence[frozenset[str]],
+) -> tuple[dict[str, int], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
+    """Atoms by hashed membership: member index, each member's atom, atom sizes, cell columns."""
+    index: dict[str, int] = {}
+    columns = [
+        np.fromiter((index.setdefault(p, len(index)) for p in members), np.int64)
+        for members in cells
+    ]
+    rng = np.random.default_rng(secrets.randbits(128))
+    keys = rng.integers(0, np.iinfo(np.uint64).max, (len(cells), 2), np.uint64, endpoint=True)
+    signature = np.zeros((len(index), 2), dtype=np.uint64)
+    for j, members_idx in enumerate(columns):
+        signature[members_idx] += keys[j]  # wraps modulo 2**64: a sum of random keys
+    _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
+    return index, np.asarray(atom_of).ravel(), np.asarray(sizes), columns
+
+
+@dataclass
+class _Partition:
+    """The atoms of one unit's released cells and the equations over their sizes."""
+
+    index: dict[str, int]  # member id → position
+    atom_of: npt.NDArray[np.int64]  # per member, its atom
+    sizes: npt.NDArray[np.int64]  # per atom, its true size
+    matrix: Any  # distinct cells × atoms, 0/1
+    rhs: npt.NDArray[np.float64]  # per distinct cell, its published count
+    row_name: list[str]  # per distinct cell, the first name it was released under
+    where: dict[int, list[str]]  # per small atom, the cells containing it
+
+    @classmethod
+    def build(cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int) -> _Partition:
+        """Hash the members' signatures into atoms; one equation per distinct cell."""
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        index, atom_of, sizes, columns = _signatures([s for _, s in named])
+        rows: dict[bytes, int] = {}
+        row_atoms: list[npt.NDArray[np.int64]] = []
+        rhs: list[float] = []
+        row_name: list[str] = []
+        where: dict[int, list[str]] = {}
+        for (name, members), idx in zip(named, columns, strict=True):
+            atoms = np.unique(atom_of[idx])
+            if rows.setdefault(atoms.tobytes(), len(row_atoms)) == len(row_atoms):
+                row_atoms.append(atoms)
+                row_name.append(name)
+                rhs.append(float(len(members)))
+            for a in atoms[sizes[atoms] < threshold].tolist():
+                where.setdefault(a, []).append(name)
+        lengths = [len(a) for a in row_atoms]
+        matrix = csr_matrix(
+            (np.ones(sum(lengths)), (np.repeat(np.arange(len(row_atoms)), lengths),
+                                     np.concatenate(row_atoms))),
+            shape=(len(row_atoms), len(sizes)),
+        )  # fmt: skip
+        return cls(index, atom_of, sizes, matrix, np.asarray(rhs), row_name, where)
+
+    def components(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Connected components of the atom–cell graph: labels of atoms and of cells."""
+        from scipy.sparse import bmat  # noqa: PLC0415
+        from scipy.sparse.csgraph import (  # type: ignore[import-untyped]  # noqa: PLC0415
+            connected_components,
+        )
+
+        graph = bmat([[None, self.matrix], [self.matrix.T, None]]).tocsr()
+        _, label = connected_components(graph, directed=False)
+        cells = self.matrix.shape[0]
+        return np.asarray(label[cells:]), np.asarray(label[:cells])
+
+    def members(self, atoms: Iterable[int]) -> dict[int, frozenset[str]]:
+        """The member ids of some atoms."""
+        wanted = set(atoms)
+        found: dict[int, set[str]] = {a: set() for a in wanted}
+        for member, i in self.index.items():
+            a = int(self.atom_of[i])
+            if a in wanted:
+                found[a].add(member)
+        return {a: frozenset(m) for a, m in found.items()}
+
+
+@dataclass(frozen=True)
+class _UnitAudit:
+    cells: int
+    atoms: int
+    small: int
+    programs: int
+    exposed: tuple[AtomExposure, ...]
+
+
+def _exposed_in(
+    system: _System, targets: list[int], sizes: npt.NDArray[np.float64], n: float
+) -> set[int]:
+    """Targets of one component the attacker bounds too tightly."""
+    floor = np.maximum(0.0, 2 * sizes - n)
+    # Inside a published cell smaller than the threshold an atom cannot reach it.
+    capped = {t for t in targets if system.ceiling[t] < n - _TOLERANCE}
+
+    def up(ts: list[int]) -> npt.NDArray[np.float64] | None:
+        return _reach_up(system, ts, n)
+
+    def down(ts: list[int]) -> npt.NDArray[np.float64] | None:
+        return _reach_down(system, ts, floor[np.asarray(ts)])
+
+    _, too_low = _witnessed(
+        [t for t in targets if t not in capped], up, lambda x, t: x[t] >= n - _TOLERANCE
+    )
+    _, too_high = _witnessed(targets, down, lambda x, t: x[t] <= floor[t] + _TOLERANCE)
+    return capped | too_low | too_high
+
+
+def _unit(releases: Sequence[ReleasedCells], integral: bool) -> _UnitAudit:
+    """Audit one unit's releases."""
+    threshold = max(r.threshold for r in releases)
+    named = [(f"{r.release}: {c}", s) for r in releases for c, s in r.cells.items() if s]
+    if not named:
+        return _UnitAudit(0, 0, 0, 0, ())
+    part = _Partition.build(named, threshold)
+    small = np.flatnonzero(part.sizes < threshold)
+    if not len(small):
+        return _UnitAudit(len(part.rhs), len(part.sizes), 0, 0, ())
+    ceiling = np.full(len(part.sizes), np.inf)
+    for r in range(part.matrix.shape[0]):
+        atoms = part.matrix.indices[part.matrix.indptr[r] : part.matrix.indptr[r + 1]]
+        ceiling[atoms] = np.minimum(ceiling[atoms], part.rhs[r])
+    atom_label, row_label = part.components()
+    found: dict[int, tuple[float, float, list[str]]] = {}
+    programs = 0
+    for component in np.unique(atom_label[small]).tolist():
+        atoms = np.flatnonzero(atom_label == component)
+        local = {int(a): i for i, a in enumerate(atoms)}
+        rows = np.flatnonzero(row_label == component)
+        system = _System(part.matrix[rows][:, atoms].tocsr(), part.rhs[rows], ceiling[atoms],
+                         integral)  # fmt: skip
+        targets = [local[int(a)] for a in small if int(a) in local]
+        sizes = part.sizes[atoms].astype(np.float64)
+        for t in sorted(_exposed_in(system, targets, sizes, float(threshold))):
+            a = int(atoms[t])
+            near = [*part.where.get(a, []), *(part.row_name[r] for r in rows)]
+            found[a] = (*_interval(system, t), list(dict.fromkeys(near))[:5])
+        programs += system.programs
+    members = part.members(found)
+    exposed = tuple(
+        AtomExposure(releases[0].unit, members[a], low, high, tuple(near))
+        for a, (low, high, near) in sorted(found.items())
+    )
+    return _UnitAudit(len(part.rhs), len(part.sizes), len(small), programs, exposed)
+
+
+def _interval(system: _System, target: int) -> tuple[float, float]:
+    """The attacker's exact bounds on one atom (for the hub's report)."""
+    m = system.matrix.shape[1]
+    objective = np.zeros(m)
+    objective[target] = 1.0
+    low = system.solve(objective, [], np.zeros(0))
+    high = system.solve(-objective, [], np.zeros(0))
+    lower = float(low[target]) if low is not None else 0.0
+    upper = float(high[target]) if high is not None else float(system.ceiling[target])
+    return lower, upper
+
+
+def audit_ledger(releases: Iterable[ReleasedCells], *, integral: bool = True) -> LedgerAudit:
+    """Bound every small atom of the released cells as an attacker holding all of them would.
+
+    Args:
+        releases: Everything the project has released, and the release being considered.
+        integral: Whole atom sizes (an integer program per bound, what an attacker may
+            assume) or the LP relaxation.
+
+    Returns:
+        The audit; :attr:`LedgerAudit.passed` is False when some group of 1 to
+        ``threshold − 1`` members can be bounded more tightly than the threshold rule's
+        protection levels.
+
+    Raises:
+        DisclosureCheckFailed: HiGHS failed.
+
+    Example:
+        >>> a = ReleasedCells("r1", {"ages 20-29": frozenset(map(str, range(40)))}, 10)
+        >>> b = ReleasedCells("r2", {"ages 20-30": frozenset(map(str, range(42)))}, 10)
+        >>> audit = audit_ledger([a, b])
+        >>> audit.passed, audit.exposed[0].upper
+        (False, 2.0)
+        >>> audit.exposed[0].describe()
+        'a group of fewer than the threshold is bounded by r2: ages 20-30, r1: ages 20-29'
+    """
+    given = list(releases)
+    by_unit: dict[str, list[ReleasedCells]] = {}
+    for r in given:
+        by_unit.setdefault(r.unit, []).append(r)
+    parts: list[_UnitAudit] = []
+    for unit in sorted(by_unit):
+        try:
+            parts.append(_unit(by_unit[unit], integral))
+        except ValueError as e:  # HiGHS or SciPy refusing the system
+            raise DisclosureCheckFailed(f"the ledger's attacker program failed ({e})") from e
+    return LedgerAudit(
+        releases=len(given),
+        cells=sum(p.cells for p in parts),
+        atoms=sum(p.atoms for p in parts),
+        small=sum(p.small for p in parts),
+        programs=sum(p.programs for p in parts),
+        exposed=tuple(e for p in parts for e in p.exposed),
+    )
