@@ -1,72 +1,116 @@
-"""``ansim workspace …`` end to end on a copy of the demo's governance home and hub store."""
+"""``ansim workspace …`` end to end: a copy of the demo served, each person logged in."""
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ansim.cli import app
 from ansim.demo import DemoRun
-from ansim.errors import AccessDenied
+from ansim.demo._accounts import issue_demo_accounts
+from ansim.errors import AccessDenied, InvalidSpecError
+from ansim.packages import read_package_header
+from tests.integration.serving import cli, login, ok, serving
 
-runner = CliRunner()
 PROJECT = "gyeonggi-covid-demo"
 BY_SEX = "SELECT person_id, sex FROM kostat_register"
 DETAILED = "SELECT person_id, sigungu_code, sex, age FROM kostat_register"
 
 
 @pytest.fixture
-def copied(demo_run: DemoRun, tmp_path: Path) -> tuple[Path, Path]:
-    assert demo_run.governance is not None
-    home = shutil.copytree(demo_run.governance, tmp_path / "governance")
-    store = tmp_path / "hub" / "hub.duckdb"
-    store.parent.mkdir()
-    shutil.copy(demo_run.hub_store, store)
-    return home, store
+def served(demo_run: DemoRun, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the demo directory and its people's one-time passwords.
+
+    Governance registered the hub store by its absolute path: the copy's registry is moved
+    along, so that the shared demo run is never written to.
+    """
+    demo = shutil.copytree(demo_run.out, tmp_path / "demo", ignore=shutil.ignore_patterns("world"))
+    with sqlite3.connect(demo / "governance" / "governance.db") as db:
+        db.execute(
+            "UPDATE project_files SET path = replace(path, ?, ?)",
+            (str(demo_run.out), str(demo)),
+        )
+    accounts = issue_demo_accounts(demo / "governance", demo)
+    return demo, {a.user: a.password for a in accounts}
 
 
-def _run(home: Path, store: Path, *args: str) -> str:
-    result = runner.invoke(
-        app, ["workspace", *args, "--home", str(home), "--project", PROJECT, "--store", str(store)]
-    )
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.output
+def _output_id(printed: str) -> str:
+    found = re.search(r"\b(out-\d+)\b", printed)
+    assert found, printed
+    return found.group(1)
 
 
-def test_analyst_to_release_through_the_cli(copied: tuple[Path, Path], tmp_path: Path) -> None:
-    home, store = copied
-    analyst = ("--as", "analyst.snu")
-    assert "kostat_register" in _run(home, store, "views", *analyst)
-    assert "rows)" in _run(
-        home, store, "query", "SELECT count(*) AS n FROM kostat_register", *analyst
-    )
-    hostile = runner.invoke(
-        app,
-        ["workspace", "query", "SELECT * FROM read_csv('/etc/passwd')", "--as", "analyst.snu",
-         "--home", str(home), "--project", PROJECT, "--store", str(store)],
-    )  # fmt: skip
-    assert isinstance(hostile.exception, AccessDenied)
-    assert "passes" in _run(home, store, "crosstab", BY_SEX, "--by", "sex", *analyst)
-    held = _run(home, store, "crosstab", DETAILED, "--by", "sigungu_code", "--by", "age", *analyst)
-    assert "held by the checks" in held and "threshold" in held
-    assert "submitted" in _run(home, store, "submit", "out-0001", *analyst)
-    assert "held" in _run(home, store, "submit", "out-0002", *analyst)
-    queue = _run(home, store, "outputs", "--queue")
-    assert "out-0001" in queue and "out-0002" not in queue
-    _run(home, store, "review", "out-0001", "--as", "checker.kostat", "--comment", "ok")
-    assert "approved" in _run(home, store, "review", "out-0001", "--as", "checker.gyeonggi")
-    bundle = tmp_path / "bundle"
-    _run(home, store, "release", "out-0001", "--as", "checker.kostat", "--out", str(bundle))
-    results = json.loads((bundle / "results.json").read_text())
-    assert results["results"]["out-0001"]["status"] == "pass"
-    assert (bundle / "SHA256SUMS").is_file()
-    mine = runner.invoke(
-        app,
-        ["workspace", "review", "out-0002", "--as", "analyst.snu", "--home", str(home),
-         "--project", PROJECT, "--store", str(store)],
-    )  # fmt: skip
-    assert isinstance(mine.exception, AccessDenied)
+def test_analyst_to_release_through_the_server(
+    served: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    demo, passwords = served
+    people = ("analyst.snu", "checker.kostat", "checker.gyeonggi")
+    machine = {p: tmp_path / "config" / p for p in people}
+    with serving(demo) as url:
+        for person in people:
+            login(machine[person], url, person, passwords[person])
+        analyst = machine["analyst.snu"]
+        project = ("--project", PROJECT)
+        assert "kostat_register" in ok(analyst, "workspace", "views", *project)
+        assert "rows)" in ok(
+            analyst, "workspace", "query", "SELECT count(*) AS n FROM kostat_register", *project
+        )
+        hostile = cli(analyst, "workspace", "query", "SELECT * FROM read_csv('/etc/passwd')",
+                      *project)  # fmt: skip
+        assert isinstance(hostile.exception, AccessDenied)
+        passing = ok(analyst, "workspace", "crosstab", BY_SEX, "--by", "sex", *project)
+        assert "passes" in passing
+        held = ok(analyst, "workspace", "crosstab", DETAILED, "--by", "sigungu_code", "--by",
+                  "age", *project)  # fmt: skip
+        assert "held by the checks" in held and "threshold" in held
+        good, bad = _output_id(passing), _output_id(held)
+        assert "submitted" in ok(analyst, "workspace", "submit", good, *project)
+        assert "held" in ok(analyst, "workspace", "submit", bad, *project)
+        queue = ok(machine["checker.kostat"], "workspace", "outputs", "--queue", *project)
+        assert good in queue and bad not in queue
+        # the analyst cannot review, not even their own output
+        mine = cli(analyst, "workspace", "review", good, *project)
+        assert isinstance(mine.exception, AccessDenied)
+        ok(machine["checker.kostat"], "workspace", "review", good, "--comment", "ok", *project)
+        # one checker cannot approve twice to stand in for a second person
+        twice = cli(machine["checker.kostat"], "workspace", "review", good, *project)
+        assert twice.exit_code != 0
+        assert "approved" in ok(machine["checker.gyeonggi"], "workspace", "review", good,
+                                *project)  # fmt: skip
+        records = tmp_path / "released"
+        ok(machine["checker.kostat"], "workspace", "release", good, "--out", str(records),
+           *project)  # fmt: skip
+        assert (records / f"{good}.release.json").is_file()
+        early = cli(analyst, "workspace", "release", bad, *project)
+        assert early.exit_code != 0
+
+
+def test_a_custodian_uploads_its_own_sealed_package_only(
+    served: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    demo, passwords = served
+    inbox = demo / "hub" / "inbox"
+    (package,) = [
+        p for p in inbox.glob("*.ansim") if read_package_header(p).dataset == "gyeonggi_cases"
+    ]
+    sent = shutil.move(package, tmp_path / package.name)  # as if not sent yet
+    people = ("officer.gyeonggi", "officer.kostat", "analyst.snu")
+    machine = {p: tmp_path / "config" / p for p in people}
+    with serving(demo) as url:
+        for person in people:
+            login(machine[person], url, person, passwords[person])
+        for other in ("officer.kostat", "analyst.snu"):
+            refused = cli(machine[other], "hub", "upload", str(sent), "--project", PROJECT)
+            assert isinstance(refused.exception, AccessDenied), refused.output
+        assert not list(inbox.glob(package.name))
+        done = ok(machine["officer.gyeonggi"], "hub", "upload", str(sent), "--project", PROJECT)
+        assert package.name in done
+        assert (inbox / package.name).read_bytes() == sent.read_bytes()
+        again = cli(machine["officer.gyeonggi"], "hub", "upload", str(sent), "--project", PROJECT)
+        assert isinstance(again.exception, InvalidSpecError)
+        elsewhere = cli(machine["officer.gyeonggi"], "hub", "upload", str(sent), "--project",
+                        "another-project")  # fmt: skip
+        assert elsewhere.exit_code != 0

@@ -1,4 +1,8 @@
-"""Audit commands: ``ansim audit verify``, ``ansim audit events``; shared governance options."""
+"""Audit commands: ``ansim audit verify/head/events``; shared governance options.
+
+``verify`` runs where the log is, against a pinned public key, and needs no identity;
+``head`` and ``events`` are clients of the hub's server (``ansim login`` first).
+"""
 
 from __future__ import annotations
 
@@ -134,30 +138,31 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head(
     out: Annotated[Path, typer.Option("--out", help="Where to write the signed head (JSON).")],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
-    """Write the current signed head, to hand to custodians and the transparency register."""
-    gov = open_governance(home, url)
-    try:
-        path = gov.export_head(out)
-        fingerprint = gov.audit.signer.fingerprint
-    finally:
-        gov.close()
-    console.print(f"signed head → {path} (audit key {fingerprint})", highlight=False)
+    """Fetch the server's current signed head, to keep and to hand to the custodians.
+
+    Kept heads are what ``ansim audit verify --head FILE`` checks the log still extends.
+    """
+    from ansim._atomic import write_text_atomic
+    from ansim.client import Client
+
+    with Client.stored() as client:
+        head = client.audit.head()
+    path = write_text_atomic(json.dumps(head, indent=2), out)
+    console.print(f"signed head at event {head.get('seq')} → {path}", highlight=False)
 
 
 @audit_app.command("events")
 def audit_events(
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
     project: Annotated[str | None, typer.Option("--project", help="One project only.")] = None,
 ) -> None:
-    """Print the events (JSON lines): who, in which role, did what, to which objects."""
-    gov = open_governance(home, url)
-    try:
-        events = gov.audit.events(project)
-    finally:
-        gov.close()
+    """Print the events (JSON lines): who, in which role, did what, to which objects.
+
+    Administrators see every event; project members those of their project.
+    """
+    from ansim.client import Client
+
+    with Client.stored() as client:
+        events = client.audit.events(project)
     for e in events:
-        typer.echo(json.dumps(e.__dict__ | {"objects": dict(e.objects)}, ensure_ascii=False))
+        typer.echo(json.dumps(e, ensure_ascii=False))

@@ -23,7 +23,10 @@ def demo(
     seed: SeedOpt = 20211101,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("ansim-demo"),
 ) -> None:
-    """Run the whole demo: generate → ingest → prepare → match → combine → release."""
+    """Run the whole demo: generate → ingest → prepare → match → combine → release.
+
+    Then every demo person gets a one-time password (``<out>/demo-accounts.json``, mode 0600).
+    """
     if ctx.invoked_subcommand is not None:
         return
     from ansim.demo import run_demo
@@ -53,6 +56,21 @@ def demo(
         f"({q.true_pairs:,} true pairs)"
     )
     console.print(f"step times (s): {json.dumps(run.seconds)}")
+    if run.governance is not None:
+        _accounts(run.governance, out)
+
+
+def _accounts(governance: Path, out: Path) -> None:
+    """Issue the demo's accounts and print them."""
+    from ansim.demo._accounts import ACCOUNTS_FILE, issue_demo_accounts
+    from ansim.demo._run import PROJECT
+
+    accounts = issue_demo_accounts(governance, out)
+    console.print(f"\n[bold]Project[/] {PROJECT}; accounts (one-time passwords, also in "
+                  f"{out / ACCOUNTS_FILE}, mode 0600):", highlight=False)  # fmt: skip
+    width = max(len(a.user) for a in accounts)
+    for a in accounts:
+        console.print(f"  {a.user:<{width}}  {a.password}  {a.role}", highlight=False)
 
 
 @demo_app.command("generate")

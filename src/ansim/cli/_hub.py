@@ -1,50 +1,20 @@
-"""Hub and release commands: ``ansim hub combine``, ``ansim release table``.
+"""Hub and release commands: ``ansim hub combine/upload``, ``ansim release table``.
 
-With ``--project`` (and ``--as``), the store is the project's encrypted hub store, opened
-through governance (role and approval checks, audited key use). Without it, the store is a
-plain DuckDB file, for trials on one's own data.
+``combine`` and ``release table`` work on a plain DuckDB file, for trials on one's own data; a
+governed project's hub store lives on the hub's server and is reached only through it
+(``ansim workspace …``). ``hub upload`` sends sealed packages to that server.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ansim.cli._app import console, hub_app, release_app
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
-
-if TYPE_CHECKING:
-    from ansim.engine import Engine
 
 __all__: list[str] = []
-
-ProjectOpt = Annotated[
-    str | None,
-    typer.Option("--project", help="Governed project: use its encrypted hub store."),
-]
-ActorOpt = Annotated[
-    str | None,
-    typer.Option("--as", envvar="ANSIM_USER", help="Who is acting (with --project)."),
-]
-
-
-def _open_store(
-    store: Path, project: str | None, actor: str | None, home: Path, url: str | None, *, write: bool
-) -> Engine:
-    from ansim.engine import Engine
-    from ansim.errors import InvalidSpecError
-
-    if project is None:
-        return Engine(store, read_only=not write)
-    if actor is None:
-        raise InvalidSpecError("--project needs --as USER (or ANSIM_USER): who is acting")
-    gov = open_governance(home, url)
-    try:
-        return gov.open_hub_store(actor, project, store, write=write)
-    finally:
-        gov.close()
 
 
 @hub_app.command("combine")
@@ -52,38 +22,51 @@ def hub_combine(
     *,
     content: Annotated[list[Path], typer.Option("--content", help="Content part (repeat).")],
     linkmap: Annotated[Path, typer.Option("--linkmap", help="Link map from the linkage unit.")],
-    store: Annotated[Path, typer.Option("--store", help="The hub's DuckDB file.")],
-    project: ProjectOpt = None,
-    actor: ActorOpt = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    store: Annotated[Path, typer.Option("--store", help="A plain DuckDB file (trials).")],
 ) -> None:
-    """Join content parts through the link map into the hub's linked dataset."""
+    """Join content parts through the link map into a linked dataset (a local trial store)."""
+    from ansim.engine import Engine
     from ansim.hub import combine_files
 
-    with _open_store(store, project, actor, home, url, write=True) as engine:
+    with Engine(store) as engine:
         linked = combine_files(content, linkmap, engine)
     console.print(f"{linked.persons:,} persons; tables {linked.tables} in {store}")
+
+
+@hub_app.command("upload")
+def hub_upload(
+    package: Annotated[list[Path], typer.Argument(help="Sealed package(s) (.ansim) to send.")],
+    *,
+    project: Annotated[str, typer.Option("--project", help="The project they belong to.")],
+) -> None:
+    """Send sealed packages to the hub's server (as the logged-in custodian or linkage unit)."""
+    from ansim.client import Client
+    from ansim.errors import InvalidSpecError
+
+    missing = [p for p in package if not p.is_file()]
+    if missing:
+        raise InvalidSpecError(f"no package at {missing[0]}")
+    with Client.stored() as client:
+        for path in package:
+            client.custodian.send_package(project, path)
+            console.print(f"sent {path.name} to {client.server} for {project!r}", highlight=False)
 
 
 @release_app.command("table")
 def release_table(
     *,
-    store: Annotated[Path, typer.Option("--store", help="The hub's DuckDB file.")],
+    store: Annotated[Path, typer.Option("--store", help="A plain DuckDB file (trials).")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
     events: Annotated[str, typer.Option("--events")] = "gyeonggi_cases",
     population: Annotated[str, typer.Option("--population")] = "kostat_register",
     threshold: Annotated[int, typer.Option("--threshold", help="Smallest publishable cell.")] = 10,
-    project: ProjectOpt = None,
-    actor: ActorOpt = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Release events per 100,000 by si/gun × age band × sex, suppressing small cells."""
+    from ansim.engine import Engine
     from ansim.release import RateTableSpec, rate_table, write_release
 
     spec = RateTableSpec(events=events, population=population, threshold=threshold)
-    with _open_store(store, project, actor, home, url, write=False) as engine:
+    with Engine(store, read_only=True) as engine:
         released = rate_table(engine, spec)
     write_release(released, out)
     s = released.summary

@@ -1,23 +1,31 @@
-"""Project commands: ``ansim project …``: the linkage secret and project governance."""
+"""Project commands: ``ansim project …``: the linkage secret and project governance.
+
+Every governance command is a client of the hub's server and acts as the user who logged in
+(``ansim login``); ``init`` (a custodians' secret) and ``bootstrap`` (the first administrator of
+an empty installation, on the server's machine) run locally.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ansim.cli._app import console, project_app
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
+from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt
 
 if TYPE_CHECKING:
-    from ansim.governance import Governance
-
-T = TypeVar("T")
+    from ansim.client import Client
 
 __all__: list[str] = []
+
+
+def _client() -> Client:
+    from ansim.client import Client
+
+    return Client.stored()
 
 
 @project_app.command("init")
@@ -33,48 +41,55 @@ def project_init(
     console.print(f"linkage secret for custodians of {name!r}: {path} (mode 0600)")
 
 
-Actor = Annotated[str, typer.Option("--as", envvar="ANSIM_USER", help="Who is acting (user id).")]
-
-
 @project_app.command("bootstrap")
 def project_bootstrap(
     *,
-    admin: Annotated[str, typer.Option("--admin", help="The first administrator's user id.")],
+    admin: Annotated[str, typer.Option("--admin", help="The first administrator's account.")],
     name: Annotated[str, typer.Option("--name")] = "Administrator",
     organisation: Annotated[str, typer.Option("--org")] = "",
     home: HomeOpt = DEFAULT_HOME,
     url: UrlOpt = None,
 ) -> None:
-    """Create a governance home (metadata store, master key, audit key) and its administrator."""
-    from ansim.governance import Governance
+    """Create a governance home and its first administrator (an empty installation only).
+
+    Prints the administrator's one-time password; give it to them, they change it at first
+    login. Refused once the installation has any user.
+    """
+    from ansim.governance import Accounts, Governance
 
     gov = Governance(home, url=url)
     try:
         gov.bootstrap(admin, name, organisation)
+        password = Accounts(gov).set_password(admin, admin)
     finally:
         gov.close()
-    console.print(f"governance home {home}: administrator {admin!r}")
+    console.print(f"governance home {home}: administrator {admin!r}", highlight=False)
+    console.print(
+        f"one-time password (shown once; change it at first login): {password}", highlight=False
+    )
 
 
 @project_app.command("user")
 def project_user(
     *,
-    actor: Actor,
     user: Annotated[str, typer.Argument(help="New user id.")],
     name: Annotated[str, typer.Option("--name")],
     organisation: Annotated[str, typer.Option("--org")],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
-    """Register a user (administrators only)."""
-    _run(home, url, lambda g: g.register_user(actor, user, name, organisation))
-    console.print(f"registered {user!r}")
+    """Register a user and print their one-time password (administrators only)."""
+    with _client() as client:
+        answer = client.admin.create_user(user, name, organisation)
+    console.print(f"registered {user!r}", highlight=False)
+    if answer.get("password"):
+        console.print(
+            f"one-time password (shown once, hand it over in person): {answer['password']}",
+            highlight=False,
+        )
 
 
 @project_app.command("create")
 def project_create(
     *,
-    actor: Actor,
     project: Annotated[str, typer.Argument(help="Project id.")],
     title: Annotated[str, typer.Option("--title")],
     purpose: Annotated[
@@ -89,8 +104,6 @@ def project_create(
     dataset: Annotated[list[str], typer.Option("--dataset", help="DATASET=CUSTODIAN (repeat).")],
     start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option("--end", help="Last day of processing (YYYY-MM-DD).")],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Apply for a project: purpose, datasets (each custodian must approve) and period."""
     import datetime as dt
@@ -110,16 +123,28 @@ def project_create(
         raise InvalidSpecError(
             "check --purpose, --dataset DATASET=CUSTODIAN and the YYYY-MM-DD dates"
         ) from e
-    _run(home, url, lambda g: g.create_project(actor, application))
+    with _client() as client:
+        client.admin.create_project(application)
     console.print(
         f"project {project!r} created: it receives no data until every custodian approves"
     )
 
 
+@project_app.command("list")
+def project_list() -> None:
+    """The projects you belong to (an administrator: all), one per line."""
+    with _client() as client:
+        for record in client.admin.projects():
+            console.print(
+                f"{record.get('id') or record.get('project')}: {record.get('title', '')} "
+                f"({record.get('status', '')})",
+                highlight=False,
+            )
+
+
 @project_app.command("member")
 def project_member(
     *,
-    actor: Actor,
     project: Annotated[str, typer.Argument()],
     user: Annotated[str, typer.Argument()],
     role: Annotated[
@@ -129,117 +154,114 @@ def project_member(
         ),
     ],
     custodian: Annotated[str | None, typer.Option("--custodian")] = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Give a user a role in a project (administrators only)."""
     from ansim.errors import InvalidSpecError
     from ansim.governance import Role
 
     try:
-        parsed = Role(role)
+        Role(role)
     except ValueError as e:
         raise InvalidSpecError(f"unknown role {role!r}") from e
-    _run(home, url, lambda g: g.add_member(actor, project, user, parsed, custodian=custodian))
+    with _client() as client:
+        client.admin.add_member(project, user, role, custodian)
     console.print(f"{user!r} is {role} in {project!r}")
 
 
 @project_app.command("approve")
 def project_approve(
     *,
-    actor: Actor,
     project: Annotated[str, typer.Argument()],
     dataset: Annotated[str, typer.Argument()],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Approve the project's use of your dataset (custodian officers)."""
-    _run(home, url, lambda g: g.approve(actor, project, dataset))
+    with _client() as client:
+        client.custodian.decide(project, dataset, "approve")
     console.print(f"{dataset!r} approved for {project!r}")
 
 
 @project_app.command("revoke")
 def project_revoke(
     *,
-    actor: Actor,
     project: Annotated[str, typer.Argument()],
     dataset: Annotated[str, typer.Argument()],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Withdraw approval: every further use of the project's data stops (custodian officers)."""
-    _run(home, url, lambda g: g.revoke(actor, project, dataset))
+    with _client() as client:
+        client.custodian.decide(project, dataset, "revoke")
     console.print(f"{dataset!r} revoked for {project!r}: further use is blocked")
 
 
 @project_app.command("key")
-def project_key(
-    *,
-    actor: Actor,
-    project: Annotated[str, typer.Argument()],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
-) -> None:
+def project_key(project: Annotated[str, typer.Argument()]) -> None:
     """Issue the project's data key, wrapped by the master key (administrators only)."""
-    key_id = _run(home, url, lambda g: g.issue_key(actor, project))
-    console.print(f"data key {key_id} issued for {project!r}")
+    with _client() as client:
+        answer = client.admin.issue_key(project)
+    console.print(f"data key {answer.get('key_id', '')} issued for {project!r}", highlight=False)
 
 
 @project_app.command("show")
-def project_show(
-    project: Annotated[str, typer.Argument()],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
-) -> None:
+def project_show(project: Annotated[str, typer.Argument()]) -> None:
     """Print a project's record: purpose, datasets, members, approvals, key, outputs."""
-    record = _run(home, url, lambda g: g.project(project))
+    with _client() as client:
+        record = client.admin.project(project)
     typer.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
 
 
 @project_app.command("records")
 def project_records(
     *,
-    actor: Actor,
     project: Annotated[str, typer.Argument()],
     out: Annotated[Path, typer.Option("--out", help="Directory for the exports.")],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Export the PIPA processing record (CSV, JSON) and the Five Safes summary."""
-    paths = _run(home, url, lambda g: g.export_records(actor, project, out))
-    for path in paths:
-        console.print(f"→ {path}")
+    from ansim._atomic import write_text_atomic
+    from ansim.errors import ServerError
+
+    with _client() as client:
+        files = client.admin.records(project)
+    for name, content in files.items():
+        if Path(name).name != name or name.startswith("."):
+            raise ServerError("the server named an export file outside the output directory")
+        console.print(f"→ {write_text_atomic(content, out / name)}", highlight=False)
 
 
 @project_app.command("destroy")
 def project_destroy(
     *,
-    actor: Actor,
     project: Annotated[str | None, typer.Argument(help="Omit with --expired.")] = None,
     reason: Annotated[str, typer.Option("--reason")] = "on request",
     expired: Annotated[
         bool, typer.Option("--expired", help="Every project past its period.")
     ] = False,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
 ) -> None:
     """Crypto-shred a project: destroy its key, remove its files, write a certificate."""
     from ansim.errors import InvalidSpecError
 
     if expired == (project is not None):
         raise InvalidSpecError("name one project, or pass --expired")
-    certificates = _run(
-        home, url,
-        lambda g: g.destroy_expired(actor) if expired else [g.destroy(actor, str(project), reason)],
-    )  # fmt: skip
+    with _client() as client:
+        if expired:
+            due, reason = _expired(client.admin.projects()), "end of processing period"
+        else:
+            due = [str(project)]
+        certificates = [client.admin.destroy(p, reason) for p in due]
     for c in certificates:
-        console.print(f"{c.project}: keys {list(c.key_ids)} destroyed, {len(c.files)} files "
-                      f"removed; record kept until {c.record_kept_until}")  # fmt: skip
+        console.print(
+            f"{c.get('project')}: keys {list(c.get('key_ids', ()))} destroyed, "
+            f"{len(c.get('files', ()))} files removed; record kept until "
+            f"{c.get('record_kept_until')}",
+            highlight=False,
+        )
 
 
-def _run(home: Path, url: str | None, call: Callable[[Governance], T]) -> T:
-    gov = open_governance(home, url)
-    try:
-        return call(gov)
-    finally:
-        gov.close()
+def _expired(records: list[dict[str, Any]]) -> list[str]:
+    """Active projects whose processing period ended before today (UTC)."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return [
+        str(r.get("id") or r.get("project"))
+        for r in records
+        if r.get("status") == "active" and str(r.get("period_end", "9999"))[:10] < today
+    ]
