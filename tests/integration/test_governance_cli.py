@@ -125,26 +125,6 @@ def test_unknown_user_and_wrong_password_fail_alike(tmp_path: Path) -> None:
     assert str(failures[0]) == str(failures[1])
 
 
-def test_project_init_still_writes_the_custodians_linkage_secret(tmp_path: Path) -> None:
-    ok(tmp_path / "config", "project", "init", "--out", str(tmp_path), "--name", "p1")
-    assert len((tmp_path / "linkage.key").read_text().strip()) == 64
-    assert (tmp_path / "linkage.key").stat().st_mode & 0o777 == 0o600
-
-
-def test_verify_without_a_home_says_what_to_do(tmp_path: Path) -> None:
-    result = cli(tmp_path / "config", "audit", "verify", "--home", str(tmp_path / "none"))
-    assert result.exit_code != 0
-    assert "bootstrap" in str(result.exception)
-
-
-def test_bootstrap_refuses_an_installation_that_has_users(tmp_path: Path) -> None:
-    home, config = tmp_path / "gov", tmp_path / "config"
-    ok(config, "project", "bootstrap", "--admin", "admin", "--home", str(home))
-    again = cli(config, "project", "bootstrap", "--admin", "mallory", "--home", str(home))
-    assert isinstance(again.exception, AccessDenied)
-    assert "one-time password" not in again.output
-
-
 def test_one_time_password_replaced_and_totp_from_stdin(tmp_path: Path) -> None:
     home, config = tmp_path / "gov", tmp_path / "config"
     one_time = one_time_password(ok(config, "project", "bootstrap", "--admin", "admin",
