@@ -1,7 +1,8 @@
 """Audit commands: ``ansim audit verify/head/events``; shared governance options.
 
-``verify`` runs where the log is, against a pinned public key, and needs no identity;
-``head`` and ``events`` are clients of the hub's server (``ansim login`` first).
+``verify`` runs where the log is, against a pinned public key, and needs no identity; so may
+``head`` (with ``--home``). ``events`` and ``head`` without ``--home`` are clients of the hub's
+server (``ansim login`` first).
 """
 
 from __future__ import annotations
@@ -138,14 +139,34 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head(
     out: Annotated[Path, typer.Option("--out", help="Where to write the signed head (JSON).")],
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar="ANSIM_HOME",
+            help="Read it where the log is (the server's machine); default: from the server.",
+        ),
+    ] = None,
+    url: UrlOpt = None,
 ) -> None:
-    """Fetch the server's current signed head, to keep and to hand to the custodians.
+    """Write the current signed head, to keep and to hand to the custodians and the register.
 
-    Kept heads are what ``ansim audit verify --head FILE`` checks the log still extends.
+    Kept heads are what ``ansim audit verify --head FILE`` checks the log still extends. No
+    identity is needed: with ``--home`` it is read where the log is, otherwise it is fetched
+    from the server you logged in to.
     """
     from ansim._atomic import write_text_atomic
     from ansim.client import Client
 
+    if home is not None:
+        gov = open_governance(home, url)
+        try:
+            path = gov.export_head(out)
+            fingerprint = gov.audit.signer.fingerprint
+        finally:
+            gov.close()
+        console.print(f"signed head → {path} (audit key {fingerprint})", highlight=False)
+        return
     with Client.stored() as client:
         head = client.audit.head()
     path = write_text_atomic(json.dumps(head, indent=2), out)
