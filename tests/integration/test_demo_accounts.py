@@ -8,8 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
+import typer
+import uvicorn
 
-from ansim.cli._demo import _accounts
+from ansim.cli import app
+from ansim.cli._demo import _accounts, _serve
 from ansim.demo import DemoRun
 from ansim.governance import Accounts, Governance
 
@@ -62,3 +65,21 @@ def test_issuing_again_replaces_the_passwords(demo: Path) -> None:
             Accounts(gov).authenticate(old["user"], old["password"], address="127.0.0.1")
     finally:
         gov.close()
+
+
+def test_in_a_terminal_the_demo_serves_its_pages_on_the_loopback(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ansim.server")  # on branch issue-12 until merged
+    served: list[tuple[object, str, int]] = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda application, host, port, **_: served.append((application, host, port)),
+    )
+    root = typer.main.get_command(app)
+    with root.make_context("ansim", ["demo"]) as ctx:
+        _serve(ctx, demo, 8765, "analyst.snu")
+    ((application, host, port),) = served
+    assert (host, port) == ("127.0.0.1", 8765)
+    assert "/api/session" in application.openapi()["paths"]  # type: ignore[attr-defined]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ansim.cli._app import console, demo_app
+
+if TYPE_CHECKING:
+    from ansim.demo._accounts import DemoAccount
 
 __all__: list[str] = []
 
@@ -22,10 +26,15 @@ def demo(
     people: PeopleOpt = 100_000,
     seed: SeedOpt = 20211101,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("ansim-demo"),
+    port: Annotated[
+        int, typer.Option("--port", help="Where the pages are served after the flow (a terminal).")
+    ] = 8000,
 ) -> None:
     """Run the whole demo: generate → ingest → prepare → match → combine → release.
 
-    Then every demo person gets a one-time password (``<out>/demo-accounts.json``, mode 0600).
+    Then every demo person gets a one-time password (``<out>/demo-accounts.json``, mode 0600);
+    in a terminal the hub's pages are then served on 127.0.0.1 (``ansim serve``) until Ctrl-C,
+    otherwise (CI) it exits.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -56,11 +65,30 @@ def demo(
         f"({q.true_pairs:,} true pairs)"
     )
     console.print(f"step times (s): {json.dumps(run.seconds)}")
-    if run.governance is not None:
-        _accounts(run.governance, out)
+    if run.governance is None:
+        return
+    accounts = _accounts(run.governance, out)
+    if sys.stdout.isatty():
+        _serve(ctx, out, port, accounts[-1].user)
 
 
-def _accounts(governance: Path, out: Path) -> None:
+def _serve(ctx: typer.Context, out: Path, port: int, user: str) -> None:
+    """Serve the demo's deployment with ``ansim serve`` on the loopback address."""
+    from ansim.errors import InvalidSpecError
+
+    root = ctx.find_root().command
+    serve = root.get_command(ctx, "serve") if isinstance(root, typer.core.TyperGroup) else None
+    if serve is None:
+        raise InvalidSpecError("this installation has no 'ansim serve': the pages cannot be shown")
+    console.print(
+        f"\nfrom another terminal: ansim login --server http://127.0.0.1:{port} --user {user}",
+        highlight=False,
+    )
+    args = ["--home", str(out), "--host", "127.0.0.1", "--port", str(port)]
+    serve.main(args, prog_name="ansim serve", standalone_mode=False)
+
+
+def _accounts(governance: Path, out: Path) -> list[DemoAccount]:
     """Issue the demo's accounts and print them."""
     from ansim.demo._accounts import ACCOUNTS_FILE, issue_demo_accounts
     from ansim.demo._run import PROJECT
@@ -71,6 +99,7 @@ def _accounts(governance: Path, out: Path) -> None:
     width = max(len(a.user) for a in accounts)
     for a in accounts:
         console.print(f"  {a.user:<{width}}  {a.password}  {a.role}", highlight=False)
+    return accounts
 
 
 @demo_app.command("generate")
