@@ -19,6 +19,7 @@ from ansim.cli import (  # noqa: F401
     _linkage,
     _packages,
     _project,
+    _serve,
     _workspace,
 )
 from ansim.cli._app import app
