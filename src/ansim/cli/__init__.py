@@ -20,6 +20,7 @@ from ansim.cli import (  # noqa: F401
     _login,
     _packages,
     _project,
+    _serve,
     _workspace,
 )
 from ansim.cli._app import app

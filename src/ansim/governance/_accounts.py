@@ -71,9 +71,9 @@ def _now() -> dt.datetime:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(policy: PasswordPolicy) -> str:
     """A hash of nothing anyone knows: verified for unknown users, so they fail as slowly."""
-    return PasswordPolicy().hash(secrets.token_urlsafe(24))
+    return policy.hash(secrets.token_urlsafe(24))
 
 
 def _user_key(user: str) -> str:
@@ -419,7 +419,7 @@ class Accounts:
             self._check_rate(connection, key, address, since)
         with self._engine.begin() as connection:
             row = self._credential(connection, user)
-            stored = _dummy_hash() if row is None else str(row.password_hash)
+            stored = _dummy_hash(self.policy.password) if row is None else str(row.password_hash)
             ok = self.policy.password.verify(stored, password) and row is not None
             if ok and row is not None and row.totp_confirmed:
                 ok = bool(totp) and self._totp_ok(connection, row, totp or "")
@@ -637,6 +637,24 @@ class Accounts:
                 }
                 for r in connection.execute(query.order_by(users.c.id))
             }
+
+    def memberships(self, user: str) -> list[dict[str, str | None]]:
+        """The user's roles: ``{role, project, custodian}`` (``project`` ``None``: global)."""
+        query = sa.select(memberships).where(memberships.c.user_id == user)
+        with self._engine.connect() as connection:
+            return [
+                {"role": r.role, "project": r.project_id, "custodian": r.custodian}
+                for r in connection.execute(query.order_by(memberships.c.id))
+            ]
+
+    def visible_projects(self, user: str) -> list[str]:
+        """The projects the user may know of: all for an administrator, else their own."""
+        query = sa.select(projects.c.id).order_by(projects.c.id)
+        with self._engine.connect() as connection:
+            if Role.ADMINISTRATOR not in self._held(connection, user):
+                mine = sa.select(memberships.c.project_id).where(memberships.c.user_id == user)
+                query = query.where(projects.c.id.in_(mine))
+            return [r.id for r in connection.execute(query)]
 
     def data_roles(self, user: str) -> set[Role]:
         """The project roles the user holds in any project."""

@@ -1,11 +1,12 @@
 """Credentials: argon2id password hashes, API tokens hashed at rest, TOTP second factors.
 
-Pure functions over the field's libraries (argon2-cffi, pyotp, ``secrets``); the account and
-token tables that store their results are not built yet.
+Pure functions over the field's libraries (argon2-cffi, pyotp, ``secrets``); the account
+tables that store their results are ``ansim.governance._accounts``'s.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class PasswordPolicy:
 
     Attributes:
         min_length: Shortest password accepted.
+        time_cost: argon2id passes (default: RFC 9106's low-memory profile, as argon2-cffi).
+        memory_kib: argon2id memory in KiB.
+        parallelism: argon2id lanes.
+
+    A hash records its own parameters, so passwords hashed under other settings still verify.
 
     Example:
         >>> policy = PasswordPolicy()
@@ -39,16 +45,21 @@ class PasswordPolicy:
     """
 
     min_length: int = 12
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
 
     def __post_init__(self) -> None:
         if self.min_length < 8:  # noqa: PLR2004  # NIST SP 800-63B's floor
             raise InvalidSpecError("min_length must be at least 8")
+        if self.time_cost < 1 or self.parallelism < 1 or self.memory_kib < 8 * self.parallelism:
+            raise InvalidSpecError("argon2id needs time_cost >= 1 and memory_kib >= 8 × lanes")
 
     def hash(self, password: str) -> str:
         """The argon2id hash to store (raises ``InvalidSpecError`` for a short password)."""
         if len(password) < self.min_length:
             raise InvalidSpecError(f"a password needs at least {self.min_length} characters")
-        return _HASHER.hash(password)
+        return _hasher(self.time_cost, self.memory_kib, self.parallelism).hash(password)
 
     def verify(self, stored: str, password: str) -> bool:
         """Whether ``password`` matches the stored hash (constant-time inside argon2)."""
@@ -56,6 +67,11 @@ class PasswordPolicy:
             return _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+@functools.cache
+def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 
 
 @dataclass(frozen=True)

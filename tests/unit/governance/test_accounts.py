@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 import time
@@ -21,11 +22,15 @@ from ansim.errors import (
     NotFoundError,
     RateLimited,
 )
-from ansim.governance import AccountPolicy, Accounts, Governance, Role
+from ansim.governance import AccountPolicy, Accounts, Governance, PasswordPolicy, Role
 from ansim.governance._tables import api_tokens, credentials, login_failures, sessions
 from tests.unit.governance.conftest import PROJECT, populated
 
 PASSWORD = "correct horse battery"  # noqa: S105  # a test account's
+
+
+# a light argon2id profile keeps the tests quick; the hashes are still argon2id
+LIGHT = AccountPolicy(password=PasswordPolicy(time_cost=1, memory_kib=8192, parallelism=1))
 
 
 class Clock:
@@ -55,7 +60,7 @@ def gov_sqlite(tmp_path: Path) -> Iterator[Governance]:
 
 @pytest.fixture
 def accounts(gov_sqlite: Governance, clock: Clock) -> Accounts:
-    a = Accounts(gov_sqlite, clock=clock)
+    a = Accounts(gov_sqlite, policy=LIGHT, clock=clock)
     for user in ("admin", "analyst", "checker", "outsider"):
         a.set_password("admin", user, PASSWORD)
     return a
@@ -214,8 +219,8 @@ def test_totp_is_encrypted_required_once_confirmed_and_not_replayable(
 
 
 def test_second_factor_roles_flag_sessions_until_enrolled(gov_sqlite: Governance) -> None:
-    accounts = Accounts(gov_sqlite, policy=AccountPolicy(second_factor_roles=frozenset(
-        {Role.ADMINISTRATOR, Role.OUTPUT_CHECKER})))  # fmt: skip
+    roles = frozenset({Role.ADMINISTRATOR, Role.OUTPUT_CHECKER})
+    accounts = Accounts(gov_sqlite, policy=dataclasses.replace(LIGHT, second_factor_roles=roles))
     accounts.set_password("admin", "checker", PASSWORD)
     accounts.set_password("admin", "analyst", PASSWORD)
     assert accounts.authenticate("checker", PASSWORD, address="x").session.needs_second_factor
