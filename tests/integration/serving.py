@@ -10,14 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
 from typer.testing import CliRunner, Result
 
 from ansim.cli import app
-
-# the server is built on branch issue-12; until it is merged these tests are skipped
-create_app = pytest.importorskip("ansim.server").create_app
+from ansim.server import create_app
 
 runner = CliRunner()
 

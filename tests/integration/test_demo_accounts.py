@@ -70,7 +70,6 @@ def test_issuing_again_replaces_the_passwords(demo: Path) -> None:
 def test_in_a_terminal_the_demo_serves_its_pages_on_the_loopback(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("ansim.server")  # on branch issue-12 until merged
     served: list[tuple[object, str, int]] = []
     monkeypatch.setattr(
         uvicorn,
