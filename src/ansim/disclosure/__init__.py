@@ -46,6 +46,7 @@ from ansim.disclosure._protect import (
     ProtectedTable,
     protect_cells,
     protect_table,
+    protected_table_files,
     write_protected_table,
     write_rounded_table,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "primary_suppression",
     "protect_cells",
     "protect_table",
+    "protected_table_files",
     "read_hierarchy",
     "read_microdata",
     "risk_profile",

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ansim._atomic import write_bytes_atomic, write_text_atomic
+from ansim._atomic import write_bytes_atomic
 from ansim.disclosure._audit import AuditResult, audit_suppression
 from ansim.disclosure._hierarchy import Hierarchy
 from ansim.disclosure._primary import PrimarySuppression, SuppressionRule, primary_suppression
@@ -31,6 +31,7 @@ __all__ = [
     "ProtectedTable",
     "protect_cells",
     "protect_table",
+    "protected_table_files",
     "write_protected_table",
     "write_rounded_table",
 ]
@@ -139,25 +140,64 @@ def _number(value: float) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def _write_table(
+def _table_files(
     cells: TableCells,
     values: pa.Array | np.ndarray,
-    out: Path,
     *,
     delimiter: str,
     report: Mapping[str, Any],
-) -> Path:
-    """Write ``table.csv`` (one row per cell: its labels and value) and ``report.json``."""
-    out.mkdir(parents=True, exist_ok=True)
+) -> dict[str, bytes]:
+    """``table.csv`` (one row per cell: its labels and value) and ``report.json``, as bytes."""
     columns: dict[str, Any] = {
         d: [label[i] for label in cells.labels] for i, d in enumerate(cells.dimensions)
     }
     columns["value"] = values
     sink = io.BytesIO()
     pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
-    path = write_bytes_atomic(sink.getvalue(), out / "table.csv")
-    write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
-    return path
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return {"table.csv": sink.getvalue(), "report.json": text.encode("utf-8")}
+
+
+def _write_files(files: Mapping[str, bytes], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        write_bytes_atomic(data, out / name)
+    return out / "table.csv"
+
+
+def protected_table_files(
+    protected: ProtectedTable,
+    *,
+    delimiter: str = ",",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """The files :func:`write_protected_table` writes, as bytes (for the release service).
+
+    Example:
+        >>> from ansim.disclosure import ThresholdRule
+        >>> t = pa.table({"si": ["A"] * 5 + ["B"] + ["C"] * 6})
+        >>> files = protected_table_files(protect_table(t, ["si"], [ThresholdRule(3)]))
+        >>> files["table.csv"].decode().splitlines()
+        ['"si","value"', '"A","x"', '"B","x"', '"C","6"', '"Total","12"']
+    """
+    cells = protected.cells
+    hidden = protected.suppression.suppressed
+    values = pa.array(
+        [SUPPRESSED_SYMBOL if h else _number(v) for h, v in zip(hidden, cells.values, strict=True)]
+    )
+    statuses = protected.status()
+    report = (
+        protected.summary()
+        | {
+            "suppressed_symbol": SUPPRESSED_SYMBOL,
+            "status": [
+                {**dict(zip(cells.dimensions, label, strict=True)), "status": status}
+                for label, status in zip(cells.labels, statuses, strict=True)
+            ],
+        }
+        | dict(extra or {})
+    )
+    return _table_files(cells, values, delimiter=delimiter, report=report)
 
 
 def write_protected_table(
@@ -177,24 +217,8 @@ def write_protected_table(
     Returns:
         The path of the CSV written.
     """
-    cells = protected.cells
-    hidden = protected.suppression.suppressed
-    values = pa.array(
-        [SUPPRESSED_SYMBOL if h else _number(v) for h, v in zip(hidden, cells.values, strict=True)]
-    )
-    statuses = protected.status()
-    report = (
-        protected.summary()
-        | {
-            "suppressed_symbol": SUPPRESSED_SYMBOL,
-            "status": [
-                {**dict(zip(cells.dimensions, label, strict=True)), "status": status}
-                for label, status in zip(cells.labels, statuses, strict=True)
-            ],
-        }
-        | dict(extra or {})
-    )
-    return _write_table(cells, values, out, delimiter=delimiter, report=report)
+    files = protected_table_files(protected, delimiter=delimiter, extra=extra)
+    return _write_files(files, out)
 
 
 def write_rounded_table(
@@ -219,4 +243,4 @@ def write_rounded_table(
         "total_change": rounded.total_change,
     } | dict(extra or {})
     values = rounded.values.astype(np.int64)
-    return _write_table(cells, values, out, delimiter=delimiter, report=report)
+    return _write_files(_table_files(cells, values, delimiter=delimiter, report=report), out)

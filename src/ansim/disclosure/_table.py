@@ -55,6 +55,8 @@ class TableCells:
         top: per cell, its largest contributions, descending (zero-padded), shape ``cells × 2+``.
         equations: the additivity equations.
         leaf: whether the cell is a leaf (no margin in any dimension).
+        members: per cell, the ids of its contributors (the contributor column's values, or
+            ``row <n>`` without one), for the release ledger; empty when not known.
     """
 
     dimensions: tuple[str, ...]
@@ -64,12 +66,15 @@ class TableCells:
     top: FloatArray
     equations: tuple[Additivity, ...]
     leaf: npt.NDArray[np.bool_]
+    members: tuple[frozenset[str], ...] = ()
 
     def __post_init__(self) -> None:
         """Check shapes, non-negativity and that every equation holds."""
         n = len(self.labels)
         if not (len(self.values) == len(self.contributors) == len(self.top) == len(self.leaf) == n):
             raise InvalidSpecError("table: labels, values, contributors and top differ in length")
+        if self.members and len(self.members) != n:
+            raise InvalidSpecError("table: members differ in length from the cells")
         if n and float(self.values.min()) < 0:
             raise InvalidSpecError("table: cell values must be non-negative")
         for eq in self.equations:
@@ -214,7 +219,7 @@ def tabulate(
     owners: list[object] = (
         [str(v) for v in table.column(contributor).to_pylist()]
         if contributor
-        else list(range(table.num_rows))
+        else [f"row {i + 1}" for i in range(table.num_rows)]
     )
     trees = [_tree(k, hierarchies.get(d), d) for k, d in zip(keys, dimensions, strict=True)]
     ancestors = [_chains(levels[0], parent) for levels, parent in trees]
@@ -252,6 +257,7 @@ def tabulate(
         top=top,
         equations=tuple(equations),
         leaf=leaf_mask,
+        members=tuple(frozenset(str(o) for o in owned) for owned in per_cell),
     )
 
 
@@ -283,6 +289,7 @@ def link_tables(*tables: TableCells) -> TableCells:
     contributors: list[int] = []
     top: list[FloatArray] = []
     leaf: list[bool] = []
+    members: list[frozenset[str]] = []
     equations: list[Additivity] = []
     for t in tables:
         local: list[int] = []
@@ -303,6 +310,7 @@ def link_tables(*tables: TableCells) -> TableCells:
                 contributors.append(int(t.contributors[i]))
                 top.append(t.top[i])
                 leaf.append(bool(t.leaf[i]))
+                members.append(t.members[i] if t.members else frozenset())
             local.append(j)
         equations += [
             Additivity(local[eq.total], tuple(local[p] for p in eq.parts)) for eq in t.equations
@@ -315,4 +323,5 @@ def link_tables(*tables: TableCells) -> TableCells:
         top=np.array(top).reshape(len(labels), -1),
         equations=tuple(dict.fromkeys(equations)),
         leaf=np.array(leaf),
+        members=tuple(members) if all(t.members for t in tables) else (),
     )

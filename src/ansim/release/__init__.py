@@ -1,30 +1,50 @@
 """Release: statistics that leave the hub, protected before they do.
 
-This first release is a rate table with threshold suppression; review, secondary suppression,
-differential privacy and the release ledger come with the disclosure-control and workspace work.
+A rate table with threshold suppression, and the project's one release path: every published
+number is submitted to :class:`ReleaseService`, approved by two checkers other than its author,
+and released only if the ledger's attacker LP (:func:`audit_ledger`) over everything the project
+has released finds no small group bounded too tightly.
 """
 
 from __future__ import annotations
 
 from ansim.release._ledger import AtomExposure, LedgerAudit, ReleasedCells, audit_ledger
+from ansim.release._path import (
+    Candidate,
+    ProjectLedger,
+    Published,
+    ReleaseKind,
+    ReleaseService,
+    ReleaseStatus,
+    Submission,
+)
 from ansim.release._rates import (
     SUPPRESSED_SYMBOL,
     RateTableSpec,
     ReleasedTable,
     cell_name,
     rate_table,
+    release_files,
     write_release,
 )
 
 __all__ = [
     "SUPPRESSED_SYMBOL",
     "AtomExposure",
+    "Candidate",
     "LedgerAudit",
+    "ProjectLedger",
+    "Published",
     "RateTableSpec",
+    "ReleaseKind",
+    "ReleaseService",
+    "ReleaseStatus",
     "ReleasedCells",
     "ReleasedTable",
+    "Submission",
     "audit_ledger",
     "cell_name",
     "rate_table",
+    "release_files",
     "write_release",
 ]

@@ -42,6 +42,7 @@ __all__ = ["AtomExposure", "LedgerAudit", "ReleasedCells", "audit_ledger"]
 
 _TOLERANCE = 1e-6
 _TIME_LIMIT = 60.0  # seconds per program; an unfinished program proves nothing
+_REPORTED = 1  # exposures per unit whose exact bounds are computed for the report
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ class AtomExposure:
     Attributes:
         unit: Its members' unit.
         members: Their ids (kept in the hub, never shown).
-        lower: The smallest size the attacker cannot exclude.
-        upper: The largest.
+        lower: The smallest size the attacker cannot exclude (``nan`` past the first
+            exposure of a unit: the refusal does not need them).
+        upper: The largest (``nan`` likewise).
         cells: Up to five published cells (``release: cell``) that bound it: first those that
             contain the group, then others of the equations that tie them.
     """
@@ -153,6 +155,8 @@ class _System:
         objective: npt.NDArray[np.float64],
         extra: Sequence[tuple[Any, Any, Any]],
         aux: npt.NDArray[np.float64],
+        *,
+        relaxed: bool = False,
     ) -> npt.NDArray[np.float64] | None:
         """Minimise ``objective`` over ``[x, aux]`` (``0 ≤ aux ≤ aux``); None if nothing found."""
         from scipy.optimize import (  # type: ignore[import-untyped]  # noqa: PLC0415
@@ -166,7 +170,8 @@ class _System:
         equalities = hstack([self.matrix, csr_matrix((self.matrix.shape[0], k))]).tocsr()
         constraints = [LinearConstraint(equalities, self.rhs, self.rhs)]
         constraints += [LinearConstraint(a, lo, hi) for a, lo, hi in extra]
-        integrality = np.concatenate([np.full(m, 1 if self.integral else 0), np.zeros(k)])
+        whole = self.integral and not relaxed
+        integrality = np.concatenate([np.full(m, 1 if whole else 0), np.zeros(k)])
         self.programs += 1
         res = milp(
             objective,
@@ -193,44 +198,65 @@ def _links(targets: Sequence[int], m: int, sign: float) -> Any:
     return csr_matrix((data, (rows, cols)), shape=(k, m + k))
 
 
-def _reach_up(system: _System, targets: Sequence[int], n: float) -> npt.NDArray[np.float64] | None:
+def _reach_up(
+    system: _System, targets: Sequence[int], n: float, *, relaxed: bool = False
+) -> npt.NDArray[np.float64] | None:
     """A point maximising ``Σ min(x_t, n)``: ``0 ≤ y_t ≤ n``, ``y_t ≤ x_t``."""
     m, k = system.matrix.shape[1], len(targets)
     objective = np.concatenate([np.zeros(m), -np.ones(k)])
     extra = [(_links(targets, m, -1.0), -np.inf, 0.0)]  # y - x ≤ 0
-    return system.solve(objective, extra, np.full(k, n))
+    return system.solve(objective, extra, np.full(k, n), relaxed=relaxed)
 
 
 def _reach_down(
-    system: _System, targets: Sequence[int], floor: npt.NDArray[np.float64]
+    system: _System,
+    targets: Sequence[int],
+    floor: npt.NDArray[np.float64],
+    *,
+    relaxed: bool = False,
 ) -> npt.NDArray[np.float64] | None:
     """A point minimising ``Σ max(0, x_t − floor_t)``: ``w_t ≥ x_t − floor_t``, ``w ≥ 0``."""
     m, k = system.matrix.shape[1], len(targets)
     objective = np.concatenate([np.zeros(m), np.ones(k)])
     extra = [(_links(targets, m, -1.0), -floor, np.inf)]  # w - x ≥ -floor
-    return system.solve(objective, extra, np.full(k, np.inf))
+    return system.solve(objective, extra, np.full(k, np.inf), relaxed=relaxed)
 
 
 def _witnessed(
     targets: list[int],
-    reaches: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    reaches: Callable[[list[int], bool], npt.NDArray[np.float64] | None],
     good: Callable[[npt.NDArray[np.float64], int], bool],
 ) -> tuple[set[int], set[int]]:
-    """Targets shown to reach their level (by some feasible point) and those that cannot."""
+    """Targets shown to reach their level (by some feasible point) and those that cannot.
+
+    ``reaches(targets, relaxed)`` returns an optimal point of the joint program (of its LP
+    relaxation when ``relaxed``); every point found is a witness for every pending target.
+    """
     pending = list(targets)
     shown: set[int] = set()
     while pending:
-        point = reaches(pending)
+        point = reaches(pending, False)
         hits = {t for t in pending if point is not None and good(point, t)}
         if not hits:
             break
         shown |= hits
         pending = [t for t in pending if t not in hits]
     failed: set[int] = set()
+    left = set(pending)
     for t in pending:  # each remaining target alone: its own optimum decides
-        point = reaches([t])
+        if t not in left:
+            continue
+        left.discard(t)
+        # The relaxation is optimistic for the defender: if even it cannot reach the level,
+        # whole numbers cannot; only a relaxed success needs the integer program.
+        point = reaches([t], True)
+        if point is not None and good(point, t):
+            point = reaches([t], False)
         if point is not None and good(point, t):
             shown.add(t)
+            seen = {u for u in left if good(point, u)}
+            shown |= seen
+            left -= seen
         else:
             failed.add(t)
     return shown, failed
@@ -333,11 +359,11 @@ def _exposed_in(
     # Inside a published cell smaller than the threshold an atom cannot reach it.
     capped = {t for t in targets if system.ceiling[t] < n - _TOLERANCE}
 
-    def up(ts: list[int]) -> npt.NDArray[np.float64] | None:
-        return _reach_up(system, ts, n)
+    def up(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
+        return _reach_up(system, ts, n, relaxed=relaxed)
 
-    def down(ts: list[int]) -> npt.NDArray[np.float64] | None:
-        return _reach_down(system, ts, floor[np.asarray(ts)])
+    def down(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
+        return _reach_down(system, ts, floor[np.asarray(ts)], relaxed=relaxed)
 
     _, too_low = _witnessed(
         [t for t in targets if t not in capped], up, lambda x, t: x[t] >= n - _TOLERANCE
@@ -374,7 +400,8 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool) -> _UnitAudit:
         for t in sorted(_exposed_in(system, targets, sizes, float(threshold))):
             a = int(atoms[t])
             near = [*part.where.get(a, []), *(part.row_name[r] for r in rows)]
-            found[a] = (*_interval(system, t), list(dict.fromkeys(near))[:5])
+            bounds = _interval(system, t) if len(found) < _REPORTED else (np.nan, np.nan)
+            found[a] = (*bounds, list(dict.fromkeys(near))[:5])
         programs += system.programs
     members = part.members(found)
     exposed = tuple(

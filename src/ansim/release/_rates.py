@@ -12,7 +12,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from ansim._atomic import write_text_atomic
+from ansim._atomic import write_bytes_atomic
 from ansim.engine import Engine
 from ansim.errors import HubError, InvalidSpecError
 from ansim.hub import linked_table_name
@@ -24,6 +24,7 @@ __all__ = [
     "ReleasedTable",
     "cell_name",
     "rate_table",
+    "release_files",
     "write_release",
 ]
 
@@ -212,19 +213,11 @@ def _protect(
     return ReleasedTable(pa.table(out), summary, diagnostics)
 
 
-def write_release(released: ReleasedTable, path: Path) -> Path:
-    """Write the table as UTF-8 CSV (with BOM, so spreadsheet programs read Hangul) and its summary.
+def release_files(released: ReleasedTable, name: str) -> dict[str, bytes]:
+    """The files :func:`write_release` writes, as bytes: ``<name>.csv`` and ``<name>.json``.
 
-    Every withheld number is written as ``x`` and the CSV has no status column: one symbol for
-    every suppressed cell, whatever the reason, so a reader learns nothing from how a cell
-    was withheld.
-
-    Args:
-        released: The protected table.
-        path: CSV destination; the summary goes beside it as ``<name>.json``.
-
-    Returns:
-        The CSV path.
+    Every withheld number is ``x`` and the CSV has no status column: one symbol for every
+    suppressed cell, whatever the reason, so a reader learns nothing from how it was withheld.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -236,7 +229,25 @@ def write_release(released: ReleasedTable, path: Path) -> Path:
     ):
         shown = row | withheld if status != "published" else row
         writer.writerow(["" if v is None else v for v in shown.values()])
-    write_text_atomic(buffer.getvalue(), path, encoding="utf-8-sig")
     summary = json.dumps(released.summary, ensure_ascii=False, indent=2)
-    write_text_atomic(summary, path.with_suffix(".json"))
+    # UTF-8 with BOM, so spreadsheet programs read Hangul.
+    return {
+        f"{name}.csv": buffer.getvalue().encode("utf-8-sig"),
+        f"{name}.json": summary.encode("utf-8"),
+    }
+
+
+def write_release(released: ReleasedTable, path: Path) -> Path:
+    """Write the table as UTF-8 CSV (with BOM) and its summary beside it.
+
+    Args:
+        released: The protected table.
+        path: CSV destination; the summary goes beside it as ``<name>.json``.
+
+    Returns:
+        The CSV path.
+    """
+    files = release_files(released, path.stem)
+    write_bytes_atomic(files[f"{path.stem}.csv"], path)
+    write_bytes_atomic(files[f"{path.stem}.json"], path.with_suffix(".json"))
     return path

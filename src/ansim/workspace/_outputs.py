@@ -21,7 +21,10 @@ from ansim._atomic import write_text_atomic
 from ansim.errors import InvalidSpecError
 from ansim.workspace._checks import CheckReport
 
-__all__ = ["Output", "OutputStatus", "OutputStore", "ReviewDecision"]
+__all__ = ["WORKSPACE_PREFIX", "Output", "OutputStatus", "OutputStore", "ReviewDecision"]
+
+WORKSPACE_PREFIX = "workspace "
+"""How the project's release ledger names a workspace output (``workspace out-0001``)."""
 
 _ID = re.compile(r"^out-[0-9]{4,}$")
 
@@ -209,8 +212,20 @@ class OutputStore:
         return released
 
     def released_cells(self) -> dict[str, dict[str, frozenset[str]]]:
-        """The released tables' cell person ids, by output id (the differencing ledger)."""
-        return {o: self.cells(o) for o in self.ledger()}
+        """Released cells' person ids by release, from every release path of the project.
+
+        This workspace's tables are keyed by output id; the project's other person-level
+        releases (rate tables, protected tables) by their ledger id.
+        """
+        from ansim.release import ProjectLedger  # noqa: PLC0415 - the release package is heavier
+
+        mine = {o: self.cells(o) for o in self.ledger()}
+        others = {
+            r.release: dict(r.cells)
+            for r in ProjectLedger(self.root).released()
+            if r.unit == "person" and not r.release.startswith(WORKSPACE_PREFIX)
+        }
+        return mine | others
 
     def add_to_ledger(self, outputs: list[str]) -> None:
         """Record outputs as released."""

@@ -3,8 +3,10 @@
 Output checkers approve or reject submitted outputs with comments; an output is approved once
 it has the number of independent approvals its policy asks for (default 2), each from a
 different checker and none from its author. Releasing re-runs the differencing check against
-everything released since the output was made, writes the bundle (CSV, ACRO-compatible
-``results.json``, checksums) and adds its tables to the ledger. Every step is authorised and
+everything released since the output was made, then the project ledger's attacker LP over
+everything the project has released on any path (rate tables and protected tables through
+:class:`~ansim.release.ReleaseService` too), writes the bundle (CSV, ACRO-compatible
+``results.json``, checksums) and adds its tables to both ledgers. Every step is authorised and
 audited by :class:`~ansim.governance.Governance`; a refusal on separation of duties is audited too.
 """
 
@@ -16,8 +18,15 @@ from pathlib import Path
 
 from ansim.errors import AccessDenied, DisclosureCheckFailed, InvalidSpecError
 from ansim.governance import Governance, Operation, Role
+from ansim.release import ProjectLedger, ReleasedCells
 from ansim.workspace._differencing import differencing_check
-from ansim.workspace._outputs import Output, OutputStatus, OutputStore, ReviewDecision
+from ansim.workspace._outputs import (
+    WORKSPACE_PREFIX,
+    Output,
+    OutputStatus,
+    OutputStore,
+    ReviewDecision,
+)
 from ansim.workspace._policy import CheckPolicy
 from ansim.workspace._results import write_bundle
 
@@ -140,6 +149,15 @@ class Review:
             if item.status != OutputStatus.APPROVED:
                 raise AccessDenied(f"output {item.id} is {item.status}: only approved ones go out")
         self._recheck(found)
+        entries = self._ledger_entries(found)
+        ledger = ProjectLedger(self.outputs.root)
+        # The project's one ledger, across every release path; an exception granted by the
+        # checkers covers what that output shows on its own, never what it adds to others.
+        excepted = {f"{WORKSPACE_PREFIX}{o.id}" for o in found if o.exception}
+        ledger.refuse_exposing(
+            [e for e in entries if e.release not in excepted],
+            excepted=[e for e in entries if e.release in excepted],
+        )
         self.governance.authorize(
             actor, self.project, Operation.RELEASE_OUTPUT,
             objects={"outputs": ",".join(outputs), "directory": directory.name},
@@ -149,7 +167,18 @@ class Review:
         for item in released:
             self.outputs.save(item)
         self.outputs.add_to_ledger([o.id for o in released])
+        ledger.record(entries)
         return Release(directory, tuple(outputs), checksums)
+
+    def _ledger_entries(self, outputs: list[Output]) -> list[ReleasedCells]:
+        """The outputs' published cells as the project's release ledger holds them."""
+        entries = []
+        for item in outputs:
+            cells = self.outputs.cells(item.id)
+            if cells:
+                threshold = CheckPolicy.from_dict(item.report.policy).threshold
+                entries.append(ReleasedCells(f"{WORKSPACE_PREFIX}{item.id}", cells, threshold))
+        return entries
 
     def _recheck(self, outputs: list[Output]) -> None:
         ledger = self.outputs.released_cells()
