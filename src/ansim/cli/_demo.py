@@ -22,13 +22,18 @@ def demo(
     people: PeopleOpt = 100_000,
     seed: SeedOpt = 20211101,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("ansim-demo"),
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (default) | spark: the linkage unit's engine.")
+    ] = "duckdb",
 ) -> None:
     """Run the whole demo: generate → ingest → prepare → match → combine → release."""
     if ctx.invoked_subcommand is not None:
         return
     from ansim.demo import run_demo
+    from ansim.linkage import on_engine
 
-    run = run_demo(people, seed, out, on_step=lambda s: console.print(f"[bold]·[/] {s}"))
+    with on_engine(engine):
+        run = run_demo(people, seed, out, on_step=lambda s: console.print(f"[bold]·[/] {s}"))
     q = run.quality
     console.print("\n[bold]Where everything is[/]")
     rows = [("custodians' raw files and true links", run.world.directory)]
