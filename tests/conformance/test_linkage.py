@@ -28,8 +28,8 @@ def _parts(world: dict) -> list:
 
 def test_components_equal_union_find(engine: QueryEngine) -> None:
     rng = np.random.default_rng(7)
-    count = 300
-    u, v = rng.integers(0, count, 240), rng.integers(0, count, 240)
+    count = 120
+    u, v = rng.integers(0, count, 100), rng.integers(0, count, 100)
     got = connected_components_on(engine, count, u, v)
     assert got.tolist() == connected_components(count, u, v).tolist()
 
@@ -54,7 +54,8 @@ def test_blocking_gives_the_same_pairs_and_report(engine: QueryEngine, world: di
     columns = shared_columns(parts)
     records = encode_records(parts, columns)
     # the automatic passes (tokens, identifying filters, dice within blocks) plus LSH bands
-    rules = automatic_blocking(records, columns, max_block=500, seed=3, lsh=True)
+    rules = automatic_blocking(records, columns, max_block=500, seed=3)
+    rules = (*rules, BlockingRule("bf_name", "lsh", bands=4, bits=20, seed=3))
     assert {r.kind for r in rules} >= {"equal", "dice", "lsh"}
     expected = block_pairs(rules, records.codes, records.filters, records.popcounts)
     got = block_pairs_on(engine, rules, records.codes, records.filters, records.popcounts)
