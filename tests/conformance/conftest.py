@@ -73,4 +73,5 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "content": content,
         "serials": serials,
         "truth": pacsv.read_csv(files.truth),
+        "files": files.datasets,
     }
