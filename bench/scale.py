@@ -223,7 +223,8 @@ def simulate(dist: dict[str, Any], engine: QueryEngine, seed: int, fraction: int
     rng = np.random.default_rng(seed)
     days = len(dist["year_values"]) * 365
     sample_blocks = days // fraction
-    year = rng.choice(len(dist["year_values"]), sample_blocks, p=dist["year_share"])
+    # every day of every birth year is one block: a uniform sample of days is uniform in years
+    year = rng.integers(0, len(dist["year_values"]), sample_blocks)
     # block size at 52M: the year's people spread over its days (Poisson around the mean)
     mean = dist["year_share"][year] * POPULATION / 365
     sizes = rng.poisson(mean)
