@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test install install-dev lint typecheck pytest postgres-binaries bench clean
+.PHONY: demo test install install-dev lint typecheck pytest postgres-binaries spark-runtime bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,19 @@ postgres-binaries:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
 	fi
 
-pytest: install-dev postgres-binaries
+# The conformance suite (tests/conformance) runs on Spark too: it needs the spark extra and
+# Java. A fresh machine may lack Java: install Debian's headless runtime.
+$(VENV)/.installed-spark: pyproject.toml constraints.txt | $(VENV)/.installed-dev
+	$(PIP) install -c constraints.txt -e '.[dev,spark]'
+	touch $@
+
+spark-runtime: $(VENV)/.installed-spark
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo "installing Debian's default-jre-headless for the Spark tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless; \
+	fi
+
+pytest: install-dev postgres-binaries spark-runtime
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -29,6 +29,9 @@ def demo(
     port: Annotated[
         int, typer.Option("--port", help="Where the pages are served after the flow (a terminal).")
     ] = 8000,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (default) | spark: the linkage unit's engine.")
+    ] = "duckdb",
 ) -> None:
     """Run the whole demo: generate → ingest → prepare → match → combine → release.
 
@@ -39,8 +42,10 @@ def demo(
     if ctx.invoked_subcommand is not None:
         return
     from ansim.demo import run_demo
+    from ansim.linkage import on_engine
 
-    run = run_demo(people, seed, out, on_step=lambda s: console.print(f"[bold]·[/] {s}"))
+    with on_engine(engine):
+        run = run_demo(people, seed, out, on_step=lambda s: console.print(f"[bold]·[/] {s}"))
     q = run.quality
     console.print("\n[bold]Where everything is[/]")
     rows = [("custodians' raw files and true links", run.world.directory)]

@@ -24,6 +24,7 @@ _BLOCKING = typer.Option("--blocking", help="auto | standard | lsh (extra LSH pa
 _PAIRS = typer.Option("--pairs", help="Also write pairs.parquet (scored pairs).")
 _MODEL = typer.Option("--model", help="Apply a saved model (JSON) instead of training.")
 _SAVE = typer.Option("--save-model", help="Write the model that scored the pairs (JSON).")
+_ENGINE = typer.Option("--engine", help="duckdb (one machine, default) | spark (ansim[spark]).")
 
 
 def _config(  # noqa: PLR0917 -- one value per CLI option
@@ -166,6 +167,7 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
     pairs: Annotated[bool, _PAIRS] = False,
     model: Annotated[Path | None, _MODEL] = None,
     save_model: Annotated[Path | None, _SAVE] = None,
+    engine: Annotated[str, _ENGINE] = "duckdb",
 ) -> None:
     """The whole three-party flow with throwaway keys: --spec A.yaml A.csv --spec B.yaml B.csv.
 
@@ -173,20 +175,21 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
     keys are not secret: for trials only).
     """
     from ansim.flow import link_files
-    from ansim.linkage import LinkageModel
+    from ansim.linkage import LinkageModel, on_engine
 
     if len(spec) != len(files):
         raise typer.BadParameter("give exactly one data file after each --spec")
-    run = link_files(
-        list(zip(spec, files, strict=True)),
-        out,
-        max_bytes=max_bytes,
-        config=_config(config, method, threshold, assignment, seed, blocking),
-        model=LinkageModel.load(model) if model is not None else None,
-        pairs=pairs,
-        save_model=save_model,
-        seed=seed,
-    )
+    with on_engine(engine):
+        run = link_files(
+            list(zip(spec, files, strict=True)),
+            out,
+            max_bytes=max_bytes,
+            config=_config(config, method, threshold, assignment, seed, blocking),
+            model=LinkageModel.load(model) if model is not None else None,
+            pairs=pairs,
+            save_model=save_model,
+            seed=seed,
+        )
     for name, result in run.ingested.items():
         console.print(
             f"{name}: {result.rows_landed:,} landed, {result.rows_quarantined:,} quarantined"

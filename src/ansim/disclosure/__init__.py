@@ -52,6 +52,7 @@ from ansim.disclosure._protect import (
 )
 from ansim.disclosure._risk import RiskProfile, risk_profile, risk_report
 from ansim.disclosure._rounding import RoundedTable, controlled_rounding
+from ansim.disclosure._scaled import anonymise_on, encode_on, outliers_on
 from ansim.disclosure._search import SearchResult
 from ansim.disclosure._secondary import (
     SecondaryMethod,
@@ -89,12 +90,15 @@ __all__ = [
     "ThresholdRule",
     "age_hierarchy",
     "anonymise",
+    "anonymise_on",
     "audit_suppression",
     "band_hierarchy",
     "controlled_rounding",
     "date_hierarchy",
+    "encode_on",
     "link_tables",
     "load_hierarchies",
+    "outliers_on",
     "primary_suppression",
     "protect_cells",
     "protect_table",

@@ -95,8 +95,8 @@ def star_components(engine: QueryEngine, edges: Table, out: str) -> tuple[Table,
                                                           v=edges.v.cast("int64"))
     )  # fmt: skip
     for rounds in range(1, _MAX_ROUNDS + 1):
-        larger = engine.create_table(names[1], _large_star(current))
-        stars = engine.create_table(names[0], _small_star(larger))
+        # one stored table per round (large-star stays lazy inside small-star's plan)
+        stars = engine.create_table(names[rounds % 2], _small_star(_large_star(current)))
         if _is_star(engine, stars):
             labels = stars.group_by("u").aggregate(label=stars.v.min())
             centres = stars.select(node=stars.v, label=stars.v).distinct()

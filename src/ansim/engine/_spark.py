@@ -110,7 +110,8 @@ class SparkEngine(Closing):
 
     Args:
         master: Spark master URL (``local[2]``; ``spark://…`` or ``yarn`` on a cluster).
-        session: An existing ``SparkSession`` to use (it is left running on close).
+        session: An existing ``SparkSession`` to use (default: the active one, if any); a
+            session the engine did not start is left running on close.
         shuffle_partitions: Partitions after a shuffle.
         driver_memory: Driver heap (local mode: the executors' too).
         config: Further Spark settings (they win over the defaults).
@@ -129,6 +130,9 @@ class SparkEngine(Closing):
         config: Mapping[str, str] | None = None,
     ) -> None:
         spark_session = _require_spark()
+        # one session per JVM: a running one (a test session's, a notebook's) is shared, not
+        # stopped on close
+        session = session or spark_session.getActiveSession()
         self._owned = session is None
         if session is None:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

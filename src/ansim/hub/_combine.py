@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis
 import pyarrow as pa
 
-from ansim.engine import Engine
+from ansim.engine import QueryEngine
 from ansim.errors import HubError
 from ansim.packages import Part
 
@@ -38,7 +38,7 @@ class LinkedDataset:
     persons: int
 
 
-def combine(content_parts: Sequence[Part], linkmap: pa.Table, engine: Engine) -> LinkedDataset:
+def combine(content_parts: Sequence[Part], linkmap: pa.Table, engine: QueryEngine) -> LinkedDataset:
     """Join each content part with the link map and store it as ``linked_<dataset>``.
 
     Every serial of a content part must be in the link map; otherwise the parts and the map

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import ibis
 import pyarrow as pa
 
-from ansim.engine import Engine
+from ansim.engine import QueryEngine
 from ansim.errors import HubError, InvalidSpecError
 from ansim.hub._combine import linked_table_name
 
@@ -32,7 +32,7 @@ def _age_band(table: ibis.Table, reference: dt.date) -> ibis.Value:
 
 
 def linkage_rates(
-    engine: Engine,
+    engine: QueryEngine,
     dataset: str,
     other: str,
     by: Sequence[str] = ("age_band", "sex", "sigungu_code"),

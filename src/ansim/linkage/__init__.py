@@ -59,6 +59,13 @@ from ansim.linkage._pairs import (
     threshold_sweep,
     waterfall,
 )
+from ansim.linkage._partitioned import (
+    block_pairs_on,
+    current_engine,
+    on_engine,
+    pattern_counts_on,
+    using_engine,
+)
 from ansim.linkage._probabilistic import (
     ScoredPairs,
     link,
@@ -102,9 +109,11 @@ __all__ = [
     "automatic_comparisons",
     "bit_matrix",
     "block_pairs",
+    "block_pairs_on",
     "check_parts",
     "comparison_levels",
     "connected_components",
+    "current_engine",
     "dice_pairs",
     "dice_reference",
     "dice_top_k",
@@ -121,11 +130,13 @@ __all__ = [
     "match_files",
     "monotone_m",
     "monotone_u",
+    "on_engine",
     "pairs_in_blocks",
     "pairs_table",
     "pairs_within_groups",
     "pairwise_quality",
     "pattern_counts",
+    "pattern_counts_on",
     "person_ids",
     "popcounts",
     "quality_against_truth",
@@ -136,5 +147,6 @@ __all__ = [
     "shared_columns",
     "threshold_sweep",
     "train_model",
+    "using_engine",
     "waterfall",
 ]

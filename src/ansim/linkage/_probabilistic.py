@@ -19,14 +19,13 @@ import pyarrow as pa
 
 from ansim.errors import LinkageError
 from ansim.linkage._assignment import select_links
-from ansim.linkage._blocking import BlockingRule, CandidatePairs, block_pairs
+from ansim.linkage._blocking import BlockingRule, CandidatePairs
 from ansim.linkage._comparison import (
     EncodedRecords,
     FieldComparison,
     comparison_levels,
     reached_levels,
 )
-from ansim.linkage._components import connected_components
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._dice import dice_pairs
 from ansim.linkage._encoded import (
@@ -41,6 +40,7 @@ from ansim.linkage._estimates import estimated_missed_by_blocking, quality_estim
 from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import pairs_table
+from ansim.linkage._partitioned import blocked_pairs, components
 from ansim.linkage._training import train_model
 from ansim.packages import Part
 
@@ -149,7 +149,7 @@ def score_pairs(
         rules = model.blocking
     else:
         rules = _rules(records, config, columns, lsh=config.blocking_mode == "lsh")
-    candidates = block_pairs(rules, records.codes, records.filters, records.popcounts)
+    candidates = blocked_pairs(rules, records.codes, records.filters, records.popcounts)
     if config.method == "fuzzy":
         dice = _fuzzy_scores(records, columns, candidates.first, candidates.second)
         accepted = dice >= np.float32(config.fuzzy_threshold)
@@ -179,7 +179,7 @@ def _extra_passes_if_lossy(
     if missed.point <= max(1.0, LOSSY_BLOCKING_SHARE * likely.size):
         return candidates
     rules = _rules(records, config, columns, lsh=True)
-    extended = block_pairs(rules, records.codes, records.filters, records.popcounts)
+    extended = blocked_pairs(rules, records.codes, records.filters, records.popcounts)
     return replace(extended, switched_on=True)
 
 
@@ -381,7 +381,7 @@ def link(
     weight = scored.match_weight[accepted]
     keep = select_links(config.assignment, first, second, weight, records.source)
     first, second, weight = first[keep], second[keep], weight[keep]
-    labels = connected_components(records.size, first, second)
+    labels = components(records.size, first, second)
     best = np.full(records.size, -np.inf)
     np.maximum.at(best, first, weight)
     np.maximum.at(best, second, weight)

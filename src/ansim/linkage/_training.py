@@ -27,8 +27,8 @@ from ansim.linkage._model import (
     estimate_u,
     monotone_m,
     monotone_u,
-    pattern_counts,
 )
+from ansim.linkage._partitioned import counted_patterns
 
 __all__ = ["train_model"]
 
@@ -95,7 +95,7 @@ def train_model(
         first, second = _session_pairs(records.codes[comparison.column], config, g + 1)
         if first.size < _MIN_SESSION_PAIRS:
             continue
-        patterns, counts = pattern_counts(comparison_levels(records, comparisons, first, second))
+        patterns, counts = counted_patterns(comparison_levels(records, comparisons, first, second))
         fields = [f for f in range(count) if f != g]
         # u is re-estimated inside the session: its non-matches agree on g, and fields that
         # depend on g (an RRN holds the birth date) look unlike random pairs there
@@ -120,7 +120,7 @@ def train_model(
     em_all = config.u_from == "em" and candidate_levels is not None
     if missing or em_all:
         levels = candidate_levels if candidate_levels is not None else np.empty((0, count), np.int8)
-        patterns, counts = pattern_counts(levels)
+        patterns, counts = counted_patterns(levels)
         fields = list(range(count)) if em_all else missing
         if counts.sum():
             m, new_u, share = estimate_m_by_em(

@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 
 from ansim._atomic import write_bytes_atomic
-from ansim.engine import Engine
+from ansim.engine import QueryEngine
 from ansim.errors import HubError, InvalidSpecError
 from ansim.hub import linked_table_name
 from ansim.regions import GYEONGGI_SIGUNGU
@@ -99,7 +99,7 @@ def _age_band(age: ibis.Value, spec: RateTableSpec) -> ibis.Value:
     return ibis.ifelse(age >= spec.top_band, f"{spec.top_band}+", label)
 
 
-def rate_table(engine: Engine, spec: RateTableSpec | None = None) -> ReleasedTable:
+def rate_table(engine: QueryEngine, spec: RateTableSpec | None = None) -> ReleasedTable:
     """Events per ``per`` persons by si/gun × age band × sex, small cells suppressed.
 
     Each population person counts once (duplicates in the register share a person id); a person
