@@ -18,6 +18,7 @@ from ansim.cli import (  # noqa: F401
     _hub,
     _linkage,
     _packages,
+    _privacy,
     _project,
     _workspace,
 )
