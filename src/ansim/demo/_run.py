@@ -38,6 +38,7 @@ from ansim.identity import LinkageSecret, PreparedParts, prepare
 from ansim.ingest import IngestResult, ingest_file, load_ingested
 from ansim.linkage import PairwiseQuality, match_files, quality_against_truth
 from ansim.packages import PartyKeyStore, introduce, receive_inbox, seal_part, seal_table
+from ansim.privacy import write_demo_dp_releases as write_dp
 from ansim.release import rate_table, write_release
 from ansim.schema import DatasetSpec
 
@@ -267,7 +268,7 @@ class DemoRun:
     governance: Path | None = None
 
 
-def run_demo(
+def run_demo(  # noqa: PLR0915 - one statement per step of the demo, in order
     people: int = 100_000,
     seed: int = 20211101,
     out: Path = Path("ansim-demo"),
@@ -350,6 +351,7 @@ def run_demo(
     lap("combine")
     say("release: confirmed cases per 100,000 by si/gun × age band × sex")
     release = _release_reviewed(gov, store, out / "release")
+    say(write_dp(store, out, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT))
     say(_workspace_outputs(gov, store, out))  # checked analyses, two-person review, bundle
     lap("release")
     quality = quality_against_truth(linkmap.table, serial_maps, pacsv.read_csv(world.truth))

@@ -8,6 +8,8 @@ are contributions bounded in the engine and OpenDP's samplers add the noise.
 from __future__ import annotations
 
 from ansim.privacy._bounding import bound_contributions, derive_keys
+from ansim.privacy._consistency import consistent_children, make_consistent
+from ansim.privacy._demo import demo_release_spec, write_demo_dp_releases
 from ansim.privacy._noise import (
     Mechanism,
     NoisyMeasure,
@@ -48,10 +50,13 @@ __all__ = [
     "Statistic",
     "bound_contributions",
     "calibrate",
+    "consistent_children",
+    "demo_release_spec",
     "derive_keys",
     "describe_plan",
     "epsilon_of_rho",
     "half_width",
+    "make_consistent",
     "measure_query",
     "parse_release_spec",
     "plan_release",
@@ -59,5 +64,6 @@ __all__ = [
     "release_file",
     "rho_of_epsilon",
     "run_release",
+    "write_demo_dp_releases",
     "write_dp_release",
 ]

@@ -154,7 +154,12 @@ class DPRelease:
             "mechanism": self.plan.mechanism,
             "budget": self.receipt,
             "tables": [t.name for t in self.tables],
-            "post_processing": "none",
+            "post_processing": {
+                t.name: t.metadata["post_processing"]
+                for t in self.tables
+                if t.metadata.get("post_processing")
+            }
+            or "none",
         }
 
 

@@ -257,7 +257,7 @@ def _metadata(plan: ReleasePlan, planned: PlannedQuery, interval: str) -> dict[s
     q, spec = planned.query, plan.spec
     names = {"gaussian": "discrete Gaussian", "laplace": "discrete Laplace"}
     noise = {
-        part: {"scale": m.scale, "sensitivity": m.sensitivity, "rho": m.rho}
+        part: {"scale": m.scale, "sensitivity": m.sensitivity, "rho": m.rho, "variance": m.variance}
         for part, m in (("count", planned.count), ("values", planned.values))
         if m is not None
     }

@@ -1,0 +1,96 @@
+"""``ansim privacy budget`` and ``ansim privacy release`` on a plain file (no actor option)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from ansim.cli import app
+
+runner = CliRunner()
+SPEC = """
+name: incomes
+rho: 1.0
+person: person_id
+keys: {region: sigungu, sex: [M, F]}
+queries:
+  - {name: people_by_region_sex, statistic: count, by: [region, sex]}
+  - {name: mean_income, statistic: mean, column: income, lower: 0, upper: 10000,
+     by: [region]}
+"""
+
+
+def _ansim(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    return subprocess.run(
+        [sys.executable, "-c", "from ansim.cli import main; main()", *args],
+        capture_output=True, text=True, cwd=cwd, check=False, env=env,
+    )  # fmt: skip
+
+
+def _input(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(2)
+    n = 2000
+    table = pa.table({
+        "person_id": np.repeat(np.arange(n // 2), 2),  # two rows per person: one is kept
+        "region": rng.choice(["41110", "41820", "41800"], n),
+        "sex": rng.choice(["M", "F"], n),
+        "income": rng.integers(0, 20000, n),
+    })  # fmt: skip
+    pq.write_table(table, tmp_path / "rows.parquet")
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    return tmp_path / "rows.parquet"
+
+
+def test_release_writes_tables_with_intervals(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["privacy", "release", "--spec", str(tmp_path / "spec.yaml"), "--input", str(rows),
+              "--out", str(out), "--rho", "0.5"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = (out / "people_by_region_sex.csv").read_text().splitlines()
+    assert lines[0] == '"region","sex","estimate","ci_low","ci_high"'
+    assert len(lines) == 1 + 31 * 2
+    meta = json.loads((out / "mean_income.json").read_text())
+    assert meta["rho"] <= 0.25 + 1e-12
+    assert meta["privacy_unit"].startswith("a person")
+    report = json.loads((out / "release.json").read_text())
+    assert report["budget"]["rho_total"] == 0.5
+
+
+def test_budget_prices_without_data(tmp_path: Path) -> None:
+    _input(tmp_path)
+    result = runner.invoke(app, ["privacy", "budget", "--spec", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["rho"] <= 1.0
+    assert [q["cells"] for q in plan["queries"]] == [62, 31]
+
+
+def test_no_user_name_option() -> None:
+    for command in ("budget", "release"):
+        help_text = runner.invoke(app, ["privacy", command, "--help"]).output
+        assert "--as" not in help_text
+        assert "--actor" not in help_text
+
+
+def test_bad_spec_exits_2_with_an_error_line(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: x\nrho: 1\nqueries: [{name: q, statistic: mean}]\n")
+    result = _ansim(
+        ["privacy", "release", "--spec", "bad.yaml", "--input", str(rows), "--out", "o"],
+        tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,37 @@
+"""The demo's DP release: stable form, intervals, ledger spend, consistent si/gun tables."""
+
+import json
+
+import pyarrow.csv as pacsv
+
+from ansim.demo import DemoRun
+from ansim.governance import Governance, PrivacyLedger
+from ansim.regions import GYEONGGI_SIGUNGU
+
+PROJECT = "gyeonggi-covid-demo"
+
+
+def test_demo_releases_dp_cases_by_sigungu_week(demo_run: DemoRun) -> None:
+    dp_dir = demo_run.out / "release" / "dp"
+    table = pacsv.read_csv(
+        dp_dir / "confirmed_by_sigungu_week.csv",
+        convert_options=pacsv.ConvertOptions(column_types={"sigungu_code": "string"}),
+    )
+    assert table.column_names == ["sigungu_code", "week", "estimate", "ci_low", "ci_high"]
+    assert set(table["sigungu_code"].to_pylist()) == set(GYEONGGI_SIGUNGU)
+    assert table.num_rows == 31 * 154  # every public cell, weeks of 2020-01-20 .. 2022-12-31
+    for row in table.to_pylist()[:200]:
+        assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    meta = json.loads((dp_dir / "confirmed_by_sigungu_week.json").read_text())
+    assert {"rho", "epsilon", "delta", "privacy_unit", "mechanism"} <= set(meta)
+    assert "person" in meta["privacy_unit"]
+    gov = Governance(demo_run.governance)
+    spends = PrivacyLedger(gov).spends(PROJECT)
+    gov.close()
+    assert [s.id for s in spends] == [meta["paid_by"]["spend"]]
+    consistent = pacsv.read_csv(dp_dir / "confirmed_by_sigungu_week_consistent.csv").to_pylist()
+    assert min(r["estimate"] for r in consistent) >= 0
+    weekly: dict[str, int] = {}
+    for r in consistent:
+        weekly[r["week"]] = weekly.get(r["week"], 0) + r["estimate"]
+    assert sum(weekly.values()) > 0
