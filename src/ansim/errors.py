@@ -8,6 +8,7 @@ a kind of built-in error inherit from it too, so callers can catch either::
     ├── IngestError                       a whole input file cannot be read
     │   └── OversizedInputError           the file is larger than the configured limit
     ├── InvalidIdentifierError(ValueError) a value cannot be standardised as its kind
+    ├── IdentifierInContentError          a content part would carry an identifier-shaped value
     ├── LinkageError                      linkage inputs are inconsistent
     ├── HubError                          the hub cannot combine or store parts
     ├── DisclosureCheckFailed             an output fails a disclosure rule
@@ -29,6 +30,7 @@ __all__ = [
     "DisclosureCheckFailed",
     "EngineError",
     "HubError",
+    "IdentifierInContentError",
     "IngestError",
     "IntegrityError",
     "InvalidIdentifierError",
@@ -84,3 +86,7 @@ class IntegrityError(AnsimError):
 
 class EngineError(AnsimError):
     """The query engine failed to execute a plan."""
+
+
+class IdentifierInContentError(AnsimError):
+    """A content part would carry a value shaped like a direct identifier (RRN, phone, name)."""

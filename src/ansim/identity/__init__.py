@@ -21,6 +21,7 @@ from ansim.identity._address import (
 from ansim.identity._bloom import BloomEncoding, FieldFill, encode_bloom, encode_bloom_detailed
 from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import StandardisedColumn, standardise_array
+from ansim.identity._content_scan import IDENTIFIER_PATTERNS, find_identifier_shapes, scan_content
 from ansim.identity._encoding import (
     DEFAULT_ENCODING_SPEC,
     ENCODING_FIELDS,
@@ -58,6 +59,7 @@ __all__ = [
     "ENCODING_FIELDS",
     "ENCODING_FORMAT",
     "ENCODING_METADATA_KEY",
+    "IDENTIFIER_PATTERNS",
     "PART_METADATA_KEYS",
     "AddressFacts",
     "AddressForm",
@@ -82,12 +84,14 @@ __all__ = [
     "decompose_jamo",
     "encode_bloom",
     "encode_bloom_detailed",
+    "find_identifier_shapes",
     "make_tokens",
     "new_serials",
     "parse_date",
     "prepare",
     "rrn_check_digit",
     "rrn_facts",
+    "scan_content",
     "sigungu_matches",
     "split_name",
     "standardise_address",

@@ -17,6 +17,7 @@ from ansim._atomic import write_parquet_atomic, write_text_atomic
 from ansim.identity._bloom import FieldFill, encode_bloom_detailed
 from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import standardise_array
+from ansim.identity._content_scan import scan_content
 from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
@@ -223,7 +224,12 @@ def prepare(
 
     Returns:
         Where the parts are.
+
+    Raises:
+        IdentifierInContentError: A content column holds an RRN-, phone- or name-shaped value
+            (see :func:`ansim.identity.scan_content`); nothing is written then.
     """
+    scan_content(spec, records)
     kinds = _present_kinds(spec)
     usable = [r for r in recipes if all(k in kinds for k in r.kinds)]
     used = None if encoding is None else encoding.for_kinds(kinds)
