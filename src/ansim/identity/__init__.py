@@ -41,6 +41,7 @@ from ansim.identity._prepare import (
     prepare,
     standardise_columns,
 )
+from ansim.identity._quality import QualityProblem, identifier_quality, usable_rrn, valid_kr_phone
 from ansim.identity._rrn import CheckDigit, RegistrationKind, RrnFacts, rrn_check_digit, rrn_facts
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._standardise import (
@@ -73,6 +74,7 @@ __all__ = [
     "LinkageSecret",
     "NameParts",
     "PreparedParts",
+    "QualityProblem",
     "RegistrationKind",
     "RrnFacts",
     "StandardisedColumn",
@@ -85,6 +87,7 @@ __all__ = [
     "encode_bloom",
     "encode_bloom_detailed",
     "find_identifier_shapes",
+    "identifier_quality",
     "make_tokens",
     "new_serials",
     "parse_date",
@@ -101,4 +104,6 @@ __all__ = [
     "standardise_phone",
     "standardise_rrn",
     "standardise_sex",
+    "usable_rrn",
+    "valid_kr_phone",
 ]

@@ -19,6 +19,7 @@ from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import standardise_array
 from ansim.identity._content_scan import scan_content
 from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
+from ansim.identity._quality import usable_rrn
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
 from ansim.schema import DatasetSpec, IdentifierKind
@@ -156,8 +157,13 @@ def _prepare_chunk(
     recipes, encoding = plan
     values, invalid = standardise_columns(spec, chunk)
     into.invalid.update(invalid)
+    # A number failing its date or check-digit test makes no exact RRN token (it may still
+    # feed the fuzzy Bloom-filter encodings below); quality.csv says which rows.
+    exact = dict(values)
+    if IdentifierKind.RRN in exact:
+        exact[IdentifierKind.RRN] = usable_rrn(exact[IdentifierKind.RRN])
     for recipe in recipes:
-        into.add(recipe.column, make_tokens(recipe, values, secret))
+        into.add(recipe.column, make_tokens(recipe, exact, secret))
     if encoding is not None:
         bloom = encode_bloom_detailed(encoding, values, secret)
         for name, column in bloom.columns.items():

@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ansim._atomic import atomic_directory, write_parquet_atomic
+from ansim._safecsv import safe_csv_text
 from ansim.errors import IngestError, OversizedInputError
+from ansim.identity import identifier_quality
 from ansim.ingest._csv import ParsedCsv, RejectedRow, parse_csv, text_problem
 from ansim.ingest._encoding import decode_text
 from ansim.ingest._values import validate_column
@@ -28,10 +30,10 @@ __all__ = ["DEFAULT_MAX_BYTES", "IngestResult", "ingest_file", "load_ingested"]
 DEFAULT_MAX_BYTES = 4 * 1024**3
 """Largest input file accepted unless the caller sets another limit (4 GiB)."""
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECORDS_FILE = "records.parquet"
 QUARANTINE_FILE = "quarantine.csv"
 SUMMARY_FILE = "summary.json"
+QUALITY_FILE = "quality.csv"
 SPEC_FILE = "spec.yaml"
 
 
@@ -181,17 +183,14 @@ def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:
 
 
 def _quarantine_csv(rejected: list[RejectedRow], delimiter: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["row_number", "line_range", "reason", "raw"])
+    rows = []
     for row in sorted(rejected, key=lambda r: r.row_number):
         raw = io.StringIO()
         csv.writer(raw, delimiter=delimiter, lineterminator="").writerow(row.fields)
-        cells = [row.reason, raw.getvalue()]
-        # Cells a spreadsheet would run as formulas are neutralised (OWASP): people open this.
-        cells = ["'" + c if c[:1] in _FORMULA_STARTS else c for c in cells]
-        writer.writerow([row.row_number, row.line_range, *cells])
-    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
+        rows.append([row.row_number, row.line_range, row.reason, raw.getvalue()])
+    # People open this: cells a spreadsheet would run as formulas are neutralised (OWASP).
+    text = safe_csv_text(["row_number", "line_range", "reason", "raw"], rows)
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def ingest_file(
@@ -201,6 +200,8 @@ def ingest_file(
 
     Writes ``out/<dataset>/`` atomically: ``records.parquet`` (typed rows that passed),
     ``quarantine.csv`` (row number, reason and raw fields of every row that did not),
+    ``quality.csv`` (row number, column and reason of every landed RRN or phone number that
+    fails its checks, no values; it stays with the custodian),
     ``summary.json`` (counts, no values) and ``spec.yaml``.
 
     Args:
@@ -231,6 +232,10 @@ def ingest_file(
             problems.setdefault(index, []).append(reason)
     keep = pa.array([i not in problems for i in range(len(rows))], type=pa.bool_())
     landed = pa.table(arrays).filter(keep)
+    landed_numbers = [n for i, n in enumerate(numbers) if i not in problems]
+    quality = [
+        [landed_numbers[p.row], p.column, p.reason] for p in identifier_quality(spec, landed)
+    ]
     rejected = list(parsed.rejected)
     rejected += [RejectedRow(numbers[i], "; ".join(r), tuple(rows[i])) for i, r in problems.items()]
     reasons = Counter(
@@ -263,10 +268,15 @@ def ingest_file(
         "multiline_continuation_lines": parsed.continuation_lines,
         "reasons": result.reasons,
         "ignored_columns": list(ignored),
+        # Landed rows whose RRN or phone number fails a check (quality.csv says which).
+        "rows_with_identifier_problems": len({q[0] for q in quality}),
     }
     with atomic_directory(result.directory) as tmp:
         write_parquet_atomic(landed, tmp / RECORDS_FILE)
         (tmp / QUARANTINE_FILE).write_bytes(_quarantine_csv(rejected, spec.delimiter))
+        (tmp / QUALITY_FILE).write_text(
+            safe_csv_text(["row_number", "column", "reason"], quality), encoding="utf-8"
+        )
         (tmp / SPEC_FILE).write_text(spec.to_yaml(), encoding="utf-8")
         (tmp / SUMMARY_FILE).write_text(
             json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
