@@ -22,6 +22,7 @@ from ansim.disclosure._microdata import (
     SUPPRESSED,
     Anonymisation,
     anonymise,
+    output_columns,
     read_microdata,
     write_anonymisation,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "date_hierarchy",
     "link_tables",
     "load_hierarchies",
+    "output_columns",
     "primary_suppression",
     "protect_cells",
     "protect_table",
