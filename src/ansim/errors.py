@@ -8,6 +8,7 @@ a kind of built-in error inherit from it too, so callers can catch either::
     ├── IngestError                       a whole input file cannot be read
     │   └── OversizedInputError           the file is larger than the configured limit
     ├── InvalidIdentifierError(ValueError) a value cannot be standardised as its kind
+    ├── IdentifierInContentError          a content part would carry an identifier-shaped value
     ├── LinkageError                      linkage inputs are inconsistent
     ├── HubError                          the hub cannot combine or store parts
     ├── DisclosureCheckFailed             an output fails a disclosure rule
@@ -34,6 +35,7 @@ __all__ = [
     "DisclosureCheckFailed",
     "EngineError",
     "HubError",
+    "IdentifierInContentError",
     "IngestError",
     "IntegrityError",
     "InvalidIdentifierError",
@@ -108,3 +110,7 @@ class EngineError(AnsimError):
 
 class ServerError(AnsimError):
     """The hub's server cannot be reached, or failed to answer a client's request."""
+
+
+class IdentifierInContentError(AnsimError):
+    """A content part would carry a value shaped like a direct identifier (RRN, phone, name)."""

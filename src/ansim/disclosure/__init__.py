@@ -22,6 +22,7 @@ from ansim.disclosure._microdata import (
     SUPPRESSED,
     Anonymisation,
     anonymise,
+    output_columns,
     read_microdata,
     write_anonymisation,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "link_tables",
     "load_hierarchies",
     "outliers_on",
+    "output_columns",
     "primary_suppression",
     "protect_cells",
     "protect_table",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ansim.errors import InvalidSpecError
-from ansim.ingest import decode_text
+from ansim.tabular import decode_text
 
 __all__ = ["Hierarchy", "load_hierarchies", "read_hierarchy"]
 

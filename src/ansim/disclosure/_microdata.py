@@ -24,14 +24,23 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ansim._atomic import write_bytes_atomic, write_text_atomic
+from ansim._safecsv import neutralise_table
 from ansim.disclosure._encoded import encode
 from ansim.disclosure._hierarchy import Hierarchy
 from ansim.disclosure._metrics import QualityModel, Scorer
 from ansim.disclosure._models import PrivacyModel
 from ansim.disclosure._search import optimal_search
 from ansim.errors import IngestError, InvalidSpecError
+from ansim.tabular import column_as_text, find_identifier_shapes, read_file
 
-__all__ = ["SUPPRESSED", "Anonymisation", "anonymise", "read_microdata", "write_anonymisation"]
+__all__ = [
+    "SUPPRESSED",
+    "Anonymisation",
+    "anonymise",
+    "output_columns",
+    "read_microdata",
+    "write_anonymisation",
+]
 
 SUPPRESSED = "*"
 """What a suppressed quasi-identifier value becomes in the output (as ARX writes it)."""
@@ -90,10 +99,13 @@ class Anonymisation:
 
 
 def read_microdata(path: Path, *, delimiter: str = ",", encoding: str | None = None) -> pa.Table:
-    """Read a delimited file with a header; every column as text.
+    """Read a data file with a header through the shared reader; every column as text.
 
-    The encoding is UTF-8 (a byte-order mark is dropped) or, when the file is not valid
-    UTF-8, CP949 — unless ``encoding`` names one. CRLF line ends are accepted.
+    CSV (UTF-8, UTF-8 with BOM or CP949 unless ``encoding`` names one; CRLF accepted), Excel
+    (``.xlsx``) or Parquet, read by :func:`ansim.tabular.read_file` with the same rules as
+    ingest. A row that cannot be read (wrong column count, unclosed quote, NUL or control
+    characters, invalid Unicode) refuses the file, naming its line: disclosure control on a
+    file with rows silently dropped would protect the wrong table.
 
     Args:
         path: the file.
@@ -104,47 +116,29 @@ def read_microdata(path: Path, *, delimiter: str = ",", encoding: str | None = N
         The records, all columns as strings (empty fields stay empty strings).
 
     Raises:
-        IngestError: the file cannot be read or parsed.
+        IngestError: the file cannot be read, or some of its rows cannot.
         InvalidSpecError: the delimiter is not one character.
     """
-    if len(delimiter) != 1:
-        raise InvalidSpecError(f"the delimiter must be one character, not {len(delimiter)}")
-    if not path.is_file():
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
+    if not path.exists():
         raise IngestError(f"input file {path} does not exist")
-    candidates = [encoding] if encoding else ["utf-8", "cp949"]
-    last: Exception | None = None
-    for candidate in candidates:
-        try:
-            table = _read_as(path, delimiter, candidate)
-        except (pa.ArrowInvalid, LookupError, UnicodeDecodeError) as e:
-            last = e
-            continue
-        return table
-    raise IngestError(
-        f"cannot read {path.name} as delimited text ({type(last).__name__}); check the "
-        "delimiter and encoding"
-    ) from last
-
-
-def _read_as(path: Path, delimiter: str, encoding: str) -> pa.Table:
-    reader_options = pacsv.ReadOptions(encoding=encoding, block_size=1 << 24)
-    first = pacsv.open_csv(
-        path, read_options=reader_options, parse_options=pacsv.ParseOptions(delimiter=delimiter)
+    read = read_file(path, delimiter=delimiter, encoding=encoding)
+    parsed = read.parsed
+    if parsed.rejected:
+        first = min(parsed.rejected, key=lambda r: r.row_number)
+        raise IngestError(
+            f"{path.name}: {len(parsed.rejected)} row(s) cannot be read, the first at line "
+            f"{first.line_range}: {first.reason}. Fix the file (or run 'ansim ingest' to "
+            "quarantine such rows) before disclosure control"
+        )
+    columns = list(zip(*parsed.rows, strict=True)) if parsed.rows else [()] * len(parsed.header)
+    return pa.table(
+        {
+            name: pa.array(list(col), pa.string())
+            for name, col in zip(parsed.header, columns, strict=True)
+        }
     )
-    names = first.schema.names
-    first.close()
-    clean = [n.lstrip("\ufeff").strip() for n in names]
-    if len(set(clean)) != len(clean):
-        raise InvalidSpecError(f"{path.name}: a column name appears twice in the header")
-    table = pacsv.read_csv(
-        path,
-        read_options=reader_options,
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-        ),
-    )
-    return table.rename_columns(clean)
 
 
 def _in_hierarchy(h: Hierarchy, value: str) -> str:
@@ -258,6 +252,58 @@ def _needs_quotes(column: pa.ChunkedArray, pattern: str) -> bool:
     return False
 
 
+def output_columns(
+    table: pa.Table,
+    quasi_identifiers: Sequence[str],
+    sensitive: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    *,
+    direct_identifiers: Sequence[str] = (),
+) -> tuple[list[str], list[str]]:
+    """Which columns anonymised microdata may hold, and which it drops.
+
+    Only the quasi-identifiers, the sensitive attributes and the columns named in ``keep``;
+    a kept column is refused if it is a declared direct identifier or holds a value shaped
+    like an RRN or a Korean phone number.
+
+    Args:
+        table: The input records.
+        quasi_identifiers: The QIs.
+        sensitive: The sensitive attributes.
+        keep: Further columns to keep.
+        direct_identifiers: Columns a dataset spec declares as direct identifiers.
+
+    Returns:
+        The columns written (in input order) and the columns dropped.
+
+    Raises:
+        InvalidSpecError: A kept column is unknown, a direct identifier, or looks like one.
+
+    Example:
+        >>> t = pa.table({"name": ["a"], "age": ["3"], "note": ["x"], "id": ["7"]})
+        >>> output_columns(t, ["age"], keep=["note"])
+        (['age', 'note'], ['name', 'id'])
+    """
+    names = table.column_names
+    unknown = [c for c in keep if c not in names]
+    if unknown:
+        raise InvalidSpecError(f"--keep names columns the file lacks: {unknown}")
+    for column in keep:
+        if column in direct_identifiers:
+            raise InvalidSpecError(
+                f"--keep {column!r}: the spec declares it a direct identifier; it may not be "
+                "released"
+            )
+        hit = find_identifier_shapes(column_as_text(table[column]))
+        if hit is not None:
+            raise InvalidSpecError(
+                f"--keep {column!r}: row {hit[0] + 1} holds a value shaped like {hit[1]}; a "
+                "column that looks like a direct identifier may not be released"
+            )
+    wanted = {*quasi_identifiers, *sensitive, *keep}
+    return [c for c in names if c in wanted], [c for c in names if c not in wanted]
+
+
 def write_anonymisation(
     result: Anonymisation,
     out: Path,
@@ -265,29 +311,44 @@ def write_anonymisation(
     name: str = "anonymised.csv",
     delimiter: str = ",",
     extra: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Path:
     """Write the anonymised CSV (UTF-8, header, ``delimiter``) and ``report.json`` into ``out``.
+
+    Text cells that a spreadsheet would run as formulas are prefixed with ``'`` (OWASP); the
+    report lists the input columns not written under ``dropped_columns``.
+
+    Args:
+        result: The anonymisation.
+        out: The output folder.
+        name: The CSV's file name.
+        delimiter: Its field separator.
+        extra: More report entries.
+        columns: The columns to write (see :func:`output_columns`); default all.
 
     Returns:
         The path of the CSV written.
     """
     out.mkdir(parents=True, exist_ok=True)
+    chosen = result.table.column_names if columns is None else list(columns)
+    dropped = [c for c in result.table.column_names if c not in chosen]
+    table = neutralise_table(result.table.select(chosen))
     sink = io.BytesIO()
     special = f'[{re.escape(delimiter)}"\\r\\n]'
-    plain = not any(_needs_quotes(column, special) for column in result.table.columns)
+    plain = not any(_needs_quotes(column, special) for column in table.columns)
     pacsv.write_csv(
-        result.table,
+        table,
         sink,
         write_options=pacsv.WriteOptions(
             delimiter=delimiter, quoting_style="none" if plain else "needed", include_header=False
         ),
     )
-    names = result.table.column_names
+    names = table.column_names
     if plain and not any(re.search(special, n) for n in names):
         header = delimiter.join(names)
     else:
         header = delimiter.join('"' + n.replace('"', '""') + '"' for n in names)
     path = write_bytes_atomic((header + "\n").encode() + sink.getvalue(), out / name)
-    report = result.report() | dict(extra or {})
+    report = result.report() | {"columns": names, "dropped_columns": dropped} | dict(extra or {})
     write_text_atomic(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out / "report.json")
     return path

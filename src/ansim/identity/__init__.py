@@ -21,6 +21,7 @@ from ansim.identity._address import (
 from ansim.identity._bloom import BloomEncoding, FieldFill, encode_bloom, encode_bloom_detailed
 from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import StandardisedColumn, standardise_array
+from ansim.identity._content_scan import IDENTIFIER_PATTERNS, find_identifier_shapes, scan_content
 from ansim.identity._encoding import (
     DEFAULT_ENCODING_SPEC,
     ENCODING_FIELDS,
@@ -40,6 +41,7 @@ from ansim.identity._prepare import (
     prepare,
     standardise_columns,
 )
+from ansim.identity._quality import QualityProblem, identifier_quality, usable_rrn, valid_kr_phone
 from ansim.identity._rrn import CheckDigit, RegistrationKind, RrnFacts, rrn_check_digit, rrn_facts
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._standardise import (
@@ -58,6 +60,7 @@ __all__ = [
     "ENCODING_FIELDS",
     "ENCODING_FORMAT",
     "ENCODING_METADATA_KEY",
+    "IDENTIFIER_PATTERNS",
     "PART_METADATA_KEYS",
     "AddressFacts",
     "AddressForm",
@@ -71,6 +74,7 @@ __all__ = [
     "LinkageSecret",
     "NameParts",
     "PreparedParts",
+    "QualityProblem",
     "RegistrationKind",
     "RrnFacts",
     "StandardisedColumn",
@@ -82,12 +86,15 @@ __all__ = [
     "decompose_jamo",
     "encode_bloom",
     "encode_bloom_detailed",
+    "find_identifier_shapes",
+    "identifier_quality",
     "make_tokens",
     "new_serials",
     "parse_date",
     "prepare",
     "rrn_check_digit",
     "rrn_facts",
+    "scan_content",
     "sigungu_matches",
     "split_name",
     "standardise_address",
@@ -97,4 +104,6 @@ __all__ = [
     "standardise_phone",
     "standardise_rrn",
     "standardise_sex",
+    "usable_rrn",
+    "valid_kr_phone",
 ]

@@ -9,6 +9,7 @@ reported, never fixed: the custodian decides which column is wrong.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,7 @@ from ansim.identity._address import address_facts, bulk_sigungu_of_common, sigun
 from ansim.regions import sigungu_of
 from ansim.schema import DatasetSpec, IdentifierKind
 
-__all__ = ["check_identifiers"]
+__all__ = ["RrnVerdicts", "check_identifiers", "rrn_verdicts"]
 
 _RRN_DIGITS = 13
 _WEIGHTS = np.array([2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5], dtype=np.int64)
@@ -39,7 +40,37 @@ def _digits(values: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int
     return digits.reshape(-1, _RRN_DIGITS), rows
 
 
-def _rrn_checks(rrn: pa.Array, birth: pa.Array | None, sex: pa.Array | None) -> dict[str, int]:
+@dataclass(frozen=True)
+class RrnVerdicts:
+    """Per-number verdicts over the non-null values of an RRN column (NumPy, in bulk).
+
+    Attributes:
+        rows: Row positions of the non-null numbers.
+        seventh: Their seventh digits.
+        foreign: Foreigners' registration numbers (seventh digit 5 to 8).
+        date_ok: The first six digits are a calendar day.
+        born: The birth date they encode (meaningless where ``date_ok`` is false).
+        absent: Issued from October 2020, so without a check digit.
+        valid: The check digit matches.
+    """
+
+    rows: npt.NDArray[np.intp]
+    seventh: npt.NDArray[np.int64]
+    foreign: npt.NDArray[np.bool_]
+    date_ok: npt.NDArray[np.bool_]
+    born: npt.NDArray[np.datetime64]
+    absent: npt.NDArray[np.bool_]
+    valid: npt.NDArray[np.bool_]
+
+
+def rrn_verdicts(rrn: pa.Array) -> RrnVerdicts:
+    """Kind, date and check-digit verdicts of standardised (13-digit) registration numbers.
+
+    Example:
+        >>> v = rrn_verdicts(pa.array(["8005221234564", None, "8013221234567"]))
+        >>> v.rows.tolist(), v.valid.tolist(), v.date_ok.tolist()
+        ([0, 2], [True, False], [True, False])
+    """
     d, rows = _digits(rrn)
     seventh = d[:, 6]
     foreign = _FOREIGN[seventh]
@@ -57,6 +88,13 @@ def _rrn_checks(rrn: pa.Array, birth: pa.Array | None, sex: pa.Array | None) -> 
     expected = (np.where(foreign, 13, 11) - total % 11) % 10
     absent = date_ok & (born >= _NO_CHECK_DIGIT_FROM)
     valid = ~absent & (expected == d[:, 12])
+    return RrnVerdicts(rows, seventh, foreign, date_ok, born, absent, valid)
+
+
+def _rrn_checks(rrn: pa.Array, birth: pa.Array | None, sex: pa.Array | None) -> dict[str, int]:
+    v = rrn_verdicts(rrn)
+    rows, seventh, foreign, date_ok, born = v.rows, v.seventh, v.foreign, v.date_ok, v.born
+    absent, valid = v.absent, v.valid
     out = {
         "resident": int((~foreign).sum()),
         "foreign": int(foreign.sum()),

@@ -17,7 +17,9 @@ from ansim._atomic import write_parquet_atomic, write_text_atomic
 from ansim.identity._bloom import FieldFill, encode_bloom_detailed
 from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import standardise_array
+from ansim.identity._content_scan import scan_content
 from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
+from ansim.identity._quality import usable_rrn
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
 from ansim.schema import DatasetSpec, IdentifierKind
@@ -155,8 +157,13 @@ def _prepare_chunk(
     recipes, encoding = plan
     values, invalid = standardise_columns(spec, chunk)
     into.invalid.update(invalid)
+    # A number failing its date or check-digit test makes no exact RRN token (it may still
+    # feed the fuzzy Bloom-filter encodings below); quality.csv says which rows.
+    exact = dict(values)
+    if IdentifierKind.RRN in exact:
+        exact[IdentifierKind.RRN] = usable_rrn(exact[IdentifierKind.RRN])
     for recipe in recipes:
-        into.add(recipe.column, make_tokens(recipe, values, secret))
+        into.add(recipe.column, make_tokens(recipe, exact, secret))
     if encoding is not None:
         bloom = encode_bloom_detailed(encoding, values, secret)
         for name, column in bloom.columns.items():
@@ -223,7 +230,12 @@ def prepare(
 
     Returns:
         Where the parts are.
+
+    Raises:
+        IdentifierInContentError: A content column holds an RRN-, phone- or name-shaped value
+            (see :func:`ansim.identity.scan_content`); nothing is written then.
     """
+    scan_content(spec, records)
     kinds = _present_kinds(spec)
     usable = [r for r in recipes if all(k in kinds for k in r.kinds)]
     used = None if encoding is None else encoding.for_kinds(kinds)

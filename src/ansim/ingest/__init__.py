@@ -6,8 +6,8 @@ and the reason. Output appears atomically: an interrupted ingest leaves nothing 
 
 from __future__ import annotations
 
-from ansim.ingest._encoding import DecodedText, decode_text
 from ansim.ingest._ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
+from ansim.tabular import DecodedText, decode_text
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ansim._atomic import atomic_directory, write_parquet_atomic
-from ansim.errors import IngestError, OversizedInputError
-from ansim.ingest._csv import ParsedCsv, RejectedRow, parse_csv, text_problem
-from ansim.ingest._encoding import decode_text
+from ansim._safecsv import safe_csv_text
+from ansim.errors import IngestError
+from ansim.identity import identifier_quality
 from ansim.ingest._values import validate_column
 from ansim.schema import DatasetSpec
+from ansim.tabular import DEFAULT_MAX_BYTES, ParsedCsv, RejectedRow, read_file
 
 __all__ = ["DEFAULT_MAX_BYTES", "IngestResult", "ingest_file", "load_ingested"]
 
-DEFAULT_MAX_BYTES = 4 * 1024**3
-"""Largest input file accepted unless the caller sets another limit (4 GiB)."""
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECORDS_FILE = "records.parquet"
 QUARANTINE_FILE = "quarantine.csv"
 SUMMARY_FILE = "summary.json"
+QUALITY_FILE = "quality.csv"
 SPEC_FILE = "spec.yaml"
 
 
@@ -70,80 +65,17 @@ class IngestResult:
         return self.directory / QUARANTINE_FILE
 
 
-def _read_parquet_as_text(path: Path) -> ParsedCsv:
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise IngestError(f"cannot read Parquet file {path.name}: {e}") from e
-    columns = []
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        kind = col.type
-        if pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-            raise IngestError(
-                f"Parquet column {name!r} has type {col.type}, which holds no single value per "
-                "row: store it as text, a number or a date"
-            )
-        try:
-            text = pc.cast(col, pa.string())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-            raise IngestError(f"Parquet column {name!r} of type {col.type} cannot be read") from e
-        columns.append(pc.fill_null(text, "").to_pylist())
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    checked: list[list[str]] = []
-    numbers: list[int] = []
-    rejected: list[RejectedRow] = []
-    for number, row in enumerate(rows, start=1):
-        problem = text_problem(row)
-        if problem is None and any("\n" in f or "\r" in f for f in row):
-            problem = "line break inside a value"
-        if problem is None:
-            checked.append(row)
-            numbers.append(number)
-        else:
-            rejected.append(RejectedRow(number, problem, tuple(row)))
-    return ParsedCsv(tuple(table.column_names), checked, numbers, rejected, 0, len(rows))
-
-
 def _read(spec: DatasetSpec, path: Path, max_bytes: int) -> tuple[ParsedCsv, str, str]:
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise IngestError(f"cannot read input file {path}: {e.strerror}") from e
-    if size > max_bytes:
-        raise OversizedInputError(
-            f"{path.name} is {size:,} bytes, over the limit of {max_bytes:,}: split the file or "
-            "raise the limit (--max-bytes)"
-        )
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if path.suffix.lower() == ".parquet":
-        return _read_parquet_as_text(path), "parquet", digest
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        raise IngestError("Excel input is not supported yet: save the sheet as CSV (UTF-8)")
-    if size == 0:
-        raise IngestError(f"{path.name} is empty: expected a header row and data rows")
-    decoded = decode_text(data, spec.encoding)
     # NUL bytes, control characters and invalid Unicode quarantine their rows wherever they
     # are; a header holding them refuses the file (not text).
-    parsed = parse_csv(
-        decoded.text,
+    read = read_file(
+        path,
         delimiter=spec.delimiter,
-        encoding=decoded.encoding,
-        multiline=_multiline_positions(spec, decoded.text, spec.delimiter),
+        encoding=spec.encoding,
+        multiline=[c.name for c in spec.columns if c.multiline],
+        max_bytes=max_bytes,
     )
-    return parsed, decoded.encoding, digest
-
-
-def _multiline_positions(spec: DatasetSpec, text: str, delimiter: str) -> set[int]:
-    """Header positions of the columns whose spec allows multi-line text."""
-    allowed = {c.name.casefold() for c in spec.columns if c.multiline}
-    if not allowed:
-        return set()
-    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    names = [unicodedata.normalize("NFC", h.strip().lstrip("\ufeff")).casefold() for h in first]
-    return {i for i, n in enumerate(names) if n in allowed}
+    return read.parsed, read.encoding, read.digest
 
 
 def _column_positions(spec: DatasetSpec, header: tuple[str, ...]) -> tuple[list[int], list[str]]:
@@ -181,26 +113,25 @@ def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:
 
 
 def _quarantine_csv(rejected: list[RejectedRow], delimiter: str) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["row_number", "line_range", "reason", "raw"])
+    rows = []
     for row in sorted(rejected, key=lambda r: r.row_number):
         raw = io.StringIO()
         csv.writer(raw, delimiter=delimiter, lineterminator="").writerow(row.fields)
-        cells = [row.reason, raw.getvalue()]
-        # Cells a spreadsheet would run as formulas are neutralised (OWASP): people open this.
-        cells = ["'" + c if c[:1] in _FORMULA_STARTS else c for c in cells]
-        writer.writerow([row.row_number, row.line_range, *cells])
-    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
+        rows.append([row.row_number, row.line_range, row.reason, raw.getvalue()])
+    # People open this: cells a spreadsheet would run as formulas are neutralised (OWASP).
+    text = safe_csv_text(["row_number", "line_range", "reason", "raw"], rows)
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def ingest_file(
     spec: DatasetSpec, path: Path, out: Path, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> IngestResult:
-    """Ingest a CSV (UTF-8, UTF-8 with BOM or CP949) or Parquet file against ``spec``.
+    """Ingest a CSV (UTF-8, UTF-8 with BOM or CP949), Excel or Parquet file against ``spec``.
 
     Writes ``out/<dataset>/`` atomically: ``records.parquet`` (typed rows that passed),
     ``quarantine.csv`` (row number, reason and raw fields of every row that did not),
+    ``quality.csv`` (row number, column and reason of every landed RRN or phone number that
+    fails its checks, no values; it stays with the custodian),
     ``summary.json`` (counts, no values) and ``spec.yaml``.
 
     Args:
@@ -231,6 +162,10 @@ def ingest_file(
             problems.setdefault(index, []).append(reason)
     keep = pa.array([i not in problems for i in range(len(rows))], type=pa.bool_())
     landed = pa.table(arrays).filter(keep)
+    landed_numbers = [n for i, n in enumerate(numbers) if i not in problems]
+    quality = [
+        [landed_numbers[p.row], p.column, p.reason] for p in identifier_quality(spec, landed)
+    ]
     rejected = list(parsed.rejected)
     rejected += [RejectedRow(numbers[i], "; ".join(r), tuple(rows[i])) for i, r in problems.items()]
     reasons = Counter(
@@ -263,10 +198,15 @@ def ingest_file(
         "multiline_continuation_lines": parsed.continuation_lines,
         "reasons": result.reasons,
         "ignored_columns": list(ignored),
+        # Landed rows whose RRN or phone number fails a check (quality.csv says which).
+        "rows_with_identifier_problems": len({q[0] for q in quality}),
     }
     with atomic_directory(result.directory) as tmp:
         write_parquet_atomic(landed, tmp / RECORDS_FILE)
         (tmp / QUARANTINE_FILE).write_bytes(_quarantine_csv(rejected, spec.delimiter))
+        (tmp / QUALITY_FILE).write_text(
+            safe_csv_text(["row_number", "column", "reason"], quality), encoding="utf-8"
+        )
         (tmp / SPEC_FILE).write_text(spec.to_yaml(), encoding="utf-8")
         (tmp / SUMMARY_FILE).write_text(
             json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"

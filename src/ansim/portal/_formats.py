@@ -1,27 +1,18 @@
 """Public shapes of a published table: KOSIS rows, plain rows and a spreadsheet-safe CSV.
 
-The CSV writer here is the portal's own small one until the shared safe-CSV writer lands:
-text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are prefixed
-with ``'`` (OWASP's rule for CSV injection), numbers are written as numbers.
+The CSV goes through the shared safe-CSV writer (:mod:`ansim._safecsv`): text cells starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are prefixed with ``'`` (OWASP's
+rule for CSV injection), numbers are written as numbers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
+from ansim._safecsv import safe_csv_text
 from ansim.portal._published import SUPPRESSED_SYMBOL, PublishedTable
 
 __all__ = ["kosis_rows", "plain_rows", "safe_csv"]
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _neutralised(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def safe_csv(rows: list[dict[str, Any]]) -> str:
@@ -31,13 +22,9 @@ def safe_csv(rows: list[dict[str, Any]]) -> str:
         >>> safe_csv([{"a": "=1+1", "b": -3}])
         "a,b\n'=1+1,-3\n"
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if rows:
-        writer.writerow([_neutralised(k) for k in rows[0]])
-    for row in rows:
-        writer.writerow(["" if v is None else _neutralised(v) for v in row.values()])
-    return buffer.getvalue()
+    if not rows:
+        return ""
+    return safe_csv_text(list(rows[0]), [list(row.values()) for row in rows])
 
 
 def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any]]:

@@ -99,6 +99,8 @@ class ColumnSpec:
         max: Largest allowed number (``integer``/``float`` only).
         multiline: Whether the text may span lines (quoted); otherwise a line break in this
             column quarantines the row.
+        scan_exempt: Why this content column is exempt from the scan for identifier-shaped
+            values before a content part is written (``None``: scanned).
 
     Example:
         >>> sex = ColumnSpec("sex", ColumnType.CATEGORY, Role.QUASI_IDENTIFIER, values=("M", "F"))
@@ -115,9 +117,20 @@ class ColumnSpec:
     min: float | None = None
     max: float | None = None
     multiline: bool = False
+    scan_exempt: str | None = None
 
     def __post_init__(self) -> None:
         where = f"column {self.name!r}"
+        if self.scan_exempt is not None and not self.scan_exempt.strip():
+            raise InvalidSpecError(
+                f"{where}: 'scan_exempt' needs the reason why this column may hold "
+                "identifier-shaped values"
+            )
+        if self.scan_exempt is not None and self.role is Role.DIRECT_IDENTIFIER:
+            raise InvalidSpecError(
+                f"{where}: 'scan_exempt' applies to content columns only; a direct identifier "
+                "never reaches the content part"
+            )
         if not self.name or self.name != self.name.strip():
             raise InvalidSpecError(
                 f"{where}: a column name must be non-empty without spaces around"
@@ -168,7 +181,7 @@ class ColumnSpec:
         if not isinstance(raw, Mapping):
             raise InvalidSpecError(f"{where}: expected a mapping such as {{type: string, role: …}}")
         known = {"type", "role", "kind", "values", "required", "min", "max", "description"}
-        known.add("multiline")
+        known |= {"multiline", "scan_exempt"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InvalidSpecError(f"{where}: unknown keys {unknown}; allowed: {sorted(known)}")
@@ -184,6 +197,9 @@ class ColumnSpec:
         multiline = raw.get("multiline", False)
         if not isinstance(multiline, bool):
             raise InvalidSpecError(f"{where}: 'multiline' must be true or false")
+        exempt = raw.get("scan_exempt")
+        if exempt is not None and not isinstance(exempt, str):
+            raise InvalidSpecError(f"{where}: 'scan_exempt' must be the reason, as text")
         return cls(
             name=str(name),
             type=_enum(ColumnType, raw["type"], f"{where} type"),
@@ -194,6 +210,7 @@ class ColumnSpec:
             min=_number(raw.get("min"), f"{where} min"),
             max=_number(raw.get("max"), f"{where} max"),
             multiline=multiline,
+            scan_exempt=exempt,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,6 +228,8 @@ class ColumnSpec:
             out["max"] = self.max
         if self.multiline:
             out["multiline"] = True
+        if self.scan_exempt is not None:
+            out["scan_exempt"] = self.scan_exempt
         return out
 
 
