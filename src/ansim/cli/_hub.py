@@ -50,19 +50,39 @@ def _open_store(
 @hub_app.command("combine")
 def hub_combine(
     *,
-    content: Annotated[list[Path], typer.Option("--content", help="Content part (repeat).")],
-    linkmap: Annotated[Path, typer.Option("--linkmap", help="Link map from the linkage unit.")],
+    content: Annotated[
+        list[Path], typer.Option("--content", help="Sealed content package, *.ansim (repeat).")
+    ],
+    linkmap: Annotated[
+        Path, typer.Option("--linkmap", help="Sealed link-map package from the linkage unit.")
+    ],
     store: Annotated[Path, typer.Option("--store", help="The hub's DuckDB file.")],
+    keys: Annotated[Path | None, typer.Option("--keys", help="The hub's key store.")] = None,
     project: ProjectOpt = None,
     actor: ActorOpt = None,
     home: HomeOpt = DEFAULT_HOME,
     url: UrlOpt = None,
 ) -> None:
-    """Join content parts through the link map into the hub's linked dataset."""
-    from ansim.hub import combine_files
+    """Open sealed content packages and the link map; join them into the project's store.
 
-    with _open_store(store, project, actor, home, url, write=True) as engine:
-        linked = combine_files(content, linkmap, engine)
+    Parts are accepted only as sealed packages (a plain Parquet part is refused); the opened
+    files go to STORE's folder, received/. Runs through ansim.services.Hub (checked, audited).
+    """
+    from ansim.cli._packages import passphrase
+    from ansim.errors import InvalidSpecError
+    from ansim.packages import PartyKeyStore
+    from ansim.services import Hub, require_packages
+
+    packages = require_packages([*content, linkmap], "the hub")
+    if project is None or actor is None or keys is None:
+        raise InvalidSpecError("hub combine needs --project, --as USER and --keys (the hub's)")
+    party = PartyKeyStore.open(keys, passphrase=passphrase())
+    gov = open_governance(home, url)
+    try:
+        hub = Hub(gov, project, store.parent, party, store)
+        linked = hub.combine(actor, hub.receive(actor, packages))
+    finally:
+        gov.close()
     console.print(f"{linked.persons:,} persons; tables {linked.tables} in {store}")
 
 

@@ -34,7 +34,6 @@ from ansim.identity._names import NameParts, decompose_jamo, split_name
 from ansim.identity._prepare import (
     DEFAULT_CHUNK_ROWS,
     ENCODING_METADATA_KEY,
-    PART_METADATA_KEYS,
     PreparedParts,
     new_serials,
     prepare,
@@ -58,7 +57,6 @@ __all__ = [
     "ENCODING_FIELDS",
     "ENCODING_FORMAT",
     "ENCODING_METADATA_KEY",
-    "PART_METADATA_KEYS",
     "AddressFacts",
     "AddressForm",
     "Alphabet",
