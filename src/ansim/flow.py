@@ -177,12 +177,14 @@ def _link(specs: list[tuple[DatasetSpec, Path]], out: Path, options: _LinkOption
                 )
                 if options.unsealed:
                     identity.append(parts.identity)
-                else:
-                    custodian.send(officer, custodian.seal(officer, parts), inboxes)
+                else:  # the linkage unit gets the packages in the order of the inputs
+                    sealed = custodian.seal(officer, parts)
+                    custodian.send(officer, sealed, inboxes)
+                    identity.append(inboxes["linkage_unit"] / sealed.packages["linkage_unit"].name)
             received = (
                 unit.accept_unsealed(trial.linker, identity)
                 if options.unsealed
-                else unit.receive(trial.linker, unit.inbox())
+                else unit.receive(trial.linker, identity)
             )
             linkmap = unit.link(
                 trial.linker, received, options.config, model=options.model,

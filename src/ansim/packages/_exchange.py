@@ -94,7 +94,9 @@ def receive_packages(
 
 
 def packages_in(inbox: Path, kind: str) -> list[Path]:
-    """The packages of one kind in an inbox, by the kind their (unverified) header states.
+    """The packages of one kind in an inbox (by the kind their unverified header states).
+
+    Sorted by dataset, then file name, so that runs are repeatable.
 
     Opening verifies each one fully, so a package whose header lies is still refused.
 
@@ -103,9 +105,9 @@ def packages_in(inbox: Path, kind: str) -> list[Path]:
         >>> packages_in(Path(tempfile.mkdtemp()), "identity")
         []
     """
-    return [
-        p for p in sorted(inbox.glob(f"*{PACKAGE_SUFFIX}")) if read_package_header(p).kind == kind
-    ]
+    headers = {p: read_package_header(p) for p in inbox.glob(f"*{PACKAGE_SUFFIX}")}
+    found = [p for p, header in headers.items() if header.kind == kind]
+    return sorted(found, key=lambda p: (headers[p].dataset, p.name))
 
 
 def receive_inbox(
@@ -124,7 +126,7 @@ def receive_inbox(
         out_dir: The receiver's working directory for opened parts.
 
     Returns:
-        The opened part files, sorted by package file name.
+        The opened part files, sorted by dataset (see :func:`packages_in`).
     """
     packages = packages_in(inbox, kind)
     return receive_packages(packages, receiver, project=project, kind=kind, out_dir=out_dir)

@@ -102,11 +102,12 @@ def label_part(
         >>> part_label(table.schema)
         PartLabel(dataset='d', kind='content', project='p')
     """
-    meta = {_PROJECT: project}
+    meta = {}  # in this order, so that files are byte-identical to earlier versions
     if dataset:
         meta[_DATASET] = dataset
     if kind is not None:
         meta[_KIND] = kind
+    meta[_PROJECT] = project
     meta |= dict(extra or {})
     return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
 
