@@ -148,3 +148,21 @@ def test_link_with_no_landed_rows_is_an_error_and_leaves_no_folder(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert "error:" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_audit_verify_pins_the_key_by_fingerprint(demo_run: DemoRun) -> None:
+    assert demo_run.governance is not None
+    home = ["audit", "verify", "--home", str(demo_run.governance)]
+    unpinned = runner.invoke(app, home, env={"COLUMNS": "200"})
+    assert unpinned.exit_code == 0 and "not pinned" in unpinned.output
+    gov = Governance(demo_run.governance)
+    fingerprint = gov.audit.signer.fingerprint
+    gov.close()
+    custodian_head = demo_run.out / "custodians" / "kostat" / "audit" / "audit-head.json"
+    pinned = runner.invoke(
+        app, [*home, "--pin", fingerprint, "--head", str(custodian_head)], env={"COLUMNS": "200"}
+    )
+    assert pinned.exit_code == 0, pinned.output
+    assert f"pinned audit key: {fingerprint}" in pinned.output
+    wrong = runner.invoke(app, [*home, "--pin", "0" * 64])
+    assert wrong.exit_code != 0 and "not the pinned key" in str(wrong.exception)

@@ -21,6 +21,7 @@ from ansim.identity import (
 from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
 from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, read_package_header, seal_part
 from ansim.schema import DatasetSpec
+from ansim.services._administration import AUDIT_HEAD_FILE
 from ansim.services._common import file_hashes
 
 __all__ = ["Custodian", "SealedParts"]
@@ -212,7 +213,9 @@ needs the role custodian_officer
 
         This is the step that hands data to another party, so it needs the project to be
         approved by every custodian and within its period; the audit event names each package
-        and its recipient.
+        and its recipient. The custodian keeps the signed audit head that follows its
+        submission (``home/audit/audit-head.json``): ``ansim audit verify --head`` with it
+        later proves the log was not rolled back past the submission.
 
         Args:
             actor: The authenticated acting user.
@@ -233,7 +236,9 @@ needs the role custodian_officer
             actor, self.project, Operation.SUBMIT_PARTS, dataset=sealed.dataset,
             objects={"sent": sent},
         )  # fmt: skip
-        return [
+        delivered = [
             write_bytes_atomic(path.read_bytes(), inboxes[party] / path.name)
             for party, path in sealed.packages.items()
         ]
+        self.governance.export_head(self.home / "audit" / AUDIT_HEAD_FILE)
+        return delivered

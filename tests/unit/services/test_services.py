@@ -4,6 +4,7 @@ sealed parts; the whole flow runs through them."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 import pytest
 
 from ansim.errors import AccessDenied, IntegrityError
+from ansim.governance import Governance, read_head_file
 from ansim.identity import LinkageSecret, PreparedParts
 from ansim.ingest import IngestResult
 from ansim.linkage import LinkageConfig
 from ansim.schema import DatasetSpec
-from ansim.services import Received, SealedParts, TrialProject
+from ansim.services import AUDIT_HEAD_FILE, Custodian, Received, SealedParts, TrialProject
 
 SPEC = """
 dataset: {dataset}
@@ -222,3 +224,29 @@ def test_the_hub_combines_only_what_it_received_sealed(trial: TrialProject, tmp_
     other = Received("p2", "identity", (parts["register"].identity,))
     with pytest.raises(IntegrityError, match="project 'p1'"):
         trial.linkage_unit().link(trial.linker, other, EXACT)
+
+
+def test_a_custodian_keeps_the_head_after_its_submission_and_catches_a_rollback(
+    tmp_path: Path,
+) -> None:
+    trial = TrialProject.create(tmp_path / "t", "p1", DATASETS)
+    keys, home = trial.governance.keys, trial.governance.home
+    _, parts = _prepared(trial, tmp_path)
+    kostat, officer = trial.custodian("kostat"), trial.officers["kostat"]
+    sealed = kostat.seal(officer, parts["register"])
+    trial.close()
+    shutil.copytree(home, tmp_path / "before")  # the attacker's copy from before the sending
+    gov = Governance(home, keys=keys)
+    custodian = Custodian(gov, "p1", kostat.home, kostat.keys)
+    custodian.send(officer, sealed, {"linkage_unit": tmp_path / "u", "hub": tmp_path / "h"})
+    head = read_head_file(kostat.home / "audit" / AUDIT_HEAD_FILE)
+    assert gov.verify_audit(head=head).ok
+    gov.close()
+    shutil.rmtree(home)  # the submission is rolled back, older head and all
+    shutil.copytree(tmp_path / "before", home)
+    gov = Governance(home, keys=keys)
+    try:
+        assert gov.verify_audit().ok  # consistent on its own
+        assert not gov.verify_audit(head=head).ok  # the custodian's head catches it
+    finally:
+        gov.close()
