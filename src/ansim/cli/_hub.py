@@ -1,8 +1,9 @@
 """Hub and release commands: ``ansim hub combine``, ``ansim release table``.
 
 With ``--project`` (and ``--as``), the store is the project's encrypted hub store, opened
-through governance (role and approval checks, audited key use). Without it, the store is a
-plain DuckDB file, for trials on one's own data.
+through governance (role and approval checks, audited key use). ``hub combine`` always runs
+governed, through ``ansim.services.Hub``, on sealed packages only; ``release table`` without
+``--project`` reads a plain DuckDB file, for trials on one's own data.
 """
 
 from __future__ import annotations
