@@ -37,6 +37,15 @@ class Administration:
 
     Args:
         governance: The installation's governance.
+
+    Example:
+        >>> import tempfile
+        >>> from ansim.services import TrialProject
+        >>> trial = TrialProject.create(Path(tempfile.mkdtemp()), "p", {"a": "x"})
+        >>> (head,) = Administration(trial.governance).hand_out_head([trial.root / "public"])
+        >>> head.name, trial.governance.verify_audit().ok
+        ('audit-head.json', True)
+        >>> trial.close()
     """
 
     governance: Governance
