@@ -1,7 +1,10 @@
-"""The whole three-party flow in one call, with throwaway project keys (``ansim link``).
+"""The whole flow in one call, with a throwaway governed project (``ansim link``).
 
-For trials on one's own files and for benchmarks: each party's step runs as it would in a
-deployment, but in one process and with keys generated for this run and then forgotten.
+For trials on one's own files and for benchmarks: each party's step runs through its service
+(:mod:`ansim.services`) as it would in a deployment — authorised, audited, and the identity
+parts sealed for the linkage unit — but in one process, in a trial installation whose keys,
+users and audit log are made for this run and then forgotten. ``unsealed=True``
+(``ansim link --unsealed``) skips the sealing: a trial mode only, named as such in the log.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import pyarrow.parquet as pq
 
 from ansim._atomic import atomic_directory, write_bytes_atomic, write_parquet_atomic
 from ansim.errors import IngestError, InvalidSpecError
-from ansim.identity import LinkageSecret, prepare
-from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
+from ansim.identity import LinkageSecret
+from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult
 from ansim.linkage import (
     LINKMAP_FILE,
     PAIRS_FILE,
@@ -28,9 +31,9 @@ from ansim.linkage import (
     LinkageConfig,
     LinkageModel,
     LinkageReport,
-    match_files,
 )
 from ansim.schema import DatasetSpec
+from ansim.services import TrialProject
 
 __all__ = ["LinkRun", "link_files"]
 
@@ -62,11 +65,13 @@ def link_files(
     pairs: bool = False,
     save_model: Path | None = None,
     seed: int | None = None,
+    unsealed: bool = False,
 ) -> LinkRun:
-    """Ingest, prepare and link files of two or more datasets with a throwaway project secret.
+    """Ingest, prepare and link files of two or more datasets in a throwaway governed project.
 
     Writes ``out/serials/<dataset>.parquet``, ``out/linkmap.parquet``,
     ``out/linkage_report.json`` and ``out/ingest/<dataset>/`` (landed rows and quarantine).
+    A new output folder is built under a temporary name, so a failed run leaves none.
 
     Args:
         inputs: ``(spec file, data file)`` per dataset.
@@ -79,12 +84,15 @@ def link_files(
         save_model: Write the linkage model to this file.
         seed: Derive the trial keys and serials from this seed (reproducible runs; such
             keys are not secret, so for trials only).
+        unsealed: Trial mode: hand the identity parts to the linkage unit as plain Parquet
+            instead of sealed packages (faster; never how a deployment sends parts).
 
     Returns:
         Where everything is, and the linkage report.
 
     Raises:
         InvalidSpecError: Fewer than two datasets, or a dataset named twice.
+        IngestError: A file is refused, or no row of a dataset landed.
     """
     specs = [(DatasetSpec.from_yaml(spec), data) for spec, data in inputs]
     names = [spec.dataset for spec, _ in specs]
@@ -96,7 +104,7 @@ def link_files(
         raise InvalidSpecError(f"each dataset name may appear once; got {names}")
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
-    options = _LinkOptions(max_bytes, config, model, pairs, save_model, seed)
+    options = _LinkOptions(max_bytes, config, model, pairs, save_model, seed, unsealed)
     if out.exists() and any(out.iterdir()):
         return _link(specs, out, options)
     # A new folder is built under a temporary name: a failed run leaves no half-made output.
@@ -127,6 +135,7 @@ class _LinkOptions:
     pairs: bool
     save_model: Path | None
     seed: int | None
+    unsealed: bool
 
 
 def _link(specs: list[tuple[DatasetSpec, Path]], out: Path, options: _LinkOptions) -> LinkRun:
@@ -141,40 +150,55 @@ def _link(specs: list[tuple[DatasetSpec, Path]], out: Path, options: _LinkOption
     serials: dict[str, Path] = {}
     identity: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="ansim-link-") as scratch:
-        for spec, data in specs:
-            result = ingest_file(spec, data, out / "ingest", max_bytes=options.max_bytes)
-            ingested[spec.dataset] = result
-            if result.rows_landed == 0:
-                raise IngestError(
-                    f"dataset {spec.dataset!r}: no row of {data.name} landed "
-                    f"({result.rows_read:,} read, {result.rows_quarantined:,} quarantined); "
-                    "check it with 'ansim ingest' and its quarantine.csv"
-                )
-            _, records = load_ingested(result.directory)
-            parts = prepare(
-                spec, records, secret, Path(scratch), project=project,
-                serial_source=None if seed is None else _seeded_serials(secret, spec.dataset),
-            )  # fmt: skip
-            serials[spec.dataset] = write_bytes_atomic(
-                parts.serial_map.read_bytes(), out / "serials" / f"{spec.dataset}.parquet"
-            )
-            identity.append(parts.identity)
-        unit = Path(scratch) / "linkage_unit"
-        linkmap = match_files(
-            identity,
-            unit,
-            options.config,
-            model=options.model,
-            pairs=options.pairs,
-            save_model=options.save_model,
+        trial = TrialProject.create(
+            Path(scratch), project, {spec.dataset: spec.custodian for spec, _ in specs}
         )
+        try:
+            unit = trial.linkage_unit()
+            inboxes = {"linkage_unit": unit.home / "inbox", "hub": trial.hub().home / "inbox"}
+            for spec, data in specs:
+                custodian, officer = trial.custodian(spec.custodian), trial.officers[spec.custodian]
+                result = custodian.ingest(
+                    officer, spec, data, max_bytes=options.max_bytes, out=out / "ingest"
+                )
+                ingested[spec.dataset] = result
+                if result.rows_landed == 0:
+                    raise IngestError(
+                        f"dataset {spec.dataset!r}: no row of {data.name} landed "
+                        f"({result.rows_read:,} read, {result.rows_quarantined:,} quarantined); "
+                        "check it with 'ansim ingest' and its quarantine.csv"
+                    )
+                parts = custodian.prepare(
+                    officer, result.directory, secret,
+                    serial_source=None if seed is None else _seeded_serials(secret, spec.dataset),
+                )  # fmt: skip
+                serials[spec.dataset] = write_bytes_atomic(
+                    parts.serial_map.read_bytes(), out / "serials" / f"{spec.dataset}.parquet"
+                )
+                if options.unsealed:
+                    identity.append(parts.identity)
+                else:  # the linkage unit gets the packages in the order of the inputs
+                    sealed = custodian.seal(officer, parts)
+                    custodian.send(officer, sealed, inboxes)
+                    identity.append(inboxes["linkage_unit"] / sealed.packages["linkage_unit"].name)
+            received = (
+                unit.accept_unsealed(trial.linker, identity)
+                if options.unsealed
+                else unit.receive(trial.linker, identity)
+            )
+            linkmap = unit.link(
+                trial.linker, received, options.config, model=options.model,
+                pairs=options.pairs, save_model=options.save_model,
+            )  # fmt: skip
+        finally:
+            trial.close()
         if options.pairs:
-            write_bytes_atomic((unit / PAIRS_FILE).read_bytes(), out / PAIRS_FILE)
+            write_bytes_atomic((unit.home / PAIRS_FILE).read_bytes(), out / PAIRS_FILE)
         columns = ["serial", "dataset", "person_id"]  # stable output, whatever the method adds
         write_parquet_atomic(
-            pq.read_table(unit / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
+            pq.read_table(unit.home / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
         )
-        write_bytes_atomic((unit / REPORT_FILE).read_bytes(), out / REPORT_FILE)
+        write_bytes_atomic((unit.home / REPORT_FILE).read_bytes(), out / REPORT_FILE)
     return LinkRun(out / LINKMAP_FILE, serials, ingested, linkmap.report)
 
 

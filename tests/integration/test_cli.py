@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ansim.cli import app
-from ansim.demo import DemoRun
+from ansim.demo import DemoRun, demo_spec
+from ansim.governance import KEY_FILE, Governance, PassphraseKeyFile
+from ansim.services import TrialProject
 
 runner = CliRunner()
 SPECS = Path(__file__).parents[2] / "src" / "ansim" / "demo" / "specs"
@@ -35,39 +38,74 @@ def test_link_command_writes_stable_outputs(demo_run: DemoRun, tmp_path: Path) -
     assert "persons" in result.output
 
 
-def test_step_by_step_commands(demo_run: DemoRun, tmp_path: Path) -> None:
-    world = demo_run.world.datasets
-    ok = runner.invoke(app, ["project", "init", "--out", str(tmp_path / "keys"), "--name", "t"])
-    assert ok.exit_code == 0, ok.output
-    identity, content = [], []
-    for dataset in ("gyeonggi_cases", "kostat_register"):
-        args = ["ingest", "--spec", str(SPECS / f"{dataset}.yaml"), "--input", str(world[dataset])]
-        ok = runner.invoke(app, [*args, "--out", str(tmp_path / "ingest")])
-        assert ok.exit_code == 0, ok.output
-        ok = runner.invoke(
-            app,
-            [
-                "custodian", "prepare", "--ingested", str(tmp_path / "ingest" / dataset),
-                "--secret", str(tmp_path / "keys" / "linkage.key"), "--project", "t",
-                "--out", str(tmp_path / "custodian"),
-            ],
-        )  # fmt: skip
-        assert ok.exit_code == 0, ok.output
-        identity += ["--identity", str(tmp_path / "custodian" / "identity" / f"{dataset}.parquet")]
-        content += ["--content", str(tmp_path / "custodian" / "content" / f"{dataset}.parquet")]
-    ok = runner.invoke(app, ["linkage", "match", *identity, "--out", str(tmp_path / "unit")])
-    assert ok.exit_code == 0, ok.output
-    store = tmp_path / "hub.duckdb"
-    ok = runner.invoke(
-        app,
-        ["hub", "combine", *content, "--linkmap", str(tmp_path / "unit" / "linkmap.parquet"),
-         "--store", str(store)],
+PASSPHRASE = "a long test passphrase"  # noqa: S105 -- a throwaway test installation's
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from ansim.cli import main; main()", *args],
+        capture_output=True, text=True, check=False, env={**os.environ, **env},
     )  # fmt: skip
-    assert ok.exit_code == 0, ok.output
+
+
+def test_step_by_step_commands(demo_run: DemoRun, tmp_path: Path) -> None:
+    """Custodians prepare, seal and send; the linkage unit and hub take sealed packages only."""
+    world = demo_run.world.datasets
+    datasets = ("gyeonggi_cases", "kostat_register")
+    root = tmp_path / "t"
+    governance = root / "governance"
+    keys = PassphraseKeyFile.create(governance / KEY_FILE, PASSPHRASE)
+    TrialProject.create(root, "t", {d: demo_spec(d).custodian for d in datasets}, keys=keys).close()
+    env = {"ANSIM_KEY_PASSPHRASE": PASSPHRASE}
+    home = ["--home", str(governance), "--project", "t"]
+
+    def ok(*args: str) -> str:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result.output
+
+    ok("project", "init", "--out", str(tmp_path / "keys"), "--name", "t")
+    inboxes = {"linkage_unit": root / "linkage_unit" / "inbox", "hub": root / "hub" / "inbox"}
+    for dataset in datasets:
+        party = demo_spec(dataset).custodian
+        mine = root / "custodians" / party
+        ok("ingest", "--spec", str(SPECS / f"{dataset}.yaml"), "--input", str(world[dataset]),
+           "--out", str(tmp_path / "ingest"))  # fmt: skip
+        ok("custodian", "prepare", "--ingested", str(tmp_path / "ingest" / dataset),
+           "--secret", str(tmp_path / "keys" / "linkage.key"), "--out", str(mine),
+           "--keys", str(mine / "keys"), "--as", f"officer.{party}", *home)  # fmt: skip
+        ok("custodian", "send", "--prepared", str(mine), "--dataset", dataset,
+           *(f"--to={p}={inbox}" for p, inbox in inboxes.items()), "--as", f"officer.{party}",
+           *home)  # fmt: skip
+    unit = root / "linkage_unit"
+    plain = _cli("linkage", "match", "--identity",
+                 str(root / "custodians" / "kostat" / "identity" / "kostat_register.parquet"),
+                 "--out", str(unit), "--keys", str(unit / "keys"), "--as", "operator.linkage",
+                 *home, env=env)  # fmt: skip
+    assert plain.returncode == 2 and "not a sealed package" in plain.stderr, plain.stderr
+    assert "Traceback" not in plain.stderr
+    ok("linkage", "match", "--inbox", str(inboxes["linkage_unit"]), "--out", str(unit),
+       "--keys", str(unit / "keys"), "--as", "operator.linkage", *home)  # fmt: skip
+    (linkmap,) = (unit / "outbox" / "hub").glob("*.ansim")
+    content = [a for p in sorted(inboxes["hub"].glob("*.ansim")) for a in ("--content", str(p))]
+    store = root / "hub" / "hub.duckdb"
+    hub = ["--store", str(store), "--keys", str(root / "hub" / "keys"), "--as", "operator.hub"]
+    unsealed = _cli("hub", "combine", "--content",
+                    str(root / "custodians" / "kostat" / "content" / "kostat_register.parquet"),
+                    "--linkmap", str(unit / "linkmap.parquet"), *hub, *home, env=env)  # fmt: skip
+    assert unsealed.returncode == 2 and "not a sealed package" in unsealed.stderr
+    assert not store.exists()
+    ok("hub", "combine", *content, "--linkmap", str(linkmap), *hub, *home)
     table = tmp_path / "table.csv"
-    ok = runner.invoke(app, ["release", "table", "--store", str(store), "--out", str(table)])
-    assert ok.exit_code == 0, ok.output
+    ok("release", "table", "--store", str(store), "--out", str(table), "--as", "analyst", *home)
     assert table.read_text(encoding="utf-8-sig").startswith("sigungu_code,")
+    gov = Governance(governance, keys=keys)
+    try:
+        actions = [e.action for e in gov.audit.events("t")]
+        assert actions.count("submit_parts") == 2 and "access_denied" not in actions
+        assert gov.verify_audit().ok
+    finally:
+        gov.close()
 
 
 @pytest.mark.parametrize(
@@ -110,3 +148,21 @@ def test_link_with_no_landed_rows_is_an_error_and_leaves_no_folder(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert "error:" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_audit_verify_pins_the_key_by_fingerprint(demo_run: DemoRun) -> None:
+    assert demo_run.governance is not None
+    home = ["audit", "verify", "--home", str(demo_run.governance)]
+    unpinned = runner.invoke(app, home, env={"COLUMNS": "200"})
+    assert unpinned.exit_code == 0 and "not pinned" in unpinned.output
+    gov = Governance(demo_run.governance)
+    fingerprint = gov.audit.signer.fingerprint
+    gov.close()
+    custodian_head = demo_run.out / "custodians" / "kostat" / "audit" / "audit-head.json"
+    pinned = runner.invoke(
+        app, [*home, "--pin", fingerprint, "--head", str(custodian_head)], env={"COLUMNS": "200"}
+    )
+    assert pinned.exit_code == 0, pinned.output
+    assert f"pinned audit key: {fingerprint}" in pinned.output
+    wrong = runner.invoke(app, [*home, "--pin", "0" * 64])
+    assert wrong.exit_code != 0 and "not the pinned key" in str(wrong.exception)

@@ -138,3 +138,20 @@ def test_config_example_is_a_valid_config() -> None:
     result = runner.invoke(app, ["linkage", "config", "--example"])
     assert result.exit_code == 0, result.output
     assert LinkageConfig.from_yaml_text(result.output) == LinkageConfig()
+
+
+def test_unsealed_trial_mode_links_the_same_as_the_sealed_run(
+    demo_run: DemoRun, trained: Path, tmp_path: Path
+) -> None:
+    """--unsealed only skips the packages: a seeded run gives the same link map and serials."""
+    output = _link(demo_run, tmp_path, "--seed", "4", "--pairs", "--unsealed")
+    assert "persons" in output
+    for name in ("linkmap.parquet", "pairs.parquet", "serials/kostat_register.parquet"):
+        assert pq.read_table(tmp_path / name).equals(pq.read_table(trained / name)), name
+    assert not list(tmp_path.rglob("*.ansim"))  # nothing of the trial installation is kept
+
+
+def test_link_help_names_the_unsealed_trial_mode() -> None:
+    result = runner.invoke(app, ["link", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--unsealed" in result.output and "Trial mode" in result.output

@@ -67,6 +67,7 @@ FingerprintOpt = Annotated[
     str | None,
     typer.Option(
         "--fingerprint",
+        "--pin",
         envvar="ANSIM_AUDIT_FINGERPRINT",
         help="The pinned audit key's SHA-256 fingerprint (64 hex digits, as published).",
     ),

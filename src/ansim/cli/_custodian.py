@@ -1,13 +1,18 @@
-"""Custodian commands: ``ansim ingest``, ``ansim custodian prepare``."""
+"""Custodian commands: ``ansim ingest``, ``ansim custodian prepare/send/encoding``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ansim.cli._acting import acting_user
 from ansim.cli._app import app, console, custodian_app
+from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
+
+if TYPE_CHECKING:
+    from ansim.services import Custodian
 
 __all__: list[str] = []
 
@@ -34,6 +39,17 @@ def ingest(
     console.print(f"records: {result.records}\nquarantine: {result.quarantine}")
 
 
+def _custodian(
+    home: Path, url: str | None, project: str, out: Path, keys: Path | None
+) -> Custodian:
+    from ansim.cli._packages import passphrase
+    from ansim.packages import PartyKeyStore
+    from ansim.services import Custodian
+
+    store = None if keys is None else PartyKeyStore.open(keys, passphrase=passphrase())
+    return Custodian(open_governance(home, url), project, out, store)
+
+
 @custodian_app.command("prepare")
 def custodian_prepare(
     *,
@@ -41,6 +57,8 @@ def custodian_prepare(
     secret: Annotated[Path, typer.Option("--secret", help="The project's linkage secret file.")],
     project: Annotated[str, typer.Option("--project", help="Project identifier.")],
     out: Annotated[Path, typer.Option("--out", help="The custodian's output directory.")],
+    home: HomeOpt = DEFAULT_HOME,
+    url: UrlOpt = None,
     encoding: Annotated[
         Path | None,
         typer.Option("--encoding", help="The project's Bloom-filter encoding spec (YAML)."),
@@ -67,43 +85,82 @@ def custodian_prepare(
 ) -> None:
     """Standardise identifiers, make tokens and Bloom filters, split into identity and content.
 
+    Runs as a custodian officer of the dataset in the governed project (checked and audited).
     With --keys, each part is also sealed (encrypted for its recipient, signed by you) into
-    OUT/outbox/<recipient>/ ready to send.
+    OUT/outbox/<recipient>/; parts reach the linkage unit and the hub only sealed, with
+    'ansim custodian send'.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from ansim.cli._packages import passphrase
     from ansim.identity import (
         DEFAULT_ENCODING_SPEC,
         DEFAULT_RECIPES,
         EncodingSpec,
         LinkageSecret,
         TokenRecipe,
-        prepare,
     )
     from ansim.ingest import load_ingested
-    from ansim.packages import PartyKeyStore, seal_part
 
+    user = acting_user()
     spec, records = load_ingested(ingested)
-    store = None if keys is None else PartyKeyStore.open(keys, passphrase=passphrase())
+    custodian = _custodian(home, url, project, out, keys)
     chosen = None if tokens_only else (
         DEFAULT_ENCODING_SPEC if encoding is None else EncodingSpec.from_yaml(encoding)
     )  # fmt: skip
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(f"preparing {spec.dataset}", total=records.num_rows)
-        parts = prepare(
-            spec, records, LinkageSecret.load(secret), out, project=project, encoding=chosen,
-            recipes=[TokenRecipe.parse(t) for t in token] if token else DEFAULT_RECIPES,
-            progress=lambda done, _total: bar.update(task, completed=done),
-        )  # fmt: skip
-    console.print(f"identity part (to the linkage unit): {parts.identity}")
-    console.print(f"content part (to the hub): {parts.content}")
-    console.print(f"serial map (stays here): {parts.serial_map}\nreport: {parts.report}")
-    if store is not None:
-        for part, party in ((parts.identity, linkage_unit), (parts.content, hub)):
-            package = seal_part(part, sender=store, recipient=party, out_dir=out / "outbox" / party)
-            console.print(f"sealed for {party}: {package}")
+    try:
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(f"preparing {spec.dataset}", total=records.num_rows)
+            parts = custodian.prepare(
+                user, ingested, LinkageSecret.load(secret), encoding=chosen,
+                recipes=[TokenRecipe.parse(t) for t in token] if token else DEFAULT_RECIPES,
+                progress=lambda done, _total: bar.update(task, completed=done), out=out,
+            )  # fmt: skip
+        console.print(f"identity part (to the linkage unit): {parts.identity}")
+        console.print(f"content part (to the hub): {parts.content}")
+        console.print(f"serial map (stays here): {parts.serial_map}\nreport: {parts.report}")
+        if keys is not None:
+            sealed = custodian.seal(user, parts, linkage_unit=linkage_unit, hub=hub)
+            for party, package in sealed.packages.items():
+                console.print(f"sealed for {party}: {package}")
+    finally:
+        custodian.governance.close()
+
+
+@custodian_app.command("send")
+def custodian_send(
+    *,
+    prepared: Annotated[
+        Path, typer.Option("--prepared", help="The custodian's output directory (with outbox/).")
+    ],
+    dataset: Annotated[str, typer.Option("--dataset", help="The dataset whose parts to send.")],
+    project: Annotated[str, typer.Option("--project", help="Project identifier.")],
+    to: Annotated[
+        list[str], typer.Option("--to", help="PARTY=INBOX_DIR: where a recipient's package goes.")
+    ],
+    home: HomeOpt = DEFAULT_HOME,
+    url: UrlOpt = None,
+) -> None:
+    """Deliver a dataset's sealed packages to the recipients' inboxes (submit_parts).
+
+    Needs every custodian's approval of the project and its processing period (checked and
+    audited with each package's hash).
+    """
+    from ansim.errors import InvalidSpecError
+
+    user = acting_user()
+    inboxes = {}
+    for item in to:
+        party, sep, inbox = item.partition("=")
+        if not sep or not party or not inbox:
+            raise InvalidSpecError(f"--to must be PARTY=INBOX_DIR, got {item!r}")
+        inboxes[party] = Path(inbox)
+    custodian = _custodian(home, url, project, prepared, None)
+    try:
+        for path in custodian.send(user, custodian.outbox(dataset), inboxes):
+            console.print(f"sent {path.name} → {path.parent}")
+    finally:
+        custodian.governance.close()
 
 
 @custodian_app.command("encoding")

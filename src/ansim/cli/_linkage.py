@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ansim.cli._acting import acting_user
 from ansim.cli._app import app, console, linkage_app
+from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
     from ansim.linkage import LinkageConfig, LinkageReport
@@ -57,9 +59,23 @@ def _summary(report: LinkageReport) -> None:
 
 
 @linkage_app.command("match")
-def linkage_match(  # noqa: PLR0917 -- Typer passes one option per knob
-    identity: Annotated[list[Path], typer.Option("--identity", help="Identity part (repeat).")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+def linkage_match(
+    identity: Annotated[
+        list[Path] | None,
+        typer.Option("--identity", help="A sealed identity package, *.ansim (repeat)."),
+    ] = None,
+    inbox: Annotated[
+        Path | None, typer.Option("--inbox", help="Take every identity package in this folder.")
+    ] = None,
+    *,
+    out: Annotated[Path, typer.Option("--out", help="The linkage unit's working directory.")],
+    project: Annotated[str | None, typer.Option("--project", help="Governed project.")] = None,
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="The linkage unit's key store.")
+    ] = None,
+    hub: Annotated[str, typer.Option("--hub", help="Party the link map is sealed for.")] = "hub",
+    home: HomeOpt = DEFAULT_HOME,
+    url: UrlOpt = None,
     config: Annotated[Path | None, typer.Option("--config", help="Linkage config (YAML).")] = None,
     method: Annotated[str | None, typer.Option("--method", help=_METHOD_HELP)] = None,
     threshold: Annotated[float | None, _THRESHOLD] = None,
@@ -70,19 +86,41 @@ def linkage_match(  # noqa: PLR0917 -- Typer passes one option per knob
     model: Annotated[Path | None, _MODEL] = None,
     save_model: Annotated[Path | None, _SAVE] = None,
 ) -> None:
-    """Link identity parts and write the link map (with match weights) and its report."""
-    from ansim.linkage import LinkageModel, match_files
+    """Open sealed identity packages, link them, and seal the link map for the hub.
 
-    linkmap = match_files(
-        identity,
-        out,
-        _config(config, method, threshold, assignment, seed, blocking),
-        model=LinkageModel.load(model) if model is not None else None,
-        pairs=pairs,
-        save_model=save_model,
-    )
+    Runs as the project's linkage-unit operator (checked and audited). Identity parts are
+    accepted only as sealed packages: a plain Parquet part is refused. The link map, its
+    report and the opened parts stay in OUT; the link map leaves only sealed, in
+    OUT/outbox/<hub>/.
+    """
+    from ansim.cli._packages import passphrase
+    from ansim.errors import InvalidSpecError
+    from ansim.linkage import LinkageModel
+    from ansim.packages import PartyKeyStore
+    from ansim.services import LinkageUnit, require_packages
+
+    chosen = _config(config, method, threshold, assignment, seed, blocking)
+    saved = LinkageModel.load(model) if model is not None else None
+    if inbox is not None:
+        from ansim.packages import packages_in
+
+        identity = [*(identity or []), *packages_in(inbox, "identity")]
+    packages = require_packages(identity or [], "the linkage unit")
+    if project is None or keys is None:
+        raise InvalidSpecError("linkage match needs --project and --keys (the linkage unit's)")
+    user = acting_user()
+    store = PartyKeyStore.open(keys, passphrase=passphrase())
+    gov = open_governance(home, url)
+    try:
+        unit = LinkageUnit(gov, project, out, store)
+        received = unit.receive(user, packages)
+        linkmap = unit.link(user, received, chosen, model=saved, pairs=pairs,
+                            save_model=save_model)  # fmt: skip
+        package = unit.seal_link_map(user, recipient=hub)
+    finally:
+        gov.close()
     _summary(linkmap.report)
-    console.print(f"link map: {out / 'linkmap.parquet'}")
+    console.print(f"link map: {out / 'linkmap.parquet'} (stays here)\nsealed for {hub}: {package}")
 
 
 @linkage_app.command("explain")
@@ -168,11 +206,22 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
     model: Annotated[Path | None, _MODEL] = None,
     save_model: Annotated[Path | None, _SAVE] = None,
     engine: Annotated[str, _ENGINE] = "duckdb",
+    unsealed: Annotated[
+        bool,
+        typer.Option(
+            "--unsealed",
+            help="Trial mode: give the linkage unit the identity parts unsealed (no package "
+            "encryption or signature; never how a deployment sends parts).",
+        ),
+    ] = False,
 ) -> None:
-    """The whole three-party flow with throwaway keys: --spec A.yaml A.csv --spec B.yaml B.csv.
+    """The whole flow in a throwaway project: --spec A.yaml A.csv --spec B.yaml B.csv.
 
-    With --seed the trial keys are derived from the seed, so a run is reproducible (and its
-    keys are not secret: for trials only).
+    Each party's step runs through its service with trial users and keys made for the run
+    and then forgotten; the identity parts travel to the linkage unit as sealed packages
+    (--unsealed skips that, as a trial mode). With --seed the trial secret and serials are
+    derived from the seed, so a run is reproducible (and its keys are not secret: for trials
+    only).
     """
     from ansim.flow import link_files
     from ansim.linkage import LinkageModel, on_engine
@@ -189,6 +238,7 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
             pairs=pairs,
             save_model=save_model,
             seed=seed,
+            unsealed=unsealed,
         )
     for name, result in run.ingested.items():
         console.print(

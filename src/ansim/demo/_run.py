@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -19,28 +20,25 @@ import pyarrow.parquet as pq
 
 from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim.demo._world import WorldFiles, generate_world
-from ansim.engine import Engine
 from ansim.governance import (
     DEMO_PASSPHRASE_FILE,
     KEY_FILE,
     DatasetRequest,
     Governance,
-    Operation,
     PassphraseKeyFile,
     ProjectApplication,
     Purpose,
     Role,
-    object_hash,
     read_head_file,
 )
-from ansim.hub import combine_files, linkage_rates
-from ansim.identity import LinkageSecret, PreparedParts, prepare
-from ansim.ingest import IngestResult, ingest_file, load_ingested
-from ansim.linkage import PairwiseQuality, match_files, quality_against_truth
-from ansim.packages import PartyKeyStore, introduce, receive_inbox, seal_part, seal_table
+from ansim.identity import LinkageSecret
+from ansim.ingest import IngestResult
+from ansim.linkage import PairwiseQuality, quality_against_truth
+from ansim.packages import PartyKeyStore, introduce
 from ansim.privacy import write_demo_dp_releases as write_dp
 from ansim.release import rate_table, write_release
 from ansim.schema import DatasetSpec
+from ansim.services import Administration, Custodian, Hub, LinkageUnit, Member
 
 __all__ = ["DemoRun", "demo_spec", "run_demo"]
 
@@ -57,33 +55,31 @@ def _officer(custodian: str) -> str:
 
 
 def _open_project(home: Path) -> Governance:
-    """A fresh governance home with the demo project, its members, approvals and key."""
+    """A fresh governance home with the demo project, its members and data key.
+
+    The custodians' approvals are theirs to give (see :func:`run_demo`).
+    """
     shutil.rmtree(home, ignore_errors=True)  # the demo starts from nothing each run
     gov = Governance(home, keys=_demo_keys(home))
     gov.bootstrap(ADMIN, "Administrator", "KOSTAT")
     specs = [demo_spec(d) for d in DATASETS]
-    team: dict[str, tuple[Role, str | None]] = {
-        LINKER: (Role.LINKAGE_UNIT_OPERATOR, None),
-        HUB_OPERATOR: (Role.HUB_OPERATOR, None),
-        ANALYST: (Role.ANALYST, None),
-        CHECKER: (Role.OUTPUT_CHECKER, None),
-        CHECKER2: (Role.OUTPUT_CHECKER, None),
+    team = {
+        LINKER: Member(Role.LINKAGE_UNIT_OPERATOR),
+        HUB_OPERATOR: Member(Role.HUB_OPERATOR),
+        ANALYST: Member(Role.ANALYST),
+        CHECKER: Member(Role.OUTPUT_CHECKER),
+        CHECKER2: Member(Role.OUTPUT_CHECKER),
     }
-    team |= {_officer(s.custodian): (Role.CUSTODIAN_OFFICER, s.custodian) for s in specs}
-    for user in team:
-        gov.register_user(ADMIN, user, user, user.split(".")[1].upper())
+    team |= {_officer(s.custodian): Member(Role.CUSTODIAN_OFFICER, s.custodian) for s in specs}
+    team = {user: dataclasses.replace(m, name=user, organisation=user.split(".")[1].upper())
+            for user, m in team.items()}  # fmt: skip
     today = gov.today()
-    gov.create_project(ADMIN, ProjectApplication(
+    Administration(gov).open_project(ADMIN, ProjectApplication(
         PROJECT, "COVID-19 cases, support payments and population in Gyeonggi",
         Purpose.STATISTICS, "Confirmed cases per 100,000 by si/gun, age band and sex",
         tuple(DatasetRequest(s.dataset, s.custodian) for s in specs),
         today, today + dt.timedelta(days=364),
-    ))  # fmt: skip
-    for user, (role, custodian) in team.items():
-        gov.add_member(ADMIN, PROJECT, user, role, custodian=custodian)
-    gov.issue_key(ADMIN, PROJECT)
-    for spec in specs:
-        gov.approve(_officer(spec.custodian), PROJECT, spec.dataset)
+    ), team)  # fmt: skip
     return gov
 
 
@@ -101,22 +97,16 @@ def _demo_keys(home: Path) -> PassphraseKeyFile:
     return PassphraseKeyFile.create(home / KEY_FILE, passphrase)
 
 
-def _hand_out_heads(gov: Governance, out: Path, custodians: Iterable[str]) -> list[Path]:
-    """Give the signed audit head to every custodian and the public register (rollback check)."""
-    places = [out / "custodians" / c / "audit" for c in custodians] + [out / "public"]
-    return [gov.export_head(place / "audit-head.json") for place in places]
-
-
 def _party_keys(out: Path, custodians: Iterable[str]) -> dict[str, PartyKeyStore]:
     """Fresh key stores for every party (``<party dir>/keys``), each trusting the others.
 
-    The receiving parties' inboxes and opened parts of an earlier run are cleared too.
+    The inboxes, outboxes and opened parts of an earlier run are cleared too.
     """
     homes = {c: out / "custodians" / c for c in custodians}
     homes |= {"linkage_unit": out / "linkage_unit", "hub": out / "hub"}
     stores = {}
     for party, home in homes.items():
-        for stale in ("inbox", "received"):
+        for stale in ("inbox", "outbox", "received"):
             shutil.rmtree(home / stale, ignore_errors=True)
         shutil.rmtree(home / "keys", ignore_errors=True)
         stores[party] = PartyKeyStore.create(home / "keys", party)
@@ -124,46 +114,42 @@ def _party_keys(out: Path, custodians: Iterable[str]) -> dict[str, PartyKeyStore
     return stores
 
 
-def _send_parts(parts: PreparedParts, sender: PartyKeyStore, out: Path) -> None:
-    """A custodian seals its parts for their recipients (encrypted for them, signed by it)."""
-    seal_part(
-        parts.identity,
-        sender=sender,
-        recipient="linkage_unit",
-        out_dir=out / "linkage_unit" / "inbox",
-    )
-    seal_part(parts.content, sender=sender, recipient="hub", out_dir=out / "hub" / "inbox")
+def _custodians_send(
+    gov: Governance,
+    out: Path,
+    keys: dict[str, PartyKeyStore],
+    say: Callable[[str], None],
+    world: WorldFiles,
+) -> tuple[dict[str, IngestResult], dict[str, pa.Table]]:
+    """Each custodian approves, ingests, prepares, seals and sends its dataset (services)."""
+    secret = LinkageSecret.generate()  # shared by the custodians only
+    inboxes = {"linkage_unit": out / "linkage_unit" / "inbox", "hub": out / "hub" / "inbox"}
+    ingested: dict[str, IngestResult] = {}
+    serial_maps = {}
+    custodians = {}
+    for dataset in DATASETS:  # every custodian approves before any data moves
+        spec = demo_spec(dataset)
+        home = out / "custodians" / spec.custodian
+        custodians[dataset] = Custodian(gov, PROJECT, home, keys[spec.custodian])
+        custodians[dataset].approve(_officer(spec.custodian), dataset)
+    for dataset, custodian in custodians.items():
+        spec = demo_spec(dataset)
+        officer = _officer(spec.custodian)
+        secret.save(custodian.home / "secrets" / "linkage.key")
+        say(f"{spec.custodian}: ingest, prepare, seal and send {dataset}")
+        ingested[dataset] = custodian.ingest(officer, spec, world.datasets[dataset])
+        parts = custodian.prepare(officer, ingested[dataset].directory, secret)
+        custodian.send(officer, custodian.seal(officer, parts), inboxes)
+        serial_maps[dataset] = pq.read_table(parts.serial_map)
+    return ingested, serial_maps
 
 
-def _open_inbox(out: Path, keys: dict[str, PartyKeyStore], party: str, kind: str) -> list[Path]:
-    """A party verifies and decrypts the packages of one kind in its inbox into ``received/``."""
-    home = out / party
-    return receive_inbox(
-        home / "inbox", keys[party], project=PROJECT, kind=kind, out_dir=home / "received"
-    )
-
-
-def _hashes(paths: Iterable[Path]) -> dict[str, str]:
-    """File name → SHA-256, for the audit events of sent and received files."""
-    return {p.name: object_hash(p.read_bytes()) for p in sorted(paths)}
-
-
-def _combine_governed(
-    gov: Governance, packages: list[Path], contents: list[Path], links: Path, store: Path
-) -> None:
-    """The hub records what it received (removed at destruction) and combines into its store."""
-    gov.receive_files(HUB_OPERATOR, PROJECT, [*packages, *contents, links])
-    with gov.open_hub_store(HUB_OPERATOR, PROJECT, store, write=True) as engine:
-        combine_files(contents, links, engine)
-        _report_linkage_rates(engine, store.parent.parent)
-
-
-def _report_linkage_rates(engine: Engine, out: Path) -> Path:
+def _report_linkage_rates(hub: Hub, out: Path) -> Path:
     """The hub's aggregate feedback to the linkage unit: cases linked to the register by group.
 
     Written to ``<demo>/linkage_unit/feedback/``: counts by group only, small groups withheld.
     """
-    rates = linkage_rates(engine, "gyeonggi_cases", "kostat_register")
+    rates = hub.linkage_rates(HUB_OPERATOR, "gyeonggi_cases", "kostat_register")
     path = out / "linkage_unit" / "feedback" / "linkage_rates_by_subgroup.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     sink = pa.BufferOutputStream()
@@ -220,7 +206,8 @@ def _close_verified(gov: Governance, records: Path) -> str:
     """Export the processing record and Five Safes summary, then verify the whole audit chain."""
     gov.export_records(ADMIN, PROJECT, records)
     out = records.parent.parent
-    heads = _hand_out_heads(gov, out, [demo_spec(d).custodian for d in DATASETS])
+    places = [out / "custodians" / demo_spec(d).custodian / "audit" for d in DATASETS]
+    heads = Administration(gov).hand_out_head([*places, out / "public"])
     audit = gov.verify_audit(head=read_head_file(heads[-1]))
     fingerprint = gov.audit.signer.fingerprint
     gov.close()
@@ -277,10 +264,12 @@ def run_demo(  # noqa: PLR0915 - one statement per step of the demo, in order
 ) -> DemoRun:
     """Generate the demo world and run it through custodians, linkage unit, hub and release.
 
-    Layout under ``out``: ``world/`` (custodians' raw files and the true links),
-    ``custodians/<custodian>/`` (ingest, quarantine, parts, serial maps and the project's
-    linkage secret), ``linkage_unit/`` (identity parts received, link map, report), ``hub/``
-    (content parts and link map received, ``hub.duckdb``, ``workspace/`` with the analyst's
+    Every party's step runs through its service (:mod:`ansim.services`), as the demo's user
+    for that role. Layout under ``out``: ``world/`` (custodians' raw files and the true links),
+    ``custodians/<custodian>/`` (ingest, quarantine, parts, serial maps, the project's
+    linkage secret, ``outbox/`` with the sealed packages sent and ``audit/`` with the signed
+    audit head handed to it), ``linkage_unit/`` (identity parts received, link map, report),
+    ``hub/`` (content parts and link map received, ``hub.duckdb``, ``workspace/`` with the analyst's
     outputs and release ledger), ``release/`` (the published table; ``workspace/``, the bundle
     of a checked and twice-approved analysis) and ``evaluation/`` (linkage quality against the
     true links).
@@ -309,45 +298,20 @@ def run_demo(  # noqa: PLR0915 - one statement per step of the demo, in order
     lap("generate")
     say("governance: project, custodians' approvals, data key")
     gov = _open_project(out / "governance")
-    secret = LinkageSecret.generate()  # shared by the custodians only
-    ingested: dict[str, IngestResult] = {}
-    unit_inbox, hub_inbox = out / "linkage_unit" / "inbox", out / "hub" / "inbox"
     keys = _party_keys(out, [demo_spec(d).custodian for d in DATASETS])
-    serial_maps = {}
-    for dataset in DATASETS:
-        spec = demo_spec(dataset)
-        home = out / "custodians" / spec.custodian
-        secret.save(home / "secrets" / "linkage.key")
-        say(f"{spec.custodian}: ingest and prepare {dataset}")
-        ingested[dataset] = ingest_file(spec, world.datasets[dataset], home / "ingest")
-        _, records = load_ingested(ingested[dataset].directory)
-        parts = prepare(spec, records, secret, home / "prepared", project=PROJECT)
-        gov.authorize(
-            _officer(spec.custodian),
-            PROJECT,
-            Operation.SUBMIT_PARTS,
-            dataset=dataset,
-            objects=_hashes([parts.identity, parts.content]),
-        )
-        _send_parts(parts, keys[spec.custodian], out)
-        serial_maps[dataset] = pq.read_table(parts.serial_map)
+    ingested, serial_maps = _custodians_send(gov, out, keys, say, world)
     lap("ingest_prepare")
     say("linkage unit: probabilistic matching on Bloom-filter encodings and tokens")
-    gov.receive_files(
-        LINKER, PROJECT, sorted(unit_inbox.glob("*.ansim")), operation=Operation.RUN_LINKAGE
-    )
-    linkmap = match_files(_open_inbox(out, keys, "linkage_unit", "identity"), out / "linkage_unit")
-    seal_table(
-        linkmap.table.replace_schema_metadata({"ansim.project": PROJECT}),
-        sender=keys["linkage_unit"], recipient="hub", project=PROJECT, kind="linkmap",
-        dataset="", out_dir=hub_inbox,
-    )  # fmt: skip
+    unit = LinkageUnit(gov, PROJECT, out / "linkage_unit", keys["linkage_unit"])
+    linkmap = unit.link(LINKER, unit.receive(LINKER, unit.inbox()))
+    unit.seal_link_map(LINKER, out_dir=out / "hub" / "inbox")
     lap("match")
     say("hub: combining content parts through the link map")
     store = out / "hub" / "hub.duckdb"
     store.unlink(missing_ok=True)
-    contents, (links,) = (_open_inbox(out, keys, "hub", k) for k in ("content", "linkmap"))
-    _combine_governed(gov, sorted(hub_inbox.glob("*.ansim")), contents, links, store)
+    hub = Hub(gov, PROJECT, out / "hub", keys["hub"], store)
+    hub.combine(HUB_OPERATOR, hub.receive(HUB_OPERATOR, hub.inbox()))
+    _report_linkage_rates(hub, out)
     lap("combine")
     say("release: confirmed cases per 100,000 by si/gun × age band × sex")
     release = _release_reviewed(gov, store, out / "release")

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ansim.encrypted._columns import META, EncryptedAttribute, Statistic
 from ansim.encrypted._schemes import Scheme, fingerprint, public_context, tenseal
 from ansim.errors import IntegrityError, InvalidSpecError
+from ansim.packages import part_label
 
 __all__ = ["AGGREGATE_SCHEMA", "EncryptedAggregates", "aggregate_encrypted", "load_ciphertext"]
 
@@ -171,7 +172,7 @@ def aggregate_encrypted(
             rows["statistic"].append(statistic)
             rows["cell"].append(cell)
             rows["ciphertext"].append(bytes(total.serialize()))
-    dataset = (ciphertexts.schema.metadata or {}).get(b"ansim.dataset", b"").decode()
+    dataset = part_label(ciphertexts.schema).dataset
     return EncryptedAggregates(
         tuple(dimensions), tuple(grid), tuple(int(r) for r in records), attributes, dataset,
         pa.table(rows, schema=AGGREGATE_SCHEMA),

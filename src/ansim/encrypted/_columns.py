@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from ansim.encrypted._schemes import Scheme, SchemeParameters, fingerprint, public_context
 from ansim.errors import InvalidSpecError
+from ansim.packages import label_part
 
 __all__ = ["CIPHERTEXT_SCHEMA", "EncryptedAttribute", "Statistic", "encrypt_attributes"]
 
@@ -181,8 +182,6 @@ def encrypt_attributes(
                 data[: len(part)] = part
                 rows["ciphertext"].append(_encrypt(contexts[scheme], scheme, data))
     meta = {
-        "ansim.project": project,
-        "ansim.dataset": dataset,
         META: json.dumps(
             {
                 "attributes": [a.to_json() for a in attributes],
@@ -191,4 +190,5 @@ def encrypt_attributes(
             }
         ),
     }
-    return pa.table(rows, schema=CIPHERTEXT_SCHEMA).replace_schema_metadata(meta)
+    table = pa.table(rows, schema=CIPHERTEXT_SCHEMA)
+    return label_part(table, project=project, dataset=dataset, extra=meta)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ansim._atomic import write_bytes_atomic
 from ansim.errors import AccessDenied, IntegrityError, InvalidSpecError
-from ansim.packages import PartyKeyStore, open_package, seal_table
+from ansim.packages import PartyKeyStore, label_part, open_package, seal_table
 
 __all__ = ["KeyEscrow", "KeyHolder", "KeyShare", "open_share", "seal_shares", "split_key"]
 
@@ -274,7 +274,8 @@ def seal_shares(
                 "index": pa.array([share.index], pa.int32()),
                 "share": pa.array([share.share], pa.binary()),
             }
-        ).replace_schema_metadata({"ansim.project": project})
+        )
+        table = label_part(table, project=project)
         packages[share.holder] = seal_table(
             table, sender=issuer, recipient=holder.party, project=project,
             kind="key_share", dataset="", out_dir=out_dir / holder.party,

@@ -35,7 +35,6 @@ from ansim.identity._names import NameParts, decompose_jamo, split_name
 from ansim.identity._prepare import (
     DEFAULT_CHUNK_ROWS,
     ENCODING_METADATA_KEY,
-    PART_METADATA_KEYS,
     PreparedParts,
     new_serials,
     prepare,
@@ -61,7 +60,6 @@ __all__ = [
     "ENCODING_FORMAT",
     "ENCODING_METADATA_KEY",
     "IDENTIFIER_PATTERNS",
-    "PART_METADATA_KEYS",
     "AddressFacts",
     "AddressForm",
     "Alphabet",

@@ -22,23 +22,20 @@ from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
 from ansim.identity._quality import usable_rrn
 from ansim.identity._secret import LinkageSecret
 from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
+from ansim.packages import ENCODING_METADATA_KEY, label_part
 from ansim.schema import DatasetSpec, IdentifierKind
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "ENCODING_METADATA_KEY",
-    "PART_METADATA_KEYS",
     "PreparedParts",
     "new_serials",
     "prepare",
     "standardise_columns",
 ]
 
-PART_METADATA_KEYS = ("ansim.dataset", "ansim.part", "ansim.project")
 DEFAULT_CHUNK_ROWS = 250_000
 """Records prepared at a time: bounds memory and paces the progress bar."""
-ENCODING_METADATA_KEY = "ansim.encoding"
-"""Schema-metadata key under which an identity part carries its encoding spec (JSON)."""
 _SERIAL_BYTES = 16
 _STANDARDISED_KINDS = (
     IdentifierKind.KOREAN_NAME,
@@ -124,9 +121,7 @@ def standardise_columns(
 def _with_metadata(
     table: pa.Table, spec: DatasetSpec, part: str, project: str, extra: dict[str, str] | None = None
 ) -> pa.Table:
-    meta = dict(zip(PART_METADATA_KEYS, (spec.dataset, part, project), strict=True))
-    meta.update(extra or {})
-    return table.replace_schema_metadata({k.encode(): v.encode() for k, v in meta.items()})
+    return label_part(table, project=project, dataset=spec.dataset, kind=part, extra=extra)
 
 
 def _present_kinds(spec: DatasetSpec) -> set[IdentifierKind]:

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ansim._atomic import write_parquet_atomic, write_text_atomic
-from ansim.errors import IntegrityError, LinkageError
+from ansim.errors import LinkageError
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._exact import LinkMap
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import PAIRS_FILE, PAIRS_PART
 from ansim.linkage._probabilistic import link
-from ansim.packages import Part
+from ansim.packages import Part, inspect_part, label_part, read_part
 
 __all__ = ["LINKMAP_FILE", "REPORT_FILE", "match_files"]
 
@@ -30,22 +30,9 @@ def _open_part(path: Path) -> tuple[Part, list[str]]:
 
     Bloom-filter columns are large; they are read later one column at a time.
     """
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise IntegrityError(f"cannot read part {path.name}: {e}") from e
-    meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
-    if meta.get("ansim.part") != "identity":
-        raise IntegrityError(
-            f"{path.name} is not an identity part (it says {meta.get('ansim.part')!r}): "
-            "check which file was sent to which party"
-        )
-    if "serial" not in schema.names:
-        raise IntegrityError(f"{path.name} has no serial column")
-    small = [c for c in schema.names if c == "serial" or c.startswith("token_")]
-    table = pq.read_table(path, columns=small)
-    part = Part(meta.get("ansim.dataset", ""), "identity", meta.get("ansim.project", ""), table)
-    return part, list(schema.names)
+    info = inspect_part(path, "identity")
+    small = [c for c in info.columns if c == "serial" or c.startswith("token_")]
+    return read_part(path, "identity", columns=small), list(info.columns)
 
 
 def match_files(
@@ -89,8 +76,7 @@ def match_files(
         raise LinkageError("--save-model needs the probabilistic method (fuzzy has no model)")
     linkmap = link(parts, chosen, columns=names, load=load, model=model, pairs=pairs)
     if linkmap.pairs is not None:
-        metadata = {b"ansim.part": PAIRS_PART.encode(), b"ansim.project": parts[0].project.encode()}
-        table = linkmap.pairs.replace_schema_metadata(metadata)
+        table = label_part(linkmap.pairs, project=parts[0].project, kind=PAIRS_PART)
         write_parquet_atomic(table, out / PAIRS_FILE)
     if save_model is not None and linkmap.model is not None:
         linkmap.model.save(save_model)

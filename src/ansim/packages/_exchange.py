@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from ansim._atomic import write_parquet_atomic
 from ansim.errors import IntegrityError
 from ansim.packages._keys import PartyKeyStore
+from ansim.packages._parts import part_label
 from ansim.packages._seal import (
     PACKAGE_SUFFIX,
     open_package,
@@ -17,14 +18,14 @@ from ansim.packages._seal import (
     seal_table,
 )
 
-__all__ = ["introduce", "receive_inbox", "receive_packages", "seal_part"]
+__all__ = ["introduce", "packages_in", "receive_inbox", "receive_packages", "seal_part"]
 
 
 def seal_part(part: Path, *, sender: PartyKeyStore, recipient: str, out_dir: Path) -> Path:
     """Seal a prepared part file (identity, content or link map) for ``recipient``.
 
     The project, kind and dataset are read from the part's own metadata (a link map, which has
-    none, is sealed as kind ``linkmap`` under the project given in its ``ansim.project`` key).
+    no kind, is sealed as kind ``linkmap`` under the project its label names).
 
     Args:
         part: The part's Parquet file.
@@ -42,18 +43,16 @@ def seal_part(part: Path, *, sender: PartyKeyStore, recipient: str, out_dir: Pat
         table = pq.read_table(part)
     except (OSError, ValueError) as e:
         raise IntegrityError(f"cannot read part {part.name}: {e}") from e
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    project = meta.get("ansim.project")
-    if not project:
-        raise IntegrityError(f"{part.name} names no project (ansim.project): cannot seal it")
-    kind = meta.get("ansim.part", "linkmap")
+    label = part_label(table.schema)
+    if not label.project:
+        raise IntegrityError(f"{part.name} names no project: cannot seal it")
     return seal_table(
         table,
         sender=sender,
         recipient=recipient,
-        project=project,
-        kind=kind,
-        dataset=meta.get("ansim.dataset", ""),
+        project=label.project,
+        kind=label.kind or "linkmap",
+        dataset=label.dataset,
         out_dir=out_dir,
     )
 
@@ -94,6 +93,23 @@ def receive_packages(
     ]
 
 
+def packages_in(inbox: Path, kind: str) -> list[Path]:
+    """The packages of one kind in an inbox (by the kind their unverified header states).
+
+    Sorted by dataset, then file name, so that runs are repeatable.
+
+    Opening verifies each one fully, so a package whose header lies is still refused.
+
+    Example:
+        >>> import tempfile
+        >>> packages_in(Path(tempfile.mkdtemp()), "identity")
+        []
+    """
+    headers = {p: read_package_header(p) for p in inbox.glob(f"*{PACKAGE_SUFFIX}")}
+    found = [p for p, header in headers.items() if header.kind == kind]
+    return sorted(found, key=lambda p: (headers[p].dataset, p.name))
+
+
 def receive_inbox(
     inbox: Path, receiver: PartyKeyStore, *, project: str, kind: str, out_dir: Path
 ) -> list[Path]:
@@ -110,11 +126,9 @@ def receive_inbox(
         out_dir: The receiver's working directory for opened parts.
 
     Returns:
-        The opened part files, sorted by package file name.
+        The opened part files, sorted by dataset (see :func:`packages_in`).
     """
-    packages = [
-        p for p in sorted(inbox.glob(f"*{PACKAGE_SUFFIX}")) if read_package_header(p).kind == kind
-    ]
+    packages = packages_in(inbox, kind)
     return receive_packages(packages, receiver, project=project, kind=kind, out_dir=out_dir)
 
 

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ansim._atomic import write_bytes_atomic
 from ansim.errors import AccessDenied, IntegrityError
 from ansim.packages._keys import PartyKeyStore
+from ansim.packages._parts import part_label
 
 __all__ = [
     "PACKAGE_SUFFIX",
@@ -252,10 +253,13 @@ def open_package(path: Path, receiver: PartyKeyStore, *, project: str, kind: str
             f"{name}: package {header.package_id} was already received: a replay is refused"
         )
     table = _decrypt(receiver, raw, prefix, ciphertext, name)
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    for key, expected in (("ansim.project", header.project), ("ansim.dataset", header.dataset)):
-        if key in meta and meta[key] != expected:
-            raise IntegrityError(f"{name}: the content's {key} disagrees with the package header")
+    label = part_label(table.schema)
+    for what, said, expected in (
+        ("project", label.project, header.project),
+        ("dataset", label.dataset, header.dataset),
+    ):
+        if said and said != expected:
+            raise IntegrityError(f"{name}: the content's {what} disagrees with the package header")
     receiver.mark_seen(header.package_id)
     return SealedPackage(header, table)
 

@@ -11,6 +11,7 @@ from ansim.cli import app
 from ansim.demo import generate_world
 from ansim.demo._run import demo_spec
 from ansim.errors import InvalidSpecError, LinkageError
+from ansim.governance import KEY_FILE, PassphraseKeyFile
 from ansim.identity import LinkageSecret, prepare
 from ansim.ingest import ingest_file, load_ingested
 from ansim.linkage import (
@@ -23,7 +24,8 @@ from ansim.linkage import (
     match_files,
     quality_against_truth,
 )
-from ansim.packages import Part, read_part
+from ansim.packages import Part, read_part, seal_part
+from ansim.services import TrialProject
 
 DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
 
@@ -135,22 +137,44 @@ def test_refuses_a_single_part(world: tuple) -> None:
     np.testing.assert_equal(len(_parts(paths)), 3)
 
 
+PASSPHRASE = "a long test passphrase"  # noqa: S105 -- a throwaway test installation's
+
+
 def test_cli_match_takes_a_method_and_a_config(world: tuple, tmp_path: Path) -> None:
+    """``linkage match`` on sealed packages, as the trial project's linkage-unit operator."""
     paths, _, _ = world
-    identity = [a for p in paths for a in ("--identity", str(p))]
+    root = tmp_path / "trial"
+    keys = PassphraseKeyFile.create(root / "governance" / KEY_FILE, PASSPHRASE)
+    datasets = {name: demo_spec(name).custodian for name in DATASETS}
+    trial = TrialProject.create(root, "test", datasets, keys=keys)
+    trial.close()
+    governed = ["--project", "test", "--home", str(root / "governance"), "--as", trial.linker,
+                "--keys", str(root / "linkage_unit" / "keys")]  # fmt: skip
+
+    def identity(run: str) -> list[str]:  # fresh packages for each run (a replay is refused)
+        sealed = [
+            seal_part(path, sender=trial.keys[datasets[path.stem]], recipient="linkage_unit",
+                      out_dir=tmp_path / "packages" / run)
+            for path in paths
+        ]  # fmt: skip
+        return [a for p in sealed for a in ("--identity", str(p))]
+
     config = tmp_path / "linkage.yaml"
     config.write_text(LinkageConfig(method="fuzzy", fuzzy_threshold=0.9).to_yaml(), "utf-8")
-    runner = CliRunner()
-    fuzzy = runner.invoke(app, ["linkage", "match", *identity, "--config", str(config),
-                                "--out", str(tmp_path / "fuzzy")])  # fmt: skip
-    assert fuzzy.exit_code == 0, fuzzy.output
+    runner = CliRunner(env={"ANSIM_KEY_PASSPHRASE": PASSPHRASE})
+    fuzzy = runner.invoke(app, ["linkage", "match", *identity("f"), "--config", str(config),
+                                "--out", str(tmp_path / "fuzzy"), *governed])  # fmt: skip
+    assert fuzzy.exit_code == 0, (fuzzy.output, fuzzy.exception)
     assert "fuzzy:" in fuzzy.output
-    exact = runner.invoke(app, ["linkage", "match", *identity, "--config", str(config),
-                                "--method", "exact", "--out", str(tmp_path / "exact")])  # fmt: skip
+    exact = runner.invoke(app, ["linkage", "match", *identity("e"), "--config", str(config),
+                                "--method", "exact", "--out", str(tmp_path / "exact"),
+                                *governed])  # fmt: skip
     assert exact.exit_code == 0, exact.output
     assert pq.read_table(tmp_path / "exact" / "linkmap.parquet").column_names == [
         "serial", "dataset", "person_id"
     ]  # fmt: skip
-    default = runner.invoke(app, ["linkage", "match", *identity, "--out", str(tmp_path / "p")])
+    default = runner.invoke(
+        app, ["linkage", "match", *identity("p"), "--out", str(tmp_path / "p"), *governed]
+    )
     assert "estimated precision" in default.output
     assert "match_weight" in pq.read_table(tmp_path / "p" / "linkmap.parquet").column_names

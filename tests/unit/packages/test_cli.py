@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from ansim.cli import app
+from ansim.governance import KEY_FILE, PassphraseKeyFile
+from ansim.services import TrialProject
 
 runner = CliRunner()
 SPEC = """
@@ -30,7 +32,8 @@ DATA = (
 )
 
 
-ENV = {"ANSIM_KEY_PASSPHRASE": "a long test passphrase"}  # every key store is protected
+PASSPHRASE = "ANSIM_KEY_PASSPHRASE"  # noqa: S105 -- the variable's name
+ENV = {PASSPHRASE: "a long test passphrase"}  # every key store is protected
 
 
 def _ok(*args: str) -> str:
@@ -57,8 +60,11 @@ def test_prepare_seal_and_open(tmp_path: Path) -> None:
             "--store",
             f"{t}/keys/{store}",
         )
+    keys = PassphraseKeyFile.create(tmp_path / "gov" / "governance" / KEY_FILE, ENV[PASSPHRASE])
+    TrialProject.create(tmp_path / "gov", "p1", {"register": "kostat"}, keys=keys).close()
     _ok("custodian", "prepare", "--ingested", f"{t}/ing/register", "--secret",
         f"{t}/secret/linkage.key", "--project", "p1", "--out", f"{t}/prep",
+        "--as", "officer.kostat", "--home", f"{t}/gov/governance",
         "--encoding", f"{t}/enc.yaml", "--keys", f"{t}/keys/kostat",
         "--token", "rrn", "--token", "nbs=korean_name+birth_date+sex")  # fmt: skip
     report = json.loads((tmp_path / "prep/reports/register.prepare.json").read_text())
