@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 
 from ansim.cli import app
 from ansim.demo import DemoRun, demo_spec
+from ansim.errors import AnsimError
 from ansim.governance import KEY_FILE, Governance, PassphraseKeyFile
-from ansim.services import TrialProject
+from ansim.packages import PartyKeyStore
+from ansim.services import Hub, TrialProject
 
 runner = CliRunner()
 SPECS = Path(__file__).parents[2] / "src" / "ansim" / "demo" / "specs"
@@ -48,8 +50,20 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_step_by_step_commands(demo_run: DemoRun, tmp_path: Path) -> None:
-    """Custodians prepare, seal and send; the linkage unit and hub take sealed packages only."""
+def _logged_in_as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:
+    """Stand in for ``ansim login``: the acting user the server would vouch for.
+
+    The login itself (token stored, ``/api/me`` asked) is tested against a real server in
+    ``test_governance_cli.py``; here the governed local commands' own checks are under test.
+    """
+    for module in ("ansim.cli._custodian", "ansim.cli._linkage"):
+        monkeypatch.setattr(f"{module}.acting_user", lambda: user)
+
+
+def test_step_by_step_commands(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custodians prepare, seal and send; the linkage unit takes sealed packages only."""
     world = demo_run.world.datasets
     datasets = ("gyeonggi_cases", "kostat_register")
     root = tmp_path / "t"
@@ -71,34 +85,35 @@ def test_step_by_step_commands(demo_run: DemoRun, tmp_path: Path) -> None:
         mine = root / "custodians" / party
         ok("ingest", "--spec", str(SPECS / f"{dataset}.yaml"), "--input", str(world[dataset]),
            "--out", str(tmp_path / "ingest"))  # fmt: skip
+        _logged_in_as(monkeypatch, f"officer.{party}")
         ok("custodian", "prepare", "--ingested", str(tmp_path / "ingest" / dataset),
            "--secret", str(tmp_path / "keys" / "linkage.key"), "--out", str(mine),
-           "--keys", str(mine / "keys"), "--as", f"officer.{party}", *home)  # fmt: skip
+           "--keys", str(mine / "keys"), *home)  # fmt: skip
         ok("custodian", "send", "--prepared", str(mine), "--dataset", dataset,
-           *(f"--to={p}={inbox}" for p, inbox in inboxes.items()), "--as", f"officer.{party}",
-           *home)  # fmt: skip
+           *(f"--to={p}={inbox}" for p, inbox in inboxes.items()), *home)  # fmt: skip
     unit = root / "linkage_unit"
     plain = _cli("linkage", "match", "--identity",
                  str(root / "custodians" / "kostat" / "identity" / "kostat_register.parquet"),
-                 "--out", str(unit), "--keys", str(unit / "keys"), "--as", "operator.linkage",
-                 *home, env=env)  # fmt: skip
+                 "--out", str(unit), "--keys", str(unit / "keys"), *home, env=env)  # fmt: skip
     assert plain.returncode == 2 and "not a sealed package" in plain.stderr, plain.stderr
     assert "Traceback" not in plain.stderr
+    _logged_in_as(monkeypatch, "operator.linkage")
     ok("linkage", "match", "--inbox", str(inboxes["linkage_unit"]), "--out", str(unit),
-       "--keys", str(unit / "keys"), "--as", "operator.linkage", *home)  # fmt: skip
+       "--keys", str(unit / "keys"), *home)  # fmt: skip
     (linkmap,) = (unit / "outbox" / "hub").glob("*.ansim")
-    content = [a for p in sorted(inboxes["hub"].glob("*.ansim")) for a in ("--content", str(p))]
     store = root / "hub" / "hub.duckdb"
-    hub = ["--store", str(store), "--keys", str(root / "hub" / "keys"), "--as", "operator.hub"]
-    unsealed = _cli("hub", "combine", "--content",
-                    str(root / "custodians" / "kostat" / "content" / "kostat_register.parquet"),
-                    "--linkmap", str(unit / "linkmap.parquet"), *hub, *home, env=env)  # fmt: skip
-    assert unsealed.returncode == 2 and "not a sealed package" in unsealed.stderr
-    assert not store.exists()
-    ok("hub", "combine", *content, "--linkmap", str(linkmap), *hub, *home)
-    table = tmp_path / "table.csv"
-    ok("release", "table", "--store", str(store), "--out", str(table), "--as", "analyst", *home)
-    assert table.read_text(encoding="utf-8-sig").startswith("sigungu_code,")
+    gov = Governance(governance, keys=keys)
+    try:
+        hub_keys = PartyKeyStore.open(root / "hub" / "keys", passphrase=None)
+        hub = Hub(gov, "t", root / "hub", hub_keys, store)
+        with pytest.raises(AnsimError, match="not a sealed package"):
+            hub.receive("operator.hub", [root / "custodians" / "kostat" / "content"
+                                         / "kostat_register.parquet"])  # fmt: skip
+        packages = [*sorted(inboxes["hub"].glob("*.ansim")), linkmap]
+        linked = hub.combine("operator.hub", hub.receive("operator.hub", packages))
+        assert linked.persons > 0
+    finally:
+        gov.close()
     gov = Governance(governance, keys=keys)
     try:
         actions = [e.action for e in gov.audit.events("t")]

@@ -21,7 +21,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, sa
 
 
 @demo_app.callback(invoke_without_command=True)
-def demo(
+def demo(  # noqa: PLR0917 -- Typer passes options by keyword
     ctx: typer.Context,
     people: PeopleOpt = 100_000,
     seed: SeedOpt = 20211101,

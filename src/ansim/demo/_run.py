@@ -255,7 +255,7 @@ class DemoRun:
     governance: Path | None = None
 
 
-def run_demo(  # noqa: PLR0915 - one statement per step of the demo, in order
+def run_demo(
     people: int = 100_000,
     seed: int = 20211101,
     out: Path = Path("ansim-demo"),

@@ -140,15 +140,22 @@ def test_refuses_a_single_part(world: tuple) -> None:
 PASSPHRASE = "a long test passphrase"  # noqa: S105 -- a throwaway test installation's
 
 
-def test_cli_match_takes_a_method_and_a_config(world: tuple, tmp_path: Path) -> None:
-    """``linkage match`` on sealed packages, as the trial project's linkage-unit operator."""
+def test_cli_match_takes_a_method_and_a_config(
+    world: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``linkage match`` on sealed packages, as the trial project's linkage-unit operator.
+
+    The acting user is the one ``ansim login`` proved (stood in for here; the login itself is
+    tested against a real server in tests/integration/test_governance_cli.py).
+    """
     paths, _, _ = world
     root = tmp_path / "trial"
     keys = PassphraseKeyFile.create(root / "governance" / KEY_FILE, PASSPHRASE)
     datasets = {name: demo_spec(name).custodian for name in DATASETS}
     trial = TrialProject.create(root, "test", datasets, keys=keys)
     trial.close()
-    governed = ["--project", "test", "--home", str(root / "governance"), "--as", trial.linker,
+    monkeypatch.setattr("ansim.cli._linkage.acting_user", lambda: trial.linker)
+    governed = ["--project", "test", "--home", str(root / "governance"),
                 "--keys", str(root / "linkage_unit" / "keys")]  # fmt: skip
 
     def identity(run: str) -> list[str]:  # fresh packages for each run (a replay is refused)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from ansim.cli import app
@@ -42,7 +43,9 @@ def _ok(*args: str) -> str:
     return result.output
 
 
-def test_prepare_seal_and_open(tmp_path: Path) -> None:
+def test_prepare_seal_and_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the acting user ``ansim login`` would prove (the login is tested in test_governance_cli)
+    monkeypatch.setattr("ansim.cli._custodian.acting_user", lambda: "officer.kostat")
     (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
     (tmp_path / "data.csv").write_text(DATA, encoding="utf-8")
     t = str(tmp_path)
@@ -64,7 +67,7 @@ def test_prepare_seal_and_open(tmp_path: Path) -> None:
     TrialProject.create(tmp_path / "gov", "p1", {"register": "kostat"}, keys=keys).close()
     _ok("custodian", "prepare", "--ingested", f"{t}/ing/register", "--secret",
         f"{t}/secret/linkage.key", "--project", "p1", "--out", f"{t}/prep",
-        "--as", "officer.kostat", "--home", f"{t}/gov/governance",
+        "--home", f"{t}/gov/governance",
         "--encoding", f"{t}/enc.yaml", "--keys", f"{t}/keys/kostat",
         "--token", "rrn", "--token", "nbs=korean_name+birth_date+sex")  # fmt: skip
     report = json.loads((tmp_path / "prep/reports/register.prepare.json").read_text())
