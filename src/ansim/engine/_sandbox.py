@@ -11,7 +11,7 @@ interrupted) and the memory limit. Parsing and allow-listing the SQL is the call
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -105,6 +105,68 @@ class SandboxEngine(Closing):
             raise EngineError(f"query failed: {e}") from e
         finally:
             timer.cancel()
+
+    def unmatched(
+        self,
+        person: str,
+        ids: pa.ChunkedArray,
+        views: Sequence[str],
+        column: str | None = None,
+        values: pa.ChunkedArray | None = None,
+    ) -> int:
+        """Count an output's person ids, or (person, value) pairs, that no given view holds.
+
+        The platform's semi-join of a query result against the views it read: without a
+        column, the person ids that are in none of ``views``; with one, the distinct
+        (person, value) pairs that no view holds for that person in that column. Values are
+        compared as text, so a cast that keeps the value still matches.
+
+        Args:
+            person: The person id column of the views.
+            ids: The output's person ids.
+            views: The views to check against.
+            column: The view column whose values must be each person's own.
+            values: The output's values of that column (row by row with ``ids``).
+
+        Returns:
+            How many ids or pairs are unmatched (0 when every one is the views' own).
+
+        Raises:
+            EngineError: The check could not run.
+
+        Example:
+            >>> people = pa.table({"person_id": [1, 2], "sex": ["F", "M"]})
+            >>> with SandboxEngine({"people": people}) as sandbox:
+            ...     ids, sex = pa.chunked_array([[1, 2]]), pa.chunked_array([["F", "F"]])
+            ...     sandbox.unmatched("person_id", ids, ["people"], "sex", sex)
+            1
+        """
+        # Only checked identifiers are interpolated: every value stays in the registered table.
+        p = _checked_name(person)
+        c = _checked_name(column) if column is not None else None
+        misses = " AND ".join(
+            f'NOT EXISTS (SELECT 1 FROM "{_checked_name(v)}" t '  # noqa: S608 - identifiers
+            f'WHERE CAST(t."{p}" AS VARCHAR) = o.p'
+            + (f' AND CAST(t."{c}" AS VARCHAR) = o.v' if c else "")
+            + ")"
+            for v in views
+        )
+        pairs = c is not None and values is not None
+        rows = pa.table({"p": ids, "v": values} if pairs else {"p": ids})
+        value = ", CAST(v AS VARCHAR) AS v" if pairs else ""
+        present = " AND v IS NOT NULL" if pairs else ""
+        sql = (
+            f"SELECT count(*) FROM (SELECT DISTINCT CAST(p AS VARCHAR) AS p{value} "  # noqa: S608
+            f"FROM _ansim_result WHERE p IS NOT NULL{present}) o WHERE {misses or 'true'}"
+        )
+        self._con.register("_ansim_result", rows)
+        try:
+            row = self._con.execute(sql).fetchone()
+        except duckdb.Error as e:
+            raise EngineError("cannot check the output's person ids against the views") from e
+        finally:
+            self._con.unregister("_ansim_result")
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Close the connection (its tables vanish with it)."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ansim.errors import InvalidSpecError
 from ansim.workspace._checks import CellStats
+from ansim.workspace._persons import PERSON
 
 __all__ = [
     "ModelResult",
@@ -29,7 +30,6 @@ __all__ = [
     "tabulate",
 ]
 
-PERSON = "person_id"
 _AGGREGATES = frozenset({"count", "sum", "mean", "median", "quantile", "min", "max", "std"})
 
 

@@ -23,7 +23,6 @@ from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
 from ansim.governance import Governance, Operation
 from ansim.workspace._analyses import (
-    PERSON,
     ModelResult,
     TableResult,
     fit_model,
@@ -34,6 +33,7 @@ from ansim.workspace._analyses import (
 from ansim.workspace._checks import CheckReport, check_model, check_table
 from ansim.workspace._differencing import differencing_check
 from ansim.workspace._outputs import Output, OutputStatus, OutputStore
+from ansim.workspace._persons import PERSON, person_lineage
 from ansim.workspace._policy import CheckPolicy, strictest
 from ansim.workspace._sql import tables_read, vet_sql
 
@@ -97,13 +97,6 @@ class Workspace(Closing):
         }
         self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
         self._columns = {name: list(t.column_names) for name, t in tables.items()}
-        # The platform's person ids of each view, held outside the analyst's SQL: every output
-        # is semi-joined against them before any check counts people.
-        self._persons = {
-            name: frozenset(str(v) for v in t.column(PERSON).to_pylist())
-            for name, t in tables.items()
-            if PERSON in t.column_names
-        }
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -136,24 +129,52 @@ class Workspace(Closing):
         return self._sandbox.query(vetted)
 
     def _frame(self, sql: str) -> tuple[pd.DataFrame, CheckPolicy]:
-        frame = self.query(sql).to_pandas()
-        read = tables_read(sql, self._columns)
-        self._verify_persons(frame, read)
+        vetted = vet_sql(sql, self._columns)
+        table = self.query(sql)
+        read = tables_read(vetted, self._columns)
+        self._verify_persons(vetted, table, read)
         custodians = {self._custodian.get(v, "") for v in read}
         policy = strictest(self.policies.get(c, CheckPolicy()) for c in sorted(custodians))
-        return frame, policy
+        return table.to_pandas(), policy
 
-    def _verify_persons(self, frame: pd.DataFrame, read: set[str]) -> None:
-        """Refuse an output whose person ids are not the views' own (rewritten or invented)."""
-        if PERSON not in frame.columns:
+    def _verify_persons(self, vetted: str, table: pa.Table, read: set[str]) -> None:
+        """Refuse a person-level output whose person ids are not the views' own, unchanged.
+
+        The output must carry ``person_id`` once and on every row, traced by lineage to a
+        view's ``person_id`` with no expression in between; every id must be in those views
+        (a semi-join), and every column named like a view column must hold each person's own
+        value there. Repeated rows are allowed: the checks count distinct persons.
+        """
+        persons = sorted(v for v in read if PERSON in self._columns[v])
+        if not persons:
             return
-        known = frozenset().union(*(self._persons.get(v, frozenset()) for v in read))
-        ids = frame[PERSON].dropna().astype(str)
-        if not set(ids.unique()) <= known:
+        names = table.column_names
+        if names.count(PERSON) != 1:
             raise AccessDenied(
-                "the query changes person_id: outputs are checked on the platform's person "
-                "ids, so take person_id from a view unchanged"
+                f"select {PERSON} exactly once: outputs of person-level views are checked on "
+                "the people behind them"
             )
+        ids = table.column(PERSON)
+        if ids.null_count:
+            raise AccessDenied(
+                f"{ids.null_count} rows have no {PERSON} (an outer join?): every row of a "
+                "person-level output must belong to a person of the views"
+            )
+        sources = sorted(person_lineage(vetted, self._columns))
+        if self._sandbox.unmatched(PERSON, ids, sources):
+            raise AccessDenied(
+                f"the query's {PERSON} values are not the views' person ids: take "
+                f"{PERSON} unchanged out of a view"
+            )
+        for i, name in enumerate(names):
+            holders = [v for v in persons if name in self._columns[v]]
+            if name == PERSON or not holders:
+                continue
+            if self._sandbox.unmatched(PERSON, ids, holders, name, table.column(i)):
+                raise AccessDenied(
+                    f"column {name!r} of the output is not each person's own {name!r} in "
+                    f"{', '.join(holders)}: give a derived or joined column a new name"
+                )
 
     # -- checked analyses --------------------------------------------------------------------
     def _table_output(

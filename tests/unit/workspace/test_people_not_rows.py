@@ -49,3 +49,47 @@ def test_a_model_on_one_repeated_person_has_no_degrees_of_freedom(env: Env) -> N
     with env.workspace() as ws:
         out = ws.ols(sql, "income ~ 1")
     assert not out.report.passed
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT (person_id + 1) % 600 AS person_id, sex FROM register",
+        "SELECT age AS person_id, sex FROM register",
+        "SELECT 3 AS person_id, sex FROM register",
+        "SELECT person_id, sex FROM register WHERE person_id = 3 UNION ALL "
+        "SELECT person_id + 1, sex FROM register",
+        "SELECT max(person_id) AS person_id, sex FROM register GROUP BY sex",
+    ],
+)
+def test_person_ids_computed_by_the_query_are_refused(env: Env, sql: str) -> None:
+    with env.workspace() as ws, pytest.raises(AccessDenied, match="person_id"):
+        ws.crosstab(sql, ["sex"])
+
+
+def test_one_persons_row_dressed_as_ten_people_is_refused(env: Env) -> None:
+    """A cross join gives ten real ids the target's own sex: the pairs are not theirs."""
+    sql = (
+        "SELECT r.person_id, t.sex FROM register r CROSS JOIN "
+        "(SELECT sex FROM register WHERE person_id = 3) t WHERE r.person_id < 10"
+    )
+    with env.workspace() as ws, pytest.raises(AccessDenied, match="sex"):
+        ws.crosstab(sql, ["sex"])
+
+
+def test_a_derived_column_under_a_new_name_is_fine(env: Env) -> None:
+    sql = "SELECT person_id, CASE WHEN age < 45 THEN 'young' ELSE 'old' END AS band FROM register"
+    with env.workspace() as ws:
+        out = ws.crosstab(sql, ["band"])
+    assert sum(r[-1] for r in out.rows) == 600
+
+
+def test_outputs_without_person_ids_or_with_missing_ones_are_refused(env: Env) -> None:
+    with env.workspace() as ws:
+        with pytest.raises(AccessDenied, match="person_id"):
+            ws.ols("SELECT age, income FROM register", "income ~ age")
+        with pytest.raises(AccessDenied, match="no person_id"):
+            ws.crosstab(
+                "SELECT c.person_id, r.sex FROM register r LEFT JOIN cases c USING (person_id)",
+                ["sex"],
+            )

@@ -151,11 +151,18 @@ def test_analyses_hold_results_not_records(env: Env) -> None:
             "ended",
             [0, 7, 14],
         )
-        ols = ws.ols("SELECT age, income, vaccinated FROM register", "income ~ age + C(vaccinated)")
-        logit = ws.logit(
-            "SELECT age, CASE WHEN vaccinated = 'Y' THEN 1 ELSE 0 END AS v FROM register", "v ~ age"
+        ols = ws.ols(
+            "SELECT person_id, age, income, vaccinated FROM register",
+            "income ~ age + C(vaccinated)",
         )
-        tiny = ws.ols("SELECT age, income FROM register WHERE person_id < 8", "income ~ age")
+        logit = ws.logit(
+            "SELECT person_id, age, CASE WHEN vaccinated = 'Y' THEN 1 ELSE 0 END AS v "
+            "FROM register",
+            "v ~ age",
+        )
+        tiny = ws.ols(
+            "SELECT person_id, age, income FROM register WHERE person_id < 8", "income ~ age"
+        )
     assert len(mean.rows) == 5 and {r.rule for r in mean.report.results} >= {"top1", "p_percent"}
     assert "extremes" in {r.rule for r in maximum.report.results}
     assert len(hist.rows) == 3
@@ -165,5 +172,5 @@ def test_analyses_hold_results_not_records(env: Env) -> None:
     assert ols.report.passed and logit.report.passed
     assert ols.columns[0] == "term" and ols.rows[0][0] == "Intercept"
     assert not tiny.report.passed and tiny.report.results[0].rule == "residual_dof"
-    with env.workspace() as ws, pytest.raises(InvalidSpecError, match="person_id"):
+    with env.workspace() as ws, pytest.raises(AccessDenied, match="person_id"):
         ws.crosstab("SELECT sex FROM register", ["sex"])
