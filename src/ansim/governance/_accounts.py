@@ -656,6 +656,12 @@ class Accounts:
                 query = query.where(projects.c.id.in_(mine))
             return [r.id for r in connection.execute(query)]
 
+    def visible_projects_public(self) -> list[str]:
+        """Every project id (for the public register, which shows approved ones only)."""
+        with self._engine.connect() as connection:
+            query = sa.select(projects.c.id).order_by(projects.c.id)
+            return [r.id for r in connection.execute(query)]
+
     def data_roles(self, user: str) -> set[Role]:
         """The project roles the user holds in any project."""
         with self._engine.connect() as connection:

@@ -17,6 +17,7 @@ from ansim.portal import public_router
 from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
+from ansim.server._pages import router as pages_router
 from ansim.server._projects_api import router as projects_router
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app"]
@@ -69,5 +70,6 @@ def create_app(
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(projects_router)
+    app.include_router(pages_router)
     app.include_router(public_router(home))
     return app
