@@ -1,0 +1,111 @@
+"""DP group-by (count + mean income by 31 si/gun) vs plain DuckDB + noise vs OpenDP's pipeline.
+
+Usage: .venv/bin/python bench/privacy.py [ROWS ...]   (default 1000000; e.g. 1000000 10000000)
+
+Same data, same run. Ansim is timed twice: with contributions bounded per person in the engine
+(one row per person kept, window functions) and with ``person: null`` (the input declares one
+row per person, as plain DuckDB assumes). OpenDP's anchor: ``make_count_by_categories`` plus,
+per region, ``make_clamp`` → ``make_sum``, discrete Laplace noise (parallel composition).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import opendp.prelude as dp
+import pyarrow as pa
+
+from ansim.engine import Engine
+from ansim.privacy import OneOffBudget, parse_release_spec, run_release
+from ansim.regions import GYEONGGI_SIGUNGU
+
+dp.enable_features("contrib")
+CODES = np.array(sorted(GYEONGGI_SIGUNGU))
+UPPER = 10_000_000
+RHO = 1.0
+OPENDP_MAX_ROWS = 2_000_000  # OpenDP's vector API takes Python lists: minutes beyond
+
+
+def _spec(person: str | None) -> object:
+    return parse_release_spec({
+        "name": "bench", "rho": RHO, "person": person, "keys": {"region": "sigungu"},
+        "queries": [
+            {"name": "n", "statistic": "count", "by": ["region"]},
+            {"name": "m", "statistic": "mean", "column": "income", "lower": 0, "upper": UPPER,
+             "by": ["region"]},
+        ],
+    })  # fmt: skip
+
+
+def _timed(fn: object) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()  # type: ignore[operator]
+    return time.perf_counter() - start, out
+
+
+def _plain(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
+    t = engine.table("people")
+    rows = engine.to_pyarrow(t.group_by("region").aggregate(n=t.count(), s=t.income.sum()))
+    rng = np.random.default_rng()  # the anchor: plain noise, not a vetted sampler
+    n = np.asarray(rows["n"]) + rng.laplace(0, 2 / 1.0, rows.num_rows)
+    s = np.asarray(rows["s"], dtype=float) + rng.laplace(0, 2 * UPPER, rows.num_rows)
+    return n, s / np.maximum(n, 1)
+
+
+def _opendp(region: np.ndarray, income: np.ndarray) -> list[float]:
+    scale = 1 / np.sqrt(RHO)  # each of the two measurements gets rho / 2
+    count = dp.t.make_count_by_categories(
+        dp.vector_domain(dp.atom_domain(T=str)), dp.symmetric_distance(), categories=list(CODES)
+    ) >> dp.m.then_laplace(2 * scale)
+    counts = count(region.tolist())
+    summ = (
+        dp.t.make_clamp(dp.vector_domain(dp.atom_domain(T=dp.i64)), dp.symmetric_distance(),
+                        bounds=(0, UPPER))
+        >> dp.t.then_sum()
+        >> dp.m.then_laplace(2 * UPPER * scale)
+    )  # fmt: skip
+    order = np.argsort(region, kind="stable")
+    edges = np.searchsorted(region[order], CODES)
+    parts = np.split(income[order], edges[1:])
+    return [summ(p.tolist()) / max(c, 1) for p, c in zip(parts, counts, strict=False)]
+
+
+def main(sizes: list[int]) -> None:
+    print(
+        "| rows | plain DuckDB + noise | Ansim, rows are persons | ratio "
+        "| Ansim, bounded per person | ratio | OpenDP pipeline | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        rng = np.random.default_rng(1)
+        region = CODES[rng.integers(0, 31, n)]
+        income = rng.integers(0, UPPER, n)
+        with Engine() as engine:
+            engine.create_table("people", pa.table({
+                "person_id": np.arange(n), "region": pa.array(region), "income": income,
+            }))  # fmt: skip
+            _plain(engine)  # warm-up
+            plain, _ = _timed(lambda: _plain(engine))
+            rows, _ = _timed(
+                lambda: run_release(
+                    _spec(None), OneOffBudget(RHO), engine, lambda: engine.table("people")
+                )
+            )  # type: ignore[arg-type]
+            bounded, _ = _timed(
+                lambda: run_release(
+                    _spec("person_id"), OneOffBudget(RHO), engine, lambda: engine.table("people")
+                )
+            )  # type: ignore[arg-type]
+        anchor = float("nan")
+        if n <= OPENDP_MAX_ROWS:
+            anchor, _ = _timed(lambda r=region, i=income: _opendp(r, i))
+        print(
+            f"| {n:,} | {plain:.2f} s | {rows:.2f} s | {rows / plain:.1f}× | {bounded:.2f} s | "
+            f"{bounded / plain:.1f}× | {anchor:.2f} s | {anchor / plain:.1f}× |"
+        )
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1_000_000])
