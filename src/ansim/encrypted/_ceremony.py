@@ -146,8 +146,14 @@ def _decrypt_attribute(
                 "aggregates are decrypted"
             )
         totals[row["statistic"]][row["cell"]] = float(vector.decrypt()[0])
+    count = np.rint(totals["count"]).astype(np.int64)
+    # Counts are exact (BFV). CKKS sums carry approximation noise even for a cell with no
+    # records (tens of units on squares near 1e12); an empty cell's sums are exactly zero, and
+    # a sum of squares is never negative: both are facts, not estimates.
+    empty = count == 0
+    total = np.where(empty, 0.0, totals["sum"] * unit)
+    squares = np.where(empty, 0.0, np.maximum(totals["squares"], 0.0) * unit**2)
     return AggregateTable(
-        aggregates.dimensions, aggregates.cells, column,
-        np.rint(totals["count"]).astype(np.int64), totals["sum"] * unit,
-        totals["squares"] * unit**2 if attribute.bounds else None,
-    )  # fmt: skip
+        aggregates.dimensions, aggregates.cells, column, count, total,
+        squares if attribute.bounds else None,
+    )
