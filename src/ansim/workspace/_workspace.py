@@ -177,10 +177,16 @@ class Workspace(Closing):
                 )
 
     # -- checked analyses --------------------------------------------------------------------
-    def _table_output(
-        self, result: TableResult, statistic: str, method: str, command: str, policy: CheckPolicy
+    def _table_output(  # noqa: PLR0917 - the parts of a table output
+        self,
+        result: TableResult,
+        statistic: str,
+        method: str,
+        command: str,
+        policy: CheckPolicy,
+        q: float = 0.5,
     ) -> Output:
-        report = check_table(result.stats, statistic, policy)
+        report = check_table(result.stats, statistic, policy, q=q)
         cells = {k: frozenset(v) for k, v in result.cells.items()}
         report = report.with_result(
             differencing_check(cells, self.outputs.released_cells(), policy.threshold)
@@ -246,7 +252,7 @@ class Workspace(Closing):
             frame, dimensions, statistic, None if statistic == "count" else value, q=q
         )
         command = f"pivot_table({list(dimensions)}, values={value!r}, aggfunc={statistic!r})"
-        return self._table_output(result, statistic, "pivot_table", command, policy)
+        return self._table_output(result, statistic, "pivot_table", command, policy, q)
 
     def histogram(self, sql: str, column: str, bins: int | Sequence[float] = 10) -> Output:
         """A histogram of a numeric column (bin counts, each checked like a table cell)."""
@@ -267,7 +273,10 @@ class Workspace(Closing):
     def _model(self, sql: str, formula: str, kind: str) -> Output:
         frame, policy = self._frame(sql)
         fitted: ModelResult = fit_model(frame, formula, kind)
-        report = check_model(fitted.residual_dof, policy, fitted.terms)
+        report = check_model(
+            fitted.residual_dof, policy, fitted.terms,
+            max_leverage=fitted.max_leverage, exact_fit=fitted.exact_fit,
+        )  # fmt: skip
         return self._save(
             kind, "model", f"{kind}({formula!r})", fitted.columns, fitted.rows, report, None
         )
