@@ -243,6 +243,13 @@ def outputs(
             _show(item)
             if item.exception:
                 console.print(f"  exception asked: {item.exception}", highlight=False)
+            if item.sql:
+                console.print(f"  sql: {item.sql}", highlight=False)
+                console.print(
+                    f"  rows {item.row_count}, persons {item.person_count}; views: "
+                    + ", ".join(f"{v}@{h[:12]}" for v, h in item.views.items()),
+                    highlight=False,
+                )
 
 
 @workspace_app.command("review")

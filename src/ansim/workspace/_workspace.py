@@ -21,7 +21,7 @@ import pyarrow as pa
 from ansim._closing import Closing
 from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
-from ansim.governance import Governance, Operation
+from ansim.governance import Governance, Operation, Role
 from ansim.workspace._analyses import (
     ModelResult,
     TableResult,
@@ -50,6 +50,14 @@ def view_name(table: str) -> str:
         'kostat_register'
     """
     return table.removeprefix(_LINKED)
+
+
+def _version(table: pa.Table) -> str:
+    """A view's version: the SHA-256 of its content (Arrow IPC stream)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
 class Workspace(Closing):
@@ -97,6 +105,8 @@ class Workspace(Closing):
         }
         self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
         self._columns = {name: list(t.column_names) for name, t in tables.items()}
+        self._versions = {name: _version(t) for name, t in tables.items()}
+        self._last: tuple[str, set[str], int, int] = ("", set(), 0, 0)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -124,15 +134,23 @@ class Workspace(Closing):
         vetted = vet_sql(sql, self._columns)
         self.governance.authorize(
             self.actor, self.project, Operation.QUERY,
-            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest()},
+            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest(), "sql": vetted},
         )  # fmt: skip
-        return self._sandbox.query(vetted)
+        result = self._sandbox.query(vetted)
+        self.governance.audit.append(
+            actor=self.actor, role=Role.ANALYST.value, action="query_result",
+            project=self.project, objects={"rows": result.num_rows},
+        )  # fmt: skip
+        self.governance.audit.publish_head()
+        return result
 
     def _frame(self, sql: str) -> tuple[pd.DataFrame, CheckPolicy]:
         vetted = vet_sql(sql, self._columns)
         table = self.query(sql)
         read = tables_read(vetted, self._columns)
         self._verify_persons(vetted, table, read)
+        persons = len(set(table.column(PERSON).to_pylist())) if PERSON in table.column_names else 0
+        self._last = (vetted, read, table.num_rows, persons)
         custodians = {self._custodian.get(v, "") for v in read}
         policy = strictest(self.policies.get(c, CheckPolicy()) for c in sorted(custodians))
         return table.to_pandas(), policy
@@ -207,7 +225,9 @@ class Workspace(Closing):
         output = Output(
             id=self.outputs.next_id(), project=self.project, author=self.actor, method=method,
             statistic=statistic, command=command, columns=tuple(columns), rows=tuple(rows),
-            report=report,
+            report=report, sql=self._last[0],
+            views={v: self._versions[v] for v in sorted(self._last[1])},
+            row_count=self._last[2], person_count=self._last[3],
         )  # fmt: skip
         self.outputs.save(output, cells)
         self.governance.authorize(
