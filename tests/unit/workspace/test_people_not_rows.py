@@ -134,3 +134,14 @@ def test_histogram_edges_are_round_never_the_data_extremes(env: Env) -> None:
     for row in out.rows:
         low, high = (float(x) for x in str(row[0]).strip("([]").split(", "))
         assert low % 50 == 0 and high % 50 == 0
+
+
+def test_a_failing_query_shows_no_value_from_the_data(env: Env) -> None:
+    from ansim.errors import EngineError  # noqa: PLC0415
+
+    sql = "SELECT CAST(CAST(income AS VARCHAR) || '-07-04' AS DATE) AS d FROM register"
+    with env.workspace() as ws, pytest.raises(EngineError) as caught:
+        ws.query(sql)
+    message = str(caught.value)
+    assert "Conversion Error" in message and "…" in message
+    assert not any(ch.isdigit() for ch in message)  # no income, no date part
