@@ -53,6 +53,14 @@ def _show(output: dict[str, Any]) -> None:
                           highlight=False)  # fmt: skip
     if output.get("exception"):
         console.print(f"  exception asked: {output['exception']}", highlight=False)
+    if output.get("sql"):  # what the checker sees: the full SQL, the view versions, the counts
+        console.print(f"  sql: {output['sql']}", highlight=False)
+        views = output.get("views") or {}
+        console.print(
+            f"  rows {output.get('row_count')}, persons {output.get('person_count')}; views: "
+            + ", ".join(f"{v}@{str(h)[:12]}" for v, h in views.items()),
+            highlight=False,
+        )
 
 
 def _analysis(project: str, kind: str, params: dict[str, Any]) -> None:

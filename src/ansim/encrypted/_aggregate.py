@@ -163,7 +163,7 @@ def aggregate_encrypted(
         serials = pc.list_flatten(part.column("serials"))
         row = pc.index_in(serials, value_set=groups.column("serial").cast(pa.string()))
         cells = np.where(row.is_null().to_numpy(zero_copy_only=False), -1,
-                         cell_of_row[row.fill_null(0).to_numpy()] if len(cell_of_row) else -1)  # fmt: skip
+                         np.append(cell_of_row, -1)[row.fill_null(-1).to_numpy()])  # fmt: skip
         if statistic == Statistic.COUNT:
             records = np.bincount(cells[cells >= 0], minlength=len(grid))
         totals = _cell_totals(part, cells, attribute.scheme(statistic), contexts, len(grid))

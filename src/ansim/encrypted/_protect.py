@@ -83,7 +83,7 @@ def plaintext_aggregates(
     row = pc.index_in(values.column("serial").cast(pa.string()),
                       value_set=groups.column("serial").cast(pa.string()))  # fmt: skip
     cells = np.where(row.is_null().to_numpy(zero_copy_only=False), -1,
-                     cell_of_row[row.fill_null(0).to_numpy()] if len(cell_of_row) else -1)  # fmt: skip
+                     np.append(cell_of_row, -1)[row.fill_null(-1).to_numpy()])  # fmt: skip
     x = pc.cast(values.column(column), pa.float64()).to_numpy(zero_copy_only=False)
     keep = (cells >= 0) & ~np.isnan(x)
     n = len(grid)

@@ -10,6 +10,7 @@ interrupted) and the memory limit. Parsing and allow-listing the SQL is the call
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -20,7 +21,24 @@ from ansim._closing import Closing
 from ansim.engine._duckdb import _checked_name
 from ansim.errors import AccessDenied, EngineError
 
-__all__ = ["SandboxEngine"]
+__all__ = ["SandboxEngine", "sanitised"]
+
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?\d+(?:[.:/-]\d+)*")
+
+
+def sanitised(error: BaseException) -> str:
+    """A DuckDB error's first line with every quoted string and number replaced by ``…``.
+
+    DuckDB quotes the offending value ("Could not convert string '414601998-07-04' to DATE");
+    an error must never show a value from the data.
+
+    Example:
+        >>> sanitised(ValueError("Could not convert string '414601998-07-04' to DATE"))
+        'Could not convert string … to DATE'
+    """
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return _NUMBER.sub("…", _QUOTED.sub("…", first))
 
 
 class SandboxEngine(Closing):
@@ -102,7 +120,7 @@ class SandboxEngine(Closing):
                 "project's views only"
             ) from e
         except duckdb.Error as e:
-            raise EngineError(f"query failed: {e}") from e
+            raise EngineError(f"query failed: {sanitised(e)}") from e
         finally:
             timer.cancel()
 

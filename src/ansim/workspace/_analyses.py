@@ -51,6 +51,8 @@ class ModelResult:
     rows: tuple[tuple[Any, ...], ...]
     residual_dof: float
     terms: tuple[str, ...]
+    max_leverage: float = 0.0
+    exact_fit: bool = False
 
 
 def _need(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -158,20 +160,58 @@ def _aggregate(series: pd.Series, statistic: str, q: float) -> Any:
     return getattr(series, statistic)()
 
 
+_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def round_edges(low: float, high: float, bins: int) -> list[float]:
+    """Platform-chosen bin edges: a nice step (1, 2, 2.5 or 5 × 10^k) over a rounded range.
+
+    The edges are multiples of the step, so neither the data's minimum nor its maximum is
+    ever an edge (unless it is itself a round number) — a histogram publishes no extreme.
+
+    Example:
+        >>> round_edges(4092.836, 5123.0, 4)
+        [4000.0, 4500.0, 5000.0, 5500.0]
+        >>> round_edges(7.0, 7.0, 3)
+        [7.0, 8.0]
+    """
+    if bins < 1:
+        raise InvalidSpecError(f"a histogram needs at least one bin, not {bins}")
+    span = high - low
+    if span <= 0:
+        return [float(np.floor(low)), float(np.floor(low)) + 1.0]
+    raw = span / bins
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in _NICE if m * power >= raw)
+    start, stop = np.floor(low / step) * step, np.ceil(high / step) * step
+    count = round((stop - start) / step)
+    return [float(round(start + i * step, 10)) for i in range(count + 1)]
+
+
 def histogram_table(frame: pd.DataFrame, column: str, bins: int | Sequence[float]) -> TableResult:
     """Count rows in bins of a numeric column (each bin is a cell; empty bins are zeros).
 
     Args:
         frame: The rows (with ``person_id``).
         column: The numeric column.
-        bins: Number of equal-width bins, or the bin edges.
+        bins: About how many bins (the platform rounds the edges, see :func:`round_edges`),
+            or the analyst's own edges.
 
     Returns:
         The histogram as a count table over ``<column>_bin``.
     """
     _need(frame, [column])
     data = frame.dropna(subset=[column])
-    binned = pd.cut(data[column].astype(float), bins=bins, include_lowest=True)
+    values = data[column].astype(float)
+    if isinstance(bins, int):
+        low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+        bins = round_edges(low, high, bins)
+    edges = [float(e) for e in bins]
+    labels = [
+        f"{'[' if i == 0 else '('}{a:.12g}, {b:.12g}]"  # the edges as chosen, never shifted
+        for i, (a, b) in enumerate(itertools.pairwise(edges))
+    ]
+    binned = pd.cut(values, bins=edges, include_lowest=True, labels=labels)
     out = pd.DataFrame({f"{column}_bin": binned.astype(str), PERSON: data[PERSON].to_numpy()})
     return tabulate(out, [f"{column}_bin"], levels=[[str(c) for c in binned.cat.categories]])
 
@@ -230,13 +270,25 @@ def fit_model(frame: pd.DataFrame, formula: str, kind: str) -> ModelResult:
     except Exception as e:
         raise InvalidSpecError(f"cannot fit the {kind} model: {type(e).__name__}") from e
     residual_dof = float(fitted.df_resid)
-    if PERSON in frame.columns:  # degrees of freedom in people, not in (repeatable) rows
-        used = (
-            frame.loc[model.data.row_labels, PERSON]
-            if model.data.row_labels is not None
-            else frame[PERSON]
+    used = (
+        frame.loc[model.data.row_labels, PERSON]
+        if model.data.row_labels is not None
+        else frame[PERSON]
+    ).astype(str)
+    # Degrees of freedom in people, not in (repeatable) rows.
+    residual_dof = min(residual_dof, float(used.nunique() - len(fitted.params)))
+    # Leverage per person (a person's rows together): near 1, their values alone fix a
+    # coefficient (an indicator of one person, a lone extreme x).
+    q, _ = np.linalg.qr(np.asarray(model.exog, dtype=float))
+    hat = pd.Series((q**2).sum(axis=1), index=used.to_numpy())
+    max_leverage = float(hat.groupby(level=0).sum().max()) if len(hat) else 0.0
+    exact = kind == "ols" and bool(
+        np.isclose(
+            float(fitted.ssr),
+            0.0,
+            atol=1e-9 * max(1.0, float(np.sum(np.asarray(model.endog, dtype=float) ** 2))),
         )
-        residual_dof = min(residual_dof, float(used.astype(str).nunique() - len(fitted.params)))
+    )
     ci = fitted.conf_int()
     rows = tuple(
         (str(term), _plain(fitted.params[term]), _plain(fitted.bse[term]),
@@ -245,4 +297,5 @@ def fit_model(frame: pd.DataFrame, formula: str, kind: str) -> ModelResult:
         for term in fitted.params.index
     )  # fmt: skip
     columns = ("term", "estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
-    return ModelResult(columns, rows, residual_dof, tuple(str(t) for t in fitted.params.index))
+    terms = tuple(str(t) for t in fitted.params.index)
+    return ModelResult(columns, rows, residual_dof, terms, max_leverage, exact)

@@ -188,7 +188,9 @@ def _class_disclosure(stats: CellStats) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckReport:
+def check_table(
+    stats: CellStats, statistic: str, policy: CheckPolicy, *, q: float = 0.5
+) -> CheckReport:
     """Run every rule that applies to a table of ``statistic`` over its cells.
 
     Args:
@@ -196,6 +198,7 @@ def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckR
         statistic: ``count``, ``histogram``, ``sum``, ``mean``, ``std``, ``median``,
             ``quantile``, ``min`` or ``max``.
         policy: The thresholds.
+        q: The quantile, for ``quantile`` (below 0.1 or above 0.9 is a tail, held like a max).
 
     Returns:
         The report: threshold always; dominance, top-1 and p % for sums, means and standard
@@ -253,6 +256,16 @@ def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckR
                 f"a {statistic} needs {policy.extremes_min_contributors} contributors per cell",
             )
         )  # fmt: skip
+    if policy.extremes_held and (
+        statistic in {"min", "max"} or (statistic == "quantile" and not 0.1 <= q <= 0.9)  # noqa: PLR2004
+    ):
+        results.append(
+            _result(
+                "extreme_value", stats, stats.count > 0,
+                f"a {statistic} at the tail shows one person's own value: held for review by "
+                "default (an output checker may release it with the author's exception)",
+            )
+        )  # fmt: skip
     if statistic == "count" and policy.class_disclosure and len(stats.dimensions) > 1:
         results.append(
             _result(
@@ -263,13 +276,22 @@ def check_table(stats: CellStats, statistic: str, policy: CheckPolicy) -> CheckR
     return CheckReport(tuple(results), policy.to_dict())
 
 
-def check_model(residual_dof: float, policy: CheckPolicy, terms: Sequence[str] = ()) -> CheckReport:
-    """Check a fitted model: its residual degrees of freedom must reach the policy's minimum.
+def check_model(
+    residual_dof: float,
+    policy: CheckPolicy,
+    terms: Sequence[str] = (),
+    *,
+    max_leverage: float = 0.0,
+    exact_fit: bool = False,
+) -> CheckReport:
+    """Check a fitted model: enough residual dof in persons, no one person fixing it, no exact fit.
 
     Args:
-        residual_dof: The model's residual degrees of freedom.
+        residual_dof: The model's residual degrees of freedom (in persons).
         policy: The thresholds.
         terms: The model's terms (named as the failing cells when it fails).
+        max_leverage: The largest leverage of one person (their rows' hat values summed).
+        exact_fit: The model fits exactly (zero residual), so it restates the data.
 
     Returns:
         The report.
@@ -277,13 +299,26 @@ def check_model(residual_dof: float, policy: CheckPolicy, terms: Sequence[str] =
     Example:
         >>> check_model(4, CheckPolicy()).passed
         False
+        >>> check_model(40, CheckPolicy(), max_leverage=1.0).failing_cells
+        ('model',)
     """
+    cells = tuple(terms) or ("model",)
     passed = residual_dof >= policy.min_residual_dof
-    result = CheckResult(
-        "residual_dof",
-        passed,
-        () if passed else (tuple(terms) or ("model",)),
-        f"residual degrees of freedom at least {policy.min_residual_dof} "
-        f"(this model: {residual_dof:g})",
-    )
-    return CheckReport((result,), policy.to_dict())
+    results = [
+        CheckResult(
+            "residual_dof", passed, () if passed else cells,
+            f"residual degrees of freedom, in persons, at least {policy.min_residual_dof} "
+            f"(this model: {residual_dof:g})",
+        ),
+        CheckResult(
+            "leverage", max_leverage < policy.max_leverage, ()
+            if max_leverage < policy.max_leverage else ("model",),
+            f"no one person's leverage reaches {policy.max_leverage:g} (their values alone "
+            f"would fix a coefficient; this model: {max_leverage:.3g})",
+        ),
+        CheckResult(
+            "exact_fit", not exact_fit, ("model",) if exact_fit else (),
+            "the model does not fit exactly (a zero residual restates the data): held for review",
+        ),
+    ]  # fmt: skip
+    return CheckReport(tuple(results), policy.to_dict())

@@ -77,6 +77,10 @@ class Output:
         reviews: Output checkers' decisions.
         exception: The author's justification when asking for an exception.
         created: When it was made (UTC, ISO 8601).
+        sql: The full vetted SQL that chose its rows (what the checker reads).
+        views: The views it read and each one's version (SHA-256 of its content).
+        row_count: Rows the query returned.
+        person_count: Distinct persons behind it (0 when not person-level).
     """
 
     id: str
@@ -92,6 +96,10 @@ class Output:
     reviews: tuple[ReviewDecision, ...] = ()
     exception: str = ""
     created: str = field(default_factory=_now)
+    sql: str = ""
+    views: dict[str, str] = field(default_factory=dict)
+    row_count: int = 0
+    person_count: int = 0
 
     def __post_init__(self) -> None:
         """Check the id and the row shape."""
@@ -129,6 +137,10 @@ class Output:
             "reviews": [r.__dict__ for r in self.reviews],
             "exception": self.exception,
             "created": self.created,
+            "sql": self.sql,
+            "views": dict(self.views),
+            "row_count": self.row_count,
+            "person_count": self.person_count,
         }
 
     @classmethod
@@ -148,6 +160,10 @@ class Output:
             reviews=tuple(ReviewDecision(**r) for r in data["reviews"]),
             exception=data["exception"],
             created=data["created"],
+            sql=data.get("sql", ""),
+            views=dict(data.get("views", {})),
+            row_count=int(data.get("row_count", 0)),
+            person_count=int(data.get("person_count", 0)),
         )
 
 

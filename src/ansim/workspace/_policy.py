@@ -29,6 +29,8 @@ class CheckPolicy:
         min_residual_dof: Residual degrees of freedom a model needs (ACRO: 10).
         extremes_min_contributors: Contributors a min, max, median or quantile cell needs.
         class_disclosure: Flag a group whose members all fall in one category.
+        extremes_held: Hold every min, max and tail quantile for review (SDAP: unsafe class).
+        max_leverage: A model is held when one person's leverage reaches this (0 < x <= 1).
         approvals: Independent output-checker approvals a release needs.
     """
 
@@ -42,6 +44,8 @@ class CheckPolicy:
     extremes_min_contributors: int = 10
     class_disclosure: bool = True
     approvals: int = 2
+    extremes_held: bool = True
+    max_leverage: float = 0.5
 
     def __post_init__(self) -> None:
         """Check every threshold's range."""
@@ -53,6 +57,8 @@ class CheckPolicy:
         for name in ("dominance_k", "top1_share"):
             if not 0 < getattr(self, name) < _PERCENT:
                 raise InvalidSpecError(f"check policy: {name} must be a percentage in (0, 100)")
+        if not 0 < self.max_leverage <= 1:
+            raise InvalidSpecError("check policy: max_leverage must be in (0, 1]")
         if self.p_percent <= 0:
             raise InvalidSpecError("check policy: p_percent must be positive")
 
@@ -106,4 +112,6 @@ def strictest(policies: Iterable[CheckPolicy]) -> CheckPolicy:
         extremes_min_contributors=max(p.extremes_min_contributors for p in items),
         class_disclosure=any(p.class_disclosure for p in items),
         approvals=max(p.approvals for p in items),
+        extremes_held=any(p.extremes_held for p in items),
+        max_leverage=min(p.max_leverage for p in items),
     )

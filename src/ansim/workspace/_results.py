@@ -95,7 +95,13 @@ def acro_record(output: Output, file_name: str) -> dict[str, Any]:
         }
     } if failing else {}  # fmt: skip
     kind = "regression" if output.statistic == "model" else "table"
-    properties: dict[str, Any] = {"method": output.method}
+    properties: dict[str, Any] = {
+        "method": output.method,
+        "sql": output.sql,
+        "views": output.views,
+        "row_count": output.row_count,
+        "person_count": output.person_count,
+    }
     return {
         "uid": output.id,
         "status": "pass" if output.report.passed else "fail",

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ansim._closing import Closing
 from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
-from ansim.governance import Governance, Operation
+from ansim.governance import Governance, Operation, Role
 from ansim.workspace._analyses import (
     ModelResult,
     TableResult,
@@ -50,6 +50,14 @@ def view_name(table: str) -> str:
         'kostat_register'
     """
     return table.removeprefix(_LINKED)
+
+
+def _version(table: pa.Table) -> str:
+    """A view's version: the SHA-256 of its content (Arrow IPC stream)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
 class Workspace(Closing):
@@ -97,6 +105,8 @@ class Workspace(Closing):
         }
         self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
         self._columns = {name: list(t.column_names) for name, t in tables.items()}
+        self._versions = {name: _version(t) for name, t in tables.items()}
+        self._last: tuple[str, set[str], int, int] = ("", set(), 0, 0)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -124,15 +134,23 @@ class Workspace(Closing):
         vetted = vet_sql(sql, self._columns)
         self.governance.authorize(
             self.actor, self.project, Operation.QUERY,
-            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest()},
+            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest(), "sql": vetted},
         )  # fmt: skip
-        return self._sandbox.query(vetted)
+        result = self._sandbox.query(vetted)
+        self.governance.audit.append(
+            actor=self.actor, role=Role.ANALYST.value, action="query_result",
+            project=self.project, objects={"rows": result.num_rows},
+        )  # fmt: skip
+        self.governance.audit.publish_head()
+        return result
 
     def _frame(self, sql: str) -> tuple[pd.DataFrame, CheckPolicy]:
         vetted = vet_sql(sql, self._columns)
         table = self.query(sql)
         read = tables_read(vetted, self._columns)
         self._verify_persons(vetted, table, read)
+        persons = len(set(table.column(PERSON).to_pylist())) if PERSON in table.column_names else 0
+        self._last = (vetted, read, table.num_rows, persons)
         custodians = {self._custodian.get(v, "") for v in read}
         policy = strictest(self.policies.get(c, CheckPolicy()) for c in sorted(custodians))
         return table.to_pandas(), policy
@@ -177,10 +195,16 @@ class Workspace(Closing):
                 )
 
     # -- checked analyses --------------------------------------------------------------------
-    def _table_output(
-        self, result: TableResult, statistic: str, method: str, command: str, policy: CheckPolicy
+    def _table_output(  # noqa: PLR0917 - the parts of a table output
+        self,
+        result: TableResult,
+        statistic: str,
+        method: str,
+        command: str,
+        policy: CheckPolicy,
+        q: float = 0.5,
     ) -> Output:
-        report = check_table(result.stats, statistic, policy)
+        report = check_table(result.stats, statistic, policy, q=q)
         cells = {k: frozenset(v) for k, v in result.cells.items()}
         report = report.with_result(
             differencing_check(cells, self.outputs.released_cells(), policy.threshold)
@@ -201,7 +225,9 @@ class Workspace(Closing):
         output = Output(
             id=self.outputs.next_id(), project=self.project, author=self.actor, method=method,
             statistic=statistic, command=command, columns=tuple(columns), rows=tuple(rows),
-            report=report,
+            report=report, sql=self._last[0],
+            views={v: self._versions[v] for v in sorted(self._last[1])},
+            row_count=self._last[2], person_count=self._last[3],
         )  # fmt: skip
         self.outputs.save(output, cells)
         self.governance.authorize(
@@ -246,7 +272,7 @@ class Workspace(Closing):
             frame, dimensions, statistic, None if statistic == "count" else value, q=q
         )
         command = f"pivot_table({list(dimensions)}, values={value!r}, aggfunc={statistic!r})"
-        return self._table_output(result, statistic, "pivot_table", command, policy)
+        return self._table_output(result, statistic, "pivot_table", command, policy, q)
 
     def histogram(self, sql: str, column: str, bins: int | Sequence[float] = 10) -> Output:
         """A histogram of a numeric column (bin counts, each checked like a table cell)."""
@@ -267,7 +293,10 @@ class Workspace(Closing):
     def _model(self, sql: str, formula: str, kind: str) -> Output:
         frame, policy = self._frame(sql)
         fitted: ModelResult = fit_model(frame, formula, kind)
-        report = check_model(fitted.residual_dof, policy, fitted.terms)
+        report = check_model(
+            fitted.residual_dof, policy, fitted.terms,
+            max_leverage=fitted.max_leverage, exact_fit=fitted.exact_fit,
+        )  # fmt: skip
         return self._save(
             kind, "model", f"{kind}({formula!r})", fitted.columns, fitted.rows, report, None
         )

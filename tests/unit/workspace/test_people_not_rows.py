@@ -93,3 +93,55 @@ def test_outputs_without_person_ids_or_with_missing_ones_are_refused(env: Env) -
                 "SELECT c.person_id, r.sex FROM register r LEFT JOIN cases c USING (person_id)",
                 ["sex"],
             )
+
+
+def test_an_indicator_of_one_person_in_an_ols_is_held(env: Env) -> None:
+    """The target plus 11 others: dof 10 passes, but the target alone fixes a coefficient."""
+    sql = (
+        "SELECT person_id, income, CASE WHEN person_id = 3 THEN 1 ELSE 0 END AS target "
+        "FROM register WHERE person_id < 12"
+    )
+    with env.workspace() as ws:
+        out = ws.ols(sql, "income ~ target")
+    failing = {r.rule for r in out.report.results if not r.passed}
+    assert "leverage" in failing
+
+
+def test_an_exact_fit_is_held(env: Env) -> None:
+    sql = "SELECT person_id, age, age * 2 + 1 AS y FROM register"
+    with env.workspace() as ws:
+        out = ws.ols(sql, "y ~ age")
+    assert {r.rule for r in out.report.results if not r.passed} == {"exact_fit"}
+
+
+@pytest.mark.parametrize("statistic", ["max", "min"])
+def test_extremes_are_held_for_review_with_the_reason(env: Env, statistic: str) -> None:
+    sql = "SELECT person_id, sex, income FROM register"
+    with env.workspace() as ws:
+        out = ws.pivot_table(sql, ["sex"], "income", statistic)
+        median = ws.pivot_table(sql, ["sex"], "income", "median")
+    held = {r.rule: r for r in out.report.results if not r.passed}
+    assert "extreme_value" in held and "held for review" in held["extreme_value"].detail
+    assert "extreme_value" not in {r.rule for r in median.report.results}
+
+
+def test_histogram_edges_are_round_never_the_data_extremes(env: Env) -> None:
+    with env.workspace() as ws:
+        out = ws.histogram("SELECT person_id, income FROM register", "income", 10)
+        top = ws.query("SELECT max(income) AS m, min(income) AS n FROM register").to_pylist()[0]
+    edges = " ".join(str(r[0]) for r in out.rows)
+    assert f"{top['m']}" not in edges and f"{top['n']}]" not in edges
+    for row in out.rows:
+        low, high = (float(x) for x in str(row[0]).strip("([]").split(", "))
+        assert low % 50 == 0 and high % 50 == 0
+
+
+def test_a_failing_query_shows_no_value_from_the_data(env: Env) -> None:
+    from ansim.errors import EngineError  # noqa: PLC0415
+
+    sql = "SELECT CAST(CAST(income AS VARCHAR) || '-07-04' AS DATE) AS d FROM register"
+    with env.workspace() as ws, pytest.raises(EngineError) as caught:
+        ws.query(sql)
+    message = str(caught.value)
+    assert "Conversion Error" in message and "…" in message
+    assert not any(ch.isdigit() for ch in message)  # no income, no date part
