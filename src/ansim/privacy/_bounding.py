@@ -131,5 +131,8 @@ def value_units(table: Table, query: DPQuery) -> Value:
     if query.column is None or query.column not in table.columns:
         raise InvalidSpecError(f"query {query.name!r}: the data has no column {query.column!r}")
     low, high = query.units
-    units = (table[query.column].cast("float64") / query.step).round().cast("int64")
+    column = table[query.column]
+    if column.type().is_integer() and query.step == 1:
+        return column.cast("int64").clip(low, high)  # whole numbers: no float round trip
+    units = (column.cast("float64") / query.step).round().cast("int64")
     return units.clip(low, high)
