@@ -154,6 +154,10 @@ def _decrypt_attribute(
     total = np.where(empty, 0.0, totals["sum"] * unit)
     squares = np.where(empty, 0.0, np.maximum(totals["squares"], 0.0) * unit**2)
     return AggregateTable(
-        aggregates.dimensions, aggregates.cells, column, count, total,
+        aggregates.dimensions,
+        aggregates.cells,
+        column,
+        count,
+        total,
         squares if attribute.bounds else None,
     )
