@@ -220,6 +220,9 @@ def parse_csv(
                 else f"unparseable CSV: {e}"
             )
         end = feed.pos
+        if reason is None and end - start == 1 and any("\n" in f or "\r" in f for f in fields):
+            # an unclosed quote on the last line: the reader hands back its line break as text
+            reason = "a quoted field is not closed before the end of the file (unclosed quote)"
         if reason is None and end - start > 1:
             reason = (
                 f"wrong column count: expected {width}, found {len(fields)} (unclosed quote?)"

@@ -19,7 +19,7 @@ from ansim.disclosure import read_microdata
 from ansim.errors import AnsimError
 from ansim.ingest import ingest_file
 from ansim.schema import DatasetSpec
-from ansim.tabular import read_file
+from ansim.tabular import parse_csv, read_file
 
 runner = CliRunner()
 SPEC_TEXT = """
@@ -161,3 +161,10 @@ def test_link_never_crashes_and_leaves_no_folder_when_it_fails(tmp_path: Path, c
         assert code == 2 and not out.exists()
     if code == 2:
         assert not out.exists() or not any(out.iterdir())
+
+
+def test_unclosed_quote_on_the_last_line_is_quarantined() -> None:
+    """Found by the fuzz run: the csv module hands an unclosed last field back with its CRLF."""
+    parsed = parse_csv('id,note\n1,a\n2,"b\r\n')
+    assert parsed.row_numbers == [2]
+    assert [(r.row_number, "unclosed quote" in r.reason) for r in parsed.rejected] == [(3, True)]
