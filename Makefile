@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test install install-dev lint typecheck pytest postgres-binaries spark-runtime bench clean
+.PHONY: demo test install install-dev lint typecheck pytest postgres-binaries spark-runtime browser-runtime bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +55,15 @@ spark-runtime: $(VENV)/.installed-spark
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends default-jre-headless; \
 	fi
 
-pytest: install-dev postgres-binaries spark-runtime
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright; nothing is
+# downloaded at run time. A fresh machine may lack it: install Debian's package.
+browser-runtime:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		echo "installing Debian's chromium and Korean fonts for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk fontconfig; \
+	fi
+
+pytest: install-dev postgres-binaries spark-runtime browser-runtime
 	$(BIN)/pytest
 
 test: lint typecheck pytest
