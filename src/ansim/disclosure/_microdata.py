@@ -25,11 +25,11 @@ import pyarrow.csv as pacsv
 
 from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim._safecsv import neutralise_table
-from ansim.disclosure._encoded import encode
+from ansim.disclosure._encoded import Encoded, encode
 from ansim.disclosure._hierarchy import Hierarchy
 from ansim.disclosure._metrics import QualityModel, Scorer
 from ansim.disclosure._models import PrivacyModel
-from ansim.disclosure._search import optimal_search
+from ansim.disclosure._search import SearchResult, optimal_search
 from ansim.errors import IngestError, InvalidSpecError
 from ansim.tabular import column_as_text, find_identifier_shapes, read_file
 
@@ -205,10 +205,7 @@ def anonymise(
         ({'age': 1}, 1, ['30-39', '30-39', '30-39', '*'])
     """
     started = time.perf_counter()
-    if not models:
-        raise InvalidSpecError("no privacy model given; add at least k-anonymity")
-    if any(m.needs_sensitive for m in models) and sensitive is None:
-        raise InvalidSpecError("l-diversity and t-closeness need a sensitive attribute; name it")
+    check_models(models, sensitive)
     encoded = encode(table, hierarchies, quasi_identifiers, sensitive)
     found = optimal_search(encoded, models, suppression_limit, quality)
     record_suppressed = found.outlier_tuples[encoded.inverse]
@@ -221,12 +218,54 @@ def anonymise(
         else:
             columns.append(table.column(name))
     out = pa.table(columns, names=table.column_names)
-    # Per-attribute figures and ARX's Loss are reported whatever the search minimised.
+    return anonymisation_result(
+        out, encoded, found, quasi_identifiers, models,
+        quality=quality, suppression_limit=suppression_limit, started=started,
+    )  # fmt: skip
+
+
+def check_models(models: Sequence[PrivacyModel], sensitive: str | None) -> None:
+    """Refuse a model list that cannot be applied (none, or a sensitive attribute missing).
+
+    Raises:
+        InvalidSpecError: No model, or a model needs a sensitive attribute that was not named.
+    """
+    if not models:
+        raise InvalidSpecError("no privacy model given; add at least k-anonymity")
+    if any(m.needs_sensitive for m in models) and sensitive is None:
+        raise InvalidSpecError("l-diversity and t-closeness need a sensitive attribute; name it")
+
+
+def anonymisation_result(
+    table: pa.Table,
+    encoded: Encoded,
+    found: SearchResult,
+    quasi_identifiers: Sequence[str],
+    models: Sequence[PrivacyModel],
+    *,
+    quality: QualityModel,
+    suppression_limit: float,
+    started: float,
+    extra: Mapping[str, Any] | None = None,
+) -> Anonymisation:
+    """What an anonymisation did, in memory or on an engine: ARX's Loss whatever was minimised.
+
+    Args:
+        table: The generalised records.
+        encoded: The encoded quasi-identifiers the search ran on.
+        found: The search's optimum.
+        quasi_identifiers: The QIs, in lattice order.
+        models: The privacy models applied.
+        quality: The quality model the search minimised.
+        suppression_limit: The suppression limit applied.
+        started: ``time.perf_counter()`` when the anonymisation began.
+        extra: Further facts for the report (e.g. the engine).
+    """
     scorer = Scorer(encoded, QualityModel.LOSS)
     per_attribute = scorer.per_attribute(found.levels, found.outlier_tuples)
     loss = float(scorer.aggregate([np.array([v]) for v in per_attribute])[0])
     return Anonymisation(
-        table=out,
+        table=table,
         levels=dict(zip(quasi_identifiers, found.levels, strict=True)),
         score=found.score,
         loss=loss,
@@ -239,6 +278,7 @@ def anonymise(
         models=tuple(repr(m) for m in models),
         suppression_limit=suppression_limit,
         seconds=time.perf_counter() - started,
+        extra=dict(extra or {}),
     )
 
 

@@ -22,8 +22,14 @@ from ibis.expr.types import Table
 
 from ansim.disclosure._encoded import Encoded, encode
 from ansim.disclosure._hierarchy import Hierarchy
-from ansim.disclosure._metrics import QualityModel, Scorer
-from ansim.disclosure._microdata import SUPPRESSED, Anonymisation, _in_hierarchy
+from ansim.disclosure._metrics import QualityModel
+from ansim.disclosure._microdata import (
+    SUPPRESSED,
+    Anonymisation,
+    _in_hierarchy,
+    anonymisation_result,
+    check_models,
+)
 from ansim.disclosure._models import PrivacyModel
 from ansim.disclosure._search import optimal_search
 from ansim.engine import QueryEngine
@@ -157,10 +163,7 @@ def anonymise_on(
         ({'age': 1}, 1, ['30-39', '30-39', '30-39', '*'])
     """
     started = time.perf_counter()
-    if not models:
-        raise InvalidSpecError("no privacy model given; add at least k-anonymity")
-    if any(m.needs_sensitive for m in models) and sensitive is None:
-        raise InvalidSpecError("l-diversity and t-closeness need a sensitive attribute; name it")
+    check_models(models, sensitive)
     encoded, distinct = encode_on(engine, records, hierarchies, quasi_identifiers, sensitive)
     found = optimal_search(encoded, models, suppression_limit, quality)
     suppressed_rows = found.outlier_tuples[encoded.inverse]
@@ -183,23 +186,8 @@ def anonymise_on(
         }
     )
     collected = engine.to_pyarrow(out.order_by(order_by) if order_by else out)
-    scorer = Scorer(encoded, QualityModel.LOSS)
-    per_attribute = scorer.per_attribute(found.levels, found.outlier_tuples)
-    loss = float(scorer.aggregate([np.array([v]) for v in per_attribute])[0])
-    result = Anonymisation(
-        table=collected,
-        levels=dict(zip(quasi_identifiers, found.levels, strict=True)),
-        score=found.score,
-        loss=loss,
-        quality=quality,
-        suppressed=found.suppressed,
-        records=encoded.records,
-        per_attribute=dict(zip(quasi_identifiers, per_attribute, strict=False)),
-        nodes=found.nodes,
-        checked=found.checked,
-        models=tuple(repr(m) for m in models),
-        suppression_limit=suppression_limit,
-        seconds=time.perf_counter() - started,
-        extra={"engine": engine.kind},
-    )
+    result = anonymisation_result(
+        collected, encoded, found, quasi_identifiers, models, quality=quality,
+        suppression_limit=suppression_limit, started=started, extra={"engine": engine.kind},
+    )  # fmt: skip
     return result, out
