@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 
+from ansim._closing import Closing
 from ansim.client._credentials import Credentials
 from ansim.client._http import Transport
 from ansim.errors import ServerError
@@ -229,7 +229,7 @@ class Audit(_Part):
         return _list(answer, "GET /api/audit/events")
 
 
-class Client:
+class Client(Closing):
     """A client of the hub's server, acting as whoever the token belongs to.
 
     No call names the acting user: the server takes the identity from the token.
@@ -278,17 +278,6 @@ class Client:
     def close(self) -> None:
         """Close the connections."""
         self.transport.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- identity ------------------------------------------------------------------------
     def open_session(self, user: str, password: str, totp: str | None = None) -> JSON:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ansim._closing import Closing
 from ansim.client._credentials import Credentials, normalise_server
 from ansim.errors import (
     AccessDenied,
@@ -73,7 +73,7 @@ def _message(response: httpx.Response) -> str:
     return f"the server answered HTTP {response.status_code} {response.reason_phrase}"
 
 
-class Transport:
+class Transport(Closing):
     """One HTTP connection pool to a server, authenticated by a bearer token or a login cookie.
 
     Args:
@@ -114,17 +114,6 @@ class Transport:
     def close(self) -> None:
         """Close the connections."""
         self._http.close()
-
-    def __enter__(self) -> Transport:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def set_csrf(self, token: str | None) -> None:
         """Send this CSRF token with every non-GET request of the cookie session."""
