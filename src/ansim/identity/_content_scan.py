@@ -4,7 +4,8 @@ A spec's roles decide which columns go to the hub, but a free-text note, a misla
 or an upstream export error can still hold registration numbers, phone numbers or the names of
 the people in the file. Every content column is scanned (as text) for values shaped like an RRN
 (``YYMMDD-SNNNNNN``, date-plausible), a Korean mobile (``01X``) or landline (``02``, ``0[3-6]X``)
-number, or a Hangul run naming one of the people in the same file's name column. The first hit
+number, a Hangul run naming one of the people in the same file's name column, or a street and
+building (or lot) number where one of them lives by the file's address column. The first hit
 stops the preparation with the column and the row (never the value). A column may be exempted
 only by ``scan_exempt: <reason>`` in its spec entry.
 """
@@ -22,11 +23,18 @@ from ansim.tabular._shapes import (
     IDENTIFIER_PATTERNS,
     MAX_NAME,
     MIN_NAME,
+    address_places,
     column_as_text,
     find_identifier_shapes,
 )
 
-__all__ = ["IDENTIFIER_PATTERNS", "file_names", "find_identifier_shapes", "scan_content"]
+__all__ = [
+    "IDENTIFIER_PATTERNS",
+    "file_names",
+    "file_places",
+    "find_identifier_shapes",
+    "scan_content",
+]
 
 
 def file_names(spec: DatasetSpec, records: pa.Table) -> frozenset[str]:
@@ -43,6 +51,18 @@ def file_names(spec: DatasetSpec, records: pa.Table) -> frozenset[str]:
                 if v and MIN_NAME <= len(v) <= MAX_NAME and HANGUL_RUN.fullmatch(v)
             }
     return frozenset(names)
+
+
+def file_places(spec: DatasetSpec, records: pa.Table) -> frozenset[str]:
+    """The dwellings (street + number) of the file's address columns."""
+    places: set[str] = set()
+    for column in spec.direct_identifiers:
+        if column.effective_kind is IdentifierKind.ADDRESS:
+            text = column_as_text(records[column.name])
+            for value in pc.unique(text).to_pylist():
+                if value:
+                    places |= address_places(value)
+    return frozenset(places)
 
 
 def scan_content(spec: DatasetSpec, records: pa.Table, *, row_offset: int = 0) -> None:
@@ -74,10 +94,11 @@ def scan_content(spec: DatasetSpec, records: pa.Table, *, row_offset: int = 0) -
         ansim.errors.IdentifierInContentError: dataset 'd': content column 'note', row 2 holds ...
     """
     names = file_names(spec, records)
+    places = file_places(spec, records)
     for column in spec.content_columns:
         if column.scan_exempt is not None or column.type is ColumnType.DATE:
             continue
-        hit = find_identifier_shapes(column_as_text(records[column.name]), names)
+        hit = find_identifier_shapes(column_as_text(records[column.name]), names, places)
         if hit is not None:
             row, what = hit
             raise IdentifierInContentError(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ansim._atomic import write_parquet_atomic, write_text_atomic
+from ansim._atomic import atomic_file_set, write_parquet_atomic, write_text_atomic
 from ansim.identity._bloom import FieldFill, encode_bloom_detailed
 from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import standardise_array
@@ -226,6 +226,9 @@ def prepare(
     Returns:
         Where the parts are.
 
+    The four files are one set (:func:`ansim._atomic.atomic_file_set`): a crash leaves the
+    previous run's four or this run's four, never a mix of serials.
+
     Raises:
         IdentifierInContentError: A content column holds an RRN-, phone- or name-shaped value
             (see :func:`ansim.identity.scan_content`); nothing is written then.
@@ -256,14 +259,21 @@ def prepare(
     )
     extra = {} if used is None else {ENCODING_METADATA_KEY: used.to_json()}
     identity_table = _with_metadata(pa.table(identity), spec, "identity", project, extra)
-    write_parquet_atomic(identity_table, parts.identity)
-    write_parquet_atomic(_with_metadata(pa.table(content), spec, "content", project), parts.content)
-    write_parquet_atomic(
-        pa.table({"record_id": records[spec.record_id], "serial": serials}), parts.serial_map
-    )
     report = {"dataset": name, "project": project, "records": total}
     report |= _report(spec, recipes, usable, used, acc, identity, total)
-    write_text_atomic(json.dumps(report, ensure_ascii=False, indent=2), parts.report)
+    # The four files share one set of serials: they land together or not at all.
+    with atomic_file_set(out, name) as staging:
+        write_parquet_atomic(identity_table, staging / parts.identity.relative_to(out))
+        write_parquet_atomic(
+            _with_metadata(pa.table(content), spec, "content", project),
+            staging / parts.content.relative_to(out),
+        )
+        write_parquet_atomic(
+            pa.table({"record_id": records[spec.record_id], "serial": serials}),
+            staging / parts.serial_map.relative_to(out),
+        )
+        text = json.dumps(report, ensure_ascii=False, indent=2)
+        write_text_atomic(text, staging / parts.report.relative_to(out))
     return parts
 
 

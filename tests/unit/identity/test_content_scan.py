@@ -146,3 +146,48 @@ def test_random_files_are_caught_exactly_when_an_identifier_is_planted(
     else:
         with pytest.raises(IdentifierInContentError, match=f"row {where + 1} "):
             scan_content(SPEC, records)
+
+
+ADDRESS_SPEC = DatasetSpec.from_yaml_text(
+    SPEC_TEXT.replace(
+        "  note:", "  address: {type: string, role: direct_identifier, kind: address}\n  note:"
+    )
+)
+
+
+def _with_addresses(notes: list[str | None], addresses: list[str]) -> pa.Table:
+    return _records(notes).append_column("address", pa.array(addresses, pa.string()))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "자택 정조로 123 방문",
+        "정조로123 자가격리",
+        "수원시 팔달구 정조로 123 101동",
+        "구주소 매산로1가 12-3",
+        "경기도 수원시 정조로 123",
+    ],
+)
+def test_an_address_of_a_person_in_the_file_stops_preparation(value: str) -> None:
+    addresses = ["경기도 수원시 팔달구 정조로 123", "수원시 매산로1가 12-3", "안산시 고잔로 7"]
+    records = _with_addresses(["ok", "fine", value], addresses)
+    with pytest.raises(IdentifierInContentError, match="an address of a person") as caught:
+        scan_content(ADDRESS_SPEC, records)
+    assert "row 3" in str(caught.value) and "정조로" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "정조로 124 방문",
+        "정조로 1234",
+        "병원으로 3일 뒤 이송",
+        "고잔로 사거리",
+        "수원시 정조로",
+        "1",
+    ],
+)
+def test_other_places_and_ordinary_text_pass(value: str) -> None:
+    addresses = ["경기도 수원시 팔달구 정조로 123", "안산시 고잔로 7", "수원시 매산로1가 12-3"]
+    scan_content(ADDRESS_SPEC, _with_addresses([value, "ok", None], addresses))

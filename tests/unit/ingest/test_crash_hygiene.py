@@ -1,4 +1,8 @@
-"""kill -9 at random points of ingest and prepare leaves the old output or the new (class 6)."""
+"""kill -9 at random points of ingest and prepare leaves the old output or the new (class 6).
+
+The prepared parts are one set: after a kill and the next run's recovery, the identity part,
+the content part and the serial map hold the same serials (all old or all new), never a mix.
+"""
 
 import os
 import random
@@ -10,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ansim._atomic import atomic_directory, clean_stale
+from ansim._atomic import atomic_directory, atomic_file_set, clean_stale, recover_file_set
 
 SPEC = """
 dataset: cases
@@ -61,7 +65,9 @@ def run():
     prepare(spec, records, secret, root / "prepared", project="p")
 
 
-run()  # a complete first run: the old output
+run()  # a first run warms every cache (numba's included: its writes are not ingest's)
+calls[0] = 0
+run()  # a complete run: the old output, and the count of writes a run makes
 print(calls[0], flush=True)
 for line in sys.stdin:
     point = int(line)
@@ -77,7 +83,7 @@ POINTS = 24
 
 
 def _hidden(root: Path) -> list[Path]:
-    return [p for p in root.rglob(".*") if p.name.endswith((".tmp", ".old"))]
+    return [p for p in root.rglob(".*") if p.name.endswith((".tmp", ".old", ".commit"))]
 
 
 @pytest.fixture
@@ -96,10 +102,13 @@ def _complete(root: Path) -> None:
     if out.exists():  # the old or the new ingest output, whole
         assert {p.name for p in out.iterdir()} >= {"records.parquet", "summary.json", "spec.yaml"}
         assert pq.read_table(out / "records.parquet").num_rows == 3000
+    serials = []
     for part in ("identity", "content", "serials"):
         path = root / "prepared" / part / "cases.parquet"
-        if path.exists():
-            assert pq.read_table(path).num_rows == 3000
+        assert path.exists()  # the first, complete run made them; a kill never removes them
+        serials.append(pq.read_table(path, columns=["serial"])["serial"].to_pylist())
+    assert len(serials[0]) == 3000
+    assert serials[0] == serials[1] == serials[2], "parts of two different runs"
 
 
 def test_kill_9_at_random_points_leaves_old_or_new_and_no_leftovers(workdir: Path) -> None:
@@ -127,6 +136,7 @@ def test_kill_9_at_random_points_leaves_old_or_new_and_no_leftovers(workdir: Pat
                 mode = stat.S_IMODE(path.stat().st_mode)
                 assert mode & 0o077 == 0, (path.name, oct(mode))
             # the next run first cleans up what the dead process left
+            recover_file_set(workdir / "prepared", "cases")
             for target in [workdir / "out" / "cases"] + [
                 workdir / "prepared" / d / f"cases.{ext}"
                 for d, ext in (("identity", "parquet"), ("content", "parquet"),
@@ -157,3 +167,37 @@ def test_a_swap_killed_between_renames_restores_the_old_folder(tmp_path: Path) -
 def test_temporary_folders_are_private(tmp_path: Path) -> None:
     with atomic_directory(tmp_path / "out") as tmp:
         assert stat.S_IMODE(tmp.stat().st_mode) == 0o700
+
+
+def test_a_file_set_killed_after_its_commit_is_rolled_forward(tmp_path: Path) -> None:
+    with atomic_file_set(tmp_path, "d") as staging:
+        (staging / "a.txt").write_text("old a")
+        (staging / "b.txt").write_text("old b")
+    # a dead process committed a new set and moved only 'a' before it died
+    committed = tmp_path / ".d.set.999999999.abc.commit"
+    committed.mkdir()
+    (committed / ".manifest").write_text("a.txt\nb.txt")
+    (committed / "b.txt").write_text("new b")
+    (tmp_path / "a.txt").write_text("new a")
+    assert recover_file_set(tmp_path, "d") == [committed]
+    assert (tmp_path / "a.txt").read_text() == "new a"
+    assert (tmp_path / "b.txt").read_text() == "new b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_file_set_that_fails_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_file_set(tmp_path, "d") as staging:
+        (staging / "a.txt").write_text("new")
+        raise RuntimeError("boom")
+    assert (tmp_path / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_file_set_staging_is_private_and_a_live_process_set_is_left_alone(tmp_path: Path) -> None:
+    live = tmp_path / f".d.set.{os.getpid()}.x.tmp"
+    live.mkdir()
+    with atomic_file_set(tmp_path, "d") as staging:
+        assert stat.S_IMODE(staging.stat().st_mode) == 0o700
+        (staging / "a.txt").write_text("1")
+    assert live.exists()
