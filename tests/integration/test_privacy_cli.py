@@ -146,3 +146,15 @@ def test_synthesize_bad_spec_exits_2_with_an_error_line(tmp_path: Path) -> None:
     assert "two columns" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_budget_prices_a_synthesis_without_data(tmp_path: Path) -> None:
+    (tmp_path / "synth.yaml").write_text(SYNTH_SPEC)
+    result = runner.invoke(
+        app, ["privacy", "budget", "--spec", str(tmp_path / "synth.yaml"), "--rho", "0.3"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["method"] == "mst"
+    assert plan["rho"] <= 0.3
+    assert plan["measurements"]["selection"]["rounds"] == 2

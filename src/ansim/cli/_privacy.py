@@ -45,9 +45,15 @@ def privacy_budget(
     spec_path: Annotated[Path, _SPEC],
     rho: Annotated[float | None, _RHO] = None,
 ) -> None:
-    """Price a release without data: ρ, (ε, δ), noise scales and interval half-widths."""
-    from ansim.privacy import describe_plan, plan_release
+    """Price a release or a synthesis without data: ρ, (ε, δ), noise scales, half-widths."""
+    from ansim._specfile import parse_yaml, read_spec_text
+    from ansim.privacy import describe_plan, parse_synthesis_spec, plan_release, plan_synthesis
 
+    data = parse_yaml(read_spec_text(spec_path, "release spec"), "the release spec")
+    if isinstance(data, dict) and "columns" in data and "queries" not in data:
+        plan = plan_synthesis(parse_synthesis_spec(data, rho=rho))
+        typer.echo(json.dumps(plan.describe(), indent=2, ensure_ascii=False))
+        return
     spec = _read_spec(spec_path, rho)
     typer.echo(json.dumps(describe_plan(plan_release(spec)), indent=2, ensure_ascii=False))
 

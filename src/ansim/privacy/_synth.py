@@ -75,8 +75,8 @@ def encode_rows(table: Table, spec: SynthesisSpec) -> Table:
     """One row per person, each declared column as its code in the declared domain (Ibis).
 
     Categorical values outside the declared ones go to the column's ``other`` label, or the
-    row is dropped; numbers are clipped into the first and last band; a missing value drops
-    the row.
+    row is dropped; numbers are clipped into the first and last band; a missing value (or
+    text that is not a number, in a banded column) drops the row.
 
     Example:
         >>> from ansim.privacy._synth_spec import SynthColumn
@@ -97,7 +97,7 @@ def encode_rows(table: Table, spec: SynthesisSpec) -> Table:
 
 def _code(column: Value, c: SynthColumn) -> Value:
     if c.banded:
-        x = column.cast("float64")
+        x = column.try_cast("float64")  # not a number: missing
         branches = [(x >= edge, i) for i, edge in reversed(list(enumerate(c.edges)))]
         return ibis.cases((x.isnull(), ibis.null("int64")), *branches, else_=0).cast("int64")
     text = column.cast("string")
