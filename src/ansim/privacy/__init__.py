@@ -40,6 +40,7 @@ from ansim.privacy._synth import (
     synthesize_file,
     write_synthetic,
 )
+from ansim.privacy._synth_demo import demo_synthesis_spec, write_demo_synthetic
 from ansim.privacy._synth_plan import NoisyMax, SynthesisPlan, calibrate_noisy_max, plan_synthesis
 from ansim.privacy._synth_spec import (
     SynthColumn,
@@ -75,6 +76,7 @@ __all__ = [
     "calibrate_noisy_max",
     "consistent_children",
     "demo_release_spec",
+    "demo_synthesis_spec",
     "derive_keys",
     "describe_plan",
     "encode_rows",
@@ -96,6 +98,7 @@ __all__ = [
     "synthesize_file",
     "utility_report",
     "write_demo_dp_releases",
+    "write_demo_synthetic",
     "write_dp_release",
     "write_synthetic",
 ]
