@@ -235,3 +235,20 @@ def test_noisy_max_picks_a_dominant_score() -> None:
     plan = plan_synthesis(_spec())
     assert plan.selection.scale < 3
     assert [plan.selection.select(np.array([0, 10_000, 0])) for _ in range(20)] == [1] * 20
+
+
+def test_no_noise_from_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NumPy's global noise samplers are never called: the measurements' noise is OpenDP's.
+
+    (NumPy's ``Generator`` type cannot be patched; the one ``default_rng`` in the synthesis
+    spreads merged values over their originals, which is sampling, not noise.)
+    """
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("noise drawn from numpy.random")
+
+    for sampler in ("normal", "laplace", "gumbel", "exponential", "standard_normal"):
+        monkeypatch.setattr(np.random, sampler, refuse)
+    release, table = _run(_spec(rho=0.5), _rows(800))
+    assert table.num_rows > 0
+    assert release.plan.rho <= 0.5
