@@ -117,7 +117,7 @@ def fit_mst(codes: Mapping[str, IntArray], plan: SynthesisPlan) -> MSTModel:
     sizes = plan.spec.domain
     names = list(sizes)
     counts = [np.bincount(codes[c], minlength=sizes[c]) for c in names]
-    noisy = np.split(plan.one_way.release(np.concatenate(counts)), np.cumsum(counts_sizes(counts)))
+    noisy = np.split(plan.one_way.release(np.concatenate(counts)), np.cumsum(_split_points(counts)))
     sigma1 = plan.one_way.scale
     compressions = {c: Compression.of(y, sigma1) for c, y in zip(names, noisy, strict=False)}
     small = {c: compressions[c].mapping[codes[c]] for c in names}
@@ -131,7 +131,7 @@ def fit_mst(codes: Mapping[str, IntArray], plan: SynthesisPlan) -> MSTModel:
         log.append(m)
     tree = _select_tree(small, domain.config, noisy, compressions, plan)
     pairs = [_pair_counts(small, a, b, domain.config) for a, b in tree]
-    noisy2 = np.split(plan.two_way.release(np.concatenate(pairs)), np.cumsum(counts_sizes(pairs)))
+    noisy2 = np.split(plan.two_way.release(np.concatenate(pairs)), np.cumsum(_split_points(pairs)))
     log += [
         mbi.LinearMeasurement(y.astype(np.float64), edge, stddev=plan.two_way.scale)
         for edge, y in zip(tree, noisy2, strict=False)
@@ -141,8 +141,8 @@ def fit_mst(codes: Mapping[str, IntArray], plan: SynthesisPlan) -> MSTModel:
     return MSTModel(model, compressions, tree)
 
 
-def counts_sizes(parts: list[IntArray]) -> list[int]:
-    """Split points of concatenated vectors (all but the last end)."""
+def _split_points(parts: list[IntArray]) -> list[int]:
+    """Lengths of the concatenated vectors but the last (``np.cumsum`` makes the split points)."""
     return [p.size for p in parts[:-1]]
 
 
