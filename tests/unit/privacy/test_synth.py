@@ -9,6 +9,8 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ibis.expr.types import Table
 
 from ansim.engine import Engine
@@ -182,8 +184,9 @@ def test_ledger_pays_before_reading_and_refuses_when_spent(tmp_path: Path) -> No
         assert release.metadata["budget"]["rho_spent"] == pytest.approx(0.4)
         with pytest.raises(BudgetExhaustedError):
             synthesize_dp(gov, "analyst", PROJECT, _spec(rho=0.4), engine=engine,
-                          table=source(engine))  # fmt: skip
+                          table=source(engine), out_dir=tmp_path / "refused")  # fmt: skip
     assert opened == [True]  # the refused synthesis never opened the data
+    assert not (tmp_path / "refused").exists()  # nor wrote anything
     spends = ledger.spends(PROJECT)
     assert [s.release for s in spends] == ["cohort"]
     assert "MST" in spends[0].mechanism
@@ -252,3 +255,21 @@ def test_no_noise_from_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     release, table = _run(_spec(rho=0.5), _rows(800))
     assert table.num_rows > 0
     assert release.plan.rho <= 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    columns=st.integers(2, 12),
+    values=st.integers(1, 40),
+    rho=st.floats(1e-5, 50.0, allow_nan=False, allow_infinity=False),
+)
+def test_plan_never_costs_more_than_its_rho(columns: int, values: int, rho: float) -> None:
+    spec = SynthesisSpec(
+        "p", tuple(SynthColumn(f"c{i}", tuple(str(v) for v in range(values)))
+                   for i in range(columns)), rho=rho,
+    )  # fmt: skip
+    plan = plan_synthesis(spec)
+    stated = plan.one_way.rho + plan.rounds * plan.selection.rho + plan.two_way.rho
+    assert plan.rho == pytest.approx(stated)
+    assert plan.rho <= rho
+    assert plan.rho >= 0.999 * rho  # the budget is used, not wasted
