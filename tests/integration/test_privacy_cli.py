@@ -1,4 +1,4 @@
-"""``ansim privacy budget`` and ``ansim privacy release`` on a plain file (no actor option)."""
+"""``ansim privacy budget``, ``release`` and ``synthesize`` on a plain file (no actor option)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_budget_prices_without_data(tmp_path: Path) -> None:
 
 
 def test_no_user_name_option() -> None:
-    for command in ("budget", "release"):
+    for command in ("budget", "release", "synthesize"):
         help_text = runner.invoke(app, ["privacy", command, "--help"]).output
         assert "--as" not in help_text
         assert "--actor" not in help_text
@@ -94,3 +94,67 @@ def test_bad_spec_exits_2_with_an_error_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error:")
     assert "Traceback" not in result.stderr
+
+
+SYNTH_SPEC = """
+name: cohort
+rho: 1.0
+seed: 5
+iterations: 200
+person: person_id
+columns:
+  region: sigungu
+  sex: [M, F]
+  income: {edges: [0, 5000, 10000, 15000]}
+"""
+
+
+def test_synthesize_writes_extract_report_and_utility(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    (tmp_path / "synth.yaml").write_text(SYNTH_SPEC)
+    out = tmp_path / "synthetic"
+    result = runner.invoke(
+        app, ["privacy", "synthesize", "--spec", str(tmp_path / "synth.yaml"), "--input",
+              str(rows), "--out", str(out), "--rho", "0.5", "--seed", "9"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "synthesised" in result.output
+    table = pq.read_table(out / "synthetic.parquet")
+    assert table.column_names == ["region", "sex", "income"]
+    assert set(table["income"].to_pylist()) <= {"0-4999", "5000-9999", "10000-14999", "15000+"}
+    meta = json.loads((out / "synthesis.json").read_text())
+    assert meta["rho"] <= 0.5 + 1e-12
+    assert meta["seed"] == 9
+    assert meta["budget"]["rho_total"] == 0.5
+    assert meta["method"] == "mst"
+    assert len(meta["domain"]["region"]) == 31
+    utility = json.loads((out / "utility.json").read_text())
+    assert set(utility) >= {"tvd_1way", "tvd_2way", "tvd_3way"}
+    assert utility["tvd_3way"]["marginals"] == 1
+    assert (out / "cohort.csv").read_text().splitlines()[0] == '"region","sex","income"'
+
+
+def test_synthesize_bad_spec_exits_2_with_an_error_line(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: x\nrho: 1\ncolumns: {sex: [M, F]}\n")
+    result = _ansim(
+        ["privacy", "synthesize", "--spec", "bad.yaml", "--input", str(rows), "--out", "o"],
+        tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "two columns" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_budget_prices_a_synthesis_without_data(tmp_path: Path) -> None:
+    (tmp_path / "synth.yaml").write_text(SYNTH_SPEC)
+    result = runner.invoke(
+        app, ["privacy", "budget", "--spec", str(tmp_path / "synth.yaml"), "--rho", "0.3"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["method"] == "mst"
+    assert plan["rho"] <= 0.3
+    assert plan["measurements"]["selection"]["rounds"] == 2

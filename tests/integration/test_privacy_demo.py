@@ -28,10 +28,29 @@ def test_demo_releases_dp_cases_by_sigungu_week(demo_run: DemoRun) -> None:
     gov = Governance(demo_run.governance)
     spends = PrivacyLedger(gov).spends(PROJECT)
     gov.close()
-    assert [s.id for s in spends] == [meta["paid_by"]["spend"]]
+    assert [s.id for s in spends if s.release == "confirmed_cases_dp"] == [meta["paid_by"]["spend"]]
     consistent = pacsv.read_csv(dp_dir / "confirmed_by_sigungu_week_consistent.csv").to_pylist()
     assert min(r["estimate"] for r in consistent) >= 0
     weekly: dict[str, int] = {}
     for r in consistent:
         weekly[r["week"]] = weekly.get(r["week"], 0) + r["estimate"]
     assert sum(weekly.values()) > 0
+
+
+def test_demo_writes_a_dp_synthetic_extract_of_the_linked_cohort(demo_run: DemoRun) -> None:
+    folder = demo_run.out / "release" / "synthetic"
+    table = pacsv.read_csv(folder / "linked_cohort_synthetic.csv")
+    assert table.column_names[:3] == ["sigungu_code", "sex", "age"]
+    assert set(table["confirmed"].to_pylist()) <= {"Y", "N"}
+    assert set(table["sex"].to_pylist()) <= {"M", "F"}
+    utility = json.loads((folder / "utility.json").read_text())
+    for order in ("tvd_1way", "tvd_2way", "tvd_3way"):
+        assert {"average", "worst"} <= set(utility[order])
+    meta = json.loads((folder / "synthesis.json").read_text())
+    gov = Governance(demo_run.governance)
+    spends = PrivacyLedger(gov).spends(PROJECT)
+    gov.close()
+    assert [s.id for s in spends if s.release == "linked_cohort_synthetic"] == [
+        meta["budget"]["spend"]
+    ]
+    assert sum(s.rho for s in spends) <= 1.0 + 1e-9  # the demo project's whole budget

@@ -36,6 +36,7 @@ from ansim.ingest import IngestResult
 from ansim.linkage import PairwiseQuality, quality_against_truth
 from ansim.packages import PartyKeyStore, introduce
 from ansim.privacy import write_demo_dp_releases as write_dp
+from ansim.privacy import write_demo_synthetic as write_synthetic
 from ansim.release import rate_table, write_release
 from ansim.schema import DatasetSpec
 from ansim.services import Administration, Custodian, Hub, LinkageUnit, Member
@@ -316,6 +317,7 @@ def run_demo(
     say("release: confirmed cases per 100,000 by si/gun × age band × sex")
     release = _release_reviewed(gov, store, out / "release")
     say(write_dp(store, out, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT))
+    say(write_synthetic(store, out, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT))
     say(_workspace_outputs(gov, store, out))  # checked analyses, two-person review, bundle
     lap("release")
     quality = quality_against_truth(linkmap.table, serial_maps, pacsv.read_csv(world.truth))

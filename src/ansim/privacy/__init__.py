@@ -32,6 +32,23 @@ from ansim.privacy._release import (
 )
 from ansim.privacy._spec import DerivedColumn, DPQuery, ReleaseSpec, Statistic, parse_release_spec
 from ansim.privacy._statistics import DPTable, measure_query
+from ansim.privacy._synth import (
+    SyntheticRelease,
+    encode_rows,
+    run_synthesis,
+    synthesize_dp,
+    synthesize_file,
+    write_synthetic,
+)
+from ansim.privacy._synth_demo import demo_synthesis_spec, write_demo_synthetic
+from ansim.privacy._synth_plan import NoisyMax, SynthesisPlan, calibrate_noisy_max, plan_synthesis
+from ansim.privacy._synth_spec import (
+    SynthColumn,
+    SynthesisMethod,
+    SynthesisSpec,
+    parse_synthesis_spec,
+)
+from ansim.privacy._synth_utility import marginal_tvd, utility_report
 
 __all__ = [
     "DPQuery",
@@ -40,6 +57,7 @@ __all__ = [
     "DerivedColumn",
     "LedgerBudget",
     "Mechanism",
+    "NoisyMax",
     "NoisyMeasure",
     "OneOffBudget",
     "PlannedQuery",
@@ -48,22 +66,39 @@ __all__ = [
     "ReleaseSpec",
     "SelectionMeasure",
     "Statistic",
+    "SynthColumn",
+    "SynthesisMethod",
+    "SynthesisPlan",
+    "SynthesisSpec",
+    "SyntheticRelease",
     "bound_contributions",
     "calibrate",
+    "calibrate_noisy_max",
     "consistent_children",
     "demo_release_spec",
+    "demo_synthesis_spec",
     "derive_keys",
     "describe_plan",
+    "encode_rows",
     "epsilon_of_rho",
     "half_width",
     "make_consistent",
+    "marginal_tvd",
     "measure_query",
     "parse_release_spec",
+    "parse_synthesis_spec",
     "plan_release",
+    "plan_synthesis",
     "release_dp",
     "release_file",
     "rho_of_epsilon",
     "run_release",
+    "run_synthesis",
+    "synthesize_dp",
+    "synthesize_file",
+    "utility_report",
     "write_demo_dp_releases",
+    "write_demo_synthetic",
     "write_dp_release",
+    "write_synthetic",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "DPRelease",
     "LedgerBudget",
     "OneOffBudget",
+    "PricedPlan",
     "PrivacyBudget",
     "describe_plan",
     "release_dp",
@@ -51,10 +52,34 @@ __all__ = [
 ]
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...  # pragma: no cover
+
+
+class PricedPlan(Protocol):
+    """What a budget charges: a plan's ρ and δ, its mechanisms and its release's name.
+
+    A DP release's :class:`ReleasePlan` and a synthesis's plan both are one.
+    """
+
+    @property
+    def spec(self) -> _Named: ...  # pragma: no cover
+
+    @property
+    def rho(self) -> float: ...  # pragma: no cover
+
+    @property
+    def delta(self) -> float: ...  # pragma: no cover
+
+    @property
+    def mechanism(self) -> str: ...  # pragma: no cover
+
+
 class PrivacyBudget(Protocol):
     """Where a release's ρ and δ are paid from."""
 
-    def pay(self, plan: ReleasePlan) -> dict[str, Any]:
+    def pay(self, plan: PricedPlan) -> dict[str, Any]:
         """Charge the plan (or raise ``BudgetExhaustedError``); returns the receipt."""
         ...  # pragma: no cover
 
@@ -81,7 +106,7 @@ class OneOffBudget:
     spent: float = 0.0
     spent_delta: float = 0.0
 
-    def pay(self, plan: ReleasePlan) -> dict[str, Any]:
+    def pay(self, plan: PricedPlan) -> dict[str, Any]:
         """Charge the plan against what is left of the one-off budget."""
         left = self.rho - self.spent
         if plan.rho > left * (1 + 1e-12):
@@ -113,7 +138,7 @@ class LedgerBudget:
     actor: str
     project: str
 
-    def pay(self, plan: ReleasePlan) -> dict[str, Any]:
+    def pay(self, plan: PricedPlan) -> dict[str, Any]:
         """Record the spend on the ledger (audited; refused if it would overspend)."""
         spend = PrivacyLedger(self.governance).spend(
             self.actor, self.project, rho=plan.rho, delta=plan.delta,
