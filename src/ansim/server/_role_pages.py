@@ -1,0 +1,486 @@
+"""A page for every role: custodian, linkage unit, hub operator, analyst, output checker, admin.
+
+Each page first checks that its visitor holds its role (in the project, or globally for the
+administrators' page): others get 403, non-members 404, as in the JSON API. What a page shows
+and every action it offers go through the JSON API's handlers (``_projects_api``,
+``_accounts_api``) or, for the linkage unit and the hub, which the API does not serve, through
+the party services (:class:`~ansim.services.LinkageUnit`, :class:`~ansim.services.Hub`) that
+``ansim demo`` and the CLI call: governance authorises and audits each step; no page holds a
+rule of its own.
+
+On the server the parties' working directories follow the demo's layout: the linkage unit works
+in ``<home>/linkage_unit`` (key store ``keys/``), the hub beside the project's store (its
+``inbox/``, where custodians' uploads land, and ``keys/``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ansim.errors import AccessDenied
+from ansim.governance import Role
+from ansim.linkage import REPORT_FILE
+from ansim.packages import PartyKeyStore, packages_in, read_package_header
+from ansim.server import _accounts_api as accounts_api
+from ansim.server import _projects_api as projects_api
+from ansim.server._auth import DeploymentDep, PageVisitor
+from ansim.server._deployment import Deployment
+from ansim.server._html import guarded, render, seeing
+from ansim.services import Hub, LinkageUnit
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_Field = Annotated[str, Form(max_length=200)]
+_Sql = Annotated[str, Form(max_length=20_000)]
+
+
+def _done(project: str, page: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/projects/{project}/{page}?notice={notice}", status_code=303)
+
+
+def _held(found: Deployment, user: str, project: str, role: Role) -> list[str | None]:
+    """The custodians the user acts for in this role (``None`` for roles without one)."""
+    return [
+        m["custodian"]
+        for m in found.accounts.memberships(user)
+        if m["project"] == project and m["role"] == role.value
+    ]
+
+
+def _header(path: Path) -> dict[str, str]:
+    header = read_package_header(path)
+    return {"package": header.package_id, "kind": header.kind, "dataset": header.dataset,
+            "sender": header.sender, "created": header.created[:19]}  # fmt: skip
+
+
+# -- custodian -------------------------------------------------------------------------------
+@router.get("/projects/{project}/custodian", response_class=HTMLResponse)
+async def custodian(project: str, request: Request, found: DeploymentDep) -> Response:
+    """A custodian officer's datasets in the project, their approvals and sent packages."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.CUSTODIAN_OFFICER)
+        caller = visitor.caller
+        record = await projects_api.get_project(project, caller, found)
+        mine = set(_held(found, caller.user, project, Role.CUSTODIAN_OFFICER))
+        datasets = [
+            {**d, "approval": record["approvals"].get(d["dataset"], "pending")}
+            for d in record["datasets"] if d["custodian"] in mine
+        ]  # fmt: skip
+        waiting = {p.stem for p in found.inbox(project).glob("*.ansim")}
+        sent = [
+            {"at": e["at"][:19].replace("T", " "), **e["objects"],
+             "waiting": e["objects"].get("package") in waiting}
+            for e in await projects_api.events(caller, found, project)
+            if e["action"] == "submit_parts" and e["actor"] == caller.user
+            and "package" in e["objects"]
+        ]  # fmt: skip
+        return render(request, "custodian.html", visitor=visitor, project=record,
+                      datasets=datasets, sent=sent)  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/custodian/decision")
+async def custodian_decision(
+    project: str,
+    request: Request,
+    found: DeploymentDep,
+    dataset: _Field = "",
+    decision: _Field = "",
+) -> Response:
+    """Approve or revoke a dataset's use (the API's approvals handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.CUSTODIAN_OFFICER)
+        body = projects_api.Decision(dataset=dataset, decision=decision)  # type: ignore[arg-type]  # pydantic checks the literal
+        await projects_api.decide(project, body, visitor.caller, found)
+        return _done(project, "custodian", "decided")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/custodian/package")
+async def custodian_upload(
+    project: str,
+    request: Request,
+    found: DeploymentDep,
+    package: Annotated[UploadFile, File()],
+) -> Response:
+    """Send a sealed package (the API's upload handler: size limit, header and role checks)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.CUSTODIAN_OFFICER)
+        await projects_api.upload_package(project, request, visitor.caller, found, package)
+        return _done(project, "custodian", "uploaded")
+
+    return await guarded(request, found, build)
+
+
+# -- linkage unit ----------------------------------------------------------------------------
+def _linkage_unit(found: Deployment, project: str) -> LinkageUnit:
+    home = found.home / "linkage_unit"
+    return LinkageUnit(found.governance, project, home, PartyKeyStore.open(home / "keys"))
+
+
+def _identity_packages(found: Deployment, project: str) -> list[Path]:
+    """Identity packages uploaded to the server for the project, and any in the unit's inbox."""
+    uploaded = packages_in(found.inbox(project), "identity")
+    own = packages_in(found.home / "linkage_unit" / "inbox", "identity")
+    return [p for p in [*uploaded, *own] if read_package_header(p).project == project]
+
+
+@router.get("/projects/{project}/linkage", response_class=HTMLResponse)
+async def linkage(project: str, request: Request, found: DeploymentDep) -> Response:
+    """The linkage unit's waiting identity packages and its last linkage report."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
+        record = await projects_api.get_project(project, visitor.caller, found)
+        path = found.home / "linkage_unit" / REPORT_FILE
+        report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        waiting = [_header(p) for p in _identity_packages(found, project)]
+        return render(request, "linkage.html", visitor=visitor, project=record,
+                      waiting=waiting, report=report, summary=_report_rows(report))  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+def _report_rows(report: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The report's plain figures (numbers and words), one row each, for a table."""
+    if report is None:
+        return []
+    rows = []
+    for key, value in report.items():
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            rows.append((key, str(value)))
+        elif isinstance(value, dict):
+            rows.extend(
+                (f"{key}.{k}", str(v)) for k, v in value.items()
+                if isinstance(v, int | float | str) and not isinstance(v, bool)
+            )  # fmt: skip
+    return rows
+
+
+@router.post("/projects/{project}/linkage/run")
+async def linkage_run(project: str, request: Request, found: DeploymentDep) -> Response:
+    """Receive the identity packages, link them, and seal the link map for the hub."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
+        user, unit = visitor.caller.user, _linkage_unit(found, project)
+        unit.link(user, unit.receive(user, _identity_packages(found, project)))
+        unit.seal_link_map(user, out_dir=found.inbox(project))
+        return _done(project, "linkage", "linked")
+
+    return await guarded(request, found, build)
+
+
+# -- hub operator ----------------------------------------------------------------------------
+def _hub(found: Deployment, project: str) -> Hub:
+    store = found.hub_store(project)
+    keys = PartyKeyStore.open(store.parent / "keys")
+    return Hub(found.governance, project, store.parent, keys, store)
+
+
+def _hub_packages(found: Deployment, project: str) -> list[Path]:
+    inbox = found.inbox(project)
+    found_ = [*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")]
+    return [p for p in found_ if read_package_header(p).project == project]
+
+
+@router.get("/projects/{project}/hub", response_class=HTMLResponse)
+async def hub(project: str, request: Request, found: DeploymentDep) -> Response:
+    """The hub operator's waiting packages, the combinations made, and the store."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.HUB_OPERATOR)
+        record = await projects_api.get_project(project, visitor.caller, found)
+        return render(request, "hub.html", visitor=visitor, project=record,
+                      **await _hub_state(found, visitor, project))  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+async def _hub_state(found: Deployment, visitor: PageVisitor, project: str) -> dict[str, Any]:
+    events = await projects_api.events(visitor.caller, found, project)
+    combined = [
+        {"at": e["at"][:19].replace("T", " "), "by": e["actor"],
+         "files": sorted(k for k in e["objects"] if k != "step")}
+        for e in events if e["action"] == "combine" and e["objects"].get("step") == "combine"
+    ]  # fmt: skip
+    store = found.hub_store(project)
+    return {"waiting": [_header(p) for p in _hub_packages(found, project)], "combined": combined,
+            "store": store.name if store.is_file() else None}  # fmt: skip
+
+
+@router.post("/projects/{project}/hub/combine", response_class=HTMLResponse)
+async def hub_combine(project: str, request: Request, found: DeploymentDep) -> Response:
+    """Receive the content packages and the link map and combine them; show the linked views."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.HUB_OPERATOR)
+        user, party = visitor.caller.user, _hub(found, project)
+        linked = party.combine(user, party.receive(user, _hub_packages(found, project)))
+        record = await projects_api.get_project(project, visitor.caller, found)
+        return render(request, "hub.html", visitor=visitor, project=record, linked=linked,
+                      done="combined", **await _hub_state(found, visitor, project))  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+# -- analyst ---------------------------------------------------------------------------------
+async def _analyst_page(
+    request: Request, found: Deployment, visitor: PageVisitor, project: str, **extra: Any
+) -> Response:
+    caller = visitor.caller
+    record = await projects_api.get_project(project, caller, found)
+    views = await projects_api.views(project, caller, found)
+    outputs = await projects_api.list_outputs(project, caller, found)
+    return render(request, "analyst.html", visitor=visitor, project=record, views=views,
+                  outputs=outputs, **extra)  # fmt: skip
+
+
+@router.get("/projects/{project}/analyst", response_class=HTMLResponse)
+async def analyst(project: str, request: Request, found: DeploymentDep) -> Response:
+    """The analyst's workspace: views, a query editor, analyses and outputs with their checks."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.ANALYST)
+        return await _analyst_page(request, found, visitor, project)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/analyst/query", response_class=HTMLResponse)
+async def analyst_query(
+    project: str, request: Request, found: DeploymentDep, sql: _Sql = ""
+) -> Response:
+    """Run one query (the API's query handler: vetted, sandboxed, audited) and show its rows."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.ANALYST)
+        body = projects_api.QueryRequest(sql=sql)
+        result = await projects_api.query(project, body, visitor.caller, found)
+        return await _analyst_page(request, found, visitor, project, sql=sql, result=result)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/analyst/analysis")
+async def analyst_analysis(
+    project: str,
+    request: Request,
+    found: DeploymentDep,
+    sql: _Sql = "",
+    by: _Field = "",
+) -> Response:
+    """A checked crosstab over the query's rows (the API's analyses handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.ANALYST)
+        columns = [c.strip() for c in by.split(",") if c.strip()]
+        body = projects_api.AnalysisRequest(kind="crosstab", sql=sql, by=columns)
+        await projects_api.analyse(project, body, visitor.caller, found)
+        return _done(project, "analyst", "analysed")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/analyst/outputs/{output}/submit")
+async def analyst_submit(
+    project: str, output: str, request: Request, found: DeploymentDep
+) -> Response:
+    """Submit an output for review (the API's submit handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.ANALYST)
+        await projects_api.submit(project, output, visitor.caller, found)
+        return _done(project, "analyst", "submitted")
+
+    return await guarded(request, found, build)
+
+
+# -- output checker --------------------------------------------------------------------------
+@router.get("/projects/{project}/checker", response_class=HTMLResponse)
+async def checker(project: str, request: Request, found: DeploymentDep) -> Response:
+    """The review queue and every output's state."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.OUTPUT_CHECKER)
+        caller = visitor.caller
+        record = await projects_api.get_project(project, caller, found)
+        queue = await projects_api.list_outputs(project, caller, found, queue=True)
+        outputs = await projects_api.list_outputs(project, caller, found)
+        return render(request, "checker.html", visitor=visitor, project=record, queue=queue,
+                      outputs=outputs)  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+def _marked_rows(output: dict[str, Any]) -> list[dict[str, Any]]:
+    """The output's rows, each marked with whether its cell fails a check (to highlight)."""
+    failing = {c for r in output["report"]["results"] for c in r["failing"]}
+    dimensions = [part.partition("=")[0] for part in next(iter(failing), "").split("; ") if part]
+    columns = output["columns"]
+    rows = []
+    for values in output["rows"]:
+        cell = dict(zip(columns, values, strict=True))
+        name = "; ".join(f"{d}={cell.get(d)}" for d in dimensions)
+        rows.append({"values": values, "failing": bool(dimensions) and name in failing})
+    return rows
+
+
+@router.get("/projects/{project}/checker/outputs/{output}", response_class=HTMLResponse)
+async def checker_output(
+    project: str, output: str, request: Request, found: DeploymentDep
+) -> Response:
+    """One output for review: its SQL, counts, check results and failing cells highlighted."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.OUTPUT_CHECKER)
+        shown = await projects_api.get_output(project, output, visitor.caller, found)
+        return render(request, "output.html", visitor=visitor, project_id=project,
+                      output=shown, rows=_marked_rows(shown))  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/checker/outputs/{output}/review")
+async def checker_review(  # noqa: PLR0917  # FastAPI passes the form fields by name
+    project: str,
+    output: str,
+    request: Request,
+    found: DeploymentDep,
+    decision: _Field = "",
+    comment: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Approve or reject (the API's review handler: never one's own, never twice)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.OUTPUT_CHECKER)
+        body = projects_api.ReviewRequest(decision=decision, comment=comment)  # type: ignore[arg-type]  # pydantic checks the literal
+        await projects_api.review(project, output, body, visitor.caller, found)
+        return _done(project, "checker", "reviewed")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/projects/{project}/checker/outputs/{output}/release")
+async def checker_release(
+    project: str, output: str, request: Request, found: DeploymentDep
+) -> Response:
+    """Release an approved output (the API's release handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.OUTPUT_CHECKER)
+        await projects_api.release(project, output, visitor.caller, found)
+        return _done(project, "checker", "released")
+
+    return await guarded(request, found, build)
+
+
+# -- administrator ---------------------------------------------------------------------------
+def _admin(found: Deployment, visitor: PageVisitor) -> None:
+    if not found.is_admin(visitor.caller.user):
+        raise AccessDenied("this page is for administrators")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin(request: Request, found: DeploymentDep) -> Response:
+    """Projects, users and their roles, grant approvals, destruction and the audit check."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        caller = visitor.caller
+        projects = await projects_api.list_projects(caller, found)
+        users = await accounts_api.list_users(caller, found)
+        audit = await projects_api.verify(caller, found)
+        roles = [r.value for r in Role if r is not Role.PUBLIC]
+        return render(request, "admin.html", visitor=visitor, projects=projects, users=users,
+                      audit=audit, roles=roles)  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+def _back(notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/admin?notice={notice}", status_code=303)
+
+
+@router.post("/admin/users")
+async def admin_register_user(
+    request: Request,
+    found: DeploymentDep,
+    user: _Field = "",
+    name: _Field = "",
+    organisation: _Field = "",
+) -> Response:
+    """Register a person with a one-time password, shown once on the page that answers."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        body = accounts_api.NewUser(user=user, name=name, organisation=organisation)
+        made = await accounts_api.register_user(body, visitor.caller, found)
+        return render(request, "admin_password.html", visitor=visitor, made=made)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/members")
+async def admin_add_member(  # noqa: PLR0917  # FastAPI passes the form fields by name
+    request: Request,
+    found: DeploymentDep,
+    project: _Field = "",
+    user: _Field = "",
+    role: _Field = "",
+    custodian: _Field = "",
+) -> Response:
+    """Grant a project role (the API's members handler refuses incompatible combinations)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        body = projects_api.Member(user=user, role=role, custodian=custodian or None)
+        await projects_api.add_member(project, body, visitor.caller, found)
+        return _back("member_added")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/grant-approvals")
+async def admin_approve_grant(
+    request: Request,
+    found: DeploymentDep,
+    project: _Field = "",
+    user: _Field = "",
+    role: _Field = "",
+) -> Response:
+    """A second administrator approves one incompatible grant (the API's handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        body = accounts_api.GrantApproval(user=user, role=role, project=project or None)
+        await accounts_api.approve_grant(body, visitor.caller, found)
+        return _back("grant_approved")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/projects/{project}/destroy")
+async def admin_destroy(
+    project: str, request: Request, found: DeploymentDep, reason: _Field = ""
+) -> Response:
+    """Crypto-shred a project (the API's destroy handler; the certificate is audited)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        body = projects_api.Destruction(reason=reason)
+        await projects_api.destroy(project, body, visitor.caller, found)
+        return _back("destroyed")
+
+    return await guarded(request, found, build)
