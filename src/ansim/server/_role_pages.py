@@ -24,8 +24,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ansim.errors import AccessDenied
 from ansim.governance import Role
-from ansim.linkage import REPORT_FILE
-from ansim.packages import PartyKeyStore, packages_in, read_package_header
+from ansim.linkage import METHODS, REPORT_FILE, LinkageConfig
+from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, packages_in, read_package_header
 from ansim.server import _accounts_api as accounts_api
 from ansim.server import _projects_api as projects_api
 from ansim.server._auth import DeploymentDep, PageVisitor
@@ -38,6 +38,8 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 _Field = Annotated[str, Form(max_length=200)]
 _Sql = Annotated[str, Form(max_length=20_000)]
+# the audit actions under which the linkage unit and the hub record the packages they open
+_OPENING = frozenset({"run_linkage", "combine"})
 
 
 def _done(project: str, page: str, notice: str) -> RedirectResponse:
@@ -73,11 +75,15 @@ async def custodian(project: str, request: Request, found: DeploymentDep) -> Res
             {**d, "approval": record["approvals"].get(d["dataset"], "pending")}
             for d in record["datasets"] if d["custodian"] in mine
         ]  # fmt: skip
-        waiting = {p.stem for p in found.inbox(project).glob("*.ansim")}
+        events = await projects_api.events(caller, found, project)
+        opened = {
+            name for e in events if e["action"] in _OPENING
+            for name in e["objects"].get("received", {})
+        }  # fmt: skip
         sent = [
             {"at": e["at"][:19].replace("T", " "), **e["objects"],
-             "waiting": e["objects"].get("package") in waiting}
-            for e in await projects_api.events(caller, found, project)
+             "processed": f"{e['objects']['package']}{PACKAGE_SUFFIX}" in opened}
+            for e in events
             if e["action"] == "submit_parts" and e["actor"] == caller.user
             and "package" in e["objects"]
         ]  # fmt: skip
@@ -146,8 +152,8 @@ async def linkage(project: str, request: Request, found: DeploymentDep) -> Respo
         path = found.home / "linkage_unit" / REPORT_FILE
         report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
         waiting = [_header(p) for p in _identity_packages(found, project)]
-        return render(request, "linkage.html", visitor=visitor, project=record,
-                      waiting=waiting, report=report, summary=_report_rows(report))  # fmt: skip
+        return render(request, "linkage.html", visitor=visitor, project=record, waiting=waiting,
+                      report=report, summary=_report_rows(report), methods=METHODS)  # fmt: skip
 
     return await guarded(request, found, build)
 
@@ -169,13 +175,16 @@ def _report_rows(report: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 @router.post("/projects/{project}/linkage/run")
-async def linkage_run(project: str, request: Request, found: DeploymentDep) -> Response:
+async def linkage_run(
+    project: str, request: Request, found: DeploymentDep, method: _Field = "probabilistic"
+) -> Response:
     """Receive the identity packages, link them, and seal the link map for the hub."""
 
     async def build(visitor: PageVisitor) -> Response:
         seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
+        config = LinkageConfig(method=method)
         user, unit = visitor.caller.user, _linkage_unit(found, project)
-        unit.link(user, unit.receive(user, _identity_packages(found, project)))
+        unit.link(user, unit.receive(user, _identity_packages(found, project)), config)
         unit.seal_link_map(user, out_dir=found.inbox(project))
         return _done(project, "linkage", "linked")
 
