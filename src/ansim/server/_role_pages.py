@@ -76,21 +76,36 @@ async def custodian(project: str, request: Request, found: DeploymentDep) -> Res
             for d in record["datasets"] if d["custodian"] in mine
         ]  # fmt: skip
         events = await projects_api.events(caller, found, project)
-        opened = {
-            name for e in events if e["action"] in _OPENING
-            for name in e["objects"].get("received", {})
-        }  # fmt: skip
-        sent = [
-            {"at": e["at"][:19].replace("T", " "), **e["objects"],
-             "processed": f"{e['objects']['package']}{PACKAGE_SUFFIX}" in opened}
-            for e in events
-            if e["action"] == "submit_parts" and e["actor"] == caller.user
-            and "package" in e["objects"]
-        ]  # fmt: skip
+        sent = _sent(events, caller.user)
         return render(request, "custodian.html", visitor=visitor, project=record,
                       datasets=datasets, sent=sent)  # fmt: skip
 
     return await guarded(request, found, build)
+
+
+def _sent(events: list[dict[str, Any]], user: str) -> list[dict[str, Any]]:
+    """The packages the user sent (uploaded here, or delivered by ``Custodian.send``).
+
+    Each is marked opened once the linkage unit or the hub recorded receiving it.
+    """
+    opened = {
+        name for e in events if e["action"] in _OPENING
+        for name in e["objects"].get("received", {})
+    }  # fmt: skip
+    rows = []
+    for e in events:
+        if e["action"] != "submit_parts" or e["actor"] != user:
+            continue
+        at, objects = e["at"][:19].replace("T", " "), e["objects"]
+        if "package" in objects:
+            names = {f"{objects['package']}{PACKAGE_SUFFIX}": (objects["kind"], objects["bytes"])}
+        else:  # delivered by the custodian service: recipient → {file: hash}
+            names = {n: (party, "") for party, files in objects.get("sent", {}).items()
+                     for n in files}  # fmt: skip
+        rows += [{"at": at, "package": name.removesuffix(PACKAGE_SUFFIX), "kind": kind,
+                  "bytes": size, "processed": name in opened}
+                 for name, (kind, size) in names.items()]  # fmt: skip
+    return rows
 
 
 @router.post("/projects/{project}/custodian/decision")
@@ -135,11 +150,25 @@ def _linkage_unit(found: Deployment, project: str) -> LinkageUnit:
     return LinkageUnit(found.governance, project, home, PartyKeyStore.open(home / "keys"))
 
 
+def _newest(paths: list[Path], project: str) -> list[Path]:
+    """The project's newest package of each kind and dataset.
+
+    A part sent again replaces the earlier one; a link map sealed again, the earlier map.
+    """
+    newest: dict[tuple[str, str], tuple[str, Path]] = {}
+    for path in paths:
+        header = read_package_header(path)
+        key = (header.kind, header.dataset)
+        if header.project == project and (key not in newest or header.created > newest[key][0]):
+            newest[key] = (header.created, path)
+    return sorted(path for _, path in newest.values())
+
+
 def _identity_packages(found: Deployment, project: str) -> list[Path]:
     """Identity packages uploaded to the server for the project, and any in the unit's inbox."""
     uploaded = packages_in(found.inbox(project), "identity")
     own = packages_in(found.home / "linkage_unit" / "inbox", "identity")
-    return [p for p in [*uploaded, *own] if read_package_header(p).project == project]
+    return _newest([*uploaded, *own], project)
 
 
 @router.get("/projects/{project}/linkage", response_class=HTMLResponse)
@@ -200,8 +229,7 @@ def _hub(found: Deployment, project: str) -> Hub:
 
 def _hub_packages(found: Deployment, project: str) -> list[Path]:
     inbox = found.inbox(project)
-    found_ = [*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")]
-    return [p for p in found_ if read_package_header(p).project == project]
+    return _newest([*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")], project)
 
 
 @router.get("/projects/{project}/hub", response_class=HTMLResponse)
