@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import time
 from collections.abc import Callable
 
+import pyotp
+
+from ansim.governance import Role
 from ansim.server import COOKIE, create_app
 from ansim.server._auth import CSRF_COOKIE
-from tests.server.conftest import POLICY, TODAY, Site
+from tests.server.conftest import PASSWORD, POLICY, TODAY, Site
 from tests.server.pages_support import csrf, csrf_of, form_login
 
 
@@ -125,3 +131,35 @@ def test_a_one_time_password_is_changed_first_when_the_server_requires_it(
     assert changed.status_code == 303, changed.text
     again = form_login(site, "analyst", "a new password 2")
     assert again.get("/projects/p1/analyst").status_code == 200
+
+
+def test_a_checker_enrols_the_required_second_factor_first(fresh: Callable[[], Site]) -> None:
+    site = fresh()
+    policy = dataclasses.replace(POLICY, second_factor_roles=frozenset({Role.OUTPUT_CHECKER}))
+    site.app = create_app(site.home, secure_cookies=False, today=TODAY, policy=policy)
+    client = form_login(site, "checker")
+    assert client.get("/projects/p1/checker", follow_redirects=False).headers["location"] == (
+        "/totp"
+    )
+    assert client.get("/api/projects/p1/outputs").status_code == 403  # the API agrees
+    page = client.get("/totp")
+    started = client.post("/totp", data={"csrf_token": csrf_of(page)})
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
+    assert started.status_code == 200 and secret is not None
+    totp = pyotp.TOTP(secret.group(1))
+    wrong = client.post("/totp/confirm", data={"code": "000000", "csrf_token": csrf_of(page)})
+    assert wrong.status_code == 401
+    confirmed = client.post("/totp/confirm", data={"code": totp.now(), "csrf_token": csrf_of(page)},
+                            follow_redirects=False)  # fmt: skip
+    assert confirmed.headers["location"] == "/home?notice=totp_enrolled"
+    assert client.get("/projects/p1/checker").status_code == 200
+    # from now on the login form needs the code
+    without = site.anonymous().post("/login", data={"user": "checker", "password": PASSWORD},
+                                    follow_redirects=False)  # fmt: skip
+    assert without.status_code == 401
+    later = totp.at(time.time() + 30)  # the next step: the first code may not be used twice
+    with_code = site.anonymous().post(
+        "/login", data={"user": "checker", "password": PASSWORD, "totp": later},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert with_code.status_code == 303

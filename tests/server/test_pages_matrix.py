@@ -26,6 +26,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("/admin", "admin"),
     ("/home", "anyone"),
     ("/password", "anyone"),
+    ("/totp", "anyone"),
     ("/logout", "anyone"),
     ("/login", "public"),
     ("/register", "public"),

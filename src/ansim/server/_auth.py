@@ -160,8 +160,7 @@ async def page_visitor(request: Request, found: Deployment) -> PageVisitor:
 
     Raises:
         AuthenticationFailed: No session cookie, or an unknown, expired or ended session.
-        AccessDenied: A form without this session's CSRF token, from another site, or a session
-            that must first enrol its second factor.
+        AccessDenied: A form without this session's CSRF token, or from another site.
     """
     cookie = request.cookies.get(COOKIE)
     if not cookie:
@@ -172,8 +171,6 @@ async def page_visitor(request: Request, found: Deployment) -> PageVisitor:
         form = await request.form()
         given = form.get(CSRF_FIELD)
         session.check_csrf(given if isinstance(given, str) else None)
-    if session.needs_second_factor:
-        raise AccessDenied("enrol a second factor first: POST /api/me/totp")
     held = request.cookies.get(CSRF_COOKIE, "")
     try:
         session.check_csrf(held)

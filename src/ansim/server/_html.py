@@ -81,6 +81,7 @@ NOTICES = {
     "member_added": N_("The role was granted."),
     "grant_approved": N_("The grant was approved."),
     "destroyed": N_("The project was destroyed."),
+    "totp_enrolled": N_("Your second factor is enrolled: logins now need its code."),
 }
 """What a page says after an action redirected to it (``?notice=<key>``)."""
 
@@ -138,6 +139,25 @@ def render(
     return response
 
 
+# what a session may still do before it changes its one-time password / enrols its second factor
+_FIRST_STEPS = {
+    "/password": frozenset({"/password", "/logout"}),
+    "/totp": frozenset({"/totp", "/totp/confirm", "/password", "/logout"}),
+}
+
+
+def _first_step(request: Request, visitor: PageVisitor) -> str | None:
+    """The page a session must go to before any other, if any (as the API requires)."""
+    session = visitor.caller.session
+    if session is None:
+        return None
+    if session.must_change and request.app.state.require_password_change:
+        return "/password"
+    if session.needs_second_factor:
+        return "/totp"
+    return None
+
+
 def _error_page(request: Request, error: Exception, visitor: PageVisitor | None) -> Response:
     if isinstance(error, ValidationError):
         fields = sorted({str(e["loc"][0]) for e in error.errors() if e.get("loc")})
@@ -171,7 +191,8 @@ async def guarded(
 
     No session (or an ended one): a GET is sent to the login form, a POST is refused with 401.
     A session that must change its one-time password (when the server requires it) is sent to
-    the password form. Ansim's refusals become an error page with their status (403, 404 …).
+    the password form, one that must enrol its second factor to the enrolment form. Ansim's
+    refusals become an error page with their status (403, 404 …).
 
     Args:
         request: The request.
@@ -184,14 +205,9 @@ async def guarded(
     visitor: PageVisitor | None = None
     try:
         visitor = await page_visitor(request, found)
-        session = visitor.caller.session
-        if (
-            session is not None
-            and session.must_change
-            and request.app.state.require_password_change
-            and request.url.path != "/password"
-        ):
-            return RedirectResponse("/password", status_code=303)
+        first = _first_step(request, visitor)
+        if first is not None and request.url.path not in _FIRST_STEPS[first]:
+            return RedirectResponse(first, status_code=303)
         return await build(visitor)
     except AuthenticationFailed as error:
         if request.method == "GET":

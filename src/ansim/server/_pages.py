@@ -10,6 +10,7 @@ checks, audit events and errors apply); a page adds only how the answer looks
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -113,6 +114,41 @@ async def change_password(
         await accounts_api.logout(visitor.caller, redirect, found)
         redirect.delete_cookie(CSRF_COOKIE, path="/")
         return redirect
+
+    return await guarded(request, found, build)
+
+
+@router.get("/totp", response_class=HTMLResponse)
+async def totp_form(request: Request, found: DeploymentDep) -> Response:
+    """Start enrolling an authenticator app (required for some roles before anything else)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        return render(request, "totp.html", visitor=visitor)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/totp", response_class=HTMLResponse)
+async def totp_enrol(request: Request, found: DeploymentDep) -> Response:
+    """A fresh secret (the API's enrolment), shown once, with the form for a first code."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        uri = (await accounts_api.enrol_totp(visitor.caller, found))["otpauth_uri"]
+        secret = parse_qs(urlsplit(uri).query).get("secret", [""])[0]
+        return render(request, "totp.html", visitor=visitor, uri=uri, secret=secret)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/totp/confirm")
+async def totp_confirm(
+    request: Request, found: DeploymentDep, code: Annotated[str, Form(max_length=12)] = ""
+) -> Response:
+    """Confirm the enrolment with a first code (the API's handler); from then on it is needed."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        await accounts_api.confirm_totp(accounts_api.TotpCode(code=code), visitor.caller, found)
+        return RedirectResponse("/home?notice=totp_enrolled", status_code=303)
 
     return await guarded(request, found, build)
 
