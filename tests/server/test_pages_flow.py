@@ -83,13 +83,16 @@ def test_custodians_upload_the_linkage_unit_links_and_the_hub_combines(tmp_path:
                       data={"method": "exact", "csrf_token": csrf_of(page)})  # fmt: skip
     assert ran.status_code == 200, ran.text
     assert "method" in ran.text and "exact" in ran.text  # the quality report
+    assert 'class="bar"' in ran.text  # its counts drawn as bars
+    assert "<code>" not in ran.text.split("<h2>")[1]  # no identity package waits any more
     hub = form_login(site, "operator.hub")
     page = hub.get("/projects/p1/hub")
     assert page.status_code == 200 and "linkmap" in page.text and "content" in page.text
     combined = hub.post("/projects/p1/hub/combine", data={"csrf_token": csrf_of(page)})
     assert combined.status_code == 200, combined.text
     assert "linked_register" in combined.text and "linked_cases" in combined.text
-    assert "hub.duckdb" in hub.get("/projects/p1/hub").text
+    after = hub.get("/projects/p1/hub").text
+    assert "hub.duckdb" in after and "<code>" not in after.split("<h2>")[1]  # nothing waits
     officer = form_login(site, next(iter(packages)))
     assert "받는 기관이 열었음" in officer.get("/projects/p1/custodian").text
     # the linkage unit's operator cannot combine: governance refuses through the page

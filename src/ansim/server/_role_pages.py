@@ -83,15 +83,20 @@ async def custodian(project: str, request: Request, found: DeploymentDep) -> Res
     return await guarded(request, found, build)
 
 
+def _opened(events: list[dict[str, Any]]) -> set[str]:
+    """The package and part files the linkage unit and the hub recorded opening."""
+    return {
+        name for e in events if e["action"] in _OPENING
+        for name in e["objects"].get("received", {})
+    }  # fmt: skip
+
+
 def _sent(events: list[dict[str, Any]], user: str) -> list[dict[str, Any]]:
     """The packages the user sent (uploaded here, or delivered by ``Custodian.send``).
 
     Each is marked opened once the linkage unit or the hub recorded receiving it.
     """
-    opened = {
-        name for e in events if e["action"] in _OPENING
-        for name in e["objects"].get("received", {})
-    }  # fmt: skip
+    opened = _opened(events)
     rows = []
     for e in events:
         if e["action"] != "submit_parts" or e["actor"] != user:
@@ -150,13 +155,19 @@ def _linkage_unit(found: Deployment, project: str) -> LinkageUnit:
     return LinkageUnit(found.governance, project, home, PartyKeyStore.open(home / "keys"))
 
 
-def _newest(paths: list[Path], project: str) -> list[Path]:
-    """The project's newest package of each kind and dataset.
+async def _unopened(found: Deployment, visitor: PageVisitor, project: str) -> set[str]:
+    """Opened packages' file names, from the project's audit events (the API's handler)."""
+    return _opened(await projects_api.events(visitor.caller, found, project))
 
-    A part sent again replaces the earlier one; a link map sealed again, the earlier map.
+
+def _newest(paths: list[Path], project: str, opened: set[str]) -> list[Path]:
+    """The project's newest unopened package of each kind and dataset.
+
+    A part sent again replaces the earlier one; a link map sealed again, the earlier map; a
+    package once opened is not offered again (its recipient refuses a replay).
     """
     newest: dict[tuple[str, str], tuple[str, Path]] = {}
-    for path in paths:
+    for path in (p for p in paths if p.name not in opened):
         header = read_package_header(path)
         key = (header.kind, header.dataset)
         if header.project == project and (key not in newest or header.created > newest[key][0]):
@@ -164,11 +175,11 @@ def _newest(paths: list[Path], project: str) -> list[Path]:
     return sorted(path for _, path in newest.values())
 
 
-def _identity_packages(found: Deployment, project: str) -> list[Path]:
+def _identity_packages(found: Deployment, project: str, opened: set[str]) -> list[Path]:
     """Identity packages uploaded to the server for the project, and any in the unit's inbox."""
     uploaded = packages_in(found.inbox(project), "identity")
     own = packages_in(found.home / "linkage_unit" / "inbox", "identity")
-    return _newest([*uploaded, *own], project)
+    return _newest([*uploaded, *own], project, opened)
 
 
 @router.get("/projects/{project}/linkage", response_class=HTMLResponse)
@@ -180,25 +191,38 @@ async def linkage(project: str, request: Request, found: DeploymentDep) -> Respo
         record = await projects_api.get_project(project, visitor.caller, found)
         path = found.home / "linkage_unit" / REPORT_FILE
         report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        waiting = [_header(p) for p in _identity_packages(found, project)]
+        opened = await _unopened(found, visitor, project)
+        waiting = [_header(p) for p in _identity_packages(found, project, opened)]
         return render(request, "linkage.html", visitor=visitor, project=record, waiting=waiting,
                       report=report, summary=_report_rows(report), methods=METHODS)  # fmt: skip
 
     return await guarded(request, found, build)
 
 
-def _report_rows(report: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The report's plain figures (numbers and words), one row each, for a table."""
+def _figure(value: object) -> bool:
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _report_rows(report: dict[str, Any] | None) -> list[tuple[str, str, int | None]]:
+    """The report's plain figures, one row each: name, value, and a bar's width.
+
+    Counts within a group (cluster sizes, persons by sources …) get a bar whose width is their
+    percent of the group's largest; other figures none.
+    """
     if report is None:
         return []
-    rows = []
+    rows: list[tuple[str, str, int | None]] = []
     for key, value in report.items():
-        if isinstance(value, int | float | str) and not isinstance(value, bool):
-            rows.append((key, str(value)))
+        if _figure(value):
+            rows.append((key, str(value), None))
         elif isinstance(value, dict):
+            group = {k: v for k, v in value.items() if _figure(v)}
+            counts = [v for v in group.values() if isinstance(v, int)]
+            top = max(counts, default=0)
             rows.extend(
-                (f"{key}.{k}", str(v)) for k, v in value.items()
-                if isinstance(v, int | float | str) and not isinstance(v, bool)
+                (f"{key}.{k}", str(v), round(100 * v / top) if isinstance(v, int) and top > 0
+                 and len(counts) > 1 else None)
+                for k, v in group.items()
             )  # fmt: skip
     return rows
 
@@ -213,7 +237,8 @@ async def linkage_run(
         seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
         config = LinkageConfig(method=method)
         user, unit = visitor.caller.user, _linkage_unit(found, project)
-        unit.link(user, unit.receive(user, _identity_packages(found, project)), config)
+        packages = _identity_packages(found, project, await _unopened(found, visitor, project))
+        unit.link(user, unit.receive(user, packages), config)
         unit.seal_link_map(user, out_dir=found.inbox(project))
         return _done(project, "linkage", "linked")
 
@@ -227,9 +252,10 @@ def _hub(found: Deployment, project: str) -> Hub:
     return Hub(found.governance, project, store.parent, keys, store)
 
 
-def _hub_packages(found: Deployment, project: str) -> list[Path]:
+def _hub_packages(found: Deployment, project: str, opened: set[str]) -> list[Path]:
     inbox = found.inbox(project)
-    return _newest([*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")], project)
+    kinds = [*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")]
+    return _newest(kinds, project, opened)
 
 
 @router.get("/projects/{project}/hub", response_class=HTMLResponse)
@@ -253,7 +279,8 @@ async def _hub_state(found: Deployment, visitor: PageVisitor, project: str) -> d
         for e in events if e["action"] == "combine" and e["objects"].get("step") == "combine"
     ]  # fmt: skip
     store = found.hub_store(project)
-    return {"waiting": [_header(p) for p in _hub_packages(found, project)], "combined": combined,
+    waiting = _hub_packages(found, project, _opened(events))
+    return {"waiting": [_header(p) for p in waiting], "combined": combined,
             "store": store.name if store.is_file() else None}  # fmt: skip
 
 
@@ -264,7 +291,8 @@ async def hub_combine(project: str, request: Request, found: DeploymentDep) -> R
     async def build(visitor: PageVisitor) -> Response:
         seeing(found, visitor, project, Role.HUB_OPERATOR)
         user, party = visitor.caller.user, _hub(found, project)
-        linked = party.combine(user, party.receive(user, _hub_packages(found, project)))
+        packages = _hub_packages(found, project, await _unopened(found, visitor, project))
+        linked = party.combine(user, party.receive(user, packages))
         record = await projects_api.get_project(project, visitor.caller, found)
         return render(request, "hub.html", visitor=visitor, project=record, linked=linked,
                       done="combined", **await _hub_state(found, visitor, project))  # fmt: skip
