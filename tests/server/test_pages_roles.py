@@ -146,3 +146,23 @@ def test_admin_destroys_a_project(tmp_path: Path) -> None:
                       data={"reason": "end of study", "csrf_token": csrf(admin)})  # fmt: skip
     assert done.status_code == 200, done.text
     assert site.login("admin").get(f"/api/projects/{P1}").json()["status"] == "destroyed"
+
+
+def test_admin_applies_for_a_project_and_issues_its_key(fresh: Callable[[], Site]) -> None:
+    site = fresh()
+    admin = form_login(site, "admin")
+    application = {
+        "project": "p3", "title": "Isolation support", "purpose": "statistics",
+        "description": "Uptake by si/gun", "datasets": "cases: gyeonggi\nregister: kostat",
+        "start": "2026-01-01", "end": "2026-12-31", "csrf_token": csrf(admin),
+    }  # fmt: skip
+    made = admin.post("/admin/projects", data=application)
+    assert made.status_code == 200, made.text
+    record = site.login("admin").get("/api/projects/p3").json()
+    assert [d["custodian"] for d in record["datasets"]] == ["gyeonggi", "kostat"]
+    assert record["key"] is None
+    issued = admin.post("/admin/projects/p3/key", data={"csrf_token": csrf(admin)})
+    assert issued.status_code == 200
+    assert site.login("admin").get("/api/projects/p3").json()["key"]["key_id"] in issued.text
+    bad = admin.post("/admin/projects", data={**application, "project": "p4", "purpose": "fun"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text

@@ -81,6 +81,8 @@ NOTICES = {
     "member_added": N_("The role was granted."),
     "grant_approved": N_("The grant was approved."),
     "destroyed": N_("The project was destroyed."),
+    "project_created": N_("The project application was recorded."),
+    "key_issued": N_("The project's data key was issued."),
     "totp_enrolled": N_("Your second factor is enrolled: logins now need its code."),
 }
 """What a page says after an action redirected to it (``?notice=<key>``)."""

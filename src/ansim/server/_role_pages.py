@@ -23,7 +23,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ansim.errors import AccessDenied
-from ansim.governance import Role
+from ansim.governance import Purpose, Role
 from ansim.linkage import METHODS, REPORT_FILE, LinkageConfig
 from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, packages_in, read_package_header
 from ansim.server import _accounts_api as accounts_api
@@ -468,8 +468,10 @@ async def admin(request: Request, found: DeploymentDep) -> Response:
         users = await accounts_api.list_users(caller, found)
         audit = await projects_api.verify(caller, found)
         roles = [r.value for r in Role if r is not Role.PUBLIC]
+        keys = {p["id"]: found.governance.project(p["id"])["key"] for p in projects}
         return render(request, "admin.html", visitor=visitor, projects=projects, users=users,
-                      audit=audit, roles=roles)  # fmt: skip
+                      audit=audit, roles=roles, keys=keys,
+                      purposes=[p.value for p in Purpose])  # fmt: skip
 
     return await guarded(request, found, build)
 
@@ -532,6 +534,51 @@ async def admin_approve_grant(
         body = accounts_api.GrantApproval(user=user, role=role, project=project or None)
         await accounts_api.approve_grant(body, visitor.caller, found)
         return _back("grant_approved")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/projects")
+async def admin_create_project(  # noqa: PLR0917  # FastAPI passes the form fields by name
+    request: Request,
+    found: DeploymentDep,
+    project: _Field = "",
+    title: _Field = "",
+    purpose: _Field = "",
+    description: Annotated[str, Form(max_length=5000)] = "",
+    datasets: Annotated[str, Form(max_length=5000)] = "",
+    start: _Field = "",
+    end: _Field = "",
+) -> Response:
+    """Record a project application (the API's handler).
+
+    The datasets come as lines ``dataset: custodian``.
+    """
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        requested = [
+            {"dataset": d.strip(), "custodian": c.strip()}
+            for d, _, c in (line.partition(":") for line in datasets.splitlines() if line.strip())
+        ]  # fmt: skip
+        body = projects_api.NewProject.model_validate({
+            "project": project, "title": title, "purpose": purpose, "description": description,
+            "datasets": requested, "start": start, "end": end,
+        })  # fmt: skip
+        await projects_api.create_project(body, visitor.caller, found)
+        return _back("project_created")
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/projects/{project}/key")
+async def admin_issue_key(project: str, request: Request, found: DeploymentDep) -> Response:
+    """Issue the project's data key, wrapped under the master key (the API's handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        await projects_api.issue_key(project, visitor.caller, found)
+        return _back("key_issued")
 
     return await guarded(request, found, build)
 
