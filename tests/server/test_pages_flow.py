@@ -41,7 +41,8 @@ def _sealed_trial(root: Path) -> dict[str, list[Path]]:
     trial = TrialProject.create(root, "p1", DATASETS, today=TODAY, keys=keys)
     try:
         accounts = Accounts(trial.governance, policy=POLICY)
-        for user in ("admin", *trial.officers.values(), trial.linker, trial.hub_operator):
+        users = ("admin", *trial.officers.values(), trial.linker, trial.hub_operator, trial.analyst)
+        for user in users:
             accounts.set_password("admin", user, PASSWORD)
         secret, packages = LinkageSecret.generate(), {}
         for dataset, custodian in DATASETS.items():
@@ -75,6 +76,8 @@ def test_custodians_upload_the_linkage_unit_links_and_the_hub_combines(tmp_path:
             assert sent.status_code == 200, sent.text
         page = client.get("/projects/p1/custodian").text
         assert page.count("수신됨, 열기 대기 중") == 2
+    empty = form_login(site, "analyst").get("/projects/p1/analyst")
+    assert empty.status_code == 200 and "결합된 자료가 아직 없습니다" in empty.text
     linker = form_login(site, "operator.linkage")
     page = linker.get("/projects/p1/linkage")
     assert page.status_code == 200 and page.text.count("<code>") >= 2

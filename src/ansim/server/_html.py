@@ -13,6 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -213,7 +214,8 @@ async def guarded(
         return await build(visitor)
     except AuthenticationFailed as error:
         if request.method == "GET":
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         return _error_page(request, error, None)
     except (AnsimError, ValidationError) as error:
         return _error_page(request, error, visitor)

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ansim.errors import AccessDenied
+from ansim.errors import AccessDenied, NotFoundError
 from ansim.governance import Purpose, Role
 from ansim.linkage import METHODS, REPORT_FILE, LinkageConfig
 from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, packages_in, read_package_header
@@ -306,7 +306,10 @@ async def _analyst_page(
 ) -> Response:
     caller = visitor.caller
     record = await projects_api.get_project(project, caller, found)
-    views = await projects_api.views(project, caller, found)
+    try:
+        views = await projects_api.views(project, caller, found)
+    except NotFoundError:  # no linked data in the hub yet: the outputs are still shown
+        views = {}
     outputs = await projects_api.list_outputs(project, caller, found)
     return render(request, "analyst.html", visitor=visitor, project=record, views=views,
                   outputs=outputs, **extra)  # fmt: skip
