@@ -87,6 +87,7 @@ def test_custodians_upload_the_linkage_unit_links_and_the_hub_combines(tmp_path:
     assert ran.status_code == 200, ran.text
     assert "method" in ran.text and "exact" in ran.text  # the quality report
     assert 'class="bar"' in ran.text  # its counts drawn as bars
+    assert "<td>operator.linkage</td><td>exact</td>" in ran.text  # the run is listed
     assert "<code>" not in ran.text.split("<h2>")[1]  # no identity package waits any more
     hub = form_login(site, "operator.hub")
     page = hub.get("/projects/p1/hub")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from ansim.server import create_app
-from tests.server.conftest import P1, POLICY, TODAY, Site, build_deployment
+from tests.server.conftest import P1, PASSWORD, POLICY, TODAY, Site, build_deployment
 from tests.server.pages_support import csrf, csrf_of, form_login
 
 _CROSSTAB = {"sql": "SELECT person_id, sex FROM register", "by": "sex"}
@@ -111,6 +112,16 @@ def test_failing_cells_are_highlighted_for_the_checker(fresh: Callable[[], Site]
     assert not made["report"]["passed"]  # small cells
     page = form_login(site, "checker").get(f"/projects/{P1}/checker/outputs/{output}").text
     assert 'class="failing"' in page and 'class="failed"' in page
+    # submitted, it is held; its author asks for an exception, which the checker then reads
+    analyst.post(f"/projects/{P1}/analyst/outputs/{output}/submit",
+                 data={"csrf_token": csrf(analyst)})  # fmt: skip
+    listed = analyst.get(f"/projects/{P1}/analyst").text
+    assert f"/outputs/{output}/exception" in listed
+    why = {"justification": "a published total", "csrf_token": csrf(analyst)}
+    asked = analyst.post(f"/projects/{P1}/analyst/outputs/{output}/exception", data=why)
+    assert asked.status_code == 200, asked.text
+    shown = form_login(site, "checker").get(f"/projects/{P1}/checker/outputs/{output}").text
+    assert "a published total" in shown
 
 
 def test_admin_sees_projects_users_and_audit_and_grants_a_role(fresh: Callable[[], Site]) -> None:
@@ -166,3 +177,15 @@ def test_admin_applies_for_a_project_and_issues_its_key(fresh: Callable[[], Site
     assert site.login("admin").get("/api/projects/p3").json()["key"]["key_id"] in issued.text
     bad = admin.post("/admin/projects", data={**application, "project": "p4", "purpose": "fun"})
     assert bad.status_code == 422 and 'role="alert"' in bad.text
+
+
+def test_admin_gives_a_user_a_new_one_time_password(fresh: Callable[[], Site]) -> None:
+    site = fresh()
+    admin = form_login(site, "admin")
+    made = admin.post("/admin/users/analyst/password", data={"csrf_token": csrf(admin)})
+    assert made.status_code == 200
+    password = re.search(r"<code>([^<]+)</code>", made.text)
+    assert password is not None
+    refused = site.anonymous().post("/login", data={"user": "analyst", "password": PASSWORD})
+    assert refused.status_code == 401
+    assert form_login(site, "analyst", password.group(1)).get("/home").status_code == 200

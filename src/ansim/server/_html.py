@@ -76,6 +76,7 @@ NOTICES = {
     "combined": N_("The parts were combined into the hub's encrypted store."),
     "analysed": N_("The analysis was saved as an output with its checks."),
     "submitted": N_("The output was submitted for review."),
+    "exception_requested": N_("Your request for an exception was sent to the checkers."),
     "reviewed": N_("Your review was recorded."),
     "released": N_("The output was released."),
     "user_added": N_("The user was registered."),

@@ -193,7 +193,14 @@ async def linkage(project: str, request: Request, found: DeploymentDep) -> Respo
         report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
         opened = await _unopened(found, visitor, project)
         waiting = [_header(p) for p in _identity_packages(found, project, opened)]
+        runs = [
+            {"at": e["at"][:19].replace("T", " "), "by": e["actor"],
+             "method": e["objects"].get("method", "")}
+            for e in await projects_api.events(visitor.caller, found, project)
+            if e["action"] == "run_linkage" and e["objects"].get("step") == "link"
+        ]  # fmt: skip
         return render(request, "linkage.html", visitor=visitor, project=record, waiting=waiting,
+                      runs=runs,
                       report=report, summary=_report_rows(report), methods=METHODS)  # fmt: skip
 
     return await guarded(request, found, build)
@@ -375,6 +382,25 @@ async def analyst_submit(
     return await guarded(request, found, build)
 
 
+@router.post("/projects/{project}/analyst/outputs/{output}/exception")
+async def analyst_exception(
+    project: str,
+    output: str,
+    request: Request,
+    found: DeploymentDep,
+    justification: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Ask the checkers to release a held output anyway, saying why (the API's handler)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.ANALYST)
+        body = projects_api.Exception_(justification=justification)
+        await projects_api.exception(project, output, body, visitor.caller, found)
+        return _done(project, "analyst", "exception_requested")
+
+    return await guarded(request, found, build)
+
+
 # -- output checker --------------------------------------------------------------------------
 @router.get("/projects/{project}/checker", response_class=HTMLResponse)
 async def checker(project: str, request: Request, found: DeploymentDep) -> Response:
@@ -497,6 +523,19 @@ async def admin_register_user(
         _admin(found, visitor)
         body = accounts_api.NewUser(user=user, name=name, organisation=organisation)
         made = await accounts_api.register_user(body, visitor.caller, found)
+        return render(request, "admin_password.html", visitor=visitor, made=made)
+
+    return await guarded(request, found, build)
+
+
+@router.post("/admin/users/{user}/password")
+async def admin_reset_password(user: str, request: Request, found: DeploymentDep) -> Response:
+    """A new one-time password for a user (the API's handler ends their sessions and tokens)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        _admin(found, visitor)
+        body = accounts_api.PasswordReset()
+        made = await accounts_api.reset_password(user, body, visitor.caller, found)
         return render(request, "admin_password.html", visitor=visitor, made=made)
 
     return await guarded(request, found, build)
