@@ -38,7 +38,7 @@ _UPLOAD = {"package": ("x.ansim", b"not a package", "application/octet-stream")}
 def _routes() -> list[tuple[str, str]]:
     """(method, path) of every page route."""
     found = []
-    for router in (_pages.router, _role_pages.router):
+    for router in (_pages.router, _pages._forms, _role_pages.router):
         for route in router.routes:
             if isinstance(route, APIRoute):
                 found.extend((m, route.path) for m in sorted(route.methods))

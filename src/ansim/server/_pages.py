@@ -26,7 +26,9 @@ from ansim.server._role_pages import router as role_router
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
+"""The public register (in the OpenAPI document) and, included, every form and role page."""
+_forms = APIRouter(include_in_schema=False)
 _RELEASES = frozenset({"release_output"})
 
 
@@ -38,7 +40,7 @@ def _next(target: str | None) -> str:
 
 
 # -- login, logout, password ----------------------------------------------------------------
-@router.get("/login", response_class=HTMLResponse)
+@_forms.get("/login", response_class=HTMLResponse)
 async def login_form(
     request: Request, next_: Annotated[str | None, Query(alias="next", max_length=200)] = None
 ) -> HTMLResponse:
@@ -46,7 +48,7 @@ async def login_form(
     return render(request, "login.html", next=_next(next_))
 
 
-@router.post("/login")
+@_forms.post("/login")
 async def login(  # noqa: PLR0917  # FastAPI passes the form fields by name
     request: Request,
     found: DeploymentDep,
@@ -75,7 +77,7 @@ async def login(  # noqa: PLR0917  # FastAPI passes the form fields by name
     return redirect
 
 
-@router.post("/logout")
+@_forms.post("/logout")
 async def logout(request: Request, found: DeploymentDep) -> Response:
     """End the session (the form carries its CSRF token) and forget both cookies."""
 
@@ -88,7 +90,7 @@ async def logout(request: Request, found: DeploymentDep) -> Response:
     return await guarded(request, found, build)
 
 
-@router.get("/password", response_class=HTMLResponse)
+@_forms.get("/password", response_class=HTMLResponse)
 async def password_form(request: Request, found: DeploymentDep) -> Response:
     """The form to replace a (one-time) password."""
 
@@ -98,7 +100,7 @@ async def password_form(request: Request, found: DeploymentDep) -> Response:
     return await guarded(request, found, build)
 
 
-@router.post("/password")
+@_forms.post("/password")
 async def change_password(
     request: Request,
     found: DeploymentDep,
@@ -118,7 +120,7 @@ async def change_password(
     return await guarded(request, found, build)
 
 
-@router.get("/totp", response_class=HTMLResponse)
+@_forms.get("/totp", response_class=HTMLResponse)
 async def totp_form(request: Request, found: DeploymentDep) -> Response:
     """Start enrolling an authenticator app (required for some roles before anything else)."""
 
@@ -128,7 +130,7 @@ async def totp_form(request: Request, found: DeploymentDep) -> Response:
     return await guarded(request, found, build)
 
 
-@router.post("/totp", response_class=HTMLResponse)
+@_forms.post("/totp", response_class=HTMLResponse)
 async def totp_enrol(request: Request, found: DeploymentDep) -> Response:
     """A fresh secret (the API's enrolment), shown once, with the form for a first code."""
 
@@ -140,7 +142,7 @@ async def totp_enrol(request: Request, found: DeploymentDep) -> Response:
     return await guarded(request, found, build)
 
 
-@router.post("/totp/confirm")
+@_forms.post("/totp/confirm")
 async def totp_confirm(
     request: Request, found: DeploymentDep, code: Annotated[str, Form(max_length=12)] = ""
 ) -> Response:
@@ -154,7 +156,7 @@ async def totp_confirm(
 
 
 # -- home ------------------------------------------------------------------------------------
-@router.get("/home", response_class=HTMLResponse)
+@_forms.get("/home", response_class=HTMLResponse)
 async def home(request: Request, found: DeploymentDep) -> Response:
     """The visitor's roles, each with a link to its page."""
 
@@ -202,4 +204,5 @@ async def register(
     )  # fmt: skip
 
 
+router.include_router(_forms)
 router.include_router(role_router)
