@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.routing import APIRoute
 
-from ansim.server import _pages, _role_pages
+from ansim.server import _admin_pages, _pages, _role_pages
 from tests.server.conftest import P1, P2, Site
 from tests.server.pages_support import csrf, form_login
 
@@ -38,7 +38,7 @@ _UPLOAD = {"package": ("x.ansim", b"not a package", "application/octet-stream")}
 def _routes() -> list[tuple[str, str]]:
     """(method, path) of every page route."""
     found = []
-    for router in (_pages.router, _pages._forms, _role_pages.router):
+    for router in (_pages.router, _pages._forms, _role_pages.router, _admin_pages.router):
         for route in router.routes:
             if isinstance(route, APIRoute):
                 found.extend((m, route.path) for m in sorted(route.methods))

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ansim.errors import AccessDenied, AnsimError, AuthenticationFailed, RateLimited
 from ansim.governance import Role
 from ansim.server import _accounts_api as accounts_api
+from ansim.server._admin_pages import router as admin_router
 from ansim.server._auth import CSRF_COOKIE, DeploymentDep, PageVisitor, same_origin
 from ansim.server._errors import status_of
 from ansim.server._html import ROLE_PAGES, guarded, render
@@ -206,3 +207,4 @@ async def register(
 
 router.include_router(_forms)
 router.include_router(role_router)
+router.include_router(admin_router)
