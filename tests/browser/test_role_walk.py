@@ -139,6 +139,7 @@ def _output_checker(page: Any, account: dict[str, str], state: dict[str, Any]) -
     assert "/checker" in page.url and "심사 대기열" in page.content()
     page.get_by_role("link", name=state["output"]).first.click()
     assert "kostat_register" in page.locator("pre").inner_text()  # the SQL is shown
+    state["screenshot"](page, f"walk-review-{account['user']}".replace(".", "-"))
     page.get_by_role("button", name="승인", exact=True).click()
     assert "심사가 기록되었습니다" in _notice(page)
     state["reviews"] = state.get("reviews", 0) + 1
@@ -163,7 +164,7 @@ def test_every_demo_role_walks_its_page(
 ) -> None:
     home, accounts = demo_home
     url = serve(create_app(home, require_password_change=True))
-    state: dict[str, Any] = {"home": home}
+    state: dict[str, Any] = {"home": home, "screenshot": screenshot}
     for account in accounts:
         context = browser.new_context(locale="ko-KR")
         page = context.new_page()
