@@ -70,7 +70,7 @@ def test_analyst_queries_and_sees_outputs_with_their_checks(fresh: Callable[[], 
     assert bad.status_code in {403, 422} and 'role="alert"' in bad.text
     output = _output(site)
     listed = analyst.get(f"/projects/{P1}/analyst").text
-    assert output in listed and "submitted" in listed
+    assert output in listed and "심사 요청됨" in listed
 
 
 def test_checker_reviews_with_the_sql_and_checks_then_two_approve_and_release(

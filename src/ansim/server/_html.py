@@ -232,5 +232,12 @@ ROLE_LABELS = {
     "approved": N_("approved"),
     "pending": N_("pending"),
     "revoked": N_("revoked"),
+    "draft": N_("draft"),
+    "held": N_("held"),
+    "submitted": N_("submitted"),
+    "rejected": N_("rejected"),
+    "released": N_("released"),
+    "active": N_("active"),
+    "destroyed": N_("destroyed"),
 }
-"""Roles and approval states as the pages name them (translated in the catalogues)."""
+"""Roles, approval, output and project states as the pages name them (translated)."""
