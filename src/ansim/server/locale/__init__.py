@@ -2,7 +2,8 @@
 
 The catalogues ship as ``<lang>/LC_MESSAGES/messages.po`` beside this module and are read at
 run time with Babel (no compile step on a fresh machine). Message ids are the English text;
-the English catalogue may leave a translation empty (the id is shown).
+the English catalogue may leave a translation empty (the id is shown). ``babel.cfg`` beside
+this module tells ``pybabel extract`` where the messages are (its comment has the commands).
 """
 
 from __future__ import annotations
