@@ -16,10 +16,26 @@ from ansim.errors import AccessDenied, AuthenticationFailed
 from ansim.governance import ApiToken, Role, Session
 from ansim.server._deployment import Deployment
 
-__all__ = ["COOKIE", "CSRF_HEADER", "Caller", "CallerDep", "DeploymentDep", "deployment"]
+__all__ = [
+    "COOKIE",
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "Caller",
+    "CallerDep",
+    "DeploymentDep",
+    "PageVisitor",
+    "deployment",
+    "page_visitor",
+    "same_origin",
+]
 
 COOKIE = "ansim_session"
 CSRF_HEADER = "X-CSRF-Token"
+CSRF_COOKIE = "ansim_csrf"
+"""The session's CSRF token for the HTML pages to put into their forms (HttpOnly, SameSite)."""
+CSRF_FIELD = "csrf_token"
+"""The form field every state-changing page form carries the session's CSRF token in."""
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # what a session may still do before its holder enrols the required second factor
 _BEFORE_SECOND_FACTOR = frozenset({"/api/me", "/api/me/totp", "/api/me/totp/confirm",
@@ -105,3 +121,59 @@ async def caller(request: Request, found: DeploymentDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+@dataclass(frozen=True)
+class PageVisitor:
+    """The logged-in visitor of an HTML page and the CSRF token its forms must carry.
+
+    Attributes:
+        caller: The authenticated caller (a session; pages take no API tokens).
+        csrf_token: This session's CSRF token, or ``""`` when the browser holds none that
+            matches (a session made through the JSON API): its forms are then refused.
+    """
+
+    caller: Caller
+    csrf_token: str
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (an ``Origin`` header naming another host).
+
+    Raises:
+        AccessDenied: The request says it comes from another origin.
+    """
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return
+    host = request.headers.get("host", "")
+    if origin.partition("://")[2] != host:
+        raise AccessDenied("this form was sent from another site")
+
+
+async def page_visitor(request: Request, found: Deployment) -> PageVisitor:
+    """Resolve an HTML page's visitor from the session cookie; forms must carry its CSRF token.
+
+    A state-changing request (POST) must send this session's token in the form field
+    :data:`CSRF_FIELD`, checked against the digest bound to the session, as the API checks its
+    header; an API token is not accepted here (programs use ``/api/``).
+
+    Raises:
+        AuthenticationFailed: No session cookie, or an unknown, expired or ended session.
+        AccessDenied: A form without this session's CSRF token, or from another site.
+    """
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        raise AuthenticationFailed("log in first")
+    session = found.accounts.resolve_session(cookie)
+    if request.method not in _SAFE_METHODS:
+        same_origin(request)
+        form = await request.form()
+        given = form.get(CSRF_FIELD)
+        session.check_csrf(given if isinstance(given, str) else None)
+    held = request.cookies.get(CSRF_COOKIE, "")
+    try:
+        session.check_csrf(held)
+    except AccessDenied:
+        held = ""
+    return PageVisitor(Caller(session.user, session=session, session_id=cookie), held)

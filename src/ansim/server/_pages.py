@@ -1,48 +1,182 @@
 """Server-rendered pages (Jinja2, plain HTML without JavaScript; Korean, with an English switch).
 
-So far the public transparency register: the approved projects (purpose, legal basis,
-custodians, period) and every release (what, when, by whom), read from governance and the audit
-log, with the signed audit head to keep.
+The public transparency register, the login and logout forms, the password change and each
+visitor's home page live here; every role's own page is in :mod:`ansim.server._role_pages`.
+Pages are thin: every action calls the JSON API's handler for it (so the same governance
+checks, audit events and errors apply); a page adds only how the answer looks
+(:mod:`ansim.server._html`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from ansim.server._auth import DeploymentDep
+from ansim.errors import AccessDenied, AnsimError, AuthenticationFailed, RateLimited
+from ansim.governance import Role
+from ansim.server import _accounts_api as accounts_api
+from ansim.server._admin_pages import router as admin_router
+from ansim.server._auth import CSRF_COOKIE, DeploymentDep, PageVisitor, same_origin
+from ansim.server._errors import status_of
+from ansim.server._html import ROLE_PAGES, guarded, render
+from ansim.server._role_pages import router as role_router
 
 __all__ = ["router"]
 
 router = APIRouter()
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-_TEXT = {
-    "ko": {
-        "title": "투명성 등록부", "language": "언어",
-        "intro": "승인된 과제와 반출된 결과: 무엇을, 언제, 누가 반출했는지.",
-        "projects": "승인된 과제", "project": "과제", "purpose": "목적", "custodians": "제공기관",
-        "period": "처리 기간", "status": "상태", "releases": "반출 기록", "when": "일시",
-        "what": "반출 결과", "by": "반출자", "none": "없음", "head": "서명된 감사 기록 헤드",
-    },
-    "en": {
-        "title": "Transparency register", "language": "Language",
-        "intro": "Approved projects and released outputs: what went out, when, by whom.",
-        "projects": "Approved projects", "project": "Project", "purpose": "Purpose",
-        "custodians": "Custodians", "period": "Processing period", "status": "Status",
-        "releases": "Releases", "when": "When", "what": "What was released", "by": "Released by",
-        "none": "none", "head": "Signed audit head",
-    },
-}  # fmt: skip
+"""The public register (in the OpenAPI document) and, included, every form and role page."""
+_forms = APIRouter(include_in_schema=False)
 _RELEASES = frozenset({"release_output"})
 
 
+def _next(target: str | None) -> str:
+    """Where to go after logging in: a local path only (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/home"
+
+
+# -- login, logout, password ----------------------------------------------------------------
+@_forms.get("/login", response_class=HTMLResponse)
+async def login_form(
+    request: Request, next_: Annotated[str | None, Query(alias="next", max_length=200)] = None
+) -> HTMLResponse:
+    """The login form (public)."""
+    return render(request, "login.html", next=_next(next_))
+
+
+@_forms.post("/login")
+async def login(  # noqa: PLR0917  # FastAPI passes the form fields by name
+    request: Request,
+    found: DeploymentDep,
+    user: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+    totp: Annotated[str, Form(max_length=20)] = "",
+    next_: Annotated[str, Form(alias="next", max_length=200)] = "/home",
+) -> Response:
+    """Log in through the API's login (argon2id, rate limits, the same session cookie)."""
+    target = _next(next_)
+    try:
+        same_origin(request)
+        body = accounts_api.LoginRequest(user=user, password=password, totp=totp or None)
+        redirect = RedirectResponse(target, status_code=303)
+        issued = await accounts_api.login(body, request, redirect, found)
+    except (AuthenticationFailed, RateLimited, AccessDenied, ValidationError) as error:
+        status = status_of(error) if isinstance(error, AnsimError) else 401
+        return render(request, "login.html", status=status, next=target, failed=True)
+    if issued["must_change"] and request.app.state.require_password_change:
+        redirect.headers["location"] = "/password"
+    redirect.set_cookie(
+        CSRF_COOKIE, issued["csrf_token"], httponly=True, samesite="strict",
+        secure=accounts_api._secure(request), path="/",
+        max_age=int(found.accounts.policy.session_hours * 3600),
+    )  # fmt: skip
+    return redirect
+
+
+@_forms.post("/logout")
+async def logout(request: Request, found: DeploymentDep) -> Response:
+    """End the session (the form carries its CSRF token) and forget both cookies."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        redirect = RedirectResponse("/login?notice=logged_out", status_code=303)
+        await accounts_api.logout(visitor.caller, redirect, found)
+        redirect.delete_cookie(CSRF_COOKIE, path="/")
+        return redirect
+
+    return await guarded(request, found, build)
+
+
+@_forms.get("/password", response_class=HTMLResponse)
+async def password_form(request: Request, found: DeploymentDep) -> Response:
+    """The form to replace a (one-time) password."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        return render(request, "password.html", visitor=visitor)
+
+    return await guarded(request, found, build)
+
+
+@_forms.post("/password")
+async def change_password(
+    request: Request,
+    found: DeploymentDep,
+    old: Annotated[str, Form(max_length=2000)] = "",
+    new: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Change the visitor's password through the API's handler, then log in again."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        body = accounts_api.PasswordChange(old=old, new=new)
+        await accounts_api.change_password(body, visitor.caller, found)
+        redirect = RedirectResponse("/login?notice=password_changed", status_code=303)
+        await accounts_api.logout(visitor.caller, redirect, found)
+        redirect.delete_cookie(CSRF_COOKIE, path="/")
+        return redirect
+
+    return await guarded(request, found, build)
+
+
+@_forms.get("/totp", response_class=HTMLResponse)
+async def totp_form(request: Request, found: DeploymentDep) -> Response:
+    """Start enrolling an authenticator app (required for some roles before anything else)."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        return render(request, "totp.html", visitor=visitor)
+
+    return await guarded(request, found, build)
+
+
+@_forms.post("/totp", response_class=HTMLResponse)
+async def totp_enrol(request: Request, found: DeploymentDep) -> Response:
+    """A fresh secret (the API's enrolment), shown once, with the form for a first code."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        uri = (await accounts_api.enrol_totp(visitor.caller, found))["otpauth_uri"]
+        secret = parse_qs(urlsplit(uri).query).get("secret", [""])[0]
+        return render(request, "totp.html", visitor=visitor, uri=uri, secret=secret)
+
+    return await guarded(request, found, build)
+
+
+@_forms.post("/totp/confirm")
+async def totp_confirm(
+    request: Request, found: DeploymentDep, code: Annotated[str, Form(max_length=12)] = ""
+) -> Response:
+    """Confirm the enrolment with a first code (the API's handler); from then on it is needed."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        await accounts_api.confirm_totp(accounts_api.TotpCode(code=code), visitor.caller, found)
+        return RedirectResponse("/home?notice=totp_enrolled", status_code=303)
+
+    return await guarded(request, found, build)
+
+
+# -- home ------------------------------------------------------------------------------------
+@_forms.get("/home", response_class=HTMLResponse)
+async def home(request: Request, found: DeploymentDep) -> Response:
+    """The visitor's roles, each with a link to its page."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        me = await accounts_api.me(visitor.caller, found)
+        roles = []
+        for held in me["roles"]:
+            role = Role(str(held["role"]))
+            page = ROLE_PAGES.get(role)
+            link = f"/projects/{held['project']}/{page}" if page and held["project"] else None
+            if role is Role.ADMINISTRATOR:
+                link = "/admin"
+            roles.append({**held, "link": link})
+        return render(request, "home.html", visitor=visitor, me=me, roles=roles)
+
+    return await guarded(request, found, build)
+
+
+# -- public ----------------------------------------------------------------------------------
 @router.get("/register", response_class=HTMLResponse, summary="The transparency register")
 async def register(
     request: Request,
@@ -64,8 +198,13 @@ async def register(
         for e in events if e.action in _RELEASES
     ]  # fmt: skip
     head = gov.audit.signer.read_head() or {}
-    page = _TEMPLATES.get_template("register.html").render(
-        lang=lang, t=_TEXT[lang], projects=shown, releases=releases,
+    del lang  # validated; render() reads it from the query
+    return render(
+        request, "register.html", projects=shown, releases=releases,
         head=f"{head.get('seq', '-')} {head.get('hash', '')}",
     )  # fmt: skip
-    return HTMLResponse(page)
+
+
+router.include_router(_forms)
+router.include_router(role_router)
+router.include_router(admin_router)
