@@ -7,12 +7,14 @@ rule for CSV injection), numbers are written as numbers.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from ansim._safecsv import safe_csv_text
-from ansim.portal._published import SUPPRESSED_SYMBOL, PublishedTable
+from ansim.portal._charts import table_shape
+from ansim.portal._published import PublishedTable
 
-__all__ = ["kosis_rows", "plain_rows", "safe_csv"]
+__all__ = ["kosis_rows", "plain_rows", "safe_csv", "xlsx_bytes"]
 
 
 def safe_csv(rows: list[dict[str, Any]]) -> str:
@@ -25,6 +27,37 @@ def safe_csv(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     return safe_csv_text(list(rows[0]), [list(row.values()) for row in rows])
+
+
+def xlsx_bytes(rows: list[dict[str, Any]], *, sheet: str = "data") -> bytes:
+    """Rows as an XLSX workbook in which no cell is a formula.
+
+    openpyxl would store text starting with ``=`` as a formula; every text cell is therefore
+    typed as a string (shown as written, never run). Numbers stay numbers.
+
+    Example:
+        >>> import openpyxl, io
+        >>> book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes([{"a": "=1+1", "b": 2.5}])))
+        >>> [(c.value, c.data_type) for c in book.active[2]]
+        [('=1+1', 's'), (2.5, 'n')]
+    """
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # noqa: PLC0415 - no stubs; only the XLSX download needs it
+
+    book = Workbook(write_only=False)
+    page = book.active
+    if page is None:  # a new workbook always has one sheet
+        page = book.create_sheet()
+    page.title = sheet
+    header = list(rows[0]) if rows else []
+    for r, values in enumerate([header, *(list(row.values()) for row in rows)], start=1):
+        for c, value in enumerate(values, start=1):
+            cell = page.cell(row=r, column=c)
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = "s"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any]]:
@@ -49,7 +82,12 @@ def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any
 
 
 def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
-    """Rows in KOSIS ``statisticsData.do`` shape (``jsonVD=Y``); suppressed ``DT`` is ``x``."""
+    """Rows in KOSIS ``statisticsData.do`` shape (``jsonVD=Y``); suppressed ``DT`` is ``x``.
+
+    The classification dimensions become ``C1``, ``C2`` …; a period dimension, when the table
+    has one, gives each row its ``PRD_DE`` instead (else every row has the table's period).
+    """
+    period = table_shape(table).period
     rows = []
     for cell in table.cells:
         row = {
@@ -57,16 +95,18 @@ def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
             "TBL_ID": table.tbl_id,
             "TBL_NM": table.title_ko,
             "PRD_SE": table.period_type,
-            "PRD_DE": table.period,
+            "PRD_DE": table.period if period is None else cell.keys[period],
         }
-        for i, (key, labels) in enumerate(zip(cell.keys, table.labels, strict=True), start=1):
+        classes = [(k, lab) for d, (k, lab) in enumerate(zip(cell.keys, table.labels, strict=True))
+                   if d != period]  # fmt: skip
+        for i, (key, labels) in enumerate(classes, start=1):
             row[f"C{i}"] = key
             row[f"C{i}_NM"] = labels[key]
         row |= {
             "ITM_ID": cell.item,
             "ITM_NM": table.items[cell.item],
             "UNIT_NM": table.unit,
-            "DT": SUPPRESSED_SYMBOL if cell.value is None else f"{cell.value:g}",
+            "DT": cell.shown(),
         }
         rows.append(row)
     return rows

@@ -21,6 +21,7 @@ __all__ = [
     "Cell",
     "PublishedTable",
     "TableMetadata",
+    "format_number",
     "load_published",
     "public_dir",
     "publish",
@@ -29,8 +30,22 @@ __all__ = [
 SUPPRESSED_SYMBOL = "x"
 """How a suppressed cell is shown (KOSIS marks withheld cells ``x``)."""
 
+_EXACT_INTEGERS = 1e15  # below this a float's integer digits are exact
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _PROTECTIONS = ("published", "suppressed", "rounded", "dp")
+
+
+def format_number(value: float) -> str:
+    """A released number as text, exactly as released: no exponent, no lost digits.
+
+    Example:
+        >>> [format_number(v) for v in (12.5, 99.0, 1234567.0, 0.1 + 0.2)]
+        ['12.5', '99', '1234567', '0.30000000000000004']
+    """
+    number = float(value)
+    if number.is_integer() and abs(number) < _EXACT_INTEGERS:
+        return str(int(number))
+    return repr(number)
 
 
 def public_dir(home: Path) -> Path:
@@ -77,7 +92,7 @@ class Cell:
 
     def shown(self) -> str:
         """The cell as the public sees it: the number, or ``x`` when suppressed."""
-        return SUPPRESSED_SYMBOL if self.value is None else f"{self.value:g}"
+        return SUPPRESSED_SYMBOL if self.value is None else format_number(self.value)
 
 
 @dataclass(frozen=True)

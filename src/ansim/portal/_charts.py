@@ -1,0 +1,196 @@
+"""Plotly figures of a published table: a bar chart, a si/gun map and a time series per slice.
+
+A table's cells are cut into *slices*: one item and one category of every dimension but the
+chart's axis (the si/gun dimension when the table has one). Each slice gets a bar chart with the
+DP error bars and, for si/gun tables, a choropleth of Gyeonggi's 31 si/gun; a table with a
+period dimension also gets a time series per slice. Only released numbers enter a figure:
+a suppressed cell is a gap marked ``x``, never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ansim.portal._published import Cell, PublishedTable, format_number
+from ansim.regions import GYEONGGI_SIGUNGU
+
+__all__ = ["PERIOD_DIMENSIONS", "TableShape", "figures", "table_shape"]
+
+PERIOD_DIMENSIONS = frozenset({"period", "week", "month", "quarter", "year", "prd_de"})
+"""Dimension names read as time (the time series' axis)."""
+
+GEOJSON_URL = "/public/geo/gyeonggi-sigungu.geojson"
+_COLOURS = {"published": "#1f5fa8", "rounded": "#2a8a7a", "dp": "#c4621b"}
+_NO_DATA = "#d9d9d9"
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """Which dimension plays which part in a table's figures.
+
+    Attributes:
+        axis: The bar chart's axis: the si/gun dimension if any, else the first non-period one.
+        region: The si/gun dimension (every category a Gyeonggi si/gun code), or None.
+        period: The period dimension, or None.
+        others: The remaining dimensions (they pick the slice).
+    """
+
+    axis: int | None
+    region: int | None
+    period: int | None
+    others: tuple[int, ...]
+
+
+def table_shape(table: PublishedTable) -> TableShape:
+    """The parts a table's dimensions play in its figures.
+
+    Example:
+        >>> from ansim.portal._published import Cell, PublishedTable, TableMetadata
+        >>> meta = TableMetadata(("g",), "p", "s", "2021", "t", "2026-12-01", ("c",))
+        >>> t = PublishedTable("t", "제목", "Title", "1", "T", "covid", "2021", "W", "명",
+        ...     ("week", "sex", "sigungu"), ({"W1": "1주"}, {"M": "남"}, {"41110": "수원시"}),
+        ...     {"n": "확진자"}, (Cell(("W1", "M", "41110"), "n", 3.0),), meta)
+        >>> table_shape(t)
+        TableShape(axis=2, region=2, period=0, others=(1,))
+    """
+    period = next(
+        (i for i, name in enumerate(table.dimensions) if name.lower() in PERIOD_DIMENSIONS), None
+    )
+    region = next(
+        (
+            i
+            for i, labels in enumerate(table.labels)
+            if i != period and labels and all(code in GYEONGGI_SIGUNGU for code in labels)
+        ),
+        None,
+    )
+    rest = [i for i in range(len(table.dimensions)) if i not in (period, region)]
+    axis = region if region is not None else (rest.pop(0) if rest else None)
+    return TableShape(axis=axis, region=region, period=period, others=tuple(rest))
+
+
+def _label(table: PublishedTable, dim: int, code: str, lang: str) -> str:
+    if lang == "en" and code in GYEONGGI_SIGUNGU and dim != table_shape(table).period:
+        return GYEONGGI_SIGUNGU[code].name_en
+    return table.labels[dim][code]
+
+
+def _hover(cell: Cell, unit: str) -> str:
+    if cell.value is None:
+        return "x"
+    text = f"{format_number(cell.value)} {unit}"
+    if cell.ci_low is not None and cell.ci_high is not None:
+        text += f" [{format_number(cell.ci_low)}, {format_number(cell.ci_high)}]"
+    return text
+
+
+def _error_bars(cells: list[Cell | None]) -> dict[str, Any]:
+    plus = [c.ci_high - c.value if c and c.value is not None and c.ci_high is not None else 0
+            for c in cells]  # fmt: skip
+    minus = [c.value - c.ci_low if c and c.value is not None and c.ci_low is not None else 0
+             for c in cells]  # fmt: skip
+    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
+            "visible": any(plus) or any(minus)}  # fmt: skip
+
+
+def _bar(
+    table: PublishedTable, axis: int | None, cells: dict[str, Cell], lang: str
+) -> dict[str, Any]:
+    codes = list(table.labels[axis]) if axis is not None else [""]
+    row = [cells.get(code) for code in codes]
+    return {
+        "type": "bar",
+        "x": [_label(table, axis, c, lang) if axis is not None else table.unit for c in codes],
+        "y": [c.value if c else None for c in row],
+        "text": [c.shown() if c else "" for c in row],
+        "textposition": "outside",
+        "hovertext": [_hover(c, table.unit) if c else "" for c in row],
+        "hoverinfo": "x+text",
+        "marker": {"color": [_COLOURS.get(c.protection, _NO_DATA) if c else _NO_DATA for c in row]},
+        "error_y": _error_bars(row),
+    }
+
+
+def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> list[dict[str, Any]]:
+    """A grey layer of all 31 si/gun, then the released values on top."""
+    codes = list(GYEONGGI_SIGUNGU)
+    names = [GYEONGGI_SIGUNGU[c].name_en if lang == "en" else GYEONGGI_SIGUNGU[c].name_ko
+             for c in codes]  # fmt: skip
+    base = {
+        "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
+        "locations": codes, "z": [0] * len(codes), "showscale": False, "name": "",
+        "colorscale": [[0, _NO_DATA], [1, _NO_DATA]],
+        "hovertext": [f"{n}: {_hover(cells[c], table.unit) if c in cells else '-'}"
+                      for n, c in zip(names, codes, strict=True)],
+        "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},
+    }  # fmt: skip
+    shown = [c for c in codes if c in cells and cells[c].value is not None]
+    values = {
+        "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
+        "locations": shown, "z": [cells[c].value for c in shown], "colorscale": "Blues",
+        "colorbar": {"title": {"text": table.unit}}, "name": "",
+        "hovertext": [f"{names[codes.index(c)]}: {_hover(cells[c], table.unit)}" for c in shown],
+        "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},
+    }  # fmt: skip
+    return [base, values]
+
+
+def _slice_label(
+    table: PublishedTable, item: str, keys: Iterable[tuple[int, str]], lang: str
+) -> str:
+    parts = [table.items[item], *(_label(table, dim, code, lang) for dim, code in keys)]
+    return " · ".join(parts)
+
+
+def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
+    """The figures of every slice of ``table``, ready for ``Plotly.react``.
+
+    Returns:
+        ``{"views": [{"label", "bar", "map"}], "series": [{"label", "traces"}]}``; ``map`` is
+        None without a si/gun dimension, ``series`` empty without a period dimension.
+    """
+    shape = table_shape(table)
+    picked = [*shape.others, *([shape.period] if shape.period is not None else [])]
+    slices: dict[tuple[str, tuple[str, ...]], dict[str, Cell]] = {}
+    series: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, Cell]]] = {}
+    for cell in table.cells:
+        key = (cell.item, tuple(cell.keys[d] for d in picked))
+        axis_code = cell.keys[shape.axis] if shape.axis is not None else ""
+        slices.setdefault(key, {})[axis_code] = cell
+        if shape.period is not None:
+            skey = (cell.item, tuple(cell.keys[d] for d in shape.others))
+            series.setdefault(skey, {}).setdefault(axis_code, {})[cell.keys[shape.period]] = cell
+    views = [
+        {
+            "label": _slice_label(table, item, zip(picked, codes, strict=True), lang),
+            "bar": [_bar(table, shape.axis, cells, lang)],
+            "map": _map(table, cells, lang) if shape.region is not None else None,
+        }
+        for (item, codes), cells in slices.items()
+    ]
+    return {"views": views, "series": [
+        {"label": _slice_label(table, item, zip(shape.others, codes, strict=True), lang),
+         "traces": _lines(table, shape, lines, lang)}
+        for (item, codes), lines in series.items()
+    ]}  # fmt: skip
+
+
+def _lines(
+    table: PublishedTable, shape: TableShape, lines: dict[str, dict[str, Cell]], lang: str
+) -> list[dict[str, Any]]:
+    period = shape.period if shape.period is not None else 0
+    periods = sorted(table.labels[period])
+    traces = []
+    for axis_code, by_period in lines.items():
+        row = [by_period.get(p) for p in periods]
+        traces.append({
+            "type": "scatter", "mode": "lines+markers",
+            "name": _label(table, shape.axis, axis_code, lang) if shape.axis is not None else "",
+            "x": [table.labels[period][p] for p in periods],
+            "y": [c.value if c else None for c in row],
+            "hovertext": [_hover(c, table.unit) if c else "" for c in row], "hoverinfo": "x+text",
+            "error_y": _error_bars(row),
+        })  # fmt: skip
+    return traces

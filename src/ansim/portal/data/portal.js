@@ -1,0 +1,41 @@
+// Ansim portal: draws a table page's figures (built on the server from released numbers only).
+"use strict";
+(function () {
+  const source = document.getElementById("figures");
+  if (!source || typeof Plotly === "undefined") return;
+  const figures = JSON.parse(source.textContent);
+  const config = {displaylogo: false, responsive: true};
+  const margin = {l: 50, r: 20, t: 20, b: 90};
+  let geojson = null;
+
+  function withGeo(traces) {
+    return traces.map((trace) => Object.assign({}, trace, {geojson: geojson}));
+  }
+  function drawView(index) {
+    const view = figures.views[index];
+    if (!view) return;
+    Plotly.react("chart", view.bar, {margin: margin, yaxis: {rangemode: "tozero"}}, config);
+    if (view.map && document.getElementById("map") && geojson) {
+      Plotly.react("map", withGeo(view.map), {
+        margin: {l: 0, r: 0, t: 0, b: 0},
+        geo: {fitbounds: "locations", visible: false, projection: {type: "mercator"}},
+      }, config);
+    }
+  }
+  function drawSeries(index) {
+    const series = figures.series[index];
+    if (!series) return;
+    Plotly.react("series", series.traces, {margin: margin}, config);
+  }
+  const slice = document.getElementById("slice");
+  if (slice) slice.addEventListener("change", () => drawView(Number(slice.value)));
+  const seriesSlice = document.getElementById("series-slice");
+  if (seriesSlice) seriesSlice.addEventListener("change", () => drawSeries(Number(seriesSlice.value)));
+  drawSeries(0);
+  const needsMap = figures.views.some((view) => view.map) && document.getElementById("map");
+  if (!needsMap) { drawView(0); return; }
+  fetch("/public/geo/gyeonggi-sigungu.geojson")
+    .then((response) => response.json())
+    .then((data) => { geojson = data; drawView(slice ? Number(slice.value) : 0); })
+    .catch(() => drawView(0));
+})();

@@ -1,0 +1,176 @@
+"""The portal's pages: table page (chart, map, series, table, metadata), catalogue, downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import warnings
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ansim.portal import RateLimit, create_app, figures, publish, table_shape
+from tests.unit.portal.tables import (
+    cases_by_sigungu_sex,
+    health_by_vaccination,
+    publish_all,
+    weekly_cases_dp,
+)
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+_PLENTY = RateLimit(per_minute=100_000, burst=10_000)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    publish_all(tmp_path)
+    return TestClient(create_app(tmp_path, _PLENTY))
+
+
+def _figures(page: str) -> dict[str, object]:
+    found = re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)
+    assert found is not None
+    data: dict[str, object] = json.loads(found.group(1))
+    return data
+
+
+def test_shapes_find_the_si_gun_and_period_dimensions() -> None:
+    assert table_shape(cases_by_sigungu_sex()).region == 0
+    weekly = table_shape(weekly_cases_dp())
+    assert (weekly.period, weekly.region, weekly.axis) == (0, 1, 1)
+    assert table_shape(health_by_vaccination()).region is None
+
+
+def test_figures_hold_only_released_numbers_and_the_31_si_gun() -> None:
+    table = cases_by_sigungu_sex()
+    drawn = figures(table)
+    released = {c.value for c in table.cells if c.value is not None}
+    assert [v["label"] for v in drawn["views"]] == [
+        "10만 명당 확진자 · 남",
+        "10만 명당 확진자 · 여",
+    ]
+    female = drawn["views"][1]
+    base, values = female["map"]
+    assert len(base["locations"]) == 31 and set(base["z"]) == {0}
+    assert set(values["z"]) <= released and len(values["z"]) == 31 - 6  # 6 suppressed
+    bar = female["bar"][0]
+    assert "x" in bar["text"] and set(bar["y"]) - {None} <= released
+    assert drawn["series"] == []
+
+
+def test_dp_table_has_error_bars_and_a_time_series() -> None:
+    drawn = figures(weekly_cases_dp())
+    assert len(drawn["views"]) == 3  # one per week
+    bar = drawn["views"][0]["bar"][0]
+    assert bar["error_y"]["visible"] and bar["error_y"]["array"] == [4.5, 4.5, 4.5]
+    (series,) = drawn["series"]
+    assert [t["name"] for t in series["traces"]] == ["수원시", "성남시", "의정부시"]
+    assert series["traces"][0]["x"] == ["2021년 1주", "2021년 2주", "2021년 3주"]
+    assert series["traces"][0]["y"] == [20.0, 21.0, 22.0]
+
+
+def test_table_page_shows_chart_map_table_protection_and_metadata(client: TestClient) -> None:
+    page = client.get("/public/tables/cases-rate").text
+    for part in ('id="chart"', 'id="map"', 'id="cells"', 'id="metadata"', "/public/static/"):
+        assert part in page
+    assert 'lang="ko"' in page and "인구 10만 명당 확진자" in page
+    for fact in ("제공기관", "과제", "목적", "기준 기간", "단위", "보호 방법", "공표일", "승인"):
+        assert f"<dt>{fact}</dt>" in page
+    assert "gyeonggi, kostat" in page and "checker.kostat, checker.gyeonggi" in page
+    assert page.count('class="badge suppressed"') == 6 and 'class="badge rounded"' in page
+    assert page.count('<td class="num">x</td>') == 6
+    assert 'id="series"' not in page  # no period dimension
+    assert len(_figures(page)["views"]) == 2  # type: ignore[arg-type]  # a list of views
+    assert "/register" in page
+
+
+def test_dp_page_shows_error_bars_and_series(client: TestClient) -> None:
+    page = client.get("/public/tables/weekly-cases").text
+    assert 'id="series"' in page and page.count("<svg") == 9 and "[15.5, 24.5]" in page
+    assert 'id="map"' in page
+
+
+def test_table_without_si_gun_has_no_map(client: TestClient) -> None:
+    page = client.get("/public/tables/health-vaccination").text
+    assert 'id="chart"' in page and 'id="map"' not in page
+
+
+def test_english_switch_by_query_and_cookie(client: TestClient) -> None:
+    english = client.get("/public/tables/cases-rate?lang=en")
+    assert 'lang="en"' in english.text and "<dt>Approved by</dt>" in english.text
+    assert "Suwon-si" in english.text and english.cookies.get("ansim_lang") == "en"
+    assert 'lang="en"' in client.get("/public/tables/cases-rate").text  # the cookie stays
+    assert 'html lang="ko"' in client.get("/public?lang=ko").text
+
+
+def test_figures_json_cannot_close_the_script(tmp_path: Path) -> None:
+    table = cases_by_sigungu_sex()
+    hostile = type(table)(**{**vars(table), "items": {"rate": "</script><b>x"}})
+    publish(hostile, tmp_path)
+    page = TestClient(create_app(tmp_path, _PLENTY)).get("/public/tables/cases-rate").text
+    assert "</script><b>" not in page
+    assert _figures(page)["views"][0]["label"].startswith("</script>")  # type: ignore[index]
+
+
+def test_catalogue_json_is_the_stable_form(client: TestClient) -> None:
+    listed = client.get("/public/tables").json()
+    assert [t["id"] for t in listed] == ["cases-rate", "health-vaccination", "weekly-cases"]
+    for entry in listed:
+        assert {"id", "title", "org_id", "tbl_id"} <= set(entry)
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("", {"cases-rate", "health-vaccination", "weekly-cases"}),
+        ("q=건강", {"health-vaccination"}),
+        ("q=WEEK+privacy", {"weekly-cases"}),
+        ("topic=covid", {"cases-rate", "weekly-cases"}),
+        ("sigungu=41830", {"cases-rate"}),
+        ("sigungu=41110", {"cases-rate", "weekly-cases"}),
+        ("period=2021-W02", {"weekly-cases"}),
+        ("project=snu-cohort", {"health-vaccination"}),
+        ("topic=covid&project=snu-cohort", set()),
+    ],
+)
+def test_catalogue_page_searches_and_filters(client: TestClient, query: str, ids: set[str]) -> None:
+    page = client.get(f"/public?{query}").text
+    assert set(re.findall(r'href="/public/tables/([a-z-]+)\?', page)) == ids
+    if not ids:
+        assert "조건에 맞는 통계가 없습니다." in page
+
+
+def test_downloads_csv_xlsx_json_hold_the_same_cells(client: TestClient) -> None:
+    data = client.get("/public/tables/cases-rate/data").json()
+    csv_response = client.get("/public/tables/cases-rate/data?format=csv")
+    assert csv_response.headers["content-disposition"] == 'attachment; filename="cases-rate.csv"'
+    rows = list(csv.DictReader(io.StringIO(csv_response.text.lstrip("\ufeff"))))
+    xlsx = client.get("/public/tables/cases-rate/data?format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    grid = list(sheet.iter_rows(values_only=True))
+    assert len(data) == len(rows) == len(grid) - 1 == 62
+    assert [r["value"] for r in data] == [float(r["value"]) if r["value"] else None for r in rows]
+    header = list(grid[0])
+    assert [row[header.index("value")] for row in grid[1:]] == [r["value"] for r in data]
+    assert client.get("/public/tables/cases-rate/data?format=pdf").status_code == 422
+
+
+def test_xlsx_text_is_never_a_formula(tmp_path: Path) -> None:
+    table = health_by_vaccination()
+    publish(type(table)(**{**vars(table), "unit": "=HYPERLINK(1)"}), tmp_path)
+    xlsx = TestClient(create_app(tmp_path, _PLENTY)).get(
+        "/public/tables/health-vaccination/data?format=xlsx"
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    units = {
+        c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value == "=HYPERLINK(1)"
+    }
+    assert units == {"s"}
