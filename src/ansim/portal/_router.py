@@ -46,17 +46,17 @@ class Catalogue:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._state: tuple[tuple[str, int, int], ...] | None = None
+        self._state: tuple[tuple[str, int, int, int], ...] | None = None
         self._tables: dict[str, PublishedTable] = {}
         self._rendered: dict[tuple[str, ...], object] = {}
         self._loads = 0
 
-    def _folder_state(self) -> tuple[tuple[str, int, int], ...]:
+    def _folder_state(self) -> tuple[tuple[str, int, int, int], ...]:
         folder = public_dir(self.home)
         if not folder.is_dir():
             return ()
         stats = ((p.name, p.stat()) for p in sorted(folder.glob("*.json")))
-        return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
+        return tuple((name, st.st_ino, st.st_mtime_ns, st.st_size) for name, st in stats)
 
     def tables(self) -> dict[str, PublishedTable]:
         """The published tables by id (reloaded, renderings dropped, when the folder changes)."""
