@@ -57,8 +57,8 @@ class RateLimit:
         ansim.errors.InvalidSpecError: rate limits and bursts must be positive
     """
 
-    per_minute: int = 300
-    burst: int = 60
+    per_minute: int = 600
+    burst: int = 200
     keyed_per_minute: int = 6000
     keyed_burst: int = 600
     key_digests: frozenset[str] = field(default_factory=frozenset)
