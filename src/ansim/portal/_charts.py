@@ -23,7 +23,8 @@ PERIOD_DIMENSIONS = frozenset({"period", "week", "month", "quarter", "year", "pr
 
 GEOJSON_URL = "/public/geo/gyeonggi-sigungu.geojson"
 _COLOURS = {"published": "#1f5fa8", "rounded": "#2a8a7a", "dp": "#c4621b"}
-_NO_DATA = "#d9d9d9"
+_SCALE = [[0, "#c6dbef"], [1, "#08306b"]]  # light to dark blue: more is darker
+_NO_DATA = "#e4e1da"  # no released value (suppressed or absent): warm grey, off the scale
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> list[dict[
     shown = [c for c in codes if c in cells and cells[c].value is not None]
     values = {
         "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
-        "locations": shown, "z": [cells[c].value for c in shown], "colorscale": "Blues",
+        "locations": shown, "z": [cells[c].value for c in shown], "colorscale": _SCALE,
         "colorbar": {"title": {"text": table.unit}}, "name": "",
         "hovertext": [f"{names[codes.index(c)]}: {_hover(cells[c], table.unit)}" for c in shown],
         "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},

@@ -9,6 +9,7 @@ cache and the rate limiter need no lock.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,12 @@ _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _PORTAL_JS = Path(__file__).parent / "data" / "portal.js"
 _LANG_COOKIE = "ansim_lang"
 _STATIC_CACHE = {"Cache-Control": "public, max-age=86400"}
+_TOPOJSON_NAME = re.compile(r"^[a-z-]{2,20}_(110|50)m$")
+_EMPTY_TOPOLOGY = json.dumps({
+    "type": "Topology", "arcs": [],
+    "objects": {layer: {"type": "GeometryCollection", "geometries": []} for layer in
+                ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")},
+}).encode()  # fmt: skip
 T = TypeVar("T")
 
 
@@ -210,6 +217,13 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
     @router.get("/public/static/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:
         return FileResponse(_PLOTLY_JS, media_type="text/javascript", headers=_STATIC_CACHE)
+
+    @router.get("/public/static/topojson/{name}.json", include_in_schema=False)
+    async def base_map(name: str) -> Response:
+        """An empty world for Plotly's geo layer: the map draws only Gyeonggi, and no CDN."""
+        if not _TOPOJSON_NAME.match(name):
+            raise HTTPException(status_code=404, detail="no such base map")
+        return Response(_EMPTY_TOPOLOGY, media_type="application/json", headers=_STATIC_CACHE)
 
     @router.get("/public/static/portal.js", include_in_schema=False)
     async def portal_js() -> FileResponse:

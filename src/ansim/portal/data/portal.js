@@ -4,7 +4,8 @@
   const source = document.getElementById("figures");
   if (!source || typeof Plotly === "undefined") return;
   const figures = JSON.parse(source.textContent);
-  const config = {displaylogo: false, responsive: true};
+  // topojsonURL: Plotly's geo layer would fetch a world map from its CDN; the portal serves none
+  const config = {displaylogo: false, responsive: true, topojsonURL: "/public/static/topojson/"};
   const margin = {l: 50, r: 20, t: 20, b: 90};
   let geojson = null;
 
