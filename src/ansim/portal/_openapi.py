@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ansim.portal._charts import table_shape
 from ansim.portal._formats import kosis_rows, plain_rows
 from ansim.portal._published import PublishedTable, format_number
+from ansim.portal._rendering import Rendering
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -69,8 +70,8 @@ Text = Annotated[str, Query(max_length=400)]
 _XML_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def _kosis_error(code: str, status: int = 200) -> JSONResponse:
-    return JSONResponse({"err": code, "errMsg": KOSIS_ERRORS[code]}, status_code=status)
+def _kosis_error(code: str) -> Rendering:
+    return Rendering.json({"err": code, "errMsg": KOSIS_ERRORS[code]})
 
 
 def envelope(code: str, items: list[dict[str, Any]], page: int, rows: int) -> dict[str, Any]:
@@ -110,15 +111,15 @@ def _xml(parent: ET.Element, value: Any, name: str) -> None:
         node.text = str(value)
 
 
-def _data_go_kr(body: dict[str, Any], kind: str, status: int = 200) -> Response:
+def _data_go_kr(body: dict[str, Any], kind: str) -> Rendering:
     if kind == "xml":
         root = ET.Element("response")
         for key, value in body["response"].items():
             _xml(root, value, key)
         text = ET.tostring(root, encoding="unicode", xml_declaration=False)
         xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + text
-        return Response(xml, status, media_type="application/xml; charset=utf-8")
-    return JSONResponse(body, status)
+        return Rendering(xml.encode("utf-8"), "application/xml; charset=utf-8")
+    return Rendering.json(body)
 
 
 def _codes(value: str) -> set[str] | None:
@@ -194,7 +195,7 @@ class KosisQuery(BaseModel):
         return wanted | {"ITM_ID": _codes(self.itmId)}
 
 
-def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Response:
+def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Rendering:
     """KOSIS's answer to ``q``: rows, metadata or an error in KOSIS's shape."""
     if q.method not in ("getList", "getMeta") or not q.orgId or not q.tblId:
         return _kosis_error("20")
@@ -205,7 +206,7 @@ def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Respons
         return _kosis_error("30")
     if q.method == "getMeta":
         meta = [row for t in tables for row in (_kosis_meta(t, q.type) or [])]
-        return JSONResponse(meta) if meta else _kosis_error("21" if q.type else "20")
+        return Rendering.json(meta) if meta else _kosis_error("21" if q.type else "20")
     wanted = q.wanted()
     rows = [r for t in tables for r in _kosis_filter(t, wanted, q.startPrdDe, q.endPrdDe)]
     if q.newEstPrdCnt.isdigit() and int(q.newEstPrdCnt) > 0:
@@ -213,18 +214,46 @@ def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Respons
         rows = [r for r in rows if r["PRD_DE"] in latest]
     if not rows:
         return _kosis_error("30")
-    return JSONResponse(rows) if len(rows) <= KOSIS_MAX_CELLS else _kosis_error("31")
+    return Rendering.json(rows) if len(rows) <= KOSIS_MAX_CELLS else _kosis_error("31")
+
+
+def _table_list(published: Iterable[PublishedTable], topic: str) -> list[dict[str, str]]:
+    return [
+        {"VW_CD": "MT_ANSIM", "VW_NM": "안심 공개 통계", "LIST_ID": t.topic,
+         "LIST_NM": t.topic, "ORG_ID": t.org_id, "TBL_ID": t.tbl_id, "TBL_NM": t.title_ko,
+         "STAT_ID": t.id, "SEND_DE": t.metadata.release_date, "REC_TBL_SE": "N"}
+        for t in published if topic in ("", t.topic)
+    ]  # fmt: skip
+
+
+def _items_answer(
+    table: PublishedTable | None, page_no: str, num_rows: str, kind: str
+) -> Rendering:
+    """The data.go.kr answer for one table (``kind`` already checked: json or xml)."""
+    if not page_no.isdigit() or not num_rows.isdigit():
+        return _data_go_kr(envelope("10", [], 1, 1), kind)
+    page, rows = int(page_no), int(num_rows)
+    if not (1 <= page <= _MAX_PAGE and 1 <= rows <= _MAX_ROWS):
+        return _data_go_kr(envelope("10", [], 1, 1), kind)
+    if table is None:
+        return _data_go_kr(envelope("03", [], page, rows), kind)
+    return _data_go_kr(envelope("00", plain_rows(table), page, rows), kind)
 
 
 def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
-    """The KOSIS- and data.go.kr-style routes over ``catalogue``, limited by ``buckets``."""
+    """The KOSIS- and data.go.kr-style routes over ``catalogue``, limited by ``buckets``.
+
+    Answers are cached per query until the public folder changes.
+    """
     router = APIRouter(tags=["open API"])
 
     @router.get("/openapi/statisticsData.do", summary="KOSIS statisticsData (getList, getMeta)")
     async def statistics_data(request: Request, params: Annotated[KosisQuery, Query()]) -> Response:
         if buckets.take(request) is not None:
-            return _kosis_error("40", 429)
-        return _kosis_answer(catalogue.tables().values(), params)
+            return _kosis_error("40").response(429)
+        key = ("kosis", *params.model_dump().values())
+        answer = catalogue.rendered(key, lambda: _kosis_answer(catalogue.tables().values(), params))
+        return answer.response()
 
     @router.get("/openapi/statisticsList.do", summary="KOSIS statisticsList: the table list")
     async def statistics_list(
@@ -232,18 +261,13 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
         format: Text = "json", jsonVD: Text = "Y",
     ) -> Response:  # fmt: skip
         if buckets.take(request) is not None:
-            return _kosis_error("40", 429)
+            return _kosis_error("40").response(429)
         if method != "getList" or not vwCd:
-            return _kosis_error("20")
-        if format != "json" or vwCd != "MT_ANSIM":
-            return _kosis_error("21")
-        rows = [
-            {"VW_CD": "MT_ANSIM", "VW_NM": "안심 공개 통계", "LIST_ID": t.topic,
-             "LIST_NM": t.topic, "ORG_ID": t.org_id, "TBL_ID": t.tbl_id, "TBL_NM": t.title_ko,
-             "STAT_ID": t.id, "SEND_DE": t.metadata.release_date, "REC_TBL_SE": "N"}
-            for t in catalogue.tables().values() if parentListId in ("", t.topic)
-        ]  # fmt: skip
-        return JSONResponse(rows) if rows else _kosis_error("30")
+            return _kosis_error("20").response()
+        if format != "json" or vwCd != "MT_ANSIM" or jsonVD not in ("Y", "N", ""):
+            return _kosis_error("21").response()
+        rows = _table_list(catalogue.tables().values(), parentListId)
+        return (Rendering.json(rows) if rows else _kosis_error("30")).response()
 
     @router.get("/openapi/tables/{table_id}/items", summary="data.go.kr-style items of a table")
     async def data_go_kr(
@@ -253,16 +277,12 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
         del serviceKey  # accepted as data.go.kr clients send it; keys go in X-API-Key
         kind = "xml" if type.lower() == "xml" else "json"
         if buckets.take(request) is not None:
-            return _data_go_kr(envelope("22", [], 1, 1), kind, 429)
-        if not pageNo.isdigit() or not numOfRows.isdigit() or type.lower() not in ("json", "xml"):
-            return _data_go_kr(envelope("10", [], 1, 1), kind)
-        page, rows = int(pageNo), int(numOfRows)
-        if not (1 <= page <= _MAX_PAGE and 1 <= rows <= _MAX_ROWS):
-            return _data_go_kr(envelope("10", [], 1, 1), kind)
+            return _data_go_kr(envelope("22", [], 1, 1), kind).response(429)
+        if type.lower() not in ("json", "xml"):
+            return _data_go_kr(envelope("10", [], 1, 1), kind).response()
         table = catalogue.tables().get(table_id)
-        if table is None:
-            return _data_go_kr(envelope("03", [], page, rows), kind)
-        items: list[dict[str, Any]] = plain_rows(table)
-        return _data_go_kr(envelope("00", items, page, rows), kind)
+        key = ("items", table_id if table else "", pageNo, numOfRows, kind)
+        answer = catalogue.rendered(key, lambda: _items_answer(table, pageNo, numOfRows, kind))
+        return answer.response()
 
     return router

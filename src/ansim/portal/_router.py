@@ -9,9 +9,10 @@ cache and the rate limiter need no lock.
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -25,8 +26,9 @@ from ansim.portal._limits import RateLimit, TokenBuckets
 from ansim.portal._openapi import open_api_router
 from ansim.portal._pages import LANGUAGES, CatalogueFilter, catalogue_page, matches, table_page
 from ansim.portal._published import PublishedTable, load_published, public_dir
+from ansim.portal._rendering import Rendering
 
-__all__ = ["Catalogue", "Rendering", "create_app", "public_router"]
+__all__ = ["Catalogue", "create_app", "public_router"]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _PORTAL_JS = Path(__file__).parent / "data" / "portal.js"
@@ -39,6 +41,8 @@ _EMPTY_TOPOLOGY = json.dumps({
                 ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")},
 }).encode()  # fmt: skip
 T = TypeVar("T")
+MAX_RENDERINGS = 2048
+"""Renderings kept at most (catalogue searches and API queries are unbounded in number)."""
 
 
 class Catalogue:
@@ -55,22 +59,23 @@ class Catalogue:
         self.home = home
         self._state: tuple[tuple[str, int, int, int], ...] | None = None
         self._tables: dict[str, PublishedTable] = {}
-        self._rendered: dict[tuple[str, ...], object] = {}
+        self._rendered: OrderedDict[tuple[str, ...], object] = OrderedDict()
         self._loads = 0
 
     def _folder_state(self) -> tuple[tuple[str, int, int, int], ...]:
-        folder = public_dir(self.home)
-        if not folder.is_dir():
+        try:  # os.scandir: this runs on every request, pathlib's glob costs several times more
+            with os.scandir(public_dir(self.home)) as entries:
+                stats = [(e.name, e.stat()) for e in entries if e.name.endswith(".json")]
+        except (FileNotFoundError, NotADirectoryError):
             return ()
-        stats = ((p.name, p.stat()) for p in sorted(folder.glob("*.json")))
-        return tuple((name, st.st_ino, st.st_mtime_ns, st.st_size) for name, st in stats)
+        return tuple(sorted((n, st.st_ino, st.st_mtime_ns, st.st_size) for n, st in stats))
 
     def tables(self) -> dict[str, PublishedTable]:
         """The published tables by id (reloaded, renderings dropped, when the folder changes)."""
         state = self._folder_state()
         if state != self._state:
             self._tables, self._state = load_published(self.home), state
-            self._rendered = {}
+            self._rendered = OrderedDict()
             self._loads += 1
         return self._tables
 
@@ -82,8 +87,12 @@ class Catalogue:
     def rendered(self, key: tuple[str, ...], build: Callable[[], T]) -> T:
         """The cached rendering under ``key``, built by ``build`` on first use since a change."""
         self.tables()
-        if key not in self._rendered:
+        if key in self._rendered:
+            self._rendered.move_to_end(key)
+        else:
             self._rendered[key] = build()
+            while len(self._rendered) > MAX_RENDERINGS:  # queries are many; keep the recent
+                self._rendered.popitem(last=False)
         return self._rendered[key]  # type: ignore[return-value]  # stored by this same key
 
     def get(self, table_id: str) -> PublishedTable:
@@ -94,25 +103,6 @@ class Catalogue:
         return table
 
 
-@dataclass(frozen=True)
-class Rendering:
-    """A response's body kept in the cache; each request gets a fresh response from it."""
-
-    body: bytes
-    media_type: str
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def json(cls, value: object) -> Rendering:
-        """JSON of ``value`` (UTF-8, not ASCII-escaped)."""
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        return cls(text.encode("utf-8"), "application/json")
-
-    def response(self, status_code: int = 200) -> Response:
-        """A new response carrying this rendering."""
-        return Response(self.body, status_code, dict(self.headers), self.media_type)
-
-
 def _language(request: Request, lang: str | None) -> str:
     if lang in LANGUAGES:
         return lang
@@ -120,8 +110,8 @@ def _language(request: Request, lang: str | None) -> str:
     return cookie if cookie in LANGUAGES else "ko"
 
 
-def _html(text: str, request: Request, lang: str | None) -> HTMLResponse:
-    response = HTMLResponse(text)
+def _html(page: Rendering, request: Request, lang: str | None) -> Response:
+    response = page.response()
     if lang in LANGUAGES and request.cookies.get(_LANG_COOKIE) != lang:
         response.set_cookie(_LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
@@ -178,9 +168,11 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         shown = _language(request, lang)
         want = CatalogueFilter(q=q, topic=topic, sigungu=sigungu, period=period, project=project)
 
-        def build() -> str:
+        def build() -> Rendering:
             tables = list(catalogue.tables().values())
-            return catalogue_page(tables, [t for t in tables if matches(t, want)], want, shown)
+            return Rendering.html(
+                catalogue_page(tables, [t for t in tables if matches(t, want)], want, shown)
+            )
 
         key = ("catalogue", shown, q, topic, sigungu, period, project)
         return _html(catalogue.rendered(key, build), request, lang)
@@ -192,8 +184,10 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         if (wait := buckets.take(request)) is not None:
             return _too_many(wait)
         shown = _language(request, lang)
-        table = catalogue.get(table_id)
-        page = catalogue.rendered(("page", table_id, shown), lambda: table_page(table, shown))
+        page = catalogue.rendered(  # an unknown id raises 404 in the build: nothing is kept
+            ("page", table_id, shown),
+            lambda: Rendering.html(table_page(catalogue.get(table_id), shown)),
+        )
         return _html(page, request, lang)
 
     @router.get("/public/tables/{table_id}/data", summary="A table's cells as JSON, CSV or XLSX")
@@ -204,9 +198,8 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
     ) -> Response:
         if (wait := buckets.take(request)) is not None:
             return _too_many(wait)
-        table = catalogue.get(table_id)
         return catalogue.rendered(
-            ("data", table_id, format), lambda: _download(table, format)
+            ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
         ).response()
 
     @router.get("/public/geo/gyeonggi-sigungu.geojson", summary="Gyeonggi's 31 si/gun")

@@ -1,0 +1,34 @@
+"""A cached rendering: a response's body, built once per state of the public folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from fastapi.responses import Response
+
+__all__ = ["Rendering"]
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A response's body kept in the cache; each request gets a fresh response from it."""
+
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def json(cls, value: object) -> Rendering:
+        """JSON of ``value`` (UTF-8, not ASCII-escaped)."""
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return cls(text.encode("utf-8"), "application/json")
+
+    @classmethod
+    def html(cls, text: str) -> Rendering:
+        """An HTML page."""
+        return cls(text.encode("utf-8"), "text/html; charset=utf-8")
+
+    def response(self, status_code: int = 200) -> Response:
+        """A new response carrying this rendering."""
+        return Response(self.body, status_code, dict(self.headers), self.media_type)
