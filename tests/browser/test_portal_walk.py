@@ -18,6 +18,7 @@ def test_catalogue_to_table_page_with_chart_map_and_download(
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     elsewhere: list[str] = []  # no CDN: every request goes to the portal itself
     page.on("request", lambda r: None if r.url.startswith(url) else elsewhere.append(r.url))
 

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 
 from fastapi.responses import Response
 
-__all__ = ["Rendering"]
+__all__ = ["PAGE_HEADERS", "Rendering"]
+
+PAGE_HEADERS = (
+    # scripts only from the portal itself (plotly.min.js, portal.js): no inline script, no CDN;
+    # Plotly sets inline styles and draws some images as data: URLs
+    ("Content-Security-Policy", "default-src 'self'; script-src 'self'; "
+     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)  # fmt: skip
+"""Headers of every portal page."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class Rendering:
     @classmethod
     def html(cls, text: str) -> Rendering:
         """An HTML page."""
-        return cls(text.encode("utf-8"), "text/html; charset=utf-8")
+        return cls(text.encode("utf-8"), "text/html; charset=utf-8", PAGE_HEADERS)
 
     def response(self, status_code: int = 200) -> Response:
         """A new response carrying this rendering."""

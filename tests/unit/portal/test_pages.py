@@ -174,3 +174,11 @@ def test_xlsx_text_is_never_a_formula(tmp_path: Path) -> None:
         c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value == "=HYPERLINK(1)"
     }
     assert units == {"s"}
+
+
+def test_pages_allow_scripts_from_the_portal_only(client: TestClient) -> None:
+    for path in ("/public", "/public/tables/cases-rate"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    page = client.get("/public/tables/cases-rate").text
+    assert re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", page) == []
