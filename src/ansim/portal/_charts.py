@@ -16,7 +16,7 @@ from typing import Any
 from ansim.portal._published import Cell, PublishedTable, format_number
 from ansim.regions import GYEONGGI_SIGUNGU
 
-__all__ = ["PERIOD_DIMENSIONS", "TableShape", "figures", "table_shape"]
+__all__ = ["PERIOD_DIMENSIONS", "TableShape", "category_label", "figures", "table_shape"]
 
 PERIOD_DIMENSIONS = frozenset({"period", "week", "month", "quarter", "year", "prd_de"})
 """Dimension names read as time (the time series' axis)."""
@@ -72,10 +72,12 @@ def table_shape(table: PublishedTable) -> TableShape:
     return TableShape(axis=axis, region=region, period=period, others=tuple(rest))
 
 
-def _label(table: PublishedTable, dim: int, code: str, lang: str) -> str:
-    if lang == "en" and code in GYEONGGI_SIGUNGU and dim != table_shape(table).period:
+def category_label(table: PublishedTable, dim: int, code: str, lang: str) -> str:
+    """A category's label in ``lang``; English si/gun names come from :mod:`ansim.regions`."""
+    given = table.label(dim, code, lang)
+    if lang == "en" and given == table.labels[dim][code] and code in GYEONGGI_SIGUNGU:
         return GYEONGGI_SIGUNGU[code].name_en
-    return table.labels[dim][code]
+    return given
 
 
 def _hover(cell: Cell, unit: str) -> str:
@@ -103,7 +105,9 @@ def _bar(
     row = [cells.get(code) for code in codes]
     return {
         "type": "bar",
-        "x": [_label(table, axis, c, lang) if axis is not None else table.unit for c in codes],
+        "x": [
+            category_label(table, axis, c, lang) if axis is not None else table.unit for c in codes
+        ],
         "y": [c.value if c else None for c in row],
         "text": [c.shown() if c else "" for c in row],
         "textposition": "outside",
@@ -141,7 +145,10 @@ def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> list[dict[
 def _slice_label(
     table: PublishedTable, item: str, keys: Iterable[tuple[int, str]], lang: str
 ) -> str:
-    parts = [table.items[item], *(_label(table, dim, code, lang) for dim, code in keys)]
+    parts = [
+        table.item_label(item, lang),
+        *(category_label(table, dim, code, lang) for dim, code in keys),
+    ]
     return " · ".join(parts)
 
 
@@ -186,10 +193,10 @@ def _lines(
     traces = []
     for axis_code, by_period in lines.items():
         row = [by_period.get(p) for p in periods]
+        name = category_label(table, shape.axis, axis_code, lang) if shape.axis is not None else ""
         traces.append({
-            "type": "scatter", "mode": "lines+markers",
-            "name": _label(table, shape.axis, axis_code, lang) if shape.axis is not None else "",
-            "x": [table.labels[period][p] for p in periods],
+            "type": "scatter", "mode": "lines+markers", "name": name,
+            "x": [category_label(table, period, p, lang) for p in periods],
             "y": [c.value if c else None for c in row],
             "hovertext": [_hover(c, table.unit) if c else "" for c in row], "hoverinfo": "x+text",
             "error_y": _error_bars(row),

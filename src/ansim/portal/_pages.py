@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from ansim.portal._charts import figures, table_shape
+from ansim.portal._charts import category_label, figures, table_shape
 from ansim.portal._published import PublishedTable, format_number
 from ansim.regions import GYEONGGI_SIGUNGU
 
@@ -144,10 +144,7 @@ def _rows(table: PublishedTable, lang: str) -> list[dict[str, Any]]:
     span = (high - low) or 1.0
     rows = []
     for cell in table.cells:
-        labels = [
-            GYEONGGI_SIGUNGU[k].name_en if lang == "en" and k in GYEONGGI_SIGUNGU else lab[k]
-            for k, lab in zip(cell.keys, table.labels, strict=True)
-        ]
+        labels = [category_label(table, d, k, lang) for d, k in enumerate(cell.keys)]
         bar = None
         if cell.value is not None and cell.ci_low is not None and cell.ci_high is not None:
             bar = {
@@ -156,7 +153,8 @@ def _rows(table: PublishedTable, lang: str) -> list[dict[str, Any]]:
                 "x2": round(100 * (cell.ci_high - low) / span, 1),
                 "x": round(100 * (cell.value - low) / span, 1),
             }  # fmt: skip
-        rows.append({"labels": labels, "item": table.items[cell.item], "shown": cell.shown(),
+        item = table.item_label(cell.item, lang)
+        rows.append({"labels": labels, "item": item, "shown": cell.shown(),
                      "protection": cell.protection, "bar": bar})  # fmt: skip
     return rows
 

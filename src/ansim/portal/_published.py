@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,9 @@ class PublishedTable:
         items: Item code → label.
         cells: The cells.
         metadata: Provenance and protection.
+        labels_en: English labels per dimension (optional: empty, or one map per dimension,
+            each giving some or all codes; missing ones show the Korean label).
+        items_en: English item labels (optional, likewise).
     """
 
     id: str
@@ -149,12 +152,16 @@ class PublishedTable:
     items: dict[str, str]
     cells: tuple[Cell, ...]
     metadata: TableMetadata
+    labels_en: tuple[dict[str, str], ...] = ()
+    items_en: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise InvalidSpecError("table id must be lower-case letters, digits and hyphens")
         if len(self.labels) != len(self.dimensions):
             raise InvalidSpecError("one label map per dimension is needed")
+        if self.labels_en and len(self.labels_en) != len(self.dimensions):
+            raise InvalidSpecError("labels_en, when given, has one map per dimension")
         for cell in self.cells:
             if len(cell.keys) != len(self.dimensions):
                 raise InvalidSpecError("every cell has one key per dimension")
@@ -189,7 +196,32 @@ class PublishedTable:
                 "approvers": list(self.metadata.approvers),
             },
         }  # fmt: skip
+        if self.labels_en:  # optional fields are written only when given
+            body["labels_en"] = list(self.labels_en)
+        if self.items_en:
+            body["items_en"] = self.items_en
         return json.dumps(body, ensure_ascii=False, indent=1)
+
+    def label(self, dim: int, code: str, lang: str = "ko") -> str:
+        """The label of category ``code`` of dimension ``dim`` in ``lang`` (Korean fallback).
+
+        Example:
+            >>> meta = TableMetadata(("g",), "p", "s", "2021", "t", "2026-12-01", ("c",))
+            >>> t = PublishedTable("t", "제목", "Title", "1", "T", "health", "2021", "Y", "%",
+            ...     ("sex",), ({"M": "남", "F": "여"},), {"n": "비율"}, (), meta,
+            ...     labels_en=({"M": "Male"},))
+            >>> t.label(0, "M"), t.label(0, "M", "en"), t.label(0, "F", "en")
+            ('남', 'Male', '여')
+        """
+        if lang == "en" and self.labels_en and code in self.labels_en[dim]:
+            return self.labels_en[dim][code]
+        return self.labels[dim][code]
+
+    def item_label(self, item: str, lang: str = "ko") -> str:
+        """The label of ``item`` in ``lang`` (Korean fallback)."""
+        if lang == "en" and item in self.items_en:
+            return self.items_en[item]
+        return self.items[item]
 
     @classmethod
     def from_json(cls, text: str) -> PublishedTable:
@@ -203,9 +235,10 @@ class PublishedTable:
             meta = body.pop("metadata")
             cells = tuple(Cell(tuple(c.pop("keys")), **c) for c in body.pop("cells"))
             return cls(
-                **{k: v for k, v in body.items() if k not in ("dimensions", "labels")},
+                **{k: v for k, v in body.items() if k not in ("dimensions", "labels", "labels_en")},
                 dimensions=tuple(body["dimensions"]),
                 labels=tuple(body["labels"]),
+                labels_en=tuple(body.get("labels_en", ())),
                 cells=cells,
                 metadata=TableMetadata(
                     **{k: v for k, v in meta.items() if k not in ("custodians", "approvers")},

@@ -182,3 +182,17 @@ def test_pages_allow_scripts_from_the_portal_only(client: TestClient) -> None:
         assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
     page = client.get("/public/tables/cases-rate").text
     assert re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", page) == []
+
+
+def test_english_labels_when_the_table_gives_them(tmp_path: Path) -> None:
+    table = health_by_vaccination()
+    english = type(table)(**{**vars(table), "labels_en": ({"Y": "vaccinated"},),
+                             "items_en": {"good": "share in good health"}})  # fmt: skip
+    assert type(table).from_json(english.to_json()) == english
+    assert "labels_en" not in table.to_json()  # optional fields appear only when given
+    publish(english, tmp_path)
+    client = TestClient(create_app(tmp_path, _PLENTY))
+    page = client.get("/public/tables/health-vaccination?lang=en").text
+    assert "<td>vaccinated</td>" in page and "<td>미접종</td>" in page  # Korean fallback
+    assert "share in good health" in page
+    assert "<td>접종</td>" in client.get("/public/tables/health-vaccination?lang=ko").text
