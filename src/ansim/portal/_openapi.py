@@ -253,7 +253,7 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
             return _kosis_error("40").response(429)
         key = ("kosis", *params.model_dump().values())
         answer = catalogue.rendered(key, lambda: _kosis_answer(catalogue.tables().values(), params))
-        return answer.response()
+        return answer.response(request=request)
 
     @router.get("/openapi/statisticsList.do", summary="KOSIS statisticsList: the table list")
     async def statistics_list(
@@ -263,11 +263,11 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
         if buckets.take(request) is not None:
             return _kosis_error("40").response(429)
         if method != "getList" or not vwCd:
-            return _kosis_error("20").response()
+            return _kosis_error("20").response(request=request)
         if format != "json" or vwCd != "MT_ANSIM" or jsonVD not in ("Y", "N", ""):
-            return _kosis_error("21").response()
+            return _kosis_error("21").response(request=request)
         rows = _table_list(catalogue.tables().values(), parentListId)
-        return (Rendering.json(rows) if rows else _kosis_error("30")).response()
+        return (Rendering.json(rows) if rows else _kosis_error("30")).response(request=request)
 
     @router.get("/openapi/tables/{table_id}/items", summary="data.go.kr-style items of a table")
     async def data_go_kr(
@@ -279,10 +279,10 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
         if buckets.take(request) is not None:
             return _data_go_kr(envelope("22", [], 1, 1), kind).response(429)
         if type.lower() not in ("json", "xml"):
-            return _data_go_kr(envelope("10", [], 1, 1), kind).response()
+            return _data_go_kr(envelope("10", [], 1, 1), kind).response(request=request)
         table = catalogue.tables().get(table_id)
         key = ("items", table_id if table else "", pageNo, numOfRows, kind)
         answer = catalogue.rendered(key, lambda: _items_answer(table, pageNo, numOfRows, kind))
-        return answer.response()
+        return answer.response(request=request)
 
     return router

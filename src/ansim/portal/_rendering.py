@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
+from fastapi import Request
 from fastapi.responses import Response
 
 __all__ = ["PAGE_HEADERS", "Rendering"]
@@ -40,6 +43,16 @@ class Rendering:
         """An HTML page."""
         return cls(text.encode("utf-8"), "text/html; charset=utf-8", PAGE_HEADERS)
 
-    def response(self, status_code: int = 200) -> Response:
-        """A new response carrying this rendering."""
-        return Response(self.body, status_code, dict(self.headers), self.media_type)
+    @cached_property
+    def etag(self) -> str:
+        """A strong validator of the body (so a browser revisiting gets 304, not the bytes)."""
+        return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+
+    def response(self, status_code: int = 200, *, request: Request | None = None) -> Response:
+        """A new response carrying this rendering; 304 when ``request`` already holds it."""
+        if request is None or status_code != 200:  # noqa: PLR2004 - only a 200 is validated
+            return Response(self.body, status_code, dict(self.headers), self.media_type)
+        headers = {**dict(self.headers), "ETag": self.etag, "Cache-Control": "no-cache"}
+        if self.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(self.body, status_code, headers, self.media_type)

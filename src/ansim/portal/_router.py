@@ -111,7 +111,7 @@ def _language(request: Request, lang: str | None) -> str:
 
 
 def _html(page: Rendering, request: Request, lang: str | None) -> Response:
-    response = page.response()
+    response = page.response(request=request)
     if lang in LANGUAGES and request.cookies.get(_LANG_COOKIE) != lang:
         response.set_cookie(_LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     return response
@@ -150,7 +150,7 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         listing = catalogue.rendered(
             ("list",), lambda: Rendering.json([_listing(t) for t in catalogue.tables().values()])
         )
-        return listing.response()
+        return listing.response(request=request)
 
     @router.get("/public", response_class=HTMLResponse, summary="The catalogue page")
     async def catalogue_html(
@@ -200,7 +200,7 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
             return _too_many(wait)
         return catalogue.rendered(
             ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
-        ).response()
+        ).response(request=request)
 
     @router.get("/public/geo/gyeonggi-sigungu.geojson", summary="Gyeonggi's 31 si/gun")
     async def geojson() -> Response:

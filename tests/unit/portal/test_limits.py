@@ -90,3 +90,20 @@ def test_a_publish_invalidates_the_cached_pages(tmp_path: Path) -> None:
     (tmp_path / "release" / "public" / "cases-rate.json").unlink()
     assert client.get("/public/tables/cases-rate").status_code == 404
     assert client.get("/public/tables").json() == []
+
+
+def test_a_revisit_gets_304_until_a_publish_changes_the_page(tmp_path: Path) -> None:
+    table = cases_by_sigungu_sex()
+    publish(table, tmp_path)
+    client = TestClient(create_app(tmp_path, RateLimit(per_minute=10_000, burst=1000)))
+    for path in ("/public/tables/cases-rate", "/public/tables/cases-rate/data?format=csv", KOSIS):
+        first = client.get(path)
+        tag = first.headers["etag"]
+        again = client.get(path, headers={"If-None-Match": tag})
+        assert (again.status_code, again.content) == (304, b"")
+    page = "/public/tables/cases-rate"
+    tag = client.get(page).headers["etag"]
+    publish(type(table)(**{**vars(table), "title_ko": "바뀐 제목"}), tmp_path)
+    changed = client.get(page, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and "바뀐 제목" in changed.text
+    assert changed.headers["etag"] != tag
