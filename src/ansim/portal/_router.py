@@ -41,6 +41,9 @@ _EMPTY_TOPOLOGY = json.dumps({
                 ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")},
 }).encode()  # fmt: skip
 T = TypeVar("T")
+_NO_TABLE = "공개된 통계표가 없습니다 (no published table with this id): see /public/tables"
+_TOO_MANY = ("요청이 너무 많습니다. 잠시 후 다시 시도하거나 API 키를 쓰십시오 "
+             "(too many requests: wait and retry, or use an API key)")  # fmt: skip
 MAX_RENDERINGS = 2048
 """Renderings kept at most (catalogue searches and API queries are unbounded in number)."""
 
@@ -99,7 +102,10 @@ class Catalogue:
         """One table, or HTTP 404."""
         table = self.tables().get(table_id)
         if table is None:
-            raise HTTPException(status_code=404, detail="no published table with this id")
+            raise HTTPException(
+                status_code=404,
+                detail=_NO_TABLE,
+            )
         return table
 
 
@@ -119,8 +125,7 @@ def _html(page: Rendering, request: Request, lang: str | None) -> Response:
 
 def _too_many(retry_after: float) -> Response:
     headers = {"Retry-After": str(max(1, round(retry_after)))}
-    return JSONResponse({"error": "too many requests: wait and retry, or use an API key"},
-                        status_code=429, headers=headers)  # fmt: skip
+    return JSONResponse({"error": _TOO_MANY}, status_code=429, headers=headers)
 
 
 def _listing(table: PublishedTable) -> dict[str, str]:
