@@ -9,7 +9,14 @@ from __future__ import annotations
 from ansim.portal._charts import TableShape, figures, table_shape
 from ansim.portal._formats import kosis_rows, plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import build_gyeonggi_geojson, gyeonggi_geojson
-from ansim.portal._limits import API_KEY_HEADER, RateLimit, TokenBuckets, api_key_digest
+from ansim.portal._limits import (
+    API_KEY_HEADER,
+    RateLimit,
+    TokenBuckets,
+    api_key_digest,
+    api_keys_file,
+    issue_api_key,
+)
 from ansim.portal._published import (
     SUPPRESSED_SYMBOL,
     Cell,
@@ -33,11 +40,13 @@ __all__ = [
     "TableShape",
     "TokenBuckets",
     "api_key_digest",
+    "api_keys_file",
     "build_gyeonggi_geojson",
     "create_app",
     "figures",
     "format_number",
     "gyeonggi_geojson",
+    "issue_api_key",
     "kosis_rows",
     "load_published",
     "plain_rows",

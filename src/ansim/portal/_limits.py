@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,9 +21,17 @@ from pathlib import Path
 
 from fastapi import Request
 
+from ansim._atomic import write_text_atomic
 from ansim.errors import InvalidSpecError
 
-__all__ = ["API_KEY_HEADER", "RateLimit", "TokenBuckets", "api_key_digest"]
+__all__ = [
+    "API_KEY_HEADER",
+    "RateLimit",
+    "TokenBuckets",
+    "api_key_digest",
+    "api_keys_file",
+    "issue_api_key",
+]
 
 API_KEY_HEADER = "X-API-Key"
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -36,6 +45,28 @@ def api_key_digest(key: str) -> str:
         'c48a01f49fd0'
     """
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def api_keys_file(home: Path) -> Path:
+    """Where a home registers its portal API keys (digests only)."""
+    return home / "portal" / "api-keys.sha256"
+
+
+def issue_api_key(home: Path) -> str:
+    """A new random API key, registered under ``home`` by its digest; shown only this once.
+
+    Example:
+        >>> import tempfile
+        >>> home = Path(tempfile.mkdtemp())
+        >>> key = issue_api_key(home)
+        >>> RateLimit.for_home(home).key_digests == {api_key_digest(key)}
+        True
+    """
+    key = "ansim_pk_" + secrets.token_urlsafe(32)
+    path = api_keys_file(home)
+    known = path.read_text("utf-8") if path.is_file() else ""
+    write_text_atomic(known + api_key_digest(key) + "\n", path)
+    return key
 
 
 @dataclass(frozen=True)
@@ -74,7 +105,7 @@ class RateLimit:
     @classmethod
     def for_home(cls, home: Path) -> RateLimit:
         """The default limits with the keys registered in ``<home>/portal/api-keys.sha256``."""
-        path = home / "portal" / "api-keys.sha256"
+        path = api_keys_file(home)
         lines = path.read_text("utf-8").split() if path.is_file() else []
         return cls(key_digests=frozenset(line.strip().lower() for line in lines))
 

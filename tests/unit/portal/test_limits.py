@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from ansim.errors import InvalidSpecError
-from ansim.portal import API_KEY_HEADER, RateLimit, api_key_digest, create_app, publish
+from ansim.portal import (
+    API_KEY_HEADER,
+    RateLimit,
+    api_key_digest,
+    api_keys_file,
+    create_app,
+    publish,
+)
 from tests.unit.portal.tables import cases_by_sigungu_sex, publish_all
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
@@ -107,3 +114,20 @@ def test_a_revisit_gets_304_until_a_publish_changes_the_page(tmp_path: Path) -> 
     changed = client.get(page, headers={"If-None-Match": tag})
     assert changed.status_code == 200 and "바뀐 제목" in changed.text
     assert changed.headers["etag"] != tag
+
+
+def test_cli_issues_a_key_the_portal_then_honours(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - only this test drives the CLI
+
+    from ansim.cli import app  # noqa: PLC0415
+
+    answer = CliRunner().invoke(app, ["portal", "issue-key", "--home", str(tmp_path)])
+    assert answer.exit_code == 0
+    key = answer.output.split()[-1]
+    assert key.startswith("ansim_pk_") and key not in api_keys_file(tmp_path).read_text("utf-8")
+    publish_all(tmp_path)
+    limit = RateLimit.for_home(tmp_path)
+    client = TestClient(create_app(tmp_path, type(limit)(**{**vars(limit), "burst": 1})))
+    assert client.get(KOSIS).status_code == 200
+    assert client.get(KOSIS).status_code == 429
+    assert client.get(KOSIS, headers={API_KEY_HEADER: key}).status_code == 200
