@@ -65,8 +65,8 @@ def test_dp_table_page_draws_a_time_series_in_english(serve, browser, tmp_path: 
     page = browser.new_page()
     page.goto(url + "/public/tables/weekly-cases?lang=en")
     page.wait_for_selector("#series .scatterlayer .trace")
-    assert page.locator("#series .scatterlayer .trace").count() == 3
+    assert page.locator("#series .scatterlayer .trace").count() == 6  # 3 lines, 3 intervals
     page.wait_for_selector("#chart .bars .point")
-    assert page.locator("#chart .errorbar").count() >= 3
+    assert page.locator("#chart .scatterlayer .trace path.js-line").count() == 3  # intervals
     assert page.locator("h1").inner_text() == "Confirmed cases per week (differential privacy)"
     page.close()

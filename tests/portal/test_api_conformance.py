@@ -57,8 +57,9 @@ def test_kosis_rows_have_exactly_the_kosis_fields(client: TestClient) -> None:
 
 def test_kosis_period_dimension_gives_prd_de(client: TestClient) -> None:
     rows = client.get(DATA, params=_kosis("DT_ANSIM_002")).json()
-    assert all(list(r) == [*KOSIS_ROW, "C1", "C1_NM", *KOSIS_ITEM] for r in rows)
+    assert all(list(r) == [*KOSIS_ROW, "C1", "C1_NM", "C2", "C2_NM", *KOSIS_ITEM] for r in rows)
     assert sorted({r["PRD_DE"] for r in rows}) == ["2021-W01", "2021-W02", "2021-W03"]
+    assert all(r["PRD_DE"] == r["C1"] for r in rows)  # the week dimension, also as C1
     latest = client.get(DATA, params=_kosis("DT_ANSIM_002", newEstPrdCnt="1")).json()
     assert {r["PRD_DE"] for r in latest} == {"2021-W03"}
     window = client.get(

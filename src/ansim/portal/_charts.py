@@ -10,7 +10,7 @@ a suppressed cell is a gap marked ``x``, never a value.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ansim.portal._published import Cell, PublishedTable, format_number
@@ -21,6 +21,8 @@ __all__ = ["PERIOD_DIMENSIONS", "TableShape", "category_label", "figures", "tabl
 PERIOD_DIMENSIONS = frozenset({"period", "week", "month", "quarter", "year", "prd_de"})
 """Dimension names read as time (the time series' axis)."""
 
+REGION_TOTALS = frozenset({"41", "41000", "ALL", "all", "total", "TOTAL"})
+"""Codes a si/gun dimension may also hold for Gyeonggi as a whole (charted, not mapped)."""
 GEOJSON_URL = "/public/geo/gyeonggi-sigungu.geojson"
 _COLOURS = {"published": "#1f5fa8", "rounded": "#2a8a7a", "dp": "#c4621b"}
 _SCALE = [[0, "#c6dbef"], [1, "#08306b"]]  # light to dark blue: more is darker
@@ -32,16 +34,25 @@ class TableShape:
     """Which dimension plays which part in a table's figures.
 
     Attributes:
-        axis: The bar chart's axis: the si/gun dimension if any, else the first non-period one.
-        region: The si/gun dimension (every category a Gyeonggi si/gun code), or None.
+        axis: The bar chart's axis: the si/gun dimension if any, else the non-period dimension
+            with the most categories.
+        region: The si/gun dimension (its codes Gyeonggi si/gun, or a Gyeonggi total), or None.
         period: The period dimension, or None.
+        group: Without a si/gun dimension, the next largest dimension: one bar per category
+            side by side (grouped bars), or None.
         others: The remaining dimensions (they pick the slice).
     """
 
     axis: int | None
     region: int | None
     period: int | None
+    group: int | None
     others: tuple[int, ...]
+
+
+def _is_region(labels: dict[str, str]) -> bool:
+    codes = set(labels)
+    return bool(codes & set(GYEONGGI_SIGUNGU)) and codes <= set(GYEONGGI_SIGUNGU) | REGION_TOTALS
 
 
 def table_shape(table: PublishedTable) -> TableShape:
@@ -54,22 +65,22 @@ def table_shape(table: PublishedTable) -> TableShape:
         ...     ("week", "sex", "sigungu"), ({"W1": "1주"}, {"M": "남"}, {"41110": "수원시"}),
         ...     {"n": "확진자"}, (Cell(("W1", "M", "41110"), "n", 3.0),), meta)
         >>> table_shape(t)
-        TableShape(axis=2, region=2, period=0, others=(1,))
+        TableShape(axis=2, region=2, period=0, group=None, others=(1,))
     """
     period = next(
         (i for i, name in enumerate(table.dimensions) if name.lower() in PERIOD_DIMENSIONS), None
     )
     region = next(
-        (
-            i
-            for i, labels in enumerate(table.labels)
-            if i != period and labels and all(code in GYEONGGI_SIGUNGU for code in labels)
-        ),
-        None,
+        (i for i, labels in enumerate(table.labels) if i != period and _is_region(labels)), None
     )
     rest = [i for i in range(len(table.dimensions)) if i not in (period, region)]
-    axis = region if region is not None else (rest.pop(0) if rest else None)
-    return TableShape(axis=axis, region=region, period=period, others=tuple(rest))
+    if region is not None:
+        return TableShape(axis=region, region=region, period=period, group=None,
+                          others=tuple(rest))  # fmt: skip
+    rest.sort(key=lambda d: -len(table.labels[d]))  # stable: ties keep the table's order
+    axis = rest.pop(0) if rest else None
+    group = rest.pop(0) if rest else None
+    return TableShape(axis=axis, region=None, period=period, group=group, others=tuple(rest))
 
 
 def category_label(table: PublishedTable, dim: int, code: str, lang: str) -> str:
@@ -89,33 +100,48 @@ def _hover(cell: Cell, unit: str) -> str:
     return text
 
 
-def _error_bars(cells: list[Cell | None]) -> dict[str, Any]:
-    plus = [c.ci_high - c.value if c and c.value is not None and c.ci_high is not None else 0
-            for c in cells]  # fmt: skip
-    minus = [c.value - c.ci_low if c and c.value is not None and c.ci_low is not None else 0
-             for c in cells]  # fmt: skip
-    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
-            "visible": any(plus) or any(minus)}  # fmt: skip
+def _intervals(xs: list[str], cells: list[Cell | None]) -> list[dict[str, Any]]:
+    """DP error bars: a line from ``ci_low`` to ``ci_high`` at each x.
+
+    The trace holds the released bounds themselves, not offsets computed from them.
+    """
+    x: list[str | None] = []
+    y: list[float | None] = []
+    for at, cell in zip(xs, cells, strict=True):
+        if cell and cell.ci_low is not None and cell.ci_high is not None:
+            x += [at, at, None]
+            y += [cell.ci_low, cell.ci_high, None]
+    if not x:
+        return []
+    return [{"type": "scatter", "mode": "lines", "x": x, "y": y, "name": "95%",
+             "line": {"color": "#222222", "width": 1.5}, "hoverinfo": "skip",
+             "showlegend": False}]  # fmt: skip
 
 
-def _bar(
-    table: PublishedTable, axis: int | None, cells: dict[str, Cell], lang: str
-) -> dict[str, Any]:
-    codes = list(table.labels[axis]) if axis is not None else [""]
-    row = [cells.get(code) for code in codes]
-    return {
-        "type": "bar",
-        "x": [
-            category_label(table, axis, c, lang) if axis is not None else table.unit for c in codes
-        ],
-        "y": [c.value if c else None for c in row],
-        "text": [c.shown() if c else "" for c in row],
-        "textposition": "outside",
-        "hovertext": [_hover(c, table.unit) if c else "" for c in row],
-        "hoverinfo": "x+text",
-        "marker": {"color": [_COLOURS.get(c.protection, _NO_DATA) if c else _NO_DATA for c in row]},
-        "error_y": _error_bars(row),
-    }
+def _bars(
+    table: PublishedTable, shape: TableShape, cells: dict[tuple[str, str], Cell], lang: str
+) -> list[dict[str, Any]]:
+    """The bar chart of one slice: one bar per axis category (grouped by ``shape.group``)."""
+    codes = list(table.labels[shape.axis]) if shape.axis is not None else [""]
+    xs = [category_label(table, shape.axis, c, lang) if shape.axis is not None else table.unit
+          for c in codes]  # fmt: skip
+    groups = list(table.labels[shape.group]) if shape.group is not None else [""]
+    traces: list[dict[str, Any]] = []
+    for group in groups:
+        row = [cells.get((code, group)) for code in codes]
+        traces.append({
+            "type": "bar", "x": xs, "y": [c.value if c else None for c in row],
+            "name": category_label(table, shape.group, group, lang) if shape.group is not None
+            else table.item_label(next(iter(table.items)), lang),
+            "text": [c.shown() if c else "" for c in row], "textposition": "outside",
+            "hovertext": [_hover(c, table.unit) if c else "" for c in row],
+            "hoverinfo": "x+text" if shape.group is None else "x+name+text",
+            "marker": {"color": [_COLOURS.get(c.protection, _NO_DATA) if c else _NO_DATA
+                                 for c in row]} if shape.group is None else {},
+        })  # fmt: skip
+        if shape.group is None:
+            traces += _intervals(xs, row)
+    return traces
 
 
 def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> list[dict[str, Any]]:
@@ -155,34 +181,46 @@ def _slice_label(
 def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
     """The figures of every slice of ``table``, ready for ``Plotly.react``.
 
+    Every number in a figure's ``y`` or ``z`` (the grey layer of the map aside, which only
+    draws the 31 si/gun) is a released value or a released DP bound.
+
     Returns:
         ``{"views": [{"label", "bar", "map"}], "series": [{"label", "traces"}]}``; ``map`` is
         None without a si/gun dimension, ``series`` empty without a period dimension.
     """
     shape = table_shape(table)
+    if shape.group is not None and any(c.protection == "dp" for c in table.cells):
+        # grouped bars sit beside their x, where an interval line could not follow them
+        shape = replace(shape, group=None, others=(shape.group, *shape.others))
     picked = [*shape.others, *([shape.period] if shape.period is not None else [])]
-    slices: dict[tuple[str, tuple[str, ...]], dict[str, Cell]] = {}
+    sliced = [*([shape.group] if shape.group is not None else []), *shape.others]
+    slices: dict[tuple[str, tuple[str, ...]], dict[tuple[str, str], Cell]] = {}
     series: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, Cell]]] = {}
     for cell in table.cells:
-        key = (cell.item, tuple(cell.keys[d] for d in picked))
         axis_code = cell.keys[shape.axis] if shape.axis is not None else ""
-        slices.setdefault(key, {})[axis_code] = cell
+        group_code = cell.keys[shape.group] if shape.group is not None else ""
+        key = (cell.item, tuple(cell.keys[d] for d in picked))
+        slices.setdefault(key, {})[axis_code, group_code] = cell
         if shape.period is not None:
-            skey = (cell.item, tuple(cell.keys[d] for d in shape.others))
+            skey = (cell.item, tuple(cell.keys[d] for d in sliced))
             series.setdefault(skey, {}).setdefault(axis_code, {})[cell.keys[shape.period]] = cell
     views = [
         {
             "label": _slice_label(table, item, zip(picked, codes, strict=True), lang),
-            "bar": [_bar(table, shape.axis, cells, lang)],
-            "map": _map(table, cells, lang) if shape.region is not None else None,
+            "bar": _bars(table, shape, cells, lang),
+            "map": _map(table, {a: c for (a, _), c in cells.items()}, lang)
+            if shape.region is not None else None,
         }
         for (item, codes), cells in slices.items()
-    ]
+    ]  # fmt: skip
     return {"views": views, "series": [
-        {"label": _slice_label(table, item, zip(shape.others, codes, strict=True), lang),
+        {"label": _slice_label(table, item, zip(sliced, codes, strict=True), lang),
          "traces": _lines(table, shape, lines, lang)}
         for (item, codes), lines in series.items()
     ]}  # fmt: skip
+
+
+_MAX_INTERVAL_LINES = 5  # more lines than this: the intervals are in the hover text only
 
 
 def _lines(
@@ -190,15 +228,16 @@ def _lines(
 ) -> list[dict[str, Any]]:
     period = shape.period if shape.period is not None else 0
     periods = sorted(table.labels[period])
-    traces = []
+    xs = [category_label(table, period, p, lang) for p in periods]
+    traces: list[dict[str, Any]] = []
     for axis_code, by_period in lines.items():
         row = [by_period.get(p) for p in periods]
         name = category_label(table, shape.axis, axis_code, lang) if shape.axis is not None else ""
         traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": name,
-            "x": [category_label(table, period, p, lang) for p in periods],
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": xs,
             "y": [c.value if c else None for c in row],
             "hovertext": [_hover(c, table.unit) if c else "" for c in row], "hoverinfo": "x+text",
-            "error_y": _error_bars(row),
         })  # fmt: skip
+        if len(lines) <= _MAX_INTERVAL_LINES:
+            traces += _intervals(xs, row)
     return traces

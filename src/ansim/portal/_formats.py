@@ -84,8 +84,9 @@ def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any
 def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
     """Rows in KOSIS ``statisticsData.do`` shape (``jsonVD=Y``); suppressed ``DT`` is ``x``.
 
-    The classification dimensions become ``C1``, ``C2`` …; a period dimension, when the table
-    has one, gives each row its ``PRD_DE`` instead (else every row has the table's period).
+    Dimension *i* is ``C{i}``/``C{i}_NM``, in the table's order. ``PRD_DE`` is the table's
+    period, or, when the table has a period dimension (a week, a month), that cell's period
+    (the dimension stays a ``C`` too, so the columns follow the table's dimensions).
     """
     period = table_shape(table).period
     rows = []
@@ -97,9 +98,7 @@ def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
             "PRD_SE": table.period_type,
             "PRD_DE": table.period if period is None else cell.keys[period],
         }
-        classes = [(k, lab) for d, (k, lab) in enumerate(zip(cell.keys, table.labels, strict=True))
-                   if d != period]  # fmt: skip
-        for i, (key, labels) in enumerate(classes, start=1):
+        for i, (key, labels) in enumerate(zip(cell.keys, table.labels, strict=True), start=1):
             row[f"C{i}"] = key
             row[f"C{i}_NM"] = labels[key]
         row |= {

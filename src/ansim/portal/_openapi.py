@@ -150,7 +150,7 @@ def _kosis_meta(table: PublishedTable, kind: str) -> list[dict[str, str]] | None
         periods = sorted(table.labels[shape.period]) if shape.period is not None else [table.period]
         return [{"PRD_SE": table.period_type, "PRD_DE": p} for p in periods]
     if kind == "ITM":
-        classes = [d for d in range(len(table.dimensions)) if d != shape.period]
+        classes = range(len(table.dimensions))
         rows = [{"ORG_ID": table.org_id, "TBL_ID": table.tbl_id, "OBJ_ID": table.dimensions[d],
                  "OBJ_NM": table.dimensions[d], "OBJ_ID_SN": str(sn), "ITM_ID": code,
                  "ITM_NM": label, "UP_ITM_ID": "", "UNIT_NM": ""}

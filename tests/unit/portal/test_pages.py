@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ansim.portal import RateLimit, create_app, figures, publish, table_shape
+from ansim.portal import Cell, RateLimit, create_app, figures, publish, table_shape
 from tests.unit.portal.tables import (
     cases_by_sigungu_sex,
     health_by_vaccination,
@@ -67,12 +67,58 @@ def test_figures_hold_only_released_numbers_and_the_31_si_gun() -> None:
 def test_dp_table_has_error_bars_and_a_time_series() -> None:
     drawn = figures(weekly_cases_dp())
     assert len(drawn["views"]) == 3  # one per week
-    bar = drawn["views"][0]["bar"][0]
-    assert bar["error_y"]["visible"] and bar["error_y"]["array"] == [4.5, 4.5, 4.5]
+    bar, interval = drawn["views"][0]["bar"]
+    assert bar["y"] == [20.0, 21.0, 22.0] and bar["x"] == ["수원시", "성남시", "의정부시"]
+    assert interval["x"] == ["수원시", "수원시", None, "성남시", "성남시", None, "의정부시",
+                             "의정부시", None]  # fmt: skip
+    assert interval["y"] == [15.5, 24.5, None, 16.5, 25.5, None, 17.5, 26.5, None]
     (series,) = drawn["series"]
-    assert [t["name"] for t in series["traces"]] == ["수원시", "성남시", "의정부시"]
-    assert series["traces"][0]["x"] == ["2021년 1주", "2021년 2주", "2021년 3주"]
-    assert series["traces"][0]["y"] == [20.0, 21.0, 22.0]
+    lines = [t for t in series["traces"] if t["mode"] == "lines+markers"]
+    assert [t["name"] for t in lines] == ["수원시", "성남시", "의정부시"]
+    assert lines[0]["x"] == ["2021년 1주", "2021년 2주", "2021년 3주"]
+    assert lines[0]["y"] == [20.0, 21.0, 22.0]
+    assert len(series["traces"]) == 6  # with each line's intervals
+
+
+def test_a_table_without_si_gun_gets_grouped_bars() -> None:
+    table = health_by_vaccination()
+    two_way = type(table)(**{
+        **vars(table),
+        "dimensions": ("vaccinated", "health"),
+        "labels": ({"Y": "접종", "N": "미접종"}, {str(h): f"{h}점" for h in range(1, 6)}),
+        "cells": tuple(Cell((v, str(h)), "good", float(10 * h + (v == "Y")), "rounded")
+                       for v in ("Y", "N") for h in range(1, 6)),
+    })  # fmt: skip
+    shape = table_shape(two_way)
+    assert (shape.axis, shape.group, shape.region) == (1, 0, None)  # 5 scores on x, 2 groups
+    (view,) = figures(two_way)["views"]
+    assert [t["name"] for t in view["bar"]] == ["접종", "미접종"]
+    assert view["bar"][0]["x"] == ["1점", "2점", "3점", "4점", "5점"]
+    assert view["bar"][0]["y"] == [11.0, 21.0, 31.0, 41.0, 51.0] and view["map"] is None
+
+
+def test_a_si_gun_dimension_may_hold_a_gyeonggi_total() -> None:
+    table = health_by_vaccination()
+    regions = {"41000": "경기도", "41110": "수원시"}
+    with_total = type(table)(**{
+        **vars(table), "dimensions": ("sigungu",), "labels": (regions,),
+        "cells": (Cell(("41000",), "good", 50.0), Cell(("41110",), "good", 60.0)),
+    })  # fmt: skip
+    assert table_shape(with_total).region == 0
+    (view,) = figures(with_total)["views"]
+    assert view["bar"][0]["x"] == ["경기도", "수원시"]
+    assert view["map"][1]["locations"] == ["41110"]  # the total is charted, not mapped
+
+
+@pytest.mark.parametrize("make", [cases_by_sigungu_sex, weekly_cases_dp, health_by_vaccination])
+def test_every_number_in_a_figure_was_released(make: object) -> None:
+    table = make()  # type: ignore[operator]  # a table builder
+    released = {v for c in table.cells for v in (c.value, c.ci_low, c.ci_high) if v is not None}
+    drawn = figures(table)
+    traces = [t for v in drawn["views"] for t in [*v["bar"], *(v["map"] or [])[1:]]]
+    traces += [t for s in drawn["series"] for t in s["traces"]]
+    numbers = {n for t in traces for key in ("y", "z") for n in t.get(key, []) if n is not None}
+    assert numbers and numbers <= released
 
 
 def test_table_page_shows_chart_map_table_protection_and_metadata(client: TestClient) -> None:
