@@ -16,7 +16,14 @@ from typing import Any
 from ansim.portal._published import Cell, PublishedTable, format_number
 from ansim.regions import GYEONGGI_SIGUNGU
 
-__all__ = ["PERIOD_DIMENSIONS", "TableShape", "category_label", "figures", "table_shape"]
+__all__ = [
+    "PERIOD_DIMENSIONS",
+    "TableShape",
+    "category_label",
+    "figures",
+    "map_base",
+    "table_shape",
+]
 
 PERIOD_DIMENSIONS = frozenset({"period", "week", "month", "quarter", "year", "prd_de"})
 """Dimension names read as time (the time series' axis)."""
@@ -144,28 +151,31 @@ def _bars(
     return traces
 
 
-def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> list[dict[str, Any]]:
-    """A grey layer of all 31 si/gun, then the released values on top."""
+def map_base(lang: str) -> dict[str, Any]:
+    """The map's grey layer: all 31 si/gun, under every view's values (drawn once per page)."""
     codes = list(GYEONGGI_SIGUNGU)
-    names = [GYEONGGI_SIGUNGU[c].name_en if lang == "en" else GYEONGGI_SIGUNGU[c].name_ko
-             for c in codes]  # fmt: skip
-    base = {
+    return {
         "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
         "locations": codes, "z": [0] * len(codes), "showscale": False, "name": "",
         "colorscale": [[0, _NO_DATA], [1, _NO_DATA]],
-        "hovertext": [f"{n}: {_hover(cells[c], table.unit) if c in cells else '-'}"
-                      for n, c in zip(names, codes, strict=True)],
+        "hovertext": [GYEONGGI_SIGUNGU[c].name_en if lang == "en" else GYEONGGI_SIGUNGU[c].name_ko
+                      for c in codes],
         "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},
     }  # fmt: skip
-    shown = [c for c in codes if c in cells and cells[c].value is not None]
-    values = {
+
+
+def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> dict[str, Any]:
+    """A view's released values on the map (the page draws :func:`map_base` beneath)."""
+    shown = [c for c in GYEONGGI_SIGUNGU if c in cells and cells[c].value is not None]
+    names = {c: GYEONGGI_SIGUNGU[c].name_en if lang == "en" else GYEONGGI_SIGUNGU[c].name_ko
+             for c in shown}  # fmt: skip
+    return {
         "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
         "locations": shown, "z": [cells[c].value for c in shown], "colorscale": _SCALE,
         "colorbar": {"title": {"text": table.unit}}, "name": "",
-        "hovertext": [f"{names[codes.index(c)]}: {_hover(cells[c], table.unit)}" for c in shown],
+        "hovertext": [f"{names[c]}: {_hover(cells[c], table.unit)}" for c in shown],
         "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},
     }  # fmt: skip
-    return [base, values]
 
 
 def _slice_label(
@@ -181,12 +191,13 @@ def _slice_label(
 def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
     """The figures of every slice of ``table``, ready for ``Plotly.react``.
 
-    Every number in a figure's ``y`` or ``z`` (the grey layer of the map aside, which only
-    draws the 31 si/gun) is a released value or a released DP bound.
+    Every number in a view's or series' ``y`` or ``z`` is a released value or a released DP
+    bound (``map_base`` only draws the 31 si/gun).
 
     Returns:
-        ``{"views": [{"label", "bar", "map"}], "series": [{"label", "traces"}]}``; ``map`` is
-        None without a si/gun dimension, ``series`` empty without a period dimension.
+        ``{"map_base", "views": [{"label", "bar", "map"}], "series": [{"label", "traces"}]}``:
+        ``map_base`` (the grey 31 si/gun) and each view's ``map`` (its values) are None without
+        a si/gun dimension, ``series`` is empty without a period dimension.
     """
     shape = table_shape(table)
     if shape.group is not None and any(c.protection == "dp" for c in table.cells):
@@ -213,7 +224,8 @@ def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
         }
         for (item, codes), cells in slices.items()
     ]  # fmt: skip
-    return {"views": views, "series": [
+    base = map_base(lang) if shape.region is not None else None
+    return {"map_base": base, "views": views, "series": [
         {"label": _slice_label(table, item, zip(sliced, codes, strict=True), lang),
          "traces": _lines(table, shape, lines, lang)}
         for (item, codes), lines in series.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 __all__ = ["PAGE_HEADERS", "Rendering"]
+
+_GZIP_FROM = 1024  # bytes; below this compression gains nothing
 
 PAGE_HEADERS = (
     # scripts only from the portal itself (plotly.min.js, portal.js): no inline script, no CDN;
@@ -48,11 +51,29 @@ class Rendering:
         """A strong validator of the body (so a browser revisiting gets 304, not the bytes)."""
         return '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
+    @cached_property
+    def gzipped(self) -> bytes | None:
+        """The body compressed once (None when too small to gain)."""
+        if len(self.body) < _GZIP_FROM:
+            return None
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
     def response(self, status_code: int = 200, *, request: Request | None = None) -> Response:
-        """A new response carrying this rendering; 304 when ``request`` already holds it."""
+        """A new response carrying this rendering; 304 when ``request`` already holds it.
+
+        A client that accepts gzip gets the body compressed once and kept (pages of large
+        tables shrink about tenfold).
+        """
         if request is None or status_code != 200:  # noqa: PLR2004 - only a 200 is validated
             return Response(self.body, status_code, dict(self.headers), self.media_type)
-        headers = {**dict(self.headers), "ETag": self.etag, "Cache-Control": "no-cache"}
-        if self.etag in request.headers.get("if-none-match", ""):
+        packed = self.gzipped if "gzip" in request.headers.get("accept-encoding", "") else None
+        etag = self.etag[:-1] + '-gz"' if packed else self.etag
+        headers = {**dict(self.headers), "ETag": etag, "Cache-Control": "no-cache",
+                   "Vary": "Accept-Encoding"}  # fmt: skip
+        if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
-        return Response(self.body, status_code, headers, self.media_type)
+        if packed is None:
+            return Response(self.body, status_code, headers, self.media_type)
+        return Response(
+            packed, status_code, headers | {"Content-Encoding": "gzip"}, self.media_type
+        )

@@ -131,3 +131,15 @@ def test_cli_issues_a_key_the_portal_then_honours(tmp_path: Path) -> None:
     assert client.get(KOSIS).status_code == 200
     assert client.get(KOSIS).status_code == 429
     assert client.get(KOSIS, headers={API_KEY_HEADER: key}).status_code == 200
+
+
+def test_large_renderings_are_sent_gzipped_to_clients_that_accept_it(tmp_path: Path) -> None:
+    publish(cases_by_sigungu_sex(), tmp_path)
+    client = TestClient(create_app(tmp_path, RateLimit(per_minute=10_000, burst=1000)))
+    path = "/public/tables/cases-rate"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and packed.text == plain.text
+    assert int(packed.headers["content-length"]) < len(plain.content) // 3
+    assert packed.headers["etag"] != plain.headers["etag"]

@@ -56,7 +56,7 @@ def test_figures_hold_only_released_numbers_and_the_31_si_gun() -> None:
         "10만 명당 확진자 · 여",
     ]
     female = drawn["views"][1]
-    base, values = female["map"]
+    base, values = drawn["map_base"], female["map"]
     assert len(base["locations"]) == 31 and set(base["z"]) == {0}
     assert set(values["z"]) <= released and len(values["z"]) == 31 - 6  # 6 suppressed
     bar = female["bar"][0]
@@ -107,7 +107,7 @@ def test_a_si_gun_dimension_may_hold_a_gyeonggi_total() -> None:
     assert table_shape(with_total).region == 0
     (view,) = figures(with_total)["views"]
     assert view["bar"][0]["x"] == ["경기도", "수원시"]
-    assert view["map"][1]["locations"] == ["41110"]  # the total is charted, not mapped
+    assert view["map"]["locations"] == ["41110"]  # the total is charted, not mapped
 
 
 @pytest.mark.parametrize("make", [cases_by_sigungu_sex, weekly_cases_dp, health_by_vaccination])
@@ -115,7 +115,7 @@ def test_every_number_in_a_figure_was_released(make: object) -> None:
     table = make()  # type: ignore[operator]  # a table builder
     released = {v for c in table.cells for v in (c.value, c.ci_low, c.ci_high) if v is not None}
     drawn = figures(table)
-    traces = [t for v in drawn["views"] for t in [*v["bar"], *(v["map"] or [])[1:]]]
+    traces = [t for v in drawn["views"] for t in [*v["bar"], *([v["map"]] if v["map"] else [])]]
     traces += [t for s in drawn["series"] for t in s["traces"]]
     numbers = {n for t in traces for key in ("y", "z") for n in t.get(key, []) if n is not None}
     assert numbers and numbers <= released

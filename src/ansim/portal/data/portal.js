@@ -12,12 +12,14 @@
   function withGeo(traces) {
     return traces.map((trace) => Object.assign({}, trace, {geojson: geojson}));
   }
+  // the grey 31 si/gun once per page, each view's released values on top
+  const base = figures.map_base;
   function drawView(index) {
     const view = figures.views[index];
     if (!view) return;
     Plotly.react("chart", view.bar, {margin: margin, yaxis: {rangemode: "tozero"}}, config);
     if (view.map && document.getElementById("map") && geojson) {
-      Plotly.react("map", withGeo(view.map), {
+      Plotly.react("map", withGeo([base, view.map]), {
         margin: {l: 0, r: 0, t: 0, b: 0},
         geo: {fitbounds: "locations", visible: false, projection: {type: "mercator"}},
       }, config);
