@@ -143,6 +143,7 @@ def _bars(
             "text": [c.shown() if c else "" for c in row], "textposition": "outside",
             "hovertext": [_hover(c, table.unit) if c else "" for c in row],
             "hoverinfo": "x+text" if shape.group is None else "x+name+text",
+            "showlegend": shape.group is not None,
             "marker": {"color": [_COLOURS.get(c.protection, _NO_DATA) if c else _NO_DATA
                                  for c in row]} if shape.group is None else {},
         })  # fmt: skip
@@ -195,7 +196,8 @@ def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
     bound (``map_base`` only draws the 31 si/gun).
 
     Returns:
-        ``{"map_base", "views": [{"label", "bar", "map"}], "series": [{"label", "traces"}]}``:
+        ``{"map_base", "first", "views": [{"label", "bar", "map"}], "series": [{"label",
+        "traces"}]}`` (``first``: the view to show first):
         ``map_base`` (the grey 31 si/gun) and each view's ``map`` (its values) are None without
         a si/gun dimension, ``series`` is empty without a period dimension.
     """
@@ -225,11 +227,20 @@ def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
         for (item, codes), cells in slices.items()
     ]  # fmt: skip
     base = map_base(lang) if shape.region is not None else None
-    return {"map_base": base, "views": views, "series": [
+    return {"map_base": base, "first": _first_view(slices, shape), "views": views, "series": [
         {"label": _slice_label(table, item, zip(sliced, codes, strict=True), lang),
          "traces": _lines(table, shape, lines, lang)}
         for (item, codes), lines in series.items()
     ]}  # fmt: skip
+
+
+def _first_view(slices: dict[Any, dict[tuple[str, str], Cell]], shape: TableShape) -> int:
+    """The view shown first: with a period, the busiest period (the first one is often empty)."""
+    if shape.period is None or not slices:
+        return 0
+    totals = [sum(c.value for c in cells.values() if c.value is not None)
+              for cells in slices.values()]  # fmt: skip
+    return totals.index(max(totals))
 
 
 _MAX_INTERVAL_LINES = 5  # more lines than this: the intervals are in the hover text only

@@ -69,6 +69,7 @@ _DIMENSION_NAMES = {
     "sigungu": ("시군", "Si/gun"), "age_band": ("연령대", "Age band"), "age": ("연령", "Age"),
     "sex": ("성별", "Sex"), "period": ("기간", "Period"), "week": ("주", "Week"),
     "month": ("월", "Month"), "year": ("연도", "Year"), "vaccinated": ("예방접종", "Vaccination"),
+    "self_rated_health": ("주관적 건강", "Self-rated health"),
 }  # fmt: skip
 
 

@@ -67,6 +67,7 @@ def test_figures_hold_only_released_numbers_and_the_31_si_gun() -> None:
 def test_dp_table_has_error_bars_and_a_time_series() -> None:
     drawn = figures(weekly_cases_dp())
     assert len(drawn["views"]) == 3  # one per week
+    assert drawn["first"] == 2  # the busiest week is shown first
     bar, interval = drawn["views"][0]["bar"]
     assert bar["y"] == [20.0, 21.0, 22.0] and bar["x"] == ["수원시", "성남시", "의정부시"]
     assert interval["x"] == ["수원시", "수원시", None, "성남시", "성남시", None, "의정부시",

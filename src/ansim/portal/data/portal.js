@@ -36,9 +36,10 @@
   if (seriesSlice) seriesSlice.addEventListener("change", () => drawSeries(Number(seriesSlice.value)));
   drawSeries(0);
   const needsMap = figures.views.some((view) => view.map) && document.getElementById("map");
-  if (!needsMap) { drawView(0); return; }
+  const first = slice ? Number(slice.value) : (figures.first || 0);
+  if (!needsMap) { drawView(first); return; }
   fetch("/public/geo/gyeonggi-sigungu.geojson")
     .then((response) => response.json())
-    .then((data) => { geojson = data; drawView(slice ? Number(slice.value) : 0); })
-    .catch(() => drawView(0));
+    .then((data) => { geojson = data; drawView(first); })
+    .catch(() => drawView(first));
 })();
