@@ -68,7 +68,7 @@ class Rendering:
             return Response(self.body, status_code, dict(self.headers), self.media_type)
         packed = self.gzipped if "gzip" in request.headers.get("accept-encoding", "") else None
         etag = self.etag[:-1] + '-gz"' if packed else self.etag
-        headers = {**dict(self.headers), "ETag": etag, "Cache-Control": "no-cache",
+        headers = {"Cache-Control": "no-cache", **dict(self.headers), "ETag": etag,
                    "Vary": "Accept-Encoding"}  # fmt: skip
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)

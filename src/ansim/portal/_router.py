@@ -13,12 +13,13 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import plotly  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ansim.portal._formats import plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import gyeonggi_geojson
@@ -208,13 +209,12 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         ).response(request=request)
 
     @router.get("/public/geo/gyeonggi-sigungu.geojson", summary="Gyeonggi's 31 si/gun")
-    async def geojson() -> Response:
-        return Response(gyeonggi_geojson(), media_type="application/geo+json",
-                        headers=_STATIC_CACHE)  # fmt: skip
+    async def geojson(request: Request) -> Response:
+        return _geojson().response(request=request)
 
     @router.get("/public/static/plotly.min.js", include_in_schema=False)
-    async def plotly_js() -> FileResponse:
-        return FileResponse(_PLOTLY_JS, media_type="text/javascript", headers=_STATIC_CACHE)
+    async def plotly_js(request: Request) -> Response:
+        return _asset(_PLOTLY_JS, "text/javascript; charset=utf-8").response(request=request)
 
     @router.get("/public/static/topojson/{name}.json", include_in_schema=False)
     async def base_map(name: str) -> Response:
@@ -224,11 +224,22 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         return Response(_EMPTY_TOPOLOGY, media_type="application/json", headers=_STATIC_CACHE)
 
     @router.get("/public/static/portal.js", include_in_schema=False)
-    async def portal_js() -> FileResponse:
-        return FileResponse(_PORTAL_JS, media_type="text/javascript")
+    async def portal_js(request: Request) -> Response:
+        return _asset(_PORTAL_JS, "text/javascript; charset=utf-8").response(request=request)
 
     router.include_router(open_api_router(catalogue, buckets))
     return router
+
+
+@cache
+def _asset(path: Path, media_type: str) -> Rendering:
+    """A static file of the package, read and compressed once (plotly.min.js is 4.6 MB)."""
+    return Rendering(path.read_bytes(), media_type, tuple(_STATIC_CACHE.items()))
+
+
+@cache
+def _geojson() -> Rendering:
+    return Rendering(gyeonggi_geojson(), "application/geo+json", tuple(_STATIC_CACHE.items()))
 
 
 def _download(table: PublishedTable, format: str) -> Rendering:

@@ -143,3 +143,12 @@ def test_large_renderings_are_sent_gzipped_to_clients_that_accept_it(tmp_path: P
     assert packed.headers["content-encoding"] == "gzip" and packed.text == plain.text
     assert int(packed.headers["content-length"]) < len(plain.content) // 3
     assert packed.headers["etag"] != plain.headers["etag"]
+
+
+def test_static_assets_are_compressed_and_cached_by_browsers(tmp_path: Path) -> None:
+    client = TestClient(create_app(tmp_path))
+    for path in ("/public/static/plotly.min.js", "/public/geo/gyeonggi-sigungu.geojson"):
+        answer = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["cache-control"] == "public, max-age=86400"
+        assert int(answer.headers["content-length"]) < len(answer.content) // 3
