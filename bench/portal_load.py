@@ -13,7 +13,8 @@ Usage::
 
 Without ``--home`` it publishes five tables shaped like the demo's (si/gun × age band × sex,
 weekly DP cases) into a temporary home. The clients send a registered API key (``X-API-Key``),
-so the per-client rate limit does not count the whole load as one anonymous address.
+so the per-client rate limit does not count the whole load as one anonymous address, and
+``Accept-Encoding: gzip``, as browsers do.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ from ansim.portal import (
 from ansim.regions import GYEONGGI_SIGUNGU
 
 _KEY = "bench-portal-key"
+# as browsers, curl --compressed and Python's requests ask: gzip (the body is read, not unpacked)
+_REQUEST = (
+    "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\nAccept-Encoding: gzip\r\n\r\n"
+)
 _SERVER = """
 import sys, uvicorn
 from pathlib import Path
@@ -105,7 +110,7 @@ def _free_port() -> int:
 
 async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
     """One GET on a kept-alive connection; the status (the body is read and dropped)."""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {_KEY}\r\n\r\n".encode())
+    writer.write(_REQUEST.format(path=path, key=_KEY).encode())
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
