@@ -70,6 +70,8 @@ class Rendering:
         etag = self.etag[:-1] + '-gz"' if packed else self.etag
         headers = {"Cache-Control": "no-cache", **dict(self.headers), "ETag": etag,
                    "Vary": "Accept-Encoding"}  # fmt: skip
+        if not self.media_type.startswith("text/html"):  # open data: any site's script may read it
+            headers["Access-Control-Allow-Origin"] = "*"
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         if packed is None:

@@ -152,3 +152,12 @@ def test_static_assets_are_compressed_and_cached_by_browsers(tmp_path: Path) -> 
         assert answer.headers["content-encoding"] == "gzip"
         assert answer.headers["cache-control"] == "public, max-age=86400"
         assert int(answer.headers["content-length"]) < len(answer.content) // 3
+
+
+def test_open_data_may_be_read_by_any_site_pages_not_framed(tmp_path: Path) -> None:
+    publish_all(tmp_path)
+    client = TestClient(create_app(tmp_path, RateLimit(per_minute=10_000, burst=1000)))
+    for path in ("/public/tables", KOSIS, "/public/tables/cases-rate/data?format=csv"):
+        assert client.get(path).headers["access-control-allow-origin"] == "*"
+    page = client.get("/public/tables/cases-rate")
+    assert "access-control-allow-origin" not in page.headers
