@@ -244,6 +244,7 @@ def _first_view(slices: dict[Any, dict[tuple[str, str], Cell]], shape: TableShap
 
 
 _MAX_INTERVAL_LINES = 5  # more lines than this: the intervals are in the hover text only
+_MARKERS_UP_TO = 40  # periods; beyond, lines alone (thousands of SVG markers slow the page)
 
 
 def _lines(
@@ -257,7 +258,8 @@ def _lines(
         row = [by_period.get(p) for p in periods]
         name = category_label(table, shape.axis, axis_code, lang) if shape.axis is not None else ""
         traces.append({
-            "type": "scatter", "mode": "lines+markers", "name": name, "x": xs,
+            "type": "scatter", "name": name, "x": xs,
+            "mode": "lines+markers" if len(xs) <= _MARKERS_UP_TO else "lines",
             "y": [c.value if c else None for c in row],
             "hovertext": [_hover(c, table.unit) if c else "" for c in row], "hoverinfo": "x+text",
         })  # fmt: skip

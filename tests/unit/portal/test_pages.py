@@ -139,7 +139,7 @@ def test_table_page_shows_chart_map_table_protection_and_metadata(client: TestCl
 
 def test_dp_page_shows_error_bars_and_series(client: TestClient) -> None:
     page = client.get("/public/tables/weekly-cases").text
-    assert 'id="series"' in page and page.count("<svg") == 9 and "[15.5, 24.5]" in page
+    assert 'id="series"' in page and page.count('class="ci"') == 9 and "[15.5, 24.5]" in page
     assert 'id="map"' in page
 
 
@@ -243,3 +243,15 @@ def test_english_labels_when_the_table_gives_them(tmp_path: Path) -> None:
     assert "<td>vaccinated</td>" in page and "<td>미접종</td>" in page  # Korean fallback
     assert "share in good health" in page
     assert "<td>접종</td>" in client.get("/public/tables/health-vaccination?lang=ko").text
+
+
+def test_long_series_are_drawn_as_lines_without_markers() -> None:
+    table = weekly_cases_dp()
+    weeks = {f"2021-W{w:02d}": f"{w}주" for w in range(1, 53)}
+    long = type(table)(**{
+        **vars(table), "labels": (weeks, {"41110": "수원시"}),
+        "cells": tuple(Cell((w, "41110"), "cases", 5.0, "dp", 1.0, 9.0) for w in weeks),
+    })  # fmt: skip
+    (series,) = figures(long)["series"]
+    assert {t["mode"] for t in series["traces"]} == {"lines"}  # the line and its intervals
+    assert figures(table)["series"][0]["traces"][0]["mode"] == "lines+markers"
