@@ -195,6 +195,16 @@ def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
     Every number in a view's or series' ``y`` or ``z`` is a released value or a released DP
     bound (``map_base`` only draws the 31 si/gun).
 
+    Example:
+        >>> from ansim.portal import Cell, PublishedTable, TableMetadata
+        >>> meta = TableMetadata(("gyeonggi",), "covid", "s", "2021", "t", "2026-12-01", ("c",))
+        >>> table = PublishedTable("t", "확진자", "Cases", "941", "DT_1", "health", "2021", "Y",
+        ...     "명", ("sigungu",), ({"41110": "수원시", "41610": "광주시"},), {"n": "확진자"},
+        ...     (Cell(("41110",), "n", 12.0), Cell(("41610",), "n", None, "suppressed")), meta)
+        >>> (view,) = figures(table)["views"]
+        >>> view["bar"][0]["y"], view["bar"][0]["text"], view["map"]["z"]
+        ([12.0, None], ['12', 'x'], [12.0])
+
     Returns:
         ``{"map_base", "first", "views": [{"label", "bar", "map"}], "series": [{"label",
         "traces"}]}`` (``first``: the view to show first):

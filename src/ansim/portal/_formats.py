@@ -61,7 +61,20 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, sheet: str = "data") -> bytes:
 
 
 def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any]]:
-    """One row per cell: dimension codes and labels, item, value, protection, error bar."""
+    """One row per cell: dimension codes and labels, item, value, protection, error bar.
+
+    Example:
+        >>> from ansim.portal import Cell, PublishedTable, TableMetadata
+        >>> meta = TableMetadata(("gyeonggi",), "covid", "s", "2021", "t", "2026-12-01", ("c",))
+        >>> table = PublishedTable("t", "확진자", "Cases", "941", "DT_1", "health", "2021", "Y",
+        ...     "명", ("sigungu",), ({"41110": "수원시", "41610": "광주시"},), {"n": "확진자"},
+        ...     (Cell(("41110",), "n", 12.0), Cell(("41610",), "n", None, "suppressed")), meta)
+        >>> row = plain_rows(table)[1]
+        >>> list(row)
+        ['sigungu', 'sigungu_name', 'item', 'value', 'protection', 'ci_low', 'ci_high', 'unit']
+        >>> row["sigungu_name"], row["value"], row["protection"]
+        ('광주시', None, 'suppressed')
+    """
     rows = []
     for cell in table.cells:
         row: dict[str, Any] = {}
@@ -87,6 +100,15 @@ def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
     Dimension *i* is ``C{i}``/``C{i}_NM``, in the table's order. ``PRD_DE`` is the table's
     period, or, when the table has a period dimension (a week, a month), that cell's period
     (the dimension stays a ``C`` too, so the columns follow the table's dimensions).
+
+    Example:
+        >>> from ansim.portal import Cell, PublishedTable, TableMetadata
+        >>> meta = TableMetadata(("gyeonggi",), "covid", "s", "2021", "t", "2026-12-01", ("c",))
+        >>> table = PublishedTable("t", "확진자", "Cases", "941", "DT_1", "health", "2021", "Y",
+        ...     "명", ("sigungu",), ({"41110": "수원시", "41610": "광주시"},), {"n": "확진자"},
+        ...     (Cell(("41110",), "n", 12.0), Cell(("41610",), "n", None, "suppressed")), meta)
+        >>> [(r["C1_NM"], r["DT"]) for r in kosis_rows(table)]
+        [('수원시', '12'), ('광주시', 'x')]
     """
     period = table_shape(table).period
     rows = []

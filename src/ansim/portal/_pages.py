@@ -96,8 +96,14 @@ def matches(table: PublishedTable, want: CatalogueFilter) -> bool:
     """Whether ``table`` passes the catalogue's search and filters.
 
     Example:
-        >>> matches.__name__
-        'matches'
+        >>> from ansim.portal import Cell, PublishedTable, TableMetadata
+        >>> meta = TableMetadata(("gyeonggi",), "covid", "s", "2021", "t", "2026-12-01", ("c",))
+        >>> table = PublishedTable("t", "확진자", "Cases", "941", "DT_1", "health", "2021", "Y",
+        ...     "명", ("sigungu",), ({"41110": "수원시", "41610": "광주시"},), {"n": "확진자"},
+        ...     (Cell(("41110",), "n", 12.0), Cell(("41610",), "n", None, "suppressed")), meta)
+        >>> [matches(table, CatalogueFilter(**f)) for f in
+        ...  ({"q": "cases"}, {"sigungu": "41610"}, {"sigungu": "41830"}, {"project": "x"})]
+        [True, True, False, False]
     """
     shape = table_shape(table)
     text = " ".join([table.title_ko, table.title_en, table.topic, table.metadata.project,
