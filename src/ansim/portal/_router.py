@@ -158,6 +158,38 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         )
         return listing.response(request=request)
 
+    @router.get("/public/tables/{table_id}/data", summary="A table's cells as JSON, CSV or XLSX")
+    async def table_data(
+        request: Request,
+        table_id: str,
+        format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    ) -> Response:
+        if (wait := buckets.take(request)) is not None:
+            return _too_many(wait)
+        return catalogue.rendered(
+            ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
+        ).response(request=request)
+
+    _page_routes(router, catalogue, buckets)
+    router.include_router(_ASSETS)
+    router.include_router(open_api_router(catalogue, buckets))
+    return router
+
+
+@cache
+def _asset(path: Path, media_type: str) -> Rendering:
+    """A static file of the package, read and compressed once (plotly.min.js is 4.6 MB)."""
+    return Rendering(path.read_bytes(), media_type, tuple(_STATIC_CACHE.items()))
+
+
+@cache
+def _geojson() -> Rendering:
+    return Rendering(gyeonggi_geojson(), "application/geo+json", tuple(_STATIC_CACHE.items()))
+
+
+def _page_routes(router: APIRouter, catalogue: Catalogue, buckets: TokenBuckets) -> None:
+    """The HTML pages: the catalogue and a page per table."""
+
     @router.get("/public", response_class=HTMLResponse, summary="The catalogue page")
     async def catalogue_html(
         request: Request,
@@ -196,50 +228,32 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         )
         return _html(page, request, lang)
 
-    @router.get("/public/tables/{table_id}/data", summary="A table's cells as JSON, CSV or XLSX")
-    async def table_data(
-        request: Request,
-        table_id: str,
-        format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
-    ) -> Response:
-        if (wait := buckets.take(request)) is not None:
-            return _too_many(wait)
-        return catalogue.rendered(
-            ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
-        ).response(request=request)
 
-    @router.get("/public/geo/gyeonggi-sigungu.geojson", summary="Gyeonggi's 31 si/gun")
-    async def geojson(request: Request) -> Response:
-        return _geojson().response(request=request)
-
-    @router.get("/public/static/plotly.min.js", include_in_schema=False)
-    async def plotly_js(request: Request) -> Response:
-        return _asset(_PLOTLY_JS, "text/javascript; charset=utf-8").response(request=request)
-
-    @router.get("/public/static/topojson/{name}.json", include_in_schema=False)
-    async def base_map(name: str) -> Response:
-        """An empty world for Plotly's geo layer: the map draws only Gyeonggi, and no CDN."""
-        if not _TOPOJSON_NAME.match(name):
-            raise HTTPException(status_code=404, detail="no such base map")
-        return Response(_EMPTY_TOPOLOGY, media_type="application/json", headers=_STATIC_CACHE)
-
-    @router.get("/public/static/portal.js", include_in_schema=False)
-    async def portal_js(request: Request) -> Response:
-        return _asset(_PORTAL_JS, "text/javascript; charset=utf-8").response(request=request)
-
-    router.include_router(open_api_router(catalogue, buckets))
-    return router
+_ASSETS = APIRouter(tags=["portal"])
+"""The map and the scripts: package files, the same for every home."""
 
 
-@cache
-def _asset(path: Path, media_type: str) -> Rendering:
-    """A static file of the package, read and compressed once (plotly.min.js is 4.6 MB)."""
-    return Rendering(path.read_bytes(), media_type, tuple(_STATIC_CACHE.items()))
+@_ASSETS.get("/public/geo/gyeonggi-sigungu.geojson", summary="Gyeonggi's 31 si/gun")
+async def geojson(request: Request) -> Response:
+    return _geojson().response(request=request)
 
 
-@cache
-def _geojson() -> Rendering:
-    return Rendering(gyeonggi_geojson(), "application/geo+json", tuple(_STATIC_CACHE.items()))
+@_ASSETS.get("/public/static/plotly.min.js", include_in_schema=False)
+async def plotly_js(request: Request) -> Response:
+    return _asset(_PLOTLY_JS, "text/javascript; charset=utf-8").response(request=request)
+
+
+@_ASSETS.get("/public/static/topojson/{name}.json", include_in_schema=False)
+async def base_map(name: str) -> Response:
+    """An empty world for Plotly's geo layer: the map draws only Gyeonggi, and no CDN."""
+    if not _TOPOJSON_NAME.match(name):
+        raise HTTPException(status_code=404, detail="no such base map")
+    return Response(_EMPTY_TOPOLOGY, media_type="application/json", headers=_STATIC_CACHE)
+
+
+@_ASSETS.get("/public/static/portal.js", include_in_schema=False)
+async def portal_js(request: Request) -> Response:
+    return _asset(_PORTAL_JS, "text/javascript; charset=utf-8").response(request=request)
 
 
 def _download(table: PublishedTable, format: str) -> Rendering:
