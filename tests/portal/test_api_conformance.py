@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ansim.portal import RateLimit, create_app
-from tests.unit.portal.tables import publish_all
+from ansim.portal import RateLimit, create_app, publish
+from tests.unit.portal.tables import health_by_vaccination, publish_all
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
     warnings.simplefilter("ignore")
@@ -151,3 +154,18 @@ def test_data_go_kr_error_codes(
 ) -> None:
     header = _items(client, table_id, **params)["response"]["header"]
     assert set(header) == DATA_GO_KR_HEADER and header["resultCode"] == code
+
+
+@given(label=st.text(max_size=20), dimension=st.from_regex(r"[a-z0-9 _-]{1,12}", fullmatch=True))
+@settings(max_examples=60, deadline=None)
+def test_data_go_kr_xml_is_well_formed_whatever_the_labels(label: str, dimension: str) -> None:
+    table = health_by_vaccination()
+    odd = type(table)(**{**vars(table), "dimensions": (dimension,),
+                         "labels": ({"Y": label, "N": "미접종"},)})  # fmt: skip
+    with tempfile.TemporaryDirectory() as home:
+        publish(odd, Path(home))
+        client = TestClient(create_app(Path(home), RateLimit(per_minute=10**6, burst=10**6)))
+        answer = client.get("/openapi/tables/health-vaccination/items", params={"type": "xml"})
+    root = ET.fromstring(answer.content)  # noqa: S314 - our own output
+    assert root.findtext("header/resultCode") == "00"
+    assert len(root.findall("body/items/item")) == 2

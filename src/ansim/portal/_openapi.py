@@ -68,6 +68,8 @@ _MAX_ROWS = 10_000
 _MAX_PAGE = 1_000_000
 Text = Annotated[str, Query(max_length=400)]
 _XML_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot hold, escaped or not (dropped from the XML answer)."""
 
 
 def _kosis_error(code: str) -> Rendering:
@@ -108,7 +110,7 @@ def _xml(parent: ET.Element, value: Any, name: str) -> None:
     elif isinstance(value, float):
         node.text = format_number(value)
     elif value is not None:
-        node.text = str(value)
+        node.text = _NOT_XML.sub("", str(value))
 
 
 def _data_go_kr(body: dict[str, Any], kind: str) -> Rendering:
