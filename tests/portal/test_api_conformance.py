@@ -158,7 +158,7 @@ def test_data_go_kr_error_codes(
 
 @given(label=st.text(max_size=20), dimension=st.from_regex(r"[a-z0-9 _-]{1,12}", fullmatch=True))
 @settings(max_examples=60, deadline=None)
-def test_data_go_kr_xml_is_well_formed_whatever_the_labels(label: str, dimension: str) -> None:
+def test_xml_and_downloads_work_whatever_the_labels(label: str, dimension: str) -> None:
     table = health_by_vaccination()
     odd = type(table)(**{**vars(table), "dimensions": (dimension,),
                          "labels": ({"Y": label, "N": "미접종"},)})  # fmt: skip
@@ -166,6 +166,9 @@ def test_data_go_kr_xml_is_well_formed_whatever_the_labels(label: str, dimension
         publish(odd, Path(home))
         client = TestClient(create_app(Path(home), RateLimit(per_minute=10**6, burst=10**6)))
         answer = client.get("/openapi/tables/health-vaccination/items", params={"type": "xml"})
+        for form in ("csv", "xlsx", "json"):  # every download of such a table works too
+            assert client.get(f"/public/tables/health-vaccination/data?format={form}").is_success
+        assert client.get("/public/tables/health-vaccination").is_success
     root = ET.fromstring(answer.content)  # noqa: S314 - our own output
     assert root.findtext("header/resultCode") == "00"
     assert len(root.findall("body/items/item")) == 2

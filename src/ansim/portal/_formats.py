@@ -42,6 +42,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, sheet: str = "data") -> bytes:
         [('=1+1', 's'), (2.5, 'n')]
     """
     from openpyxl import Workbook  # type: ignore[import-untyped]  # noqa: PLC0415 - no stubs; only the XLSX download needs it
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]  # noqa: PLC0415
 
     book = Workbook(write_only=False)
     page = book.active
@@ -52,9 +53,11 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, sheet: str = "data") -> bytes:
     for r, values in enumerate([header, *(list(row.values()) for row in rows)], start=1):
         for c, value in enumerate(values, start=1):
             cell = page.cell(row=r, column=c)
-            cell.value = value
-            if isinstance(value, str):
+            if isinstance(value, str):  # control characters a workbook cannot hold are dropped
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
                 cell.data_type = "s"
+            else:
+                cell.value = value
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
