@@ -8,6 +8,7 @@ nothing else.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,9 @@ class Cell:
             raise InvalidSpecError("a suppressed cell carries no value")
         if self.protection != "suppressed" and self.value is None:
             raise InvalidSpecError("only a suppressed cell may lack a value")
+        numbers = (self.value, self.ci_low, self.ci_high)
+        if any(v is not None and not math.isfinite(v) for v in numbers):
+            raise InvalidSpecError("a published number must be finite (not NaN or infinity)")
         has_ci = self.ci_low is not None or self.ci_high is not None
         if has_ci and self.protection != "dp":
             raise InvalidSpecError("only a DP cell has an error bar")
