@@ -39,7 +39,8 @@ TEXT: dict[str, dict[str, str]] = {
         "item": "항목", "metadata": "메타데이터", "custodians": "제공기관", "purpose": "목적",
         "reference_period": "기준 기간", "unit": "단위", "method": "보호 방법",
         "release_date": "공표일", "approvers": "승인", "downloads": "내려받기",
-        "api": "오픈 API", "register": "투명성 등록부에서 과제 보기", "back": "목록으로",
+        "api": "오픈 API", "register": "투명성 등록부에서 과제 보기",
+        "same_project": "이 과제의 다른 공개 통계", "back": "목록으로",
         "published": "공개", "suppressed": "비공개(x)", "rounded": "반올림",
         "dp": "차분 프라이버시", "legend": "x = 노출 위험으로 비공개, 반올림 = 반올림한 값, "
         "차분 프라이버시 = 잡음을 더한 값(오차 범위 표시)",
@@ -59,6 +60,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reference_period": "Reference period", "unit": "Unit", "method": "Protection method",
         "release_date": "Release date", "approvers": "Approved by", "downloads": "Downloads",
         "api": "Open API", "register": "This project in the transparency register",
+        "same_project": "Other statistics of this project",
         "back": "Back to the catalogue", "published": "published", "suppressed": "suppressed (x)",
         "rounded": "rounded", "dp": "differential privacy",
         "legend": "x = withheld (disclosure risk), rounded = rounded value, differential privacy "

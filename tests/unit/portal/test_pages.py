@@ -134,7 +134,7 @@ def test_table_page_shows_chart_map_table_protection_and_metadata(client: TestCl
     assert page.count('<td class="num">x</td>') == 6
     assert 'id="series"' not in page  # no period dimension
     assert len(_figures(page)["views"]) == 2  # type: ignore[arg-type]  # a list of views
-    assert "/register" in page
+    assert "/register" in page and 'href="/public?project=covid-support&amp;lang=ko"' in page
 
 
 def test_dp_page_shows_error_bars_and_series(client: TestClient) -> None:
