@@ -245,12 +245,16 @@ def figures(table: PublishedTable, lang: str = "ko") -> dict[str, Any]:
 
 
 def _first_view(slices: dict[Any, dict[tuple[str, str], Cell]], shape: TableShape) -> int:
-    """The view shown first: with a period, the busiest period (the first one is often empty)."""
-    if shape.period is None or not slices:
-        return 0
+    """The view shown first: the first with a released number.
+
+    With a period, the busiest one (a series' first period is often empty).
+    """
     totals = [sum(c.value for c in cells.values() if c.value is not None)
               for cells in slices.values()]  # fmt: skip
-    return totals.index(max(totals))
+    shown = [any(c.value is not None for c in cells.values()) for cells in slices.values()]
+    if shape.period is not None and totals:
+        return totals.index(max(totals))
+    return shown.index(True) if any(shown) else 0
 
 
 _MAX_INTERVAL_LINES = 5  # more lines than this: the intervals are in the hover text only

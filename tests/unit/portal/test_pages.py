@@ -255,3 +255,11 @@ def test_long_series_are_drawn_as_lines_without_markers() -> None:
     (series,) = figures(long)["series"]
     assert {t["mode"] for t in series["traces"]} == {"lines"}  # the line and its intervals
     assert figures(table)["series"][0]["traces"][0]["mode"] == "lines+markers"
+
+
+def test_the_first_view_shown_has_a_released_number() -> None:
+    table = cases_by_sigungu_sex()
+    hidden = tuple(Cell(c.keys, c.item, None, "suppressed") if c.keys[1] == "M" else c
+                   for c in table.cells)  # fmt: skip
+    assert figures(type(table)(**{**vars(table), "cells": hidden}))["first"] == 1
+    assert figures(table)["first"] == 0
