@@ -172,3 +172,13 @@ def test_xml_and_downloads_work_whatever_the_labels(label: str, dimension: str) 
     root = ET.fromstring(answer.content)  # noqa: S314 - our own output
     assert root.findtext("header/resultCode") == "00"
     assert len(root.findall("body/items/item")) == 2
+
+
+def test_overlong_parameters_get_each_api_s_own_error(client: TestClient) -> None:
+    kosis = client.get(DATA, params=_kosis(objL1="4" * 1000))
+    assert kosis.status_code == 200 and kosis.json()["err"] == "21"
+    listing = client.get("/openapi/statisticsList.do", params={"method": "getList",
+                         "vwCd": "M" * 1000})  # fmt: skip
+    assert listing.json()["err"] == "21"
+    items = _items(client, "cases-rate", pageNo="1" * 1000)
+    assert items["response"]["header"]["resultCode"] == "10"

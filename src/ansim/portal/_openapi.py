@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ansim.portal._charts import table_shape
 from ansim.portal._formats import kosis_rows, plain_rows
@@ -66,7 +66,10 @@ DATA_GO_KR_CODES = {
 
 _MAX_ROWS = 10_000
 _MAX_PAGE = 1_000_000
-Text = Annotated[str, Query(max_length=400)]
+Text = Annotated[str, Query()]
+_MAX_PARAM = 400
+"""Longest parameter value read; a longer one is the API's own 'invalid parameter' error
+(a framework's 422 would not be in the API's shape)."""
 _XML_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot hold, escaped or not (dropped from the XML answer)."""
@@ -169,25 +172,29 @@ def _kosis_meta(table: PublishedTable, kind: str) -> list[dict[str, str]] | None
 class KosisQuery(BaseModel):
     """The query of KOSIS's ``statisticsData.do`` (``apiKey`` accepted, never read)."""
 
-    method: str = Field("", max_length=20)
-    orgId: str = Field("", max_length=40)  # KOSIS names its parameters in camel case
-    tblId: str = Field("", max_length=80)
-    itmId: str = Field("", max_length=400)
-    prdSe: str = Field("", max_length=10)
-    startPrdDe: str = Field("", max_length=20)
-    endPrdDe: str = Field("", max_length=20)
-    newEstPrdCnt: str = Field("", max_length=10)
-    format: str = Field("json", max_length=10)
-    jsonVD: str = Field("Y", max_length=2)
-    type: str = Field("", max_length=10)
-    objL1: str = Field("", max_length=400)
-    objL2: str = Field("", max_length=400)
-    objL3: str = Field("", max_length=400)
-    objL4: str = Field("", max_length=400)
-    objL5: str = Field("", max_length=400)
-    objL6: str = Field("", max_length=400)
-    objL7: str = Field("", max_length=400)
-    objL8: str = Field("", max_length=400)
+    method: str = ""
+    orgId: str = ""  # KOSIS names its parameters in camel case
+    tblId: str = ""
+    itmId: str = ""
+    prdSe: str = ""
+    startPrdDe: str = ""
+    endPrdDe: str = ""
+    newEstPrdCnt: str = ""
+    format: str = "json"
+    jsonVD: str = "Y"
+    type: str = ""
+    objL1: str = ""
+    objL2: str = ""
+    objL3: str = ""
+    objL4: str = ""
+    objL5: str = ""
+    objL6: str = ""
+    objL7: str = ""
+    objL8: str = ""
+
+    def too_long(self) -> bool:
+        """Whether a parameter is longer than the portal reads."""
+        return any(len(value) > _MAX_PARAM for value in self.model_dump().values())
 
     def wanted(self) -> dict[str, set[str] | None]:
         """Codes asked for per KOSIS field (None: any)."""
@@ -253,6 +260,8 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
     async def statistics_data(request: Request, params: Annotated[KosisQuery, Query()]) -> Response:
         if buckets.take(request) is not None:
             return _kosis_error("40").response(429)
+        if params.too_long():
+            return _kosis_error("21").response(request=request)
         key = ("kosis", *params.model_dump().values())
         answer = catalogue.rendered(key, lambda: _kosis_answer(catalogue.tables().values(), params))
         return answer.response(request=request)
@@ -264,6 +273,8 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
     ) -> Response:  # fmt: skip
         if buckets.take(request) is not None:
             return _kosis_error("40").response(429)
+        if max(map(len, (method, vwCd, parentListId, format, jsonVD))) > _MAX_PARAM:
+            return _kosis_error("21").response(request=request)
         if method != "getList" or not vwCd:
             return _kosis_error("20").response(request=request)
         if format != "json" or vwCd != "MT_ANSIM" or jsonVD not in ("Y", "N", ""):
@@ -280,7 +291,7 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
         kind = "xml" if type.lower() == "xml" else "json"
         if buckets.take(request) is not None:
             return _data_go_kr(envelope("22", [], 1, 1), kind).response(429)
-        if type.lower() not in ("json", "xml"):
+        if type.lower() not in ("json", "xml") or max(len(pageNo), len(numOfRows)) > _MAX_PARAM:
             return _data_go_kr(envelope("10", [], 1, 1), kind).response(request=request)
         table = catalogue.tables().get(table_id)
         key = ("items", table_id if table else "", pageNo, numOfRows, kind)
