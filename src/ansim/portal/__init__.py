@@ -6,13 +6,23 @@ those files and nothing else.
 
 from __future__ import annotations
 
-from ansim.portal._formats import kosis_rows, plain_rows, safe_csv
+from ansim.portal._charts import TableShape, figures, table_shape
+from ansim.portal._formats import kosis_rows, plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import build_gyeonggi_geojson, gyeonggi_geojson
+from ansim.portal._limits import (
+    API_KEY_HEADER,
+    RateLimit,
+    TokenBuckets,
+    api_key_digest,
+    api_keys_file,
+    issue_api_key,
+)
 from ansim.portal._published import (
     SUPPRESSED_SYMBOL,
     Cell,
     PublishedTable,
     TableMetadata,
+    format_number,
     load_published,
     public_dir,
     publish,
@@ -20,14 +30,23 @@ from ansim.portal._published import (
 from ansim.portal._router import Catalogue, create_app, public_router
 
 __all__ = [
+    "API_KEY_HEADER",
     "SUPPRESSED_SYMBOL",
     "Catalogue",
     "Cell",
     "PublishedTable",
+    "RateLimit",
     "TableMetadata",
+    "TableShape",
+    "TokenBuckets",
+    "api_key_digest",
+    "api_keys_file",
     "build_gyeonggi_geojson",
     "create_app",
+    "figures",
+    "format_number",
     "gyeonggi_geojson",
+    "issue_api_key",
     "kosis_rows",
     "load_published",
     "plain_rows",
@@ -35,4 +54,6 @@ __all__ = [
     "public_router",
     "publish",
     "safe_csv",
+    "table_shape",
+    "xlsx_bytes",
 ]

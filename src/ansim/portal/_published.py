@@ -8,8 +8,9 @@ nothing else.
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "Cell",
     "PublishedTable",
     "TableMetadata",
+    "format_number",
     "load_published",
     "public_dir",
     "publish",
@@ -29,8 +31,22 @@ __all__ = [
 SUPPRESSED_SYMBOL = "x"
 """How a suppressed cell is shown (KOSIS marks withheld cells ``x``)."""
 
+_EXACT_INTEGERS = 1e15  # below this a float's integer digits are exact
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _PROTECTIONS = ("published", "suppressed", "rounded", "dp")
+
+
+def format_number(value: float) -> str:
+    """A released number as text, exactly as released: no exponent, no lost digits.
+
+    Example:
+        >>> [format_number(v) for v in (12.5, 99.0, 1234567.0, 0.1 + 0.2)]
+        ['12.5', '99', '1234567', '0.30000000000000004']
+    """
+    number = float(value)
+    if number.is_integer() and abs(number) < _EXACT_INTEGERS:
+        return str(int(number))
+    return repr(number)
 
 
 def public_dir(home: Path) -> Path:
@@ -71,13 +87,16 @@ class Cell:
             raise InvalidSpecError("a suppressed cell carries no value")
         if self.protection != "suppressed" and self.value is None:
             raise InvalidSpecError("only a suppressed cell may lack a value")
+        numbers = (self.value, self.ci_low, self.ci_high)
+        if any(v is not None and not math.isfinite(v) for v in numbers):
+            raise InvalidSpecError("a published number must be finite (not NaN or infinity)")
         has_ci = self.ci_low is not None or self.ci_high is not None
         if has_ci and self.protection != "dp":
             raise InvalidSpecError("only a DP cell has an error bar")
 
     def shown(self) -> str:
         """The cell as the public sees it: the number, or ``x`` when suppressed."""
-        return SUPPRESSED_SYMBOL if self.value is None else f"{self.value:g}"
+        return SUPPRESSED_SYMBOL if self.value is None else format_number(self.value)
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,9 @@ class PublishedTable:
         items: Item code → label.
         cells: The cells.
         metadata: Provenance and protection.
+        labels_en: English labels per dimension (optional: empty, or one map per dimension,
+            each giving some or all codes; missing ones show the Korean label).
+        items_en: English item labels (optional, likewise).
     """
 
     id: str
@@ -134,12 +156,16 @@ class PublishedTable:
     items: dict[str, str]
     cells: tuple[Cell, ...]
     metadata: TableMetadata
+    labels_en: tuple[dict[str, str], ...] = ()
+    items_en: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise InvalidSpecError("table id must be lower-case letters, digits and hyphens")
         if len(self.labels) != len(self.dimensions):
             raise InvalidSpecError("one label map per dimension is needed")
+        if self.labels_en and len(self.labels_en) != len(self.dimensions):
+            raise InvalidSpecError("labels_en, when given, has one map per dimension")
         for cell in self.cells:
             if len(cell.keys) != len(self.dimensions):
                 raise InvalidSpecError("every cell has one key per dimension")
@@ -174,7 +200,32 @@ class PublishedTable:
                 "approvers": list(self.metadata.approvers),
             },
         }  # fmt: skip
+        if self.labels_en:  # optional fields are written only when given
+            body["labels_en"] = list(self.labels_en)
+        if self.items_en:
+            body["items_en"] = self.items_en
         return json.dumps(body, ensure_ascii=False, indent=1)
+
+    def label(self, dim: int, code: str, lang: str = "ko") -> str:
+        """The label of category ``code`` of dimension ``dim`` in ``lang`` (Korean fallback).
+
+        Example:
+            >>> meta = TableMetadata(("g",), "p", "s", "2021", "t", "2026-12-01", ("c",))
+            >>> t = PublishedTable("t", "제목", "Title", "1", "T", "health", "2021", "Y", "%",
+            ...     ("sex",), ({"M": "남", "F": "여"},), {"n": "비율"}, (), meta,
+            ...     labels_en=({"M": "Male"},))
+            >>> t.label(0, "M"), t.label(0, "M", "en"), t.label(0, "F", "en")
+            ('남', 'Male', '여')
+        """
+        if lang == "en" and self.labels_en and code in self.labels_en[dim]:
+            return self.labels_en[dim][code]
+        return self.labels[dim][code]
+
+    def item_label(self, item: str, lang: str = "ko") -> str:
+        """The label of ``item`` in ``lang`` (Korean fallback)."""
+        if lang == "en" and item in self.items_en:
+            return self.items_en[item]
+        return self.items[item]
 
     @classmethod
     def from_json(cls, text: str) -> PublishedTable:
@@ -188,9 +239,10 @@ class PublishedTable:
             meta = body.pop("metadata")
             cells = tuple(Cell(tuple(c.pop("keys")), **c) for c in body.pop("cells"))
             return cls(
-                **{k: v for k, v in body.items() if k not in ("dimensions", "labels")},
+                **{k: v for k, v in body.items() if k not in ("dimensions", "labels", "labels_en")},
                 dimensions=tuple(body["dimensions"]),
                 labels=tuple(body["labels"]),
+                labels_en=tuple(body.get("labels_en", ())),
                 cells=cells,
                 metadata=TableMetadata(
                     **{k: v for k, v in meta.items() if k not in ("custodians", "approvers")},

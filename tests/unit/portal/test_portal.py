@@ -127,3 +127,14 @@ def test_data_go_kr_envelope_pages_and_reports_no_data(tmp_path: Path) -> None:
     assert [i["value"] for i in body["body"]["items"]["item"]] == [None]
     missing = client.get("/openapi/tables/none/items").json()["response"]["header"]
     assert missing["resultCode"] == "03"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_a_published_number_is_finite(bad: float) -> None:
+    with pytest.raises(InvalidSpecError, match="finite"):
+        Cell(("41110", "M"), "rate", bad)
+    with pytest.raises(InvalidSpecError, match="finite"):
+        Cell(("41110", "M"), "rate", 1.0, "dp", bad, 2.0)
+    text = _table().to_json().replace('"value": 12.5', '"value": NaN')
+    with pytest.raises(InvalidSpecError):
+        PublishedTable.from_json(text)
