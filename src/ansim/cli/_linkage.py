@@ -148,29 +148,6 @@ def linkage_explain(
     console.print(f"match probability {pair['match_probability']}")
 
 
-_EXAMPLE_CONFIG = """\
-# Ansim linkage config (ansim link --config this.yaml, ansim linkage match --config ...)
-method: probabilistic      # exact | fuzzy | probabilistic
-match_probability: 0.9     # pairs at or above this probability are links (--threshold)
-assignment: cluster        # cluster | greedy | optimal (1-to-1 between each pair of sources)
-blocking_mode: auto        # auto | standard | lsh (auto adds LSH passes if it predicts loss)
-seed: 0                    # seed of random pairs, training samples and LSH bit samples
-u_from: random             # random (u from random pairs, m by EM) | em (both by EM)
-random_pairs: 1000000      # random pairs drawn to estimate u
-training_pairs: 2000000    # pairs per EM training session
-em_iterations: 50          # most EM iterations per session
-max_block: 500             # blocks larger than this are skipped (and counted)
-fuzzy_threshold: 0.85      # fuzzy: Dice of the record-level filters at which a pair links
-pairs_floor: 0.01          # --pairs: keep pairs whose match probability reaches this
-comparisons: []            # empty: every bf_* field, levels derived from the field; e.g.
-#  - {column: bf_name, bands: [1.0, 0.95, 0.9, 0.8, 0.7], term_frequency: true}
-#  - {column: token_rrn}   # tokens: equal or not
-blocking: []               # empty: automatic passes; e.g.
-#  - {column: token_rrn}
-#  - {column: bf_name, kind: dice, also: [bf_birth_date], threshold: 0.7}
-"""
-
-
 @linkage_app.command("config")
 def linkage_config(
     example: Annotated[bool, typer.Option("--example", help="Print a commented config.")] = False,
@@ -181,11 +158,10 @@ def linkage_config(
     training_pairs, em_iterations, max_block, fuzzy_threshold, pairs_floor, comparisons,
     blocking.
     """
-    from ansim.linkage import LinkageConfig
+    from ansim.linkage import LinkageConfig, example_config
 
     if example:
-        LinkageConfig.from_yaml_text(_EXAMPLE_CONFIG)  # the example is always a valid config
-        typer.echo(_EXAMPLE_CONFIG, nl=False)
+        typer.echo(example_config(), nl=False)
     else:
         typer.echo(LinkageConfig().to_yaml(), nl=False)
 

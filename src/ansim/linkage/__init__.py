@@ -25,13 +25,20 @@ from ansim.linkage._comparison import (
     reached_levels,
 )
 from ansim.linkage._components import connected_components, pairs_within_groups
-from ansim.linkage._config import BLOCKING_MODES, METHODS, LinkageConfig
+from ansim.linkage._config import (
+    BLOCKING_MODES,
+    CONFIG_KEYS,
+    METHODS,
+    LinkageConfig,
+    example_config,
+)
 from ansim.linkage._dice import dice_pairs, dice_reference, dice_top_k, popcounts
 from ansim.linkage._encoded import (
     automatic_blocking,
     automatic_comparisons,
     check_parts,
     encode_records,
+    fitted_to_field,
     shared_columns,
 )
 from ansim.linkage._estimates import (
@@ -80,6 +87,7 @@ from ansim.linkage._training import train_model
 __all__ = [
     "ASSIGNMENTS",
     "BLOCKING_MODES",
+    "CONFIG_KEYS",
     "DEFAULT_DICE_BANDS",
     "LINKMAP_FILE",
     "METHODS",
@@ -121,6 +129,8 @@ __all__ = [
     "estimate_m_by_em",
     "estimate_u",
     "estimated_missed_by_blocking",
+    "example_config",
+    "fitted_to_field",
     "level_columns",
     "link",
     "link_exact",

@@ -34,6 +34,7 @@ from ansim.linkage._encoded import (
     automatic_comparisons,
     check_parts,
     encode_records,
+    fitted_to_field,
     shared_columns,
 )
 from ansim.linkage._estimates import estimated_missed_by_blocking, quality_estimates
@@ -219,7 +220,8 @@ def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
         levels = comparison_levels(records, comparisons, first, second)
         fs = model.weights
     else:
-        comparisons = config.comparisons or automatic_comparisons(columns, records)
+        configured = tuple(fitted_to_field(c, records) for c in config.comparisons)
+        comparisons = configured or automatic_comparisons(columns, records)
         if not comparisons:
             raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
         levels = comparison_levels(records, comparisons, first, second)

@@ -185,3 +185,27 @@ def test_cli_match_takes_a_method_and_a_config(
     )
     assert "estimated precision" in default.output
     assert "match_weight" in pq.read_table(tmp_path / "p" / "linkmap.parquet").column_names
+
+
+def test_same_parts_and_seed_give_an_identical_link_map_and_pairs(world: tuple) -> None:
+    paths, _, _ = world
+    config = LinkageConfig(seed=3)
+    first = link(_parts(paths), config, pairs=True)
+    again = link(_parts(paths), config, pairs=True)
+    assert first.table.equals(again.table)
+    assert first.pairs is not None and again.pairs is not None
+    assert first.pairs.equals(again.pairs)
+    assert first.model == again.model
+    assert first.report.estimates == again.report.estimates
+
+
+def test_a_configured_two_valued_field_without_bands_is_equal_or_not(world: tuple) -> None:
+    paths, _, _ = world
+    config = LinkageConfig.from_yaml_text(
+        "comparisons: [{column: bf_name}, {column: bf_birth_date}, {column: bf_sex}]"
+    )
+    linkmap = link(_parts(paths), config)
+    assert linkmap.model is not None
+    levels = {c.column: c.level_names for c in linkmap.model.weights.comparisons}
+    assert levels["bf_sex"] == ("equal", "different")
+    assert len(levels["bf_name"]) > 2  # a many-valued field keeps its Dice bands
