@@ -209,3 +209,12 @@ def test_a_configured_two_valued_field_without_bands_is_equal_or_not(world: tupl
     levels = {c.column: c.level_names for c in linkmap.model.weights.comparisons}
     assert levels["bf_sex"] == ("equal", "different")
     assert len(levels["bf_name"]) > 2  # a many-valued field keeps its Dice bands
+
+
+def test_auto_blocking_keeps_the_standard_passes_where_they_lose_nothing(world: tuple) -> None:
+    paths, _, _ = world
+    auto = link(_parts(paths), LinkageConfig(blocking_mode="auto"))
+    standard = link(_parts(paths), LinkageConfig(blocking_mode="standard"))
+    assert auto.report.blocking["extra_passes_switched_on"] is False
+    assert auto.report.blocking["candidate_pairs"] == standard.report.blocking["candidate_pairs"]
+    assert auto.table.equals(standard.table)
