@@ -106,6 +106,22 @@ def test_explain_shows_a_waterfall_ending_at_the_match_weight(trained: Path) -> 
     assert f"{best['match_weight']:+8.3f}" in result.output.splitlines()[-2]
 
 
+def test_explain_as_json_sums_to_the_match_weight(trained: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["linkage", "explain", "--pairs", str(trained / "pairs.parquet"),
+         "--model", str(trained / "model.json"), "--row", "1", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    pair = pq.read_table(trained / "pairs.parquet").slice(1, 1).to_pylist()[0]
+    assert shown["match_weight"] == pair["match_weight"]
+    assert shown["steps"][0]["label"].startswith("prior")
+    assert sum(s["weight"] for s in shown["steps"]) == pytest.approx(pair["match_weight"], abs=1e-6)
+    assert set(shown["levels"]) == {c for c in pair if c.startswith("level_")}
+    assert not {"serial_l", "serial_r"} & set(shown)  # an explanation names no record
+
+
 def test_report_estimates_have_intervals(trained: Path) -> None:
     estimates = json.loads((trained / "linkage_report.json").read_text())["estimates"]
     for key in ("precision", "recall", "false_links", "missed_links"):

@@ -128,8 +128,12 @@ def linkage_explain(
     pairs: Annotated[Path, typer.Option("--pairs", help="pairs.parquet from --pairs.")],
     model: Annotated[Path, typer.Option("--model", help="The model that scored them.")],
     row: Annotated[int, typer.Option("--row", help="Row of the pair (0: the best).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
 ) -> None:
     """Show how one pair's match weight is made: prior, each field's level, adjustments."""
+    import json
+    from dataclasses import asdict
+
     import pyarrow.parquet as pq
 
     from ansim.errors import InvalidSpecError
@@ -143,7 +147,19 @@ def linkage_explain(
     if not 0 <= row < table.num_rows:
         raise InvalidSpecError(f"--row must be between 0 and {table.num_rows - 1}")
     pair = table.slice(row, 1).to_pylist()[0]
-    for step in waterfall(pair, saved):
+    steps = waterfall(pair, saved)
+    if as_json:
+        levels = {k: v for k, v in pair.items() if k.startswith("level_")}
+        out = {
+            "row": row,
+            "match_weight": pair["match_weight"],
+            "match_probability": pair["match_probability"],
+            "levels": levels,
+            "steps": [asdict(step) for step in steps],
+        }
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for step in steps:
         console.print(f"{step.label:<40} {step.weight:+8.3f}  → {step.total:+8.3f}")
     console.print(f"match probability {pair['match_probability']}")
 
