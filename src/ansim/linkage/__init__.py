@@ -44,7 +44,9 @@ from ansim.linkage._encoded import (
 from ansim.linkage._estimates import (
     OVERCONFIDENCE,
     Interval,
+    cluster_doubt,
     estimated_missed_by_blocking,
+    false_links,
     quality_estimates,
 )
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
@@ -119,6 +121,7 @@ __all__ = [
     "block_pairs",
     "block_pairs_on",
     "check_parts",
+    "cluster_doubt",
     "comparison_levels",
     "connected_components",
     "current_engine",
@@ -130,6 +133,7 @@ __all__ = [
     "estimate_u",
     "estimated_missed_by_blocking",
     "example_config",
+    "false_links",
     "fitted_to_field",
     "level_columns",
     "link",

@@ -218,3 +218,27 @@ def test_auto_blocking_keeps_the_standard_passes_where_they_lose_nothing(world: 
     assert auto.report.blocking["extra_passes_switched_on"] is False
     assert auto.report.blocking["candidate_pairs"] == standard.report.blocking["candidate_pairs"]
     assert auto.table.equals(standard.table)
+
+
+def test_false_link_interval_holds_the_clusters_that_join_different_people(
+    world: tuple,
+) -> None:
+    paths, serials, truth = world
+    linkmap = link_probabilistic(_parts(paths))
+    person = {
+        (row["dataset"], str(row["record_id"])): row["person_id"] for row in truth.to_pylist()
+    }
+    located = {
+        (name, serial): person[name, str(record)]
+        for name, table in serials.items()
+        for record, serial in zip(
+            table["record_id"].to_pylist(), table["serial"].to_pylist(), strict=True
+        )
+    }
+    found: dict[str, set[object]] = {}
+    for row in linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist():
+        found.setdefault(row["person_id"], set()).add(located[row["dataset"], row["serial"]])
+    false = sum(len(people) > 1 for people in found.values())
+    interval = linkmap.report.estimates["false_links"]
+    assert interval["low"] <= false <= interval["high"], (false, interval)
+    assert interval["point"] >= linkmap.report.estimates["model_expected_false_links"]
