@@ -45,16 +45,17 @@ __all__ = [
 _HISTOGRAM_EDGES = tuple(range(-40, 52, 4))
 _Z90 = 1.6449  # standard normal quantile of a two-sided 90% interval
 OVERCONFIDENCE = (1.0, 8.0)
-"""How many times the model's own expected false links the truth may be (low, high): field
-evidence is not independent among non-matches (twins share a birth date, an address and most
-of an RRN), so a Fellegi–Sunter model is overconfident about its best non-matches. On six
-demo worlds (10k and 30k people, see docs/benchmarks.md) the true count was 0 to 6 against
-model sums of 0.19 to 0.46; the stated interval held it in 5 of the 6 (not in a world with
-6 false links against a sum of 0.19): these factors are a first calibration, not a proof."""
+"""How many times the model's own doubt the truth may be (low, high): field evidence is not
+independent among non-matches (twins share a birth date, an address and most of an RRN), so
+a Fellegi–Sunter model is overconfident about its best non-matches. Applied per cluster to
+its doubt (see :func:`false_links`), the interval held the true count of clusters joining
+different people in 14 of 15 10k demo worlds (1× and 3× error rates, docs/benchmarks.md);
+where false links occurred, the point was 1.4–3× too low: a first calibration, not a proof."""
 DOUBTFUL = 0.03
 """A cluster whose least likely pair inside has ``1 - p`` at or above this is counted in the
-report's ``doubtful_clusters`` (a review list: on 10k demo worlds nearly every cluster that
-joined different people reached it, and 1 to 4 of about 2,800 correct ones)."""
+report's ``doubtful_clusters`` (a review list: in a 10k demo world 8 of its 10 clusters that
+joined different people reached it; 2 to 6 correct clusters of about 2,800 do on 1× demo
+worlds, 12 to 20 with three times the identifier errors)."""
 
 
 @dataclass(frozen=True)
