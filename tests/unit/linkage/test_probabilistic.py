@@ -24,7 +24,7 @@ from ansim.linkage import (
     match_files,
     quality_against_truth,
 )
-from ansim.packages import Part, read_part, seal_part
+from ansim.packages import Part, open_package, read_part, seal_part
 from ansim.services import TrialProject
 
 DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
@@ -242,3 +242,35 @@ def test_false_link_interval_holds_the_clusters_that_join_different_people(
     interval = linkmap.report.estimates["false_links"]
     assert interval["low"] <= false <= interval["high"], (false, interval)
     assert interval["point"] >= linkmap.report.estimates["model_expected_false_links"]
+
+
+def test_pairs_and_model_stay_at_the_linkage_unit_only_the_link_map_is_sealed(
+    world: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths, _, _ = world
+    root = tmp_path / "trial"
+    keys = PassphraseKeyFile.create(root / "governance" / KEY_FILE, PASSPHRASE)
+    datasets = {name: demo_spec(name).custodian for name in DATASETS}
+    trial = TrialProject.create(root, "test", datasets, keys=keys)
+    trial.close()
+    monkeypatch.setattr("ansim.cli._linkage.acting_user", lambda: trial.linker)
+    sealed = [
+        seal_part(path, sender=trial.keys[datasets[path.stem]], recipient="linkage_unit",
+                  out_dir=tmp_path / "packages")
+        for path in paths
+    ]  # fmt: skip
+    out = tmp_path / "unit"
+    runner = CliRunner(env={"ANSIM_KEY_PASSPHRASE": PASSPHRASE})
+    result = runner.invoke(
+        app,
+        ["linkage", "match", *[a for p in sealed for a in ("--identity", str(p))],
+         "--out", str(out), "--pairs", "--save-model", str(out / "model.json"),
+         "--project", "test", "--home", str(root / "governance"),
+         "--keys", str(root / "linkage_unit" / "keys")],
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (out / "pairs.parquet").exists() and (out / "model.json").exists()
+    outgoing = sorted(p for p in (out / "outbox").rglob("*") if p.is_file())
+    assert [p.parent.name for p in outgoing] == ["hub"]  # one package, for the hub
+    package = open_package(outgoing[0], trial.keys["hub"], project="test", kind="linkmap")
+    assert package.table.column_names == ["serial", "dataset", "person_id"]
