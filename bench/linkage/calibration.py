@@ -52,7 +52,7 @@ def main(people: int, seed: int, out: Path) -> dict[str, object]:
             serial_map["record_id"].to_pylist(), serial_map["serial"].to_pylist(), strict=True
         ):
             person[name, serial] = true_person.get(str(record))
-    linkmap = link(parts, LinkageConfig(), pairs=True)
+    linkmap = link(parts, LinkageConfig(pairs_floor=0.0), pairs=True)  # every candidate
     pairs = linkmap.pairs.to_pylist() if linkmap.pairs is not None else []
     links = [p for p in pairs if p["match_probability"] >= LinkageConfig().match_probability]
     false_pairs = sum(
@@ -63,6 +63,9 @@ def main(people: int, seed: int, out: Path) -> dict[str, object]:
     for row in linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist():
         persons_in[row["person_id"]].add(person[row["dataset"], row["serial"]])
     false_clusters = sum(len(found) > 1 for found in persons_in.values())
+    missed = _missed(
+        linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist(), pairs, person
+    )
     estimates = linkmap.report.estimates
     interval = estimates["false_links"]
     if not isinstance(interval, dict):
@@ -77,7 +80,36 @@ def main(people: int, seed: int, out: Path) -> dict[str, object]:
         "false_links": interval,
         "covered": interval["low"] <= false_clusters <= interval["high"],
         "doubtful_clusters": estimates["doubtful_clusters"],
+        **missed,
+        "missed_links": estimates["missed_links"],
+        "blocking_missed": linkmap.report.blocking["estimated_true_pairs_missed_interval"],
         "switched_on": linkmap.report.blocking["extra_passes_switched_on"],
+    }
+
+
+def _missed(
+    rows: list[dict[str, object]],
+    pairs: list[dict[str, object]],
+    person: dict[tuple[str, str], object],
+) -> dict[str, int]:
+    """True pairs (two records of one person) not linked, and not even a candidate."""
+    records: defaultdict[object, int] = defaultdict(int)
+    together: defaultdict[tuple[object, object], int] = defaultdict(int)
+    for row in rows:
+        who = person[str(row["dataset"]), str(row["serial"])]
+        records[who] += 1
+        together[who, row["person_id"]] += 1
+    true_pairs = sum(n * (n - 1) // 2 for n in records.values())
+    linked = sum(n * (n - 1) // 2 for n in together.values())
+    candidates = sum(
+        person[str(p["dataset_l"]), str(p["serial_l"])]
+        == person[str(p["dataset_r"]), str(p["serial_r"])]
+        for p in pairs
+    )
+    return {
+        "true_pairs": true_pairs,
+        "true_missed_links": true_pairs - linked,
+        "true_missed_by_blocking": true_pairs - candidates,
     }
 
 

@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from ansim.linkage import OVERCONFIDENCE, cluster_doubt, false_links
+from ansim.linkage import (
+    OVERCONFIDENCE,
+    BlockingPass,
+    CandidatePairs,
+    ScoredPairs,
+    cluster_doubt,
+    false_links,
+    quality_estimates,
+)
 
 
 def test_a_cluster_is_judged_by_its_least_likely_pair_inside_it() -> None:
@@ -39,3 +47,20 @@ def test_interval_covers_worlds_where_the_model_is_as_sure_as_it_says_or_too_sur
             estimate = false_links(doubt)
             covered += estimate.low <= false <= estimate.high
         assert covered >= 0.9 * 200, (factor, covered)
+
+
+def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
+    # 0-1 and 1-2 are links; 0-2 scored 0.4 is joined through 1; 3-4 scored 0.6 stays apart
+    first, second = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 4])
+    p = np.array([0.99, 0.99, 0.4, 0.6], np.float32)
+    candidates = CandidatePairs(
+        first, second, np.full(4, 3, np.uint64), (BlockingPass("a", 4, 0), BlockingPass("b", 4, 0))
+    )
+    scored = ScoredPairs(candidates, np.zeros(4, np.float32), p >= 0.9, p)
+    labels = np.array([0, 0, 0, 1, 2])
+    estimates = quality_estimates(scored, np.array([True, True]), np.array([0, 1]), labels)
+    missed = estimates["missed_links"]
+    assert missed["point"] == 0.6  # only the 3-4 pair, not the 0-2 pair
+    assert missed["low"] <= 0.6 <= missed["high"]
+    false = estimates["false_links"]
+    assert false["point"] > 0.6  # the cluster {0, 1, 2} holds a pair scored 0.4
