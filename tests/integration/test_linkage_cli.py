@@ -45,7 +45,8 @@ def _link(demo_run: DemoRun, out: Path, *options: str) -> str:
 @pytest.fixture(scope="module")
 def trained(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("trained")
-    _link(demo_run, out, "--seed", "4", "--pairs", "--save-model", str(out / "model.json"))
+    output = _link(demo_run, out, "--seed", "4", "--pairs", "--save-model", str(out / "model.json"))
+    assert "estimated false links" in output
     return out
 
 
@@ -128,6 +129,17 @@ def test_report_estimates_have_intervals(trained: Path) -> None:
         value = estimates[key]
         assert value["low"] <= value["point"] <= value["high"], key
     assert estimates["threshold_sweep"][0]["threshold"] == 0.5
+
+
+def test_report_explains_every_count_it_shows(trained: Path) -> None:
+    report = json.loads((trained / "linkage_report.json").read_text())
+    notes = report["notes"]
+    counts = {"records", "persons", "persons_by_sources", "linked_pairs", "cluster_sizes", "edges"}
+    assert counts <= set(notes)
+    for key in notes:  # every note is about a count the report holds
+        section, _, name = key.partition(".")
+        assert section in report, key
+        assert not name or name in report[section], key
 
 
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"versions": {"format": 99}}'])

@@ -56,6 +56,12 @@ def _summary(report: LinkageReport) -> None:
             f"estimated precision {estimates['estimated_precision']}, "
             f"estimated recall {estimates['estimated_recall']} (no labels used)"
         )
+    false = estimates.get("false_links")
+    if isinstance(false, dict):
+        console.print(
+            f"estimated false links (clusters joining different people) {false['point']} "
+            f"[90%: {false['low']}–{false['high']}]"
+        )
 
 
 @linkage_app.command("match")
