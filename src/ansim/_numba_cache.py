@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["numba_cache_dir", "use_user_cache"]
@@ -39,13 +40,28 @@ def numba_cache_dir(environ: dict[str, str] | None = None) -> Path:
     return Path(base) / "ansim" / "numba"
 
 
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
 def use_user_cache() -> Path:
     """Point numba's cache at :func:`numba_cache_dir` (call before any kernel is defined).
+
+    Where that folder cannot be written (no home directory, a read-only one), a folder of
+    the user's own in the temporary directory is used: numba's fallback would be the
+    package's folder.
 
     Returns:
         The cache folder in use.
     """
     folder = numba_cache_dir()
+    if not _writable(folder):
+        user = getattr(os, "getuid", lambda: "user")()
+        folder = Path(tempfile.gettempdir()) / f"ansim-numba-{user}"
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba = sys.modules.get("numba")
     if numba is not None:  # numba already imported: its config read the variable too early

@@ -35,3 +35,17 @@ def test_cache_folder_follows_the_environment(tmp_path: Path) -> None:
     assert numba_cache_dir({"NUMBA_CACHE_DIR": str(tmp_path)}) == tmp_path
     assert numba_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "ansim" / "numba"
     assert numba_cache_dir({}) == Path.home() / ".cache" / "ansim" / "numba"
+
+
+def test_an_unwritable_cache_folder_falls_back_to_the_temporary_folder(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would be")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env |= {"XDG_CACHE_HOME": str(blocked), "PYTHONPATH": str(SRC), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    used = Path(proc.stdout.strip())
+    assert used.is_relative_to(tmp_path / f"ansim-numba-{os.getuid()}")
+    assert not used.is_relative_to(SRC)
