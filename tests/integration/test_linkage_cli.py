@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -121,6 +122,22 @@ def test_explain_as_json_sums_to_the_match_weight(trained: Path) -> None:
     assert sum(s["weight"] for s in shown["steps"]) == pytest.approx(pair["match_weight"], abs=1e-6)
     assert set(shown["levels"]) == {c for c in pair if c.startswith("level_")}
     assert not {"serial_l", "serial_r"} & set(shown)  # an explanation names no record
+
+
+def test_sweep_of_the_pairs_file(trained: Path) -> None:
+    args = ["linkage", "sweep", "--pairs", str(trained / "pairs.parquet")]
+    result = runner.invoke(app, [*args, "--threshold", "0.5", "--threshold", "0.99", "--json"])
+    assert result.exit_code == 0, result.output
+    low, high = json.loads(result.output)
+    probability = pq.read_table(trained / "pairs.parquet")["match_probability"].to_numpy()
+    assert low["pairs"] == int((probability >= np.float32(0.5)).sum())
+    assert high["pairs"] <= low["pairs"]
+    assert high["precision"] >= low["precision"]
+    assert high["recall"] <= low["recall"]
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "precision" in text.output
+    bad = runner.invoke(app, [*args, "--threshold", "1.5"])
+    assert bad.exit_code != 0
 
 
 def test_report_estimates_have_intervals(trained: Path) -> None:

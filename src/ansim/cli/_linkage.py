@@ -12,6 +12,8 @@ from ansim.cli._app import app, console, linkage_app
 from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ansim.linkage import LinkageConfig, LinkageReport
 
 __all__: list[str] = []
@@ -140,16 +142,11 @@ def linkage_explain(
     import json
     from dataclasses import asdict
 
-    import pyarrow.parquet as pq
-
     from ansim.errors import InvalidSpecError
     from ansim.linkage import LinkageModel, waterfall
 
     saved = LinkageModel.load(model)
-    try:
-        table = pq.read_table(pairs)
-    except (OSError, ValueError) as e:
-        raise InvalidSpecError(f"cannot read pairs file {pairs.name}: {type(e).__name__}") from e
+    table = _read_pairs(pairs)
     if not 0 <= row < table.num_rows:
         raise InvalidSpecError(f"--row must be between 0 and {table.num_rows - 1}")
     pair = table.slice(row, 1).to_pylist()[0]
@@ -168,6 +165,57 @@ def linkage_explain(
     for step in steps:
         console.print(f"{step.label:<40} {step.weight:+8.3f}  → {step.total:+8.3f}")
     console.print(f"match probability {pair['match_probability']}")
+
+
+def _read_pairs(pairs: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from ansim.errors import InvalidSpecError
+
+    try:
+        return pq.read_table(pairs)
+    except (OSError, ValueError) as e:
+        raise InvalidSpecError(f"cannot read pairs file {pairs.name}: {type(e).__name__}") from e
+
+
+@linkage_app.command("sweep")
+def linkage_sweep(
+    pairs: Annotated[Path, typer.Option("--pairs", help="pairs.parquet from --pairs.")],
+    threshold: Annotated[
+        list[float] | None, typer.Option("--threshold", help="A threshold (repeat).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+) -> None:
+    """Model-expected precision and recall of the scored pairs at each threshold.
+
+    What the model expects of the pairs in the file (those above its floor), before
+    clustering; the report's estimates.threshold_sweep also counts all candidates and the
+    pairs blocking is estimated to miss.
+    """
+    import json
+
+    import numpy as np
+
+    from ansim.errors import InvalidSpecError
+    from ansim.linkage import threshold_sweep
+
+    table = _read_pairs(pairs)
+    if "match_probability" not in table.column_names:
+        raise InvalidSpecError(f"{pairs.name} is not a pairs file: it has no match_probability")
+    probability = np.asarray(table["match_probability"], np.float32)
+    chosen = tuple(threshold) if threshold else (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
+    if not all(0.0 < t < 1.0 for t in chosen):
+        raise InvalidSpecError("--threshold must be between 0 and 1 (exclusive)")
+    sweep = threshold_sweep(probability, 0.0, chosen)
+    if as_json:
+        typer.echo(json.dumps(sweep, indent=2))
+        return
+    console.print(f"{'threshold':>9} {'pairs':>10} {'precision':>10} {'recall':>10}")
+    for row in sweep:
+        console.print(
+            f"{row['threshold']:>9g} {row['pairs']:>10,} {row['precision']:>10.6f} "
+            f"{row['recall']:>10.6f}"
+        )
 
 
 @linkage_app.command("config")
