@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -45,7 +46,8 @@ def _link(demo_run: DemoRun, out: Path, *options: str) -> str:
 @pytest.fixture(scope="module")
 def trained(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("trained")
-    _link(demo_run, out, "--seed", "4", "--pairs", "--save-model", str(out / "model.json"))
+    output = _link(demo_run, out, "--seed", "4", "--pairs", "--save-model", str(out / "model.json"))
+    assert "estimated false links" in output
     return out
 
 
@@ -106,12 +108,55 @@ def test_explain_shows_a_waterfall_ending_at_the_match_weight(trained: Path) -> 
     assert f"{best['match_weight']:+8.3f}" in result.output.splitlines()[-2]
 
 
+def test_explain_as_json_sums_to_the_match_weight(trained: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["linkage", "explain", "--pairs", str(trained / "pairs.parquet"),
+         "--model", str(trained / "model.json"), "--row", "1", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    pair = pq.read_table(trained / "pairs.parquet").slice(1, 1).to_pylist()[0]
+    assert shown["match_weight"] == pair["match_weight"]
+    assert shown["steps"][0]["label"].startswith("prior")
+    assert sum(s["weight"] for s in shown["steps"]) == pytest.approx(pair["match_weight"], abs=1e-6)
+    assert set(shown["levels"]) == {c for c in pair if c.startswith("level_")}
+    assert not {"serial_l", "serial_r"} & set(shown)  # an explanation names no record
+
+
+def test_sweep_of_the_pairs_file(trained: Path) -> None:
+    args = ["linkage", "sweep", "--pairs", str(trained / "pairs.parquet")]
+    result = runner.invoke(app, [*args, "--threshold", "0.5", "--threshold", "0.99", "--json"])
+    assert result.exit_code == 0, result.output
+    low, high = json.loads(result.output)
+    probability = pq.read_table(trained / "pairs.parquet")["match_probability"].to_numpy()
+    assert low["pairs"] == int((probability >= np.float32(0.5)).sum())
+    assert high["pairs"] <= low["pairs"]
+    assert high["precision"] >= low["precision"]
+    assert high["recall"] <= low["recall"]
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "precision" in text.output
+    bad = runner.invoke(app, [*args, "--threshold", "1.5"])
+    assert bad.exit_code != 0
+
+
 def test_report_estimates_have_intervals(trained: Path) -> None:
     estimates = json.loads((trained / "linkage_report.json").read_text())["estimates"]
     for key in ("precision", "recall", "false_links", "missed_links"):
         value = estimates[key]
         assert value["low"] <= value["point"] <= value["high"], key
     assert estimates["threshold_sweep"][0]["threshold"] == 0.5
+
+
+def test_report_explains_every_count_it_shows(trained: Path) -> None:
+    report = json.loads((trained / "linkage_report.json").read_text())
+    notes = report["notes"]
+    counts = {"records", "persons", "persons_by_sources", "linked_pairs", "cluster_sizes", "edges"}
+    assert counts <= set(notes)
+    for key in notes:  # every note is about a count the report holds
+        section, _, name = key.partition(".")
+        assert section in report, key
+        assert not name or name in report[section], key
 
 
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"versions": {"format": 99}}'])

@@ -12,6 +12,8 @@ from ansim.cli._app import app, console, linkage_app
 from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ansim.linkage import LinkageConfig, LinkageReport
 
 __all__: list[str] = []
@@ -55,6 +57,12 @@ def _summary(report: LinkageReport) -> None:
         console.print(
             f"estimated precision {estimates['estimated_precision']}, "
             f"estimated recall {estimates['estimated_recall']} (no labels used)"
+        )
+    false = estimates.get("false_links")
+    if isinstance(false, dict):
+        console.print(
+            f"estimated false links (clusters joining different people) {false['point']} "
+            f"[90%: {false['low']}–{false['high']}]"
         )
 
 
@@ -128,47 +136,86 @@ def linkage_explain(
     pairs: Annotated[Path, typer.Option("--pairs", help="pairs.parquet from --pairs.")],
     model: Annotated[Path, typer.Option("--model", help="The model that scored them.")],
     row: Annotated[int, typer.Option("--row", help="Row of the pair (0: the best).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the steps as JSON.")] = False,
 ) -> None:
     """Show how one pair's match weight is made: prior, each field's level, adjustments."""
-    import pyarrow.parquet as pq
+    import json
+    from dataclasses import asdict
 
     from ansim.errors import InvalidSpecError
     from ansim.linkage import LinkageModel, waterfall
 
     saved = LinkageModel.load(model)
-    try:
-        table = pq.read_table(pairs)
-    except (OSError, ValueError) as e:
-        raise InvalidSpecError(f"cannot read pairs file {pairs.name}: {type(e).__name__}") from e
+    table = _read_pairs(pairs)
     if not 0 <= row < table.num_rows:
         raise InvalidSpecError(f"--row must be between 0 and {table.num_rows - 1}")
     pair = table.slice(row, 1).to_pylist()[0]
-    for step in waterfall(pair, saved):
+    steps = waterfall(pair, saved)
+    if as_json:
+        levels = {k: v for k, v in pair.items() if k.startswith("level_")}
+        out = {
+            "row": row,
+            "match_weight": pair["match_weight"],
+            "match_probability": pair["match_probability"],
+            "levels": levels,
+            "steps": [asdict(step) for step in steps],
+        }
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for step in steps:
         console.print(f"{step.label:<40} {step.weight:+8.3f}  → {step.total:+8.3f}")
     console.print(f"match probability {pair['match_probability']}")
 
 
-_EXAMPLE_CONFIG = """\
-# Ansim linkage config (ansim link --config this.yaml, ansim linkage match --config ...)
-method: probabilistic      # exact | fuzzy | probabilistic
-match_probability: 0.9     # pairs at or above this probability are links (--threshold)
-assignment: cluster        # cluster | greedy | optimal (1-to-1 between each pair of sources)
-blocking_mode: auto        # auto | standard | lsh (auto adds LSH passes if it predicts loss)
-seed: 0                    # seed of random pairs, training samples and LSH bit samples
-u_from: random             # random (u from random pairs, m by EM) | em (both by EM)
-random_pairs: 1000000      # random pairs drawn to estimate u
-training_pairs: 2000000    # pairs per EM training session
-em_iterations: 50          # most EM iterations per session
-max_block: 500             # blocks larger than this are skipped (and counted)
-fuzzy_threshold: 0.85      # fuzzy: Dice of the record-level filters at which a pair links
-pairs_floor: 0.01          # --pairs: keep pairs whose match probability reaches this
-comparisons: []            # empty: every bf_* field, levels derived from the field; e.g.
-#  - {column: bf_name, bands: [1.0, 0.95, 0.9, 0.8, 0.7], term_frequency: true}
-#  - {column: token_rrn}   # tokens: equal or not
-blocking: []               # empty: automatic passes; e.g.
-#  - {column: token_rrn}
-#  - {column: bf_name, kind: dice, also: [bf_birth_date], threshold: 0.7}
-"""
+def _read_pairs(pairs: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from ansim.errors import InvalidSpecError
+
+    try:
+        return pq.read_table(pairs)
+    except (OSError, ValueError) as e:
+        raise InvalidSpecError(f"cannot read pairs file {pairs.name}: {type(e).__name__}") from e
+
+
+@linkage_app.command("sweep")
+def linkage_sweep(
+    pairs: Annotated[Path, typer.Option("--pairs", help="pairs.parquet from --pairs.")],
+    threshold: Annotated[
+        list[float] | None, typer.Option("--threshold", help="A threshold (repeat).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sweep as JSON.")] = False,
+) -> None:
+    """Model-expected precision and recall of the scored pairs at each threshold.
+
+    What the model expects of the pairs in the file (those above its floor), before
+    clustering; the report's estimates.threshold_sweep also counts all candidates and the
+    pairs blocking is estimated to miss.
+    """
+    import json
+
+    import numpy as np
+
+    from ansim.errors import InvalidSpecError
+    from ansim.linkage import threshold_sweep
+
+    table = _read_pairs(pairs)
+    if "match_probability" not in table.column_names:
+        raise InvalidSpecError(f"{pairs.name} is not a pairs file: it has no match_probability")
+    probability = np.asarray(table["match_probability"], np.float32)
+    chosen = tuple(threshold) if threshold else (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
+    if not all(0.0 < t < 1.0 for t in chosen):
+        raise InvalidSpecError("--threshold must be between 0 and 1 (exclusive)")
+    sweep = threshold_sweep(probability, 0.0, chosen)
+    if as_json:
+        typer.echo(json.dumps(sweep, indent=2))
+        return
+    console.print(f"{'threshold':>9} {'pairs':>10} {'precision':>10} {'recall':>10}")
+    for row in sweep:
+        console.print(
+            f"{row['threshold']:>9g} {row['pairs']:>10,} {row['precision']:>10.6f} "
+            f"{row['recall']:>10.6f}"
+        )
 
 
 @linkage_app.command("config")
@@ -181,11 +228,10 @@ def linkage_config(
     training_pairs, em_iterations, max_block, fuzzy_threshold, pairs_floor, comparisons,
     blocking.
     """
-    from ansim.linkage import LinkageConfig
+    from ansim.linkage import LinkageConfig, example_config
 
     if example:
-        LinkageConfig.from_yaml_text(_EXAMPLE_CONFIG)  # the example is always a valid config
-        typer.echo(_EXAMPLE_CONFIG, nl=False)
+        typer.echo(example_config(), nl=False)
     else:
         typer.echo(LinkageConfig().to_yaml(), nl=False)
 

@@ -25,19 +25,28 @@ from ansim.linkage._comparison import (
     reached_levels,
 )
 from ansim.linkage._components import connected_components, pairs_within_groups
-from ansim.linkage._config import BLOCKING_MODES, METHODS, LinkageConfig
+from ansim.linkage._config import (
+    BLOCKING_MODES,
+    CONFIG_KEYS,
+    METHODS,
+    LinkageConfig,
+    example_config,
+)
 from ansim.linkage._dice import dice_pairs, dice_reference, dice_top_k, popcounts
 from ansim.linkage._encoded import (
     automatic_blocking,
     automatic_comparisons,
     check_parts,
     encode_records,
+    fitted_to_field,
     shared_columns,
 )
 from ansim.linkage._estimates import (
     OVERCONFIDENCE,
     Interval,
+    cluster_doubt,
     estimated_missed_by_blocking,
+    false_links,
     quality_estimates,
 )
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
@@ -80,6 +89,7 @@ from ansim.linkage._training import train_model
 __all__ = [
     "ASSIGNMENTS",
     "BLOCKING_MODES",
+    "CONFIG_KEYS",
     "DEFAULT_DICE_BANDS",
     "LINKMAP_FILE",
     "METHODS",
@@ -111,6 +121,7 @@ __all__ = [
     "block_pairs",
     "block_pairs_on",
     "check_parts",
+    "cluster_doubt",
     "comparison_levels",
     "connected_components",
     "current_engine",
@@ -121,6 +132,9 @@ __all__ = [
     "estimate_m_by_em",
     "estimate_u",
     "estimated_missed_by_blocking",
+    "example_config",
+    "false_links",
+    "fitted_to_field",
     "level_columns",
     "link",
     "link_exact",

@@ -14,7 +14,7 @@ from ansim.linkage._assignment import ASSIGNMENTS
 from ansim.linkage._blocking import BlockingRule
 from ansim.linkage._comparison import FieldComparison
 
-__all__ = ["BLOCKING_MODES", "METHODS", "LinkageConfig"]
+__all__ = ["BLOCKING_MODES", "CONFIG_KEYS", "METHODS", "LinkageConfig", "example_config"]
 
 METHODS = ("exact", "fuzzy", "probabilistic")
 BLOCKING_MODES = ("auto", "standard", "lsh")
@@ -170,3 +170,54 @@ class LinkageConfig:
     def from_yaml(cls, path: Path) -> LinkageConfig:
         """A configuration from a YAML file."""
         return cls.from_yaml_text(read_spec_text(path, "linkage config"))
+
+
+CONFIG_KEYS: dict[str, str] = {
+    "method": "exact | fuzzy | probabilistic",
+    "match_probability": "pairs at or above this probability are links (--threshold)",
+    "assignment": "cluster | greedy | optimal (1-to-1 between sources; --assignment)",
+    "blocking_mode": "auto | standard | lsh (auto adds LSH if it predicts loss; --blocking)",
+    "seed": "seed of random pairs, training samples and LSH bit samples (--seed)",
+    "u_from": "random (u from random pairs, m by EM) | em (both by EM)",
+    "random_pairs": "random pairs drawn to estimate u",
+    "training_pairs": "pairs per EM training session",
+    "em_iterations": "most EM iterations per session",
+    "max_block": "blocks larger than this are skipped (and counted)",
+    "fuzzy_threshold": "fuzzy: Dice of the record-level filters at which a pair links",
+    "pairs_floor": "--pairs: keep pairs whose match probability reaches this",
+    "comparisons": "empty: every bf_* field, levels derived from the field; e.g.",
+    "blocking": "empty: automatic passes; e.g.",
+}
+"""One line of help per config key, in the order ``--example`` prints them."""
+
+_EXAMPLES = {
+    "comparisons": (
+        "{column: bf_name, bands: [1.0, 0.95, 0.9, 0.8, 0.7], term_frequency: true}",
+        "{column: bf_sex}       # no bands: the field's default (a two-valued field: equal or not)",
+        "{column: token_rrn}    # tokens: equal or not",
+    ),
+    "blocking": (
+        "{column: token_rrn}",
+        "{column: bf_name, kind: dice, also: [bf_birth_date], threshold: 0.7}",
+    ),
+}
+
+
+def _scalar(value: object) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+
+
+def example_config() -> str:
+    """A commented config holding every key at its default (the defaults' one source).
+
+    Example:
+        >>> LinkageConfig.from_yaml_text(example_config()) == LinkageConfig()
+        True
+    """
+    defaults = LinkageConfig().to_dict()
+    lines = ["# Ansim linkage config (ansim link --config this.yaml, ansim linkage match ...)"]
+    for key, help_text in CONFIG_KEYS.items():
+        entry = f"{key}: {_scalar(defaults[key])}"
+        lines.append(f"{entry:<26} # {help_text}")
+        lines.extend(f"#  - {example}" for example in _EXAMPLES.get(key, ()))
+    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from ansim.errors import LinkageError
 from ansim.linkage._bits import bit_matrix
 from ansim.linkage._blocking import BlockingRule
-from ansim.linkage._comparison import EncodedRecords, FieldComparison
+from ansim.linkage._comparison import DEFAULT_DICE_BANDS, EncodedRecords, FieldComparison
 from ansim.linkage._dice import popcounts
 from ansim.packages import Part
 
@@ -25,6 +25,7 @@ __all__ = [
     "automatic_comparisons",
     "check_parts",
     "encode_records",
+    "fitted_to_field",
     "shared_columns",
 ]
 
@@ -175,8 +176,26 @@ def automatic_comparisons(
     """
     filters = sorted((c for c in columns if c.startswith("bf_")), key=_field_order)
     if filters:
-        return tuple(FieldComparison(c, (1.0,) if _few_values(records, c) else ()) for c in filters)
+        return tuple(fitted_to_field(FieldComparison(c), records) for c in filters)
     return tuple(FieldComparison(c) for c in columns if c.startswith("token_"))
+
+
+def fitted_to_field(comparison: FieldComparison, records: EncodedRecords | None) -> FieldComparison:
+    """A comparison with the default Dice bands made equal-or-not on a few-valued field.
+
+    The same rule for automatic comparisons and for configured ones without ``bands`` (in
+    Python and in YAML alike): Dice between the few values of a field such as sex takes only
+    a few fixed values, which say nothing about typos. Bands given explicitly stay.
+
+    Example:
+        >>> fitted_to_field(FieldComparison("bf_sex"), None).bands == DEFAULT_DICE_BANDS
+        True
+    """
+    if comparison.is_token or comparison.bands != DEFAULT_DICE_BANDS:
+        return comparison
+    if not _few_values(records, comparison.column):
+        return comparison
+    return FieldComparison(comparison.column, (1.0,), comparison.term_frequency)
 
 
 FEW_VALUES = 16

@@ -24,7 +24,7 @@ from ansim.linkage import (
     match_files,
     quality_against_truth,
 )
-from ansim.packages import Part, read_part, seal_part
+from ansim.packages import Part, open_package, read_part, seal_part
 from ansim.services import TrialProject
 
 DATASETS = ("gyeonggi_cases", "kostat_register", "snu_cohort")
@@ -185,3 +185,91 @@ def test_cli_match_takes_a_method_and_a_config(
     )
     assert "estimated precision" in default.output
     assert "match_weight" in pq.read_table(tmp_path / "p" / "linkmap.parquet").column_names
+
+
+def test_same_parts_and_seed_give_an_identical_link_map_and_pairs(world: tuple) -> None:
+    paths, _, _ = world
+    config = LinkageConfig(seed=3)
+    first = link(_parts(paths), config, pairs=True)
+    again = link(_parts(paths), config, pairs=True)
+    assert first.table.equals(again.table)
+    assert first.pairs is not None and again.pairs is not None
+    assert first.pairs.equals(again.pairs)
+    assert first.model == again.model
+    assert first.report.estimates == again.report.estimates
+
+
+def test_a_configured_two_valued_field_without_bands_is_equal_or_not(world: tuple) -> None:
+    paths, _, _ = world
+    config = LinkageConfig.from_yaml_text(
+        "comparisons: [{column: bf_name}, {column: bf_birth_date}, {column: bf_sex}]"
+    )
+    linkmap = link(_parts(paths), config)
+    assert linkmap.model is not None
+    levels = {c.column: c.level_names for c in linkmap.model.weights.comparisons}
+    assert levels["bf_sex"] == ("equal", "different")
+    assert len(levels["bf_name"]) > 2  # a many-valued field keeps its Dice bands
+
+
+def test_auto_blocking_keeps_the_standard_passes_where_they_lose_nothing(world: tuple) -> None:
+    paths, _, _ = world
+    auto = link(_parts(paths), LinkageConfig(blocking_mode="auto"))
+    standard = link(_parts(paths), LinkageConfig(blocking_mode="standard"))
+    assert auto.report.blocking["extra_passes_switched_on"] is False
+    assert auto.report.blocking["candidate_pairs"] == standard.report.blocking["candidate_pairs"]
+    assert auto.table.equals(standard.table)
+
+
+def test_false_link_interval_holds_the_clusters_that_join_different_people(
+    world: tuple,
+) -> None:
+    paths, serials, truth = world
+    linkmap = link_probabilistic(_parts(paths))
+    person = {
+        (row["dataset"], str(row["record_id"])): row["person_id"] for row in truth.to_pylist()
+    }
+    located = {
+        (name, serial): person[name, str(record)]
+        for name, table in serials.items()
+        for record, serial in zip(
+            table["record_id"].to_pylist(), table["serial"].to_pylist(), strict=True
+        )
+    }
+    found: dict[str, set[object]] = {}
+    for row in linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist():
+        found.setdefault(row["person_id"], set()).add(located[row["dataset"], row["serial"]])
+    false = sum(len(people) > 1 for people in found.values())
+    interval = linkmap.report.estimates["false_links"]
+    assert interval["low"] <= false <= interval["high"], (false, interval)
+
+
+def test_pairs_and_model_stay_at_the_linkage_unit_only_the_link_map_is_sealed(
+    world: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths, _, _ = world
+    root = tmp_path / "trial"
+    keys = PassphraseKeyFile.create(root / "governance" / KEY_FILE, PASSPHRASE)
+    datasets = {name: demo_spec(name).custodian for name in DATASETS}
+    trial = TrialProject.create(root, "test", datasets, keys=keys)
+    trial.close()
+    monkeypatch.setattr("ansim.cli._linkage.acting_user", lambda: trial.linker)
+    sealed = [
+        seal_part(path, sender=trial.keys[datasets[path.stem]], recipient="linkage_unit",
+                  out_dir=tmp_path / "packages")
+        for path in paths
+    ]  # fmt: skip
+    out = tmp_path / "unit"
+    runner = CliRunner(env={"ANSIM_KEY_PASSPHRASE": PASSPHRASE})
+    result = runner.invoke(
+        app,
+        ["linkage", "match", *[a for p in sealed for a in ("--identity", str(p))],
+         "--out", str(out), "--pairs", "--save-model", str(out / "model.json"),
+         "--project", "test", "--home", str(root / "governance"),
+         "--keys", str(root / "linkage_unit" / "keys")],
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (out / "pairs.parquet").exists() and (out / "model.json").exists()
+    outgoing = sorted(p for p in (out / "outbox").rglob("*") if p.is_file())
+    assert [p.parent.name for p in outgoing] == ["hub"]  # one package, for the hub
+    package = open_package(outgoing[0], trial.keys["hub"], project="test", kind="linkmap")
+    assert package.table.column_names == ["serial", "dataset", "person_id"]

@@ -1,0 +1,69 @@
+"""Label-free false-link estimates at the cluster level."""
+
+import numpy as np
+
+from ansim.linkage import (
+    OVERCONFIDENCE,
+    BlockingPass,
+    CandidatePairs,
+    ScoredPairs,
+    cluster_doubt,
+    false_links,
+    quality_estimates,
+)
+
+
+def test_a_cluster_is_judged_by_its_least_likely_pair_inside_it() -> None:
+    # records 0, 1, 2 form one cluster by links 0-1 and 1-2; 0-2 was scored low (twins)
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    first, second = np.array([0, 1, 0, 3, 2]), np.array([1, 2, 2, 4, 5])
+    p = np.array([0.99, 0.98, 0.2, 0.999, 0.1])
+    doubt = cluster_doubt(labels, first, second, p)
+    np.testing.assert_allclose(doubt, [0.8, 0.001, 0.0])  # the 2-5 pair joins no cluster
+
+
+def test_no_doubt_is_no_false_link() -> None:
+    estimate = false_links(np.zeros(5))
+    assert (estimate.point, estimate.low, estimate.high) == (0.0, 0.0, 0.0)
+
+
+def test_interval_holds_the_point_and_grows_with_doubt() -> None:
+    small = false_links(np.full(1000, 0.001))
+    large = false_links(np.full(1000, 0.01))
+    for estimate in (small, large):
+        assert estimate.low <= estimate.point <= estimate.high
+    assert large.point > small.point and large.high > small.high
+    assert large.high <= 1000  # never more false links than doubtful clusters
+
+
+def test_interval_covers_worlds_where_the_model_is_as_sure_as_it_says_or_too_sure() -> None:
+    """Simulated worlds: each cluster is false with probability k x its doubt."""
+    rng = np.random.default_rng(15)
+    for factor in (1.0, OVERCONFIDENCE[1]):
+        covered = 0
+        for _ in range(200):
+            doubt = rng.beta(0.2, 60.0, size=3000)  # most clusters nearly sure, a few not
+            false = int((rng.random(doubt.size) < np.minimum(1.0, factor * doubt)).sum())
+            estimate = false_links(doubt)
+            covered += estimate.low <= false <= estimate.high
+        assert covered >= 0.9 * 200, (factor, covered)
+
+
+def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
+    # 0-1 and 1-2 are links; 0-2 scored 0.4 is joined through 1; 3-4 scored 0.6 stays apart
+    first, second = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 4])
+    p = np.array([0.99, 0.99, 0.4, 0.6], np.float32)
+    candidates = CandidatePairs(
+        first, second, np.full(4, 3, np.uint64), (BlockingPass("a", 4, 0), BlockingPass("b", 4, 0))
+    )
+    scored = ScoredPairs(candidates, np.zeros(4, np.float32), p >= 0.9, p)
+    labels = np.array([0, 0, 0, 1, 2])
+    estimates = quality_estimates(scored, np.array([True, True]), np.array([0, 1]), labels)
+    missed = estimates["missed_links"]
+    scale = np.sqrt(np.prod(OVERCONFIDENCE))
+    assert missed["point"] == round(0.6 * scale, 1)  # only the 3-4 pair, not the 0-2 pair
+    assert missed["low"] <= missed["point"] <= missed["high"]
+    false = estimates["false_links"]
+    # the cluster {0, 1, 2} is doubted by its implied pair scored 0.4, not by its links (0.99)
+    assert false["point"] == round(0.6 * scale, 1)
+    assert estimates["model_expected_false_links"] == 0.02
