@@ -153,3 +153,27 @@ def test_a_protected_table_goes_through_the_same_path(env: Env) -> None:
     assert (env.tmp / "table" / "table.csv").read_bytes() == candidate.files["table.csv"]
     (entry,) = service.ledger.released()
     assert entry.unit == "firm"
+
+
+def test_workspace_review_is_the_release_services_path(env: Env) -> None:
+    # One copy of the decide and release logic: the workspace's review delegates to the service.
+    with env.workspace() as ws:
+        output = ws.submit(ws.crosstab(BY_INCOME, ["income_band"]).id)
+    review = env.review()
+    review.approve("checker", output.id, "fine")
+    (entered,) = review.service.all()
+    assert (entered.kind, entered.source, entered.author) == (
+        ReleaseKind.WORKSPACE,
+        output.id,
+        "analyst",
+    )
+    assert entered.approvals == ("checker",) and entered.status == ReleaseStatus.SUBMITTED
+    with pytest.raises(AccessDenied, match="own"):
+        review.service.approve("analyst", entered.id)
+    review.approve("checker2", output.id)
+    assert review.service.get(entered.id).status == ReleaseStatus.APPROVED
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    assert review.service.get(entered.id).status == ReleaseStatus.RELEASED
+    assert review.outputs.get(output.id).status.value == "released"
+    assert [e["id"] for e in review.service.ledger.entries()] == [f"workspace {output.id}"]
+    assert env.gov.verify_audit().ok
