@@ -21,6 +21,7 @@ from ansim.cli import (  # noqa: F401
     _packages,
     _privacy,
     _project,
+    _release,
     _serve,
     _workspace,
 )
