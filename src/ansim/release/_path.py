@@ -563,7 +563,8 @@ class ReleaseService:
         title: str,
         threshold: int,
         cells: Mapping[str, frozenset[str]],
-        awaiting: bool,
+        status: ReleaseStatus,
+        approvals: Sequence[str] = (),
         needed: int = APPROVALS,
         exception: str = "",
         entry: str = "",
@@ -582,7 +583,9 @@ class ReleaseService:
             title: What it is, for the checkers.
             threshold: Its rules' threshold.
             cells: Each published count → its persons' ids (empty for models).
-            awaiting: Whether it awaits review (False while held or a draft).
+            status: Its state in the workspace: held (or a draft), submitted, or — for an
+                output reviewed before it was entered here — approved, rejected or released.
+            approvals: Who approved it before it was entered here (its workspace record).
             needed: Approvals its policy asks for (at least :data:`APPROVALS`).
             exception: The author's reason for releasing it although its checks fail.
             entry: Its name in the ledger (default: its submission id).
@@ -593,12 +596,12 @@ class ReleaseService:
         if Path(source).name != source or source.startswith(".") or not source:
             raise InvalidSpecError(f"source {source!r} must be a plain name")
         index = self.ledger.root / "sources" / source
-        status = ReleaseStatus.SUBMITTED if awaiting else ReleaseStatus.HELD
+        undecided = {ReleaseStatus.HELD, ReleaseStatus.SUBMITTED}
         with self.ledger.lock():
             if index.is_file():
                 found = self.get(index.read_text(encoding="utf-8").strip())
-                undecided = found.status in {ReleaseStatus.HELD, ReleaseStatus.SUBMITTED}
-                if undecided and not found.approvals and found.status != status:
+                follows = found.status in undecided and status in undecided
+                if follows and not found.approvals and found.status != status:
                     found = replace(found, status=status, exception=exception)
                     self._save(found)
                 return found
@@ -606,8 +609,8 @@ class ReleaseService:
             self._write_cells(release, cells)
             submission = Submission(
                 release, ReleaseKind.WORKSPACE, title, author, threshold, "person", {},
-                status=status, needed=max(APPROVALS, needed), source=source, entry=entry,
-                governed=False, exception=exception,
+                status=status, approvals=tuple(approvals), needed=max(APPROVALS, needed),
+                source=source, entry=entry, governed=False, exception=exception,
             )  # fmt: skip
             self._save(submission)
             write_text_atomic(release, index)

@@ -43,6 +43,9 @@ _STATUS = {
 }
 
 
+_ENTERED = {v: k for k, v in _STATUS.items()}  # drafts and held outputs: held
+
+
 @dataclass(frozen=True)
 class Release:
     """A released bundle: where it is and the checksum of every file."""
@@ -76,7 +79,8 @@ class Review:
         return self.service.enter(
             output.id, author=output.author, title=f"{output.id}: {output.command}",
             threshold=policy.threshold, cells=self.outputs.cells(output.id),
-            awaiting=output.status == OutputStatus.SUBMITTED, needed=policy.approvals,
+            status=_ENTERED.get(output.status, ReleaseStatus.HELD),
+            approvals=output.approvals, needed=policy.approvals,
             exception=output.exception, entry=f"{WORKSPACE_PREFIX}{output.id}",
         )  # fmt: skip
 

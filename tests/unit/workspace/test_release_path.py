@@ -10,6 +10,7 @@ import pytest
 from ansim.disclosure import ThresholdRule, protect_table
 from ansim.errors import AccessDenied, DisclosureCheckFailed
 from ansim.release import Candidate, ReleaseKind, ReleaseService, ReleaseStatus
+from ansim.workspace import OutputStatus, ReviewDecision
 
 from .conftest import PROJECT, Env, linked_tables
 
@@ -177,3 +178,17 @@ def test_workspace_review_is_the_release_services_path(env: Env) -> None:
     assert review.outputs.get(output.id).status.value == "released"
     assert [e["id"] for e in review.service.ledger.entries()] == [f"workspace {output.id}"]
     assert env.gov.verify_audit().ok
+
+
+def test_an_output_approved_before_the_release_path_keeps_its_approvals(env: Env) -> None:
+    # Workspaces reviewed before outputs were entered in the release service: their record holds.
+    with env.workspace() as ws:
+        output = ws.submit(ws.crosstab(BY_INCOME, ["income_band"]).id)
+    review = env.review()
+    decisions = tuple(ReviewDecision(c, True, "", "2026-06-01T00:00:00+00:00")
+                      for c in ("checker", "checker2"))  # fmt: skip
+    review.outputs.save(output.evolve(reviews=decisions, status=OutputStatus.APPROVED))
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    (entered,) = review.service.all()
+    assert entered.approvals == ("checker", "checker2")
+    assert entered.status == ReleaseStatus.RELEASED
