@@ -536,10 +536,12 @@ class ReleaseService:
                 raise InvalidSpecError(
                     f"this release path has no portal: a candidate may not carry {PORTAL_FILE}"
                 )
-            table_id = portal_table(
+            table = portal_table(
                 candidate.files[PORTAL_FILE], project=self.project,
                 approvers=[_PENDING_APPROVER], release_date=self.governance.today().isoformat(),
-            ).id  # fmt: skip
+            )  # fmt: skip
+            self._own_portal_id(table.id)
+            table_id = table.id
         digests = {n: hashlib.sha256(d).hexdigest() for n, d in sorted(candidate.files.items())}
         content = json.dumps(digests, sort_keys=True).encode()
         with self.ledger.lock():
@@ -811,6 +813,25 @@ class ReleaseService:
         )
         return checksums
 
+    def _own_portal_id(self, table_id: str) -> None:
+        """Refuse a portal table id another project already published.
+
+        Raises:
+            InvalidSpecError: The portal shows a table of that id from another project.
+        """
+        if self.portal_home is None:
+            return
+        from ansim.portal import PublishedTable, public_dir  # noqa: PLC0415 - imports plotly
+
+        path = public_dir(self.portal_home) / f"{table_id}.json"
+        if path.is_file():
+            shown = PublishedTable.from_json(path.read_text(encoding="utf-8"))
+            if shown.metadata.project != self.project:
+                raise InvalidSpecError(
+                    f"the portal already shows a table {table_id!r} of another project: "
+                    "choose another id"
+                )
+
     def _portal_tables(self, found: Sequence[Submission]) -> dict[str, PublishedTable]:
         """The portal tables of released submissions, filled in with their approvals (kept)."""
         tables = {}
@@ -822,6 +843,7 @@ class ReleaseService:
                 data, project=self.project, approvers=item.approvals,
                 release_date=self.governance.today().isoformat(),
             )  # fmt: skip
+            self._own_portal_id(table.id)
             text = table.to_json().encode("utf-8")
             write_bytes_atomic(text, self.ledger.root / "files" / item.id / PORTAL_FILE)
             tables[item.ledger_name] = table

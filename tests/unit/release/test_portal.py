@@ -77,3 +77,12 @@ def test_the_release_fills_in_its_metadata_and_publishes_it(project: Project) ->
     assert service.published_tables() == {"cases-by-sigungu": path.read_bytes()}
     assert service.get(submitted.id).status == ReleaseStatus.RELEASED
     assert json.loads((project.tmp / "out" / "portal.json").read_text())["metadata"]["approvers"]
+
+
+def test_a_project_cannot_replace_another_projects_portal_table(project: Project) -> None:
+    other = project.tmp / "release" / "public" / "cases-by-sigungu.json"
+    other.parent.mkdir(parents=True)
+    other.write_text(_table().to_json(), encoding="utf-8")  # metadata.project == "draft"
+    service = ReleaseService(project.gov, PROJECT, project.workspace, portal_home=project.tmp)
+    with pytest.raises(InvalidSpecError, match="another project"):
+        service.submit("analyst", _candidate(_table().to_json().encode()))
