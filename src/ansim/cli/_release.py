@@ -50,18 +50,22 @@ def release_table(
     population: Annotated[str, typer.Option("--population")] = "kostat_register",
     threshold: Annotated[int, typer.Option("--threshold", help="Smallest publishable cell.")] = 10,
 ) -> None:
-    """Make events per 100,000 by si/gun × age band × sex and submit it for review."""
-    from ansim.release import Candidate, RateTableSpec, rate_table
+    """Make events per 100,000 by si/gun × age band × sex and submit it for review.
+
+    Cells with fewer than the threshold, and cells the project's release ledger would refuse
+    given everything it has released, are shown as ``x``.
+    """
+    from ansim.release import Candidate, RateTableSpec, rate_table, vet_rate_table
 
     user = acting_user()
     spec = RateTableSpec(events=events, population=population, threshold=threshold)
     gov = open_governance(home, url)
     try:
+        service = release_service(gov, project, store)
         with gov.open_hub_store(user, project, store) as engine:
-            released = rate_table(engine, spec)
-        submitted = release_service(gov, project, store).submit(
-            user, Candidate.rate_table(released)
-        )
+            # cells the project's ledger would refuse, given all it released, are x too
+            released = vet_rate_table(rate_table(engine, spec), service.ledger)
+        submitted = service.submit(user, Candidate.rate_table(released))
     finally:
         gov.close()
     s = released.summary

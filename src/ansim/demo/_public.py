@@ -20,11 +20,9 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import ibis
-import pyarrow as pa
 
 from ansim._safecsv import safe_csv_text
 from ansim.engine import QueryEngine
@@ -36,8 +34,8 @@ from ansim.release import (
     ProjectLedger,
     ReleasedTable,
     ReleaseKind,
-    cell_name,
     rate_table,
+    vet_rate_table,
     withhold_exposing,
 )
 
@@ -88,32 +86,11 @@ def _people(engine: QueryEngine) -> ibis.Table:
 
 
 # -- confirmed cases per 100,000 ---------------------------------------------------------------
-def _withhold_rates(released: ReleasedTable, cells: set[str]) -> ReleasedTable:
-    """The rate table with more cells withheld (their counts and rate become ``x``)."""
-    table = released.table.to_pylist()
-    for row in table:
-        if cell_name(row["sigungu_code"], row["age_band"], row["sex"]) in cells:
-            row |= {"population": None, "cases": None, "rate_per_100k": None,
-                    "status": "suppressed"}  # fmt: skip
-    suppressed = sum(r["status"] != "published" for r in table)
-    members = {k: v for k, v in released.members.items() if k.split(" ", 1)[1] not in cells}
-    summary = released.summary | {"cells_suppressed": suppressed}
-    return replace(
-        released, table=pa.Table.from_pylist(table, schema=released.table.schema),
-        summary=summary, members=members,
-    )  # fmt: skip
-
-
 def rate_candidate(
     engine: QueryEngine, ledger: ProjectLedger, period: tuple[str, str]
 ) -> tuple[Candidate, ReleasedTable]:
     """Confirmed cases per 100,000 by si/gun × age band × sex, as a candidate for the portal."""
-    released = rate_table(engine)
-    groups: dict[str, dict[str, frozenset[str]]] = {}
-    for name, members in released.members.items():
-        _, cell = name.split(" ", 1)
-        groups.setdefault(cell, {})[name] = members
-    released = _withhold_rates(released, withhold_exposing(ledger, groups, THRESHOLD))
+    released = vet_rate_table(rate_table(engine), ledger)
     rows = released.table.to_pylist()
     items = {"rate": "인구 10만명당 확진자", "cases": "확진자", "population": "인구"}
     cells = []

@@ -28,7 +28,7 @@ from ansim.release._rates import (
     release_files,
     write_release,
 )
-from ansim.release._withhold import withhold_exposing
+from ansim.release._withhold import vet_rate_table, withhold_exposing
 
 __all__ = [
     "PORTAL_FILE",
@@ -49,6 +49,7 @@ __all__ = [
     "cell_name",
     "rate_table",
     "release_files",
+    "vet_rate_table",
     "withhold_exposing",
     "write_release",
 ]

@@ -11,11 +11,15 @@ table built this way passes it (unless another release comes first).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+
+import pyarrow as pa
 
 from ansim.release._ledger import AtomExposure, ReleasedCells
 from ansim.release._path import ProjectLedger
+from ansim.release._rates import ReleasedTable, cell_name
 
-__all__ = ["withhold_exposing"]
+__all__ = ["vet_rate_table", "withhold_exposing"]
 
 _CANDIDATE = "candidate"
 
@@ -83,3 +87,33 @@ def withhold_exposing(
         for exposure in fresh:
             withheld |= _culprits(exposure, groups, withheld)
     return withheld
+
+
+def vet_rate_table(released: ReleasedTable, ledger: ProjectLedger) -> ReleasedTable:
+    """The rate table with the cells withheld that the project's ledger would refuse.
+
+    Each cell (its population, cases and rate) is one group: published or ``x`` together.
+
+    Args:
+        released: The rate table (:func:`~ansim.release.rate_table`).
+        ledger: The project's ledger.
+
+    Returns:
+        The table with those cells' counts and rate withheld and its summary updated.
+    """
+    groups: dict[str, dict[str, frozenset[str]]] = {}
+    for name, ids in released.members.items():
+        groups.setdefault(name.split(" ", 1)[1], {})[name] = ids
+    threshold = int(released.summary["spec"]["threshold"])
+    cells = withhold_exposing(ledger, groups, threshold)
+    table = released.table.to_pylist()
+    for row in table:
+        if cell_name(row["sigungu_code"], row["age_band"], row["sex"]) in cells:
+            row |= {"population": None, "cases": None, "rate_per_100k": None,
+                    "status": "suppressed"}  # fmt: skip
+    suppressed = sum(r["status"] != "published" for r in table)
+    members = {k: v for k, v in released.members.items() if k.split(" ", 1)[1] not in cells}
+    return replace(
+        released, table=pa.Table.from_pylist(table, schema=released.table.schema),
+        summary=released.summary | {"cells_suppressed": suppressed}, members=members,
+    )  # fmt: skip

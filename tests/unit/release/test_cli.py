@@ -51,6 +51,8 @@ def test_release_table_is_a_candidate_published_only_after_two_approvals(
     _as(monkeypatch, "checker2")
     assert "approved (2/2" in _run(project, "release", "review", "rel-0001", "--comment", "ok")
     assert "rel-0001 rate_table approved" in _run(project, "release", "queue")
+    vetted = ReleaseService(project.gov, PROJECT, project.workspace).audit("rel-0001")
+    assert vetted.passed and vetted.cells > 0  # vetted against the ledger before submission
     _as(monkeypatch, "checker")
     out = project.tmp / "out"
     _run(project, "release", "publish", "rel-0001", "--out", str(out))
