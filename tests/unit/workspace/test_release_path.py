@@ -192,3 +192,18 @@ def test_an_output_approved_before_the_release_path_keeps_its_approvals(env: Env
     (entered,) = review.service.all()
     assert entered.approvals == ("checker", "checker2")
     assert entered.status == ReleaseStatus.RELEASED
+
+
+def test_a_released_bundle_is_safe_to_open_in_a_spreadsheet(env: Env) -> None:
+    with env.workspace() as ws:
+        made = ws.crosstab(
+            "SELECT person_id, '=cmd' || income_band AS band FROM register", ["band"]
+        )
+        output = ws.submit(made.id)
+    review = env.review()
+    review.approve("checker", output.id)
+    review.approve("checker2", output.id)
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    lines = (env.tmp / "bundle" / f"{output.id}.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "band,count"
+    assert all(line.startswith("'=cmdQ") and line.split(",")[1].isdigit() for line in lines[1:])
