@@ -2,15 +2,18 @@
 
 Spreadsheet programs run a cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return as a formula (CSV injection). Following OWASP, such *text* cells are prefixed with ``'``
-so they show as text. Numeric columns stay numeric: a number such as ``-3`` in an integer or
-float column is written as a number (a bare number is not a formula, and prefixing it would turn
-released counts into text). Machine-facing Parquet keeps values as they are.
+so they show as text. Numbers stay numbers: a number such as ``-3`` in an integer or float
+column is written as a number, and so is text that is one plain decimal number (``-3``,
+``+1.5``, ``2e-3``, as in a column that holds counts and the suppression symbol ``x``): a bare
+number is not a formula, and prefixing it would turn released counts into text. Machine-facing
+Parquet keeps values as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
@@ -22,6 +25,7 @@ __all__ = ["FORMULA_STARTS", "neutralise", "neutralise_table", "safe_csv_text", 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP)."""
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def neutralise(value: object) -> object:
@@ -29,9 +33,15 @@ def neutralise(value: object) -> object:
 
     Example:
         >>> neutralise("=HYPERLINK(1)"), neutralise("-3"), neutralise(-3), neutralise("ok")
-        ("'=HYPERLINK(1)", "'-3", -3, 'ok')
+        ("'=HYPERLINK(1)", '-3', -3, 'ok')
+        >>> neutralise("-3+cmd|' /C calc'!A0"), neutralise("+1.5e3")
+        ("'-3+cmd|' /C calc'!A0", '+1.5e3')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not re.match(_PLAIN_NUMBER, value)
+    ):
         return "'" + value
     return value
 
@@ -57,9 +67,9 @@ def neutralise_table(table: pa.Table) -> pa.Table:
     """``table`` with formula-like cells of its text columns (and column names) prefixed.
 
     Example:
-        >>> t = neutralise_table(pa.table({"x": ["=1+1", "a", None], "n": [-1, 2, 3]}))
+        >>> t = neutralise_table(pa.table({"x": ["=1+1", "a", None, "-2"], "n": [-1, 2, 3, 4]}))
         >>> t.column("x").to_pylist(), t.column("n").to_pylist()
-        (["'=1+1", 'a', None], [-1, 2, 3])
+        (["'=1+1", 'a', None, '-2'], [-1, 2, 3, 4])
     """
     columns = []
     for original in table.columns:
@@ -67,7 +77,10 @@ def neutralise_table(table: pa.Table) -> pa.Table:
         if pa.types.is_dictionary(kind):
             column, kind = column.cast(kind.value_type), kind.value_type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            risky = pc.match_substring_regex(column, _FORMULA_PATTERN)
+            risky = pc.and_(
+                pc.match_substring_regex(column, _FORMULA_PATTERN),
+                pc.invert(pc.match_substring_regex(column, _PLAIN_NUMBER)),
+            )
             prefixed = pc.binary_join_element_wise("'", column, "")
             column = pc.if_else(risky, prefixed, column)
         columns.append(column)

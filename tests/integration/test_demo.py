@@ -3,6 +3,10 @@ import json
 import pyarrow.csv as pacsv
 
 from ansim.demo import DemoRun
+from ansim.demo._run import CHECKER, CHECKER2, PROJECT
+from ansim.governance import Governance
+from ansim.portal import load_published
+from ansim.release import ReleaseService, ReleaseStatus
 
 
 def test_demo_runs_end_to_end(demo_run: DemoRun) -> None:
@@ -30,3 +34,24 @@ def test_quarantined_rows_keep_their_raw_fields_and_row_numbers(demo_run: DemoRu
     rows = pacsv.read_csv(result.quarantine).to_pylist()
     assert len(rows) == result.rows_quarantined
     assert all(r["row_number"] >= 2 and r["reason"] and r["raw"] for r in rows)
+
+
+def test_the_demo_releases_its_public_tables_through_the_release_path(demo_run: DemoRun) -> None:
+    gov = Governance(demo_run.out / "governance")
+    try:
+        service = ReleaseService(gov, PROJECT, demo_run.out / "hub" / "workspace")
+        released = [s for s in service.all() if s.portal]
+        entries = [e for e in service.ledger.entries() if "portal" in e]
+    finally:
+        gov.close()
+    assert len(released) == len(entries) == 4
+    assert all(s.status == ReleaseStatus.RELEASED for s in released)
+    assert all(set(s.approvals) == {CHECKER, CHECKER2} and s.author == "analyst.snu"
+               for s in released)  # fmt: skip
+    shown = load_published(demo_run.out)
+    assert set(shown) == {e["portal"]["id"] for e in entries}
+    protections = {c.protection for t in shown.values() for c in t.cells}
+    assert {"suppressed", "rounded", "dp"} <= protections
+    dp = shown["dp-cases-sigungu-week"]
+    assert all(c.ci_low is not None and c.ci_low <= c.value <= c.ci_high for c in dp.cells)
+    assert {t.metadata.project for t in shown.values()} == {PROJECT}

@@ -22,6 +22,7 @@ from ansim.cli import (  # noqa: F401
     _portal,
     _privacy,
     _project,
+    _release,
     _serve,
     _workspace,
 )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ansim.cli._app import app, console
+from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
-    from ansim.disclosure import Hierarchy, SuppressionRule
+    from ansim.disclosure import Hierarchy, ProtectedTable, SuppressionRule
 
 __all__: list[str] = []
 
@@ -285,8 +287,25 @@ def disclose_table(
         int | None,
         typer.Option("--round", help="Controlled rounding to this base instead of suppression."),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Submit the table to this project's release path."),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="With --project: its hub store (the ledger is beside it)."),
+    ] = None,
+    home: HomeOpt = DEFAULT_HOME,
+    url: UrlOpt = None,
 ) -> None:
-    """Tabulate records with all margins, suppress sensitive cells, protect them, audit."""
+    """Tabulate records with all margins, suppress sensitive cells, protect them, audit.
+
+    OUT/table.csv shows every withheld cell as ``x`` (no status; the statuses are in
+    OUT/report.json) and is safe to open in a spreadsheet. With --project (and --store,
+    --contributor naming the persons' or firms' id column), the same files are submitted as
+    a candidate to the project's release service: only two output checkers' approvals and
+    ``ansim release publish`` release it, after the ledger's attacker LP.
+    """
     from ansim.disclosure import (
         SecondaryMethod,
         link_tables,
@@ -310,6 +329,12 @@ def disclose_table(
     if round_base is not None:
         from ansim.disclosure import controlled_rounding, write_rounded_table
 
+        if project is not None:
+            raise InvalidSpecError(
+                "--round with --project: the release ledger audits exact counts; submit a "
+                "suppressed table"
+            )
+
         cells = link_tables(*(tabulate(table, t, value=value, hierarchies=found) for t in tables))
         rounded = controlled_rounding(cells, round_base)
         write_rounded_table(
@@ -328,14 +353,66 @@ def disclose_table(
         )
     )
     protected = protect_cells(cells, rules, method=chosen)
-    write_protected_table(
-        protected, out, delimiter=_delimiter(delimiter),
-        extra={"seconds": round(time.perf_counter() - started, 3)},
-    )  # fmt: skip
+    extra = {"seconds": round(time.perf_counter() - started, 3)}
+    if project is None:
+        write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
+    else:
+        _submit_table(protected, out, _Governed(project, store, home, url, contributor),
+                      threshold or 1, _delimiter(delimiter), extra)  # fmt: skip
     s = protected.summary()
     console.print(
         f"{s['cells']:,} cells: {s['primary']:,} sensitive, {s['secondary']:,} secondary; "
         f"audit {'passed' if s['audit_passed'] else 'FAILED'} → {out}"
+    )
+
+
+@dataclass(frozen=True)
+class _Governed:
+    """Where ``disclose table --project`` submits its table."""
+
+    project: str
+    store: Path | None
+    home: Path
+    url: str | None
+    contributor: str | None
+
+
+def _submit_table(  # noqa: PLR0917 - the table, where it goes and how it is written
+    protected: ProtectedTable,
+    out: Path,
+    governed: _Governed,
+    threshold: int,
+    delimiter: str,
+    extra: dict[str, Any],
+) -> None:
+    """Write the candidate's files to ``out`` and submit them to the project's release path."""
+    from ansim._atomic import write_bytes_atomic
+    from ansim.cli._acting import acting_user
+    from ansim.cli._release import release_service
+    from ansim.errors import InvalidSpecError
+    from ansim.release import Candidate
+
+    if governed.store is None or governed.contributor is None:
+        raise InvalidSpecError(
+            "--project needs --store (the project's hub store) and --contributor (the column "
+            "of the persons' or firms' ids the ledger audits)"
+        )
+    user = acting_user()
+    candidate = Candidate.protected_table(
+        protected, threshold=threshold, unit=governed.contributor, delimiter=delimiter,
+        extra=extra,
+    )  # fmt: skip
+    gov = open_governance(governed.home, governed.url)
+    try:
+        submitted = release_service(gov, governed.project, governed.store).submit(user, candidate)
+    finally:
+        gov.close()
+    for name, data in candidate.files.items():
+        write_bytes_atomic(data, out / name)
+    console.print(
+        f"submitted as {submitted.id} to {governed.project}'s release path: two output "
+        "checkers approve it, then 'ansim release publish' releases it",
+        highlight=False,
     )
 
 

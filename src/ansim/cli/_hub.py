@@ -1,6 +1,6 @@
-"""Hub and release commands: ``ansim hub combine/upload``, ``ansim release table``.
+"""Hub commands: ``ansim hub combine/upload`` (``ansim release …`` is in ``_release``).
 
-``combine`` and ``release table`` work on a plain DuckDB file, for trials on one's own data; a
+``combine`` works on a plain DuckDB file, for trials on one's own data; a
 governed project's hub store lives on the hub's server and is reached only through it
 (``ansim workspace …``). ``hub upload`` sends sealed packages to that server.
 """
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ansim.cli._app import console, hub_app, release_app
+from ansim.cli._app import console, hub_app
 
 __all__: list[str] = []
 
@@ -50,24 +50,3 @@ def hub_upload(
         for path in package:
             client.custodian.send_package(project, path)
             console.print(f"sent {path.name} to {client.server} for {project!r}", highlight=False)
-
-
-@release_app.command("table")
-def release_table(
-    *,
-    store: Annotated[Path, typer.Option("--store", help="A plain DuckDB file (trials).")],
-    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
-    events: Annotated[str, typer.Option("--events")] = "gyeonggi_cases",
-    population: Annotated[str, typer.Option("--population")] = "kostat_register",
-    threshold: Annotated[int, typer.Option("--threshold", help="Smallest publishable cell.")] = 10,
-) -> None:
-    """Release events per 100,000 by si/gun × age band × sex, suppressing small cells."""
-    from ansim.engine import Engine
-    from ansim.release import RateTableSpec, rate_table, write_release
-
-    spec = RateTableSpec(events=events, population=population, threshold=threshold)
-    with Engine(store, read_only=True) as engine:
-        released = rate_table(engine, spec)
-    write_release(released, out)
-    s = released.summary
-    console.print(f"{s['cells']:,} cells, {s['cells_suppressed']:,} suppressed → {out}")

@@ -37,7 +37,7 @@ from ansim.linkage import PairwiseQuality, quality_against_truth
 from ansim.packages import PartyKeyStore, introduce
 from ansim.privacy import write_demo_dp_releases as write_dp
 from ansim.privacy import write_demo_synthetic as write_synthetic
-from ansim.release import rate_table, write_release
+from ansim.release import Candidate, ReleaseService
 from ansim.schema import DatasetSpec
 from ansim.services import Administration, Custodian, Hub, LinkageUnit, Member
 
@@ -158,14 +158,47 @@ def _report_linkage_rates(hub: Hub, out: Path) -> Path:
     return write_bytes_atomic(sink.getvalue().to_pybytes(), path)
 
 
-def _release_reviewed(gov: Governance, store: Path, out: Path) -> Path:
-    """The analyst makes the table; a checker (not the author) approves and releases it."""
+def _release_public(gov: Governance, store: Path, out: Path) -> tuple[Path, list[str]]:
+    """The demo's public statistics, each through the project's one release path.
+
+    The analyst computes each table in the hub (the DP table spends the project's privacy
+    budget into a staging folder inside the hub); two output checkers approve it and one
+    releases it into ``out/release/<name>/``: the ledger's attacker LP over everything the
+    project has released runs first, then its portal table is published in
+    ``out/release/public/`` (:func:`ansim.portal.publish`, through the release service).
+
+    Returns:
+        The rate table's CSV and a line per release for the demo's log.
+    """
+    from ansim.demo import _public  # noqa: PLC0415 - the portal imports plotly
+
+    service = ReleaseService(gov, PROJECT, out / "hub" / "workspace", portal_home=out)
+    staging = out / "hub" / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    notes = [write_dp(store, staging, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT)]
+    dp = staging / "release" / "dp"
     with gov.open_hub_store(ANALYST, PROJECT, store) as engine:
-        release = write_release(rate_table(engine), out / "cases_per_100k_by_sigungu_age_sex.csv")
-    gov.submit_output(ANALYST, PROJECT, "cases-per-100k", release.read_bytes())
-    gov.review_output(CHECKER, PROJECT, "cases-per-100k", approve=True)
-    gov.release_output(CHECKER, PROJECT, "cases-per-100k")
-    return release
+        period = _public.period(engine)
+        rates, released = _public.rate_candidate(engine, service.ledger, period)
+        built: list[tuple[str, Callable[[], Candidate]]] = [
+            ("cases-per-100k", lambda: rates),
+            ("support-uptake", lambda: _public.support_uptake(engine, service.ledger, period)),
+            ("health-by-vaccination",
+             lambda: _public.health_by_vaccination(engine, service.ledger, period)),
+            ("dp", lambda: _public.dp_cases_table(
+                {p.name: p.read_bytes() for p in sorted(dp.iterdir())}, period)),
+        ]  # fmt: skip
+        for name, build in built:  # one at a time: each is built against the ledger so far
+            candidate = build()
+            submitted = service.submit(ANALYST, candidate)
+            service.approve(CHECKER, submitted.id, "cells and protection checked")
+            service.approve(CHECKER2, submitted.id, "second independent approval")
+            service.release(CHECKER, submitted.id, out / "release" / name)
+            notes.append(f"released {submitted.id} ({name}): {candidate.title}, 2 approvals")
+    shutil.rmtree(staging, ignore_errors=True)
+    s = released.summary
+    notes.insert(1, f"rate table: {s['cells']:,} cells, {s['cells_suppressed']:,} shown as x")
+    return out / "release" / "cases-per-100k" / "cases_per_100k_by_sigungu_age_sex.csv", notes
 
 
 _CASE_RATES = (
@@ -314,9 +347,12 @@ def run_demo(
     hub.combine(HUB_OPERATOR, hub.receive(HUB_OPERATOR, hub.inbox()))
     _report_linkage_rates(hub, out)
     lap("combine")
-    say("release: confirmed cases per 100,000 by si/gun × age band × sex")
-    release = _release_reviewed(gov, store, out / "release")
-    say(write_dp(store, out, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT))
+    say("release: the public statistics, each approved twice and audited by the ledger")
+    for stale in (out / "release", out / "hub" / "workspace"):  # from nothing, as governance
+        shutil.rmtree(stale, ignore_errors=True)
+    release, notes = _release_public(gov, store, out)
+    for note in notes:
+        say(note)
     say(write_synthetic(store, out, governance=gov, admin=ADMIN, actor=ANALYST, project=PROJECT))
     say(_workspace_outputs(gov, store, out))  # checked analyses, two-person review, bundle
     lap("release")

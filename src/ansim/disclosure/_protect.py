@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from ansim._atomic import write_bytes_atomic
+from ansim._safecsv import write_table_csv
 from ansim.disclosure._audit import AuditResult, audit_suppression
 from ansim.disclosure._hierarchy import Hierarchy
 from ansim.disclosure._primary import PrimarySuppression, SuppressionRule, primary_suppression
@@ -153,7 +153,8 @@ def _table_files(
     }
     columns["value"] = values
     sink = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), sink, write_options=pacsv.WriteOptions(delimiter=delimiter))
+    # For people: formula-like labels are neutralised; values are numbers or ``x`` as they are.
+    write_table_csv(pa.table(columns), sink, delimiter=delimiter)
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     return {"table.csv": sink.getvalue(), "report.json": text.encode("utf-8")}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ansim.release._ledger import AtomExposure, LedgerAudit, ReleasedCells, audit_ledger
 from ansim.release._path import (
+    PORTAL_FILE,
     Candidate,
     ProjectLedger,
     Published,
@@ -27,8 +28,10 @@ from ansim.release._rates import (
     release_files,
     write_release,
 )
+from ansim.release._withhold import vet_rate_table, withhold_exposing
 
 __all__ = [
+    "PORTAL_FILE",
     "SUPPRESSED_SYMBOL",
     "AtomExposure",
     "Candidate",
@@ -46,5 +49,7 @@ __all__ = [
     "cell_name",
     "rate_table",
     "release_files",
+    "vet_rate_table",
+    "withhold_exposing",
     "write_release",
 ]

@@ -264,27 +264,32 @@ def _witnessed(
 
 def _signatures(
     cells: Sequence[frozenset[str]],
-) -> tuple[dict[str, int], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
-    """Atoms by hashed membership: member index, each member's atom, atom sizes, cell columns."""
-    index: dict[str, int] = {}
-    columns = [
-        np.fromiter((index.setdefault(p, len(index)) for p in members), np.int64)
-        for members in cells
-    ]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
+    """Atoms by hashed membership: member ids, each member's atom, atom sizes, cell columns.
+
+    The ids are numbered by one hash-based factorisation of all cells' members (pandas, in C),
+    not a Python loop per member.
+    """
+    import pandas as pd  # noqa: PLC0415 - only the audit needs it
+
+    lengths = np.fromiter((len(m) for m in cells), np.int64, len(cells))
+    flat = np.fromiter((p for members in cells for p in members), object, int(lengths.sum()))
+    codes, uniques = pd.factorize(flat)
+    columns = np.split(np.asarray(codes, dtype=np.int64), np.cumsum(lengths)[:-1])
     rng = np.random.default_rng(secrets.randbits(128))
     keys = rng.integers(0, np.iinfo(np.uint64).max, (len(cells), 2), np.uint64, endpoint=True)
-    signature = np.zeros((len(index), 2), dtype=np.uint64)
+    signature = np.zeros((len(uniques), 2), dtype=np.uint64)
     for j, members_idx in enumerate(columns):
         signature[members_idx] += keys[j]  # wraps modulo 2**64: a sum of random keys
     _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
-    return index, np.asarray(atom_of).ravel(), np.asarray(sizes), columns
+    return np.asarray(uniques), np.asarray(atom_of).ravel(), np.asarray(sizes), list(columns)
 
 
 @dataclass
 class _Partition:
     """The atoms of one unit's released cells and the equations over their sizes."""
 
-    index: dict[str, int]  # member id → position
+    ids: npt.NDArray[Any]  # member ids, by position
     atom_of: npt.NDArray[np.int64]  # per member, its atom
     sizes: npt.NDArray[np.int64]  # per atom, its true size
     matrix: Any  # distinct cells × atoms, 0/1
@@ -297,7 +302,7 @@ class _Partition:
         """Hash the members' signatures into atoms; one equation per distinct cell."""
         from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        index, atom_of, sizes, columns = _signatures([s for _, s in named])
+        ids, atom_of, sizes, columns = _signatures([s for _, s in named])
         rows: dict[bytes, int] = {}
         row_atoms: list[npt.NDArray[np.int64]] = []
         rhs: list[float] = []
@@ -317,7 +322,7 @@ class _Partition:
                                      np.concatenate(row_atoms))),
             shape=(len(row_atoms), len(sizes)),
         )  # fmt: skip
-        return cls(index, atom_of, sizes, matrix, np.asarray(rhs), row_name, where)
+        return cls(ids, atom_of, sizes, matrix, np.asarray(rhs), row_name, where)
 
     def components(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Connected components of the atom–cell graph: labels of atoms and of cells."""
@@ -333,13 +338,7 @@ class _Partition:
 
     def members(self, atoms: Iterable[int]) -> dict[int, frozenset[str]]:
         """The member ids of some atoms."""
-        wanted = set(atoms)
-        found: dict[int, set[str]] = {a: set() for a in wanted}
-        for member, i in self.index.items():
-            a = int(self.atom_of[i])
-            if a in wanted:
-                found[a].add(member)
-        return {a: frozenset(m) for a, m in found.items()}
+        return {a: frozenset(str(m) for m in self.ids[self.atom_of == a]) for a in set(atoms)}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """One release path per project: review, two approvals, the ledger's attacker LP, then out.
 
 Every number a project publishes goes through :class:`ReleaseService` — the rate table, a
-protected table from ``disclose table``, and (through :class:`~ansim.workspace.Review`, which
-calls the same ledger) workspace bundles: the author submits a :class:`Candidate` (the files to
+protected table from ``disclose table``, the demo's portal tables, and workspace outputs
+(:class:`~ansim.workspace.Review` enters each submitted output here and delegates every
+decision and release to this service): the author submits a :class:`Candidate` (the files to
 publish and, inside the hub, the member ids behind every published count); two output
 checkers, neither the author nor each other, approve it; a checker who is not the author
 releases it, and only if :func:`~ansim.release.audit_ledger` over everything the project has
@@ -10,16 +11,25 @@ released plus this candidate finds no exposed group. Roles, separation of duties
 trail are :class:`~ansim.governance.Governance`'s (``submit_output``, ``review_output``,
 ``release_output``); the acting user is always the caller's authenticated actor.
 
+A candidate may carry ``portal.json``, a :class:`~ansim.portal.PublishedTable` (validated at
+submission); on release the service fills in the project, the release date and the approvers
+and publishes it with :func:`ansim.portal.publish` into ``<portal home>/release/public``: the
+portal's tables are written by this path and nothing else.
+
 The project's ledger lives in the hub beside the workspace (``<home>/releases``); member ids
-never leave it.
+never leave it. Releases hold the ledger's lock (``fcntl``) from the audit to the record, so
+two concurrent releases cannot both pass the attacker LP on a stale ledger.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -33,8 +43,11 @@ from ansim.release._rates import ReleasedTable, release_files
 
 if TYPE_CHECKING:
     from ansim.disclosure import ProtectedTable
+    from ansim.portal import PublishedTable
 
 __all__ = [
+    "APPROVALS",
+    "PORTAL_FILE",
     "Candidate",
     "ProjectLedger",
     "Published",
@@ -45,7 +58,12 @@ __all__ = [
 ]
 
 APPROVALS = 2
-"""Independent approvals every release needs (two distinct checkers, neither the author)."""
+"""Independent approvals every release needs at least (distinct checkers, not the author)."""
+
+PORTAL_FILE = "portal.json"
+"""A candidate's file that the release publishes on the portal (a PublishedTable's JSON)."""
+
+_PENDING_APPROVER = "pending"
 
 
 class ReleaseKind(StrEnum):
@@ -54,15 +72,48 @@ class ReleaseKind(StrEnum):
     WORKSPACE = "workspace"
     RATE_TABLE = "rate_table"
     PROTECTED_TABLE = "protected_table"
+    PORTAL_TABLE = "portal_table"
 
 
 class ReleaseStatus(StrEnum):
-    """Where a submission is: submitted → approved → released, or rejected."""
+    """Where a submission is: (held →) submitted → approved → released, or rejected."""
 
+    HELD = "held"
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
     RELEASED = "released"
+
+
+def portal_table(
+    data: bytes, *, project: str, approvers: Sequence[str], release_date: str
+) -> PublishedTable:
+    """A candidate's ``portal.json`` with the release's project, date and approvers filled in.
+
+    Args:
+        data: The JSON (its ``metadata`` may omit ``project``, ``release_date`` and
+            ``approvers``: the release path sets them).
+        project: The releasing project.
+        approvers: Who approved it (``pending`` before the approvals).
+        release_date: ``YYYY-MM-DD``.
+
+    Returns:
+        The validated table.
+
+    Raises:
+        InvalidSpecError: Not a valid published table.
+    """
+    from ansim.portal import PublishedTable  # noqa: PLC0415 - the portal imports plotly
+
+    try:
+        body = json.loads(data.decode("utf-8"))
+        meta = body["metadata"]
+        meta |= {"project": project, "release_date": release_date, "approvers": list(approvers)}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise InvalidSpecError(
+            f"{PORTAL_FILE} is not a published table ({type(e).__name__})"
+        ) from e
+    return PublishedTable.from_json(json.dumps(body, ensure_ascii=False))
 
 
 @dataclass(frozen=True)
@@ -72,7 +123,8 @@ class Candidate:
     Args:
         kind: What it is.
         title: A short description for the checkers.
-        files: File name → content, exactly as it would be published.
+        files: File name → content, exactly as it would be published; ``portal.json``, if
+            present, is a published table for the portal.
         cells: Each published count → the ids of its members (held in the hub, never
             published); withheld cells are not listed.
         threshold: Smallest group its rules allow to be isolated.
@@ -102,6 +154,11 @@ class Candidate:
         if self.threshold < 1:
             raise InvalidSpecError(f"threshold must be at least 1, got {self.threshold}")
 
+    def with_portal(self, table: PublishedTable) -> Candidate:
+        """The candidate with ``table`` to publish on the portal as its ``portal.json``."""
+        files = {**self.files, PORTAL_FILE: table.to_json().encode("utf-8")}
+        return replace(self, files=files)
+
     @classmethod
     def rate_table(cls, released: ReleasedTable, name: str = "rates") -> Candidate:
         """The rate table of ``ansim release table``: its CSV and summary, its counts' persons."""
@@ -113,7 +170,14 @@ class Candidate:
 
     @classmethod
     def protected_table(
-        cls, protected: ProtectedTable, *, threshold: int, unit: str, title: str = ""
+        cls,
+        protected: ProtectedTable,
+        *,
+        threshold: int,
+        unit: str,
+        title: str = "",
+        extra: Mapping[str, Any] | None = None,
+        delimiter: str = ",",
     ) -> Candidate:
         """A protected table of ``disclose table``: ``table.csv``, ``report.json``, its cells.
 
@@ -122,6 +186,8 @@ class Candidate:
             threshold: The threshold its rules apply (the smallest group it may isolate).
             unit: What its contributor ids identify (e.g. ``firm``, or ``person``).
             title: A description for the checkers.
+            extra: More facts for ``report.json``.
+            delimiter: ``table.csv``'s field separator.
 
         Raises:
             InvalidSpecError: The table does not know its cells' members.
@@ -137,9 +203,10 @@ class Candidate:
             for label, members, h in zip(cells.labels, cells.members, hidden, strict=True)
             if not h
         }
+        files = protected_table_files(protected, delimiter=delimiter, extra=extra)
         return cls(
-            ReleaseKind.PROTECTED_TABLE, title or " × ".join(cells.dimensions),
-            protected_table_files(protected), published, threshold, unit,
+            ReleaseKind.PROTECTED_TABLE, title or " × ".join(cells.dimensions), files, published,
+            threshold, unit,
         )  # fmt: skip
 
 
@@ -164,6 +231,14 @@ class Submission:
         comments: Checkers' comments.
         audit: The ledger audit's summary at release (counts only).
         created: When it was submitted (UTC).
+        needed: Approvals it needs (at least :data:`APPROVALS`).
+        source: What it came from elsewhere in the hub (a workspace output id), if anything.
+        entry: Its name in the project's ledger (default: its id).
+        governed: Whether governance holds it as an output (submitted through this service);
+            a workspace output's steps are authorised and audited as operations instead.
+        exception: The author's reason for releasing it although its checks failed: what it
+            exposes on its own is accepted, what it exposes together with others is not.
+        portal: The id of the published table it carries for the portal, if any.
     """
 
     id: str
@@ -178,6 +253,17 @@ class Submission:
     comments: tuple[str, ...] = ()
     audit: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=_now)
+    needed: int = APPROVALS
+    source: str = ""
+    entry: str = ""
+    governed: bool = True
+    exception: str = ""
+    portal: str = ""
+
+    @property
+    def ledger_name(self) -> str:
+        """Its name in the project's ledger."""
+        return self.entry or self.id
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON)."""
@@ -197,12 +283,17 @@ class Submission:
         )
 
 
+_held = threading.local()
+
+
 class ProjectLedger:
     """A project's releases and the member ids behind their published counts, in the hub.
 
     Layout under ``<home>/releases``: ``ledger.json`` (released entries in order: id, unit,
-    threshold), ``cells/<id>.json`` (member ids per published count), and for the release
-    service's own submissions ``submissions/<id>.json`` and ``files/<id>/<name>``.
+    threshold and, for portal tables, the table's id and SHA-256), ``cells/<hash>.json``
+    (member ids per published count), ``ledger.lock`` (the lock releases hold), and for the
+    release service's own submissions ``submissions/<id>.json``, ``pending/<id>.json`` and
+    ``files/<id>/<name>``.
 
     Args:
         home: The project's workspace directory in the hub.
@@ -210,6 +301,33 @@ class ProjectLedger:
 
     def __init__(self, home: Path) -> None:
         self.root = home / "releases"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the ledger's exclusive lock (re-entrant within a thread).
+
+        Every release holds it from its audit to its record, and every submission while it
+        takes an id; other processes and threads wait.
+        """
+        path = self.root / "ledger.lock"
+        key = str(path.absolute())
+        held: dict[str, int] = _held.__dict__.setdefault("paths", {})
+        if held.get(key):
+            held[key] += 1
+            try:
+                yield
+            finally:
+                held[key] -= 1
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            held[key] = 1
+            try:
+                yield
+            finally:
+                held.pop(key, None)
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _cells_path(self, entry: str) -> Path:
         name = hashlib.sha256(entry.encode()).hexdigest()[:24]
@@ -265,31 +383,54 @@ class ProjectLedger:
             )
         return audit
 
-    def record(self, new: Sequence[ReleasedCells]) -> None:
+    def record(
+        self, new: Sequence[ReleasedCells], portal: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
         """Add released cells to the ledger.
+
+        Args:
+            new: The released cells.
+            portal: Per release, the portal table it published (``id`` and ``sha256``).
 
         Raises:
             InvalidSpecError: An entry of that id is already in the ledger.
         """
-        entries = self.entries()
-        taken = {e["id"] for e in entries}
-        for item in new:
-            if item.release in taken:
-                raise InvalidSpecError(f"{item.release!r} is already in the release ledger")
-            cells = {name: sorted(ids) for name, ids in item.cells.items()}
-            write_text_atomic(json.dumps(cells), self._cells_path(item.release))
-            entries.append({"id": item.release, "unit": item.unit, "threshold": item.threshold})
-        write_text_atomic(json.dumps(entries, indent=1), self.root / "ledger.json")
+        with self.lock():
+            entries = self.entries()
+            taken = {e["id"] for e in entries}
+            for item in new:
+                if item.release in taken:
+                    raise InvalidSpecError(f"{item.release!r} is already in the release ledger")
+                cells = {name: sorted(ids) for name, ids in item.cells.items()}
+                write_text_atomic(json.dumps(cells), self._cells_path(item.release))
+                entry: dict[str, Any] = {
+                    "id": item.release, "unit": item.unit, "threshold": item.threshold,
+                }  # fmt: skip
+                if portal and item.release in portal:
+                    entry["portal"] = dict(portal[item.release])
+                entries.append(entry)
+            write_text_atomic(json.dumps(entries, indent=1), self.root / "ledger.json")
 
 
 @dataclass(frozen=True)
 class Published:
-    """A release written out: where, which submission, and the checksum of every file."""
+    """A release written out: where, which submissions, and the checksum of every file.
+
+    Attributes:
+        directory: Where its files are.
+        submission: The (first) submission released.
+        checksums: File name → SHA-256.
+        audit: The ledger's audit at release.
+        submissions: Every submission released together.
+        portal: Paths of the portal tables published.
+    """
 
     directory: Path
     submission: str
     checksums: dict[str, str]
     audit: LedgerAudit
+    submissions: tuple[str, ...] = ()
+    portal: tuple[Path, ...] = ()
 
 
 class ReleaseService:
@@ -299,11 +440,16 @@ class ReleaseService:
         governance: The governance service (roles, separation of duties, audit).
         project: The project.
         home: The project's workspace directory in the hub (where its ledger lives).
+        portal_home: The deployment home whose portal shows the released ``portal.json``
+            tables (``<portal_home>/release/public``); None: candidates may not carry one.
     """
 
-    def __init__(self, governance: Governance, project: str, home: Path) -> None:
+    def __init__(
+        self, governance: Governance, project: str, home: Path, *, portal_home: Path | None = None
+    ) -> None:
         self.governance, self.project = governance, project
         self.ledger = ProjectLedger(home)
+        self.portal_home = portal_home
 
     # -- storage ------------------------------------------------------------------------------
     def _path(self, release: str) -> Path:
@@ -332,24 +478,48 @@ class ReleaseService:
 
     def _files(self, release: str) -> dict[str, bytes]:
         folder = self.ledger.root / "files" / release
+        if not folder.is_dir():
+            return {}
         return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
     def _cells(self, submission: Submission) -> ReleasedCells:
         path = self.ledger.root / "pending" / f"{submission.id}.json"
         data = json.loads(path.read_text(encoding="utf-8"))
         cells = {name: frozenset(ids) for name, ids in data.items()}
-        return ReleasedCells(submission.id, cells, submission.threshold, submission.unit)
+        return ReleasedCells(submission.ledger_name, cells, submission.threshold, submission.unit)
+
+    def _write_cells(self, release: str, cells: Mapping[str, frozenset[str]]) -> None:
+        data = {name: sorted(ids) for name, ids in cells.items()}
+        write_text_atomic(json.dumps(data), self.ledger.root / "pending" / f"{release}.json")
+
+    def _next_id(self) -> str:
+        folder = self.ledger.root / "submissions"
+        taken = [int(p.stem[4:]) for p in folder.glob("rel-*.json")]
+        return f"rel-{max(taken, default=0) + 1:04d}"
 
     def queue(self) -> list[Submission]:
         """Submissions awaiting review, oldest first."""
+        return [s for s in self.all() if s.status == ReleaseStatus.SUBMITTED]
+
+    def all(self) -> list[Submission]:
+        """Every submission, oldest first."""
         folder = self.ledger.root / "submissions"
-        found = [self.get(p.stem) for p in sorted(folder.glob("rel-*.json"))]
-        return [s for s in found if s.status == ReleaseStatus.SUBMITTED]
+        return [self.get(p.stem) for p in sorted(folder.glob("rel-*.json"))]
 
     def files(self, release: str) -> dict[str, bytes]:
         """What a submission would publish, for the checkers to read."""
         self.get(release)
         return self._files(release)
+
+    def published_tables(self) -> dict[str, bytes]:
+        """The portal tables this project released, by table id (as published)."""
+        found = {}
+        for entry in self.ledger.entries():
+            if "portal" in entry:
+                release = entry["id"]
+                data = (self.ledger.root / "files" / release / PORTAL_FILE).read_bytes()
+                found[entry["portal"]["id"]] = data
+        return found
 
     # -- the path -----------------------------------------------------------------------------
     def submit(self, actor: str, candidate: Candidate) -> Submission:
@@ -357,22 +527,95 @@ class ReleaseService:
 
         Raises:
             AccessDenied: The actor may not submit outputs in this project.
+            InvalidSpecError: Its ``portal.json`` is not a valid published table, or this
+                service has no portal to publish it on.
         """
-        folder = self.ledger.root / "submissions"
-        taken = [int(p.stem[4:]) for p in folder.glob("rel-*.json")]
-        release = f"rel-{max(taken, default=0) + 1:04d}"
+        table_id = ""
+        if PORTAL_FILE in candidate.files:
+            if self.portal_home is None:
+                raise InvalidSpecError(
+                    f"this release path has no portal: a candidate may not carry {PORTAL_FILE}"
+                )
+            table = portal_table(
+                candidate.files[PORTAL_FILE], project=self.project,
+                approvers=[_PENDING_APPROVER], release_date=self.governance.today().isoformat(),
+            )  # fmt: skip
+            self._own_portal_id(table.id)
+            table_id = table.id
         digests = {n: hashlib.sha256(d).hexdigest() for n, d in sorted(candidate.files.items())}
         content = json.dumps(digests, sort_keys=True).encode()
-        self.governance.submit_output(actor, self.project, self._governed_id(release), content)
-        for name, data in candidate.files.items():
-            write_bytes_atomic(data, self.ledger.root / "files" / release / name)
-        cells = {name: sorted(ids) for name, ids in candidate.cells.items()}
-        write_text_atomic(json.dumps(cells), self.ledger.root / "pending" / f"{release}.json")
-        submission = Submission(
-            release, candidate.kind, candidate.title, actor, candidate.threshold,
-            candidate.unit, digests,
-        )  # fmt: skip
-        self._save(submission)
+        with self.ledger.lock():
+            release = self._next_id()
+            self.governance.submit_output(actor, self.project, self._governed_id(release), content)
+            for name, data in candidate.files.items():
+                write_bytes_atomic(data, self.ledger.root / "files" / release / name)
+            self._write_cells(release, candidate.cells)
+            submission = Submission(
+                release, candidate.kind, candidate.title, actor, candidate.threshold,
+                candidate.unit, digests, portal=table_id,
+            )  # fmt: skip
+            self._save(submission)
+        return submission
+
+    def enter(
+        self,
+        source: str,
+        *,
+        author: str,
+        title: str,
+        threshold: int,
+        cells: Mapping[str, frozenset[str]],
+        status: ReleaseStatus,
+        approvals: Sequence[str] = (),
+        needed: int = APPROVALS,
+        exception: str = "",
+        entry: str = "",
+    ) -> Submission:
+        """The submission that stands for an output submitted elsewhere in the hub.
+
+        A workspace output is submitted (or held) by its author in the workspace, which
+        authorises and audits that step; its review and release then go through this
+        service like every other release. The first call enters it; later calls return it,
+        following the workspace's state (held → submitted on an exception) until a checker
+        has decided on it.
+
+        Args:
+            source: The output's id (a plain name, e.g. ``out-0001``).
+            author: Its author.
+            title: What it is, for the checkers.
+            threshold: Its rules' threshold.
+            cells: Each published count → its persons' ids (empty for models).
+            status: Its state in the workspace: held (or a draft), submitted, or — for an
+                output reviewed before it was entered here — approved, rejected or released.
+            approvals: Who approved it before it was entered here (its workspace record).
+            needed: Approvals its policy asks for (at least :data:`APPROVALS`).
+            exception: The author's reason for releasing it although its checks fail.
+            entry: Its name in the ledger (default: its submission id).
+
+        Raises:
+            InvalidSpecError: The source is not a plain name.
+        """
+        if Path(source).name != source or source.startswith(".") or not source:
+            raise InvalidSpecError(f"source {source!r} must be a plain name")
+        index = self.ledger.root / "sources" / source
+        undecided = {ReleaseStatus.HELD, ReleaseStatus.SUBMITTED}
+        with self.ledger.lock():
+            if index.is_file():
+                found = self.get(index.read_text(encoding="utf-8").strip())
+                follows = found.status in undecided and status in undecided
+                if follows and not found.approvals and found.status != status:
+                    found = replace(found, status=status, exception=exception)
+                    self._save(found)
+                return found
+            release = self._next_id()
+            self._write_cells(release, cells)
+            submission = Submission(
+                release, ReleaseKind.WORKSPACE, title, author, threshold, "person", {},
+                status=status, approvals=tuple(approvals), needed=max(APPROVALS, needed),
+                source=source, entry=entry, governed=False, exception=exception,
+            )  # fmt: skip
+            self._save(submission)
+            write_text_atomic(release, index)
         return submission
 
     def _refuse(self, actor: str, operation: str, reason: str) -> AccessDenied:
@@ -384,7 +627,7 @@ class ReleaseService:
         return AccessDenied(reason)
 
     def approve(self, actor: str, release: str, comment: str = "") -> Submission:
-        """One of the two independent approvals a release needs.
+        """One of the independent approvals a release needs.
 
         Raises:
             AccessDenied: Not an output checker, the author, already approved it, or the
@@ -407,7 +650,7 @@ class ReleaseService:
         found = self.get(release)
         if found.author == actor:
             raise self._refuse(
-                actor, "review_output", "separation of duties: nobody reviews their own release"
+                actor, "review_output", "separation of duties: nobody reviews their own output"
             )
         if actor in found.approvals:
             raise self._refuse(
@@ -418,14 +661,21 @@ class ReleaseService:
             raise AccessDenied(f"release {release} is {found.status}, not awaiting review")
         governed = self._governed_id(release)
         approvals = (*found.approvals, actor) if approve else found.approvals
-        if approve and len(approvals) < APPROVALS:
+        decisive = not approve or len(approvals) >= found.needed
+        if found.governed and decisive:  # governance records it and moves the output on
+            self.governance.review_output(actor, self.project, governed, approve=approve)
+        else:
             self.governance.authorize(
                 actor, self.project, Operation.REVIEW_OUTPUT,
-                objects={"output": governed, "decision": "approve", "approvals": len(approvals)},
+                objects={
+                    "output": governed if found.governed else found.source,
+                    "decision": "approve" if approve else "reject",
+                    "approvals": len(approvals),
+                },
             )  # fmt: skip
+        if not decisive:
             status = ReleaseStatus.SUBMITTED
-        else:  # the decisive review: governance records it and moves the output on
-            self.governance.review_output(actor, self.project, governed, approve=approve)
+        else:
             status = ReleaseStatus.APPROVED if approve else ReleaseStatus.REJECTED
         updated = replace(
             found, approvals=approvals, status=status,
@@ -456,36 +706,152 @@ class ReleaseService:
                 could be bounded too tightly from everything the project has released.
             InvalidSpecError: The directory exists.
         """
-        found = self.get(release)
+        return self.release_together(actor, [release], directory)
+
+    def release_together(
+        self,
+        actor: str,
+        releases: Sequence[str],
+        directory: Path,
+        *,
+        check: Callable[[], None] | None = None,
+        write: Callable[[Path], dict[str, str]] | None = None,
+    ) -> Published:
+        """Publish approved submissions as one release, if the ledger's attacker LP allows it.
+
+        Args:
+            actor: An output checker who authored none of them.
+            releases: The submissions.
+            directory: Where their files are written (must not exist yet).
+            check: A further check of the caller's, run after the access checks and before
+                the ledger's (it raises to refuse).
+            write: Writes the release's files into the directory and returns their checksums
+                (default: each submission's files and a ``SHA256SUMS``).
+
+        Returns:
+            The release.
+
+        Raises:
+            AccessDenied: Not an output checker, an author, or one is not approved.
+            DisclosureCheckFailed: With them released, some group of fewer than the threshold
+                could be bounded too tightly from everything the project has released.
+            InvalidSpecError: No submissions, or the directory exists.
+        """
+        if not releases:
+            raise InvalidSpecError("name at least one submission to release")
         if directory.exists():
             raise InvalidSpecError(f"{directory} exists: release into a new directory")
-        if found.author == actor:
-            raise self._refuse(
-                actor, "release_output", "separation of duties: nobody releases their own output"
-            )
-        if found.status != ReleaseStatus.APPROVED or len(set(found.approvals)) < APPROVALS:
-            raise AccessDenied(f"release {release} is {found.status}: only approved ones go out")
-        cells = self._cells(found)
-        try:
-            audit = self.ledger.refuse_exposing([cells])
-        except DisclosureCheckFailed as e:
-            self.governance.audit.append(
-                actor=actor, role=Role.PUBLIC.value, action="release_refused",
-                project=self.project,
-                objects={"output": self._governed_id(release), "reason": "release ledger"},
+        found = [self.get(r) for r in releases]
+        for item in found:
+            if item.author == actor:
+                raise self._refuse(
+                    actor, "release_output",
+                    "separation of duties: nobody releases their own output",
+                )  # fmt: skip
+            if item.status != ReleaseStatus.APPROVED or len(set(item.approvals)) < item.needed:
+                raise AccessDenied(
+                    f"release {item.source or item.id} is {item.status}: only approved ones go out"
+                )
+        if check is not None:
+            check()
+        with self.ledger.lock():  # from the audit to the record: no release in between
+            found = [self.get(r) for r in releases]
+            if any(item.status != ReleaseStatus.APPROVED for item in found):
+                raise AccessDenied("a submission was released meanwhile: only approved ones go out")
+            cells = [self._cells(item) for item in found]
+            excepted = [c for c, item in zip(cells, found, strict=True) if item.exception]
+            try:
+                audit = self.ledger.refuse_exposing(
+                    [c for c, item in zip(cells, found, strict=True) if not item.exception],
+                    excepted=excepted,
+                )
+            except DisclosureCheckFailed:
+                self.governance.audit.append(
+                    actor=actor, role=Role.PUBLIC.value, action="release_refused",
+                    project=self.project,
+                    objects={"outputs": ",".join(i.source or i.id for i in found),
+                             "reason": "release ledger"},
+                )  # fmt: skip
+                self.governance.audit.publish_head()
+                raise
+            self._authorise_release(actor, found, directory)
+            tables = self._portal_tables(found)
+            checksums = self._write(found, directory) if write is None else write(directory)
+            self.ledger.record(cells, {
+                name: {"id": t.id, "sha256": hashlib.sha256(t.to_json().encode()).hexdigest()}
+                for name, t in tables.items()
+            })  # fmt: skip
+            # In the ledger first: a table on the portal is always one the ledger released.
+            home = self.portal_home
+            paths = tuple(_publish_table(t, home) for t in tables.values() if home is not None)
+            for item in found:
+                self._save(replace(item, status=ReleaseStatus.RELEASED, audit=audit.summary()))
+        return Published(directory, found[0].id, checksums, audit, tuple(releases), paths)
+
+    def _authorise_release(self, actor: str, found: Sequence[Submission], directory: Path) -> None:
+        governed = [i for i in found if i.governed]
+        for item in governed:
+            self.governance.release_output(actor, self.project, self._governed_id(item.id))
+        others = [i.source or i.id for i in found if not i.governed]
+        if others:
+            self.governance.authorize(
+                actor, self.project, Operation.RELEASE_OUTPUT,
+                objects={"outputs": ",".join(others), "directory": directory.name},
             )  # fmt: skip
-            self.governance.audit.publish_head()
-            raise e
-        self.governance.release_output(actor, self.project, self._governed_id(release))
-        files = self._files(release)
+
+    def _write(self, found: Sequence[Submission], directory: Path) -> dict[str, str]:
         checksums = {}
-        for name, data in files.items():
-            write_bytes_atomic(data, directory / name)
-            checksums[name] = hashlib.sha256(data).hexdigest()
+        for item in found:
+            for name, data in self._files(item.id).items():
+                if name in checksums:
+                    raise InvalidSpecError(f"two submissions publish a file named {name!r}")
+                write_bytes_atomic(data, directory / name)
+                checksums[name] = hashlib.sha256(data).hexdigest()
         write_text_atomic(
             "".join(f"{digest}  {name}\n" for name, digest in sorted(checksums.items())),
             directory / "SHA256SUMS",
         )
-        self.ledger.record([cells])
-        self._save(replace(found, status=ReleaseStatus.RELEASED, audit=audit.summary()))
-        return Published(directory, release, checksums, audit)
+        return checksums
+
+    def _own_portal_id(self, table_id: str) -> None:
+        """Refuse a portal table id another project already published.
+
+        Raises:
+            InvalidSpecError: The portal shows a table of that id from another project.
+        """
+        if self.portal_home is None:
+            return
+        from ansim.portal import PublishedTable, public_dir  # noqa: PLC0415 - imports plotly
+
+        path = public_dir(self.portal_home) / f"{table_id}.json"
+        if path.is_file():
+            shown = PublishedTable.from_json(path.read_text(encoding="utf-8"))
+            if shown.metadata.project != self.project:
+                raise InvalidSpecError(
+                    f"the portal already shows a table {table_id!r} of another project: "
+                    "choose another id"
+                )
+
+    def _portal_tables(self, found: Sequence[Submission]) -> dict[str, PublishedTable]:
+        """The portal tables of released submissions, filled in with their approvals (kept)."""
+        tables = {}
+        for item in found:
+            data = self._files(item.id).get(PORTAL_FILE)
+            if data is None:
+                continue
+            table = portal_table(
+                data, project=self.project, approvers=item.approvals,
+                release_date=self.governance.today().isoformat(),
+            )  # fmt: skip
+            self._own_portal_id(table.id)
+            text = table.to_json().encode("utf-8")
+            write_bytes_atomic(text, self.ledger.root / "files" / item.id / PORTAL_FILE)
+            tables[item.ledger_name] = table
+        return tables
+
+
+def _publish_table(table: PublishedTable, home: Path) -> Path:
+    """Publish a released table on the portal of ``home`` (through :func:`ansim.portal.publish`)."""
+    from ansim.portal import publish  # noqa: PLC0415 - the portal imports plotly
+
+    return publish(table, home)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -13,6 +11,7 @@ import ibis
 import pyarrow as pa
 
 from ansim._atomic import write_bytes_atomic
+from ansim._safecsv import safe_csv_text
 from ansim.engine import QueryEngine
 from ansim.errors import HubError, InvalidSpecError
 from ansim.hub import linked_table_name
@@ -219,20 +218,19 @@ def release_files(released: ReleasedTable, name: str) -> dict[str, bytes]:
     Every withheld number is ``x`` and the CSV has no status column: one symbol for every
     suppressed cell, whatever the reason, so a reader learns nothing from how it was withheld.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     published = released.table.drop_columns(["status"])
-    writer.writerow(published.column_names)
     withheld = dict.fromkeys(("population", "cases", "rate_per_100k"), SUPPRESSED_SYMBOL)
-    for row, status in zip(
-        published.to_pylist(), released.table.column("status").to_pylist(), strict=True
-    ):
-        shown = row | withheld if status != "published" else row
-        writer.writerow(["" if v is None else v for v in shown.values()])
+    rows = [
+        list((row | withheld if status != "published" else row).values())
+        for row, status in zip(
+            published.to_pylist(), released.table.column("status").to_pylist(), strict=True
+        )
+    ]
+    text = safe_csv_text(published.column_names, rows)  # safe to open: labels neutralised
     summary = json.dumps(released.summary, ensure_ascii=False, indent=2)
     # UTF-8 with BOM, so spreadsheet programs read Hangul.
     return {
-        f"{name}.csv": buffer.getvalue().encode("utf-8-sig"),
+        f"{name}.csv": text.encode("utf-8-sig"),
         f"{name}.json": summary.encode("utf-8"),
     }
 

@@ -19,6 +19,7 @@ from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
 from ansim.server._pages import router as pages_router
 from ansim.server._projects_api import router as projects_router
+from ansim.server._releases_api import router as releases_router
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app"]
 
@@ -70,6 +71,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(projects_router)
+    app.include_router(releases_router)
     app.include_router(pages_router)
     app.include_router(public_router(home))
     return app

@@ -10,15 +10,14 @@ degrees of freedom) are added under ``sdc.ansim``. Checksums are written both as
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from ansim._atomic import write_text_atomic
+from ansim._safecsv import safe_csv_text
 from ansim.workspace._checks import CheckResult
 from ansim.workspace._outputs import Output
 
@@ -119,11 +118,8 @@ def acro_record(output: Output, file_name: str) -> dict[str, Any]:
 
 
 def _csv(output: Output) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(output.columns)
-    writer.writerows(output.rows)
-    return buffer.getvalue()
+    """The output as CSV for people: formula-like labels neutralised, numbers as numbers."""
+    return safe_csv_text(output.columns, output.rows)
 
 
 def _tool() -> dict[str, str]:

@@ -1,13 +1,16 @@
 """Review and release: a queue, independent approvals, separation of duties, release bundles.
 
 Output checkers approve or reject submitted outputs with comments; an output is approved once
-it has the number of independent approvals its policy asks for (default 2), each from a
-different checker and none from its author. Releasing re-runs the differencing check against
-everything released since the output was made, then the project ledger's attacker LP over
-everything the project has released on any path (rate tables and protected tables through
-:class:`~ansim.release.ReleaseService` too), writes the bundle (CSV, ACRO-compatible
-``results.json``, checksums) and adds its tables to both ledgers. Every step is authorised and
-audited by :class:`~ansim.governance.Governance`; a refusal on separation of duties is audited too.
+it has the number of independent approvals its policy asks for (default 2, never fewer), each
+from a different checker and none from its author. The decisions and the release are the
+project's one release path, :class:`~ansim.release.ReleaseService`: each submitted output is
+entered there as a submission, every decision is the service's, and the release is the
+service's too — after re-running the differencing check against everything released since the
+output was made, it runs the project ledger's attacker LP over everything the project has
+released on any path, writes the bundle (CSV, ACRO-compatible ``results.json``, checksums) and
+adds its tables to the ledger. This class keeps the workspace's view of each output (its
+reviews and status) in step. Every step is authorised and audited by
+:class:`~ansim.governance.Governance`; a refusal on separation of duties is audited too.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ansim.errors import AccessDenied, DisclosureCheckFailed, InvalidSpecError
-from ansim.governance import Governance, Operation, Role
-from ansim.release import ProjectLedger, ReleasedCells
+from ansim.errors import DisclosureCheckFailed
+from ansim.governance import Governance
+from ansim.release import ReleaseService, ReleaseStatus, Submission
 from ansim.workspace._differencing import differencing_check
 from ansim.workspace._outputs import (
     WORKSPACE_PREFIX,
@@ -31,6 +34,16 @@ from ansim.workspace._policy import CheckPolicy
 from ansim.workspace._results import write_bundle
 
 __all__ = ["Release", "Review"]
+
+_STATUS = {
+    ReleaseStatus.SUBMITTED: OutputStatus.SUBMITTED,
+    ReleaseStatus.APPROVED: OutputStatus.APPROVED,
+    ReleaseStatus.REJECTED: OutputStatus.REJECTED,
+    ReleaseStatus.RELEASED: OutputStatus.RELEASED,
+}
+
+
+_ENTERED = {v: k for k, v in _STATUS.items()}  # drafts and held outputs: held
 
 
 @dataclass(frozen=True)
@@ -54,18 +67,22 @@ class Review:
     def __init__(self, governance: Governance, project: str, home: Path) -> None:
         self.governance, self.project = governance, project
         self.outputs = OutputStore(home)
-
-    def _refuse(self, actor: str, operation: Operation, reason: str) -> AccessDenied:
-        self.governance.audit.append(
-            actor=actor, role=Role.PUBLIC.value, action="access_denied", project=self.project,
-            objects={"operation": operation.value, "reason": reason},
-        )  # fmt: skip
-        self.governance.audit.publish_head()
-        return AccessDenied(reason)
+        self.service = ReleaseService(governance, project, home)
 
     def queue(self) -> list[Output]:
         """Outputs awaiting review, oldest first (held outputs wait for their author)."""
         return [o for o in self.outputs.all() if o.status == OutputStatus.SUBMITTED]
+
+    def _entered(self, output: Output) -> Submission:
+        """The output's submission on the project's release path (entered on first use)."""
+        policy = CheckPolicy.from_dict(output.report.policy)
+        return self.service.enter(
+            output.id, author=output.author, title=f"{output.id}: {output.command}",
+            threshold=policy.threshold, cells=self.outputs.cells(output.id),
+            status=_ENTERED.get(output.status, ReleaseStatus.HELD),
+            approvals=output.approvals, needed=policy.approvals,
+            exception=output.exception, entry=f"{WORKSPACE_PREFIX}{output.id}",
+        )  # fmt: skip
 
     def approve(self, actor: str, output: str, comment: str = "") -> Output:
         """Approve a submitted output (one of the independent approvals it needs).
@@ -74,7 +91,9 @@ class Review:
             AccessDenied: Not an output checker, the author, already reviewed it, or the
                 output is not awaiting review.
         """
-        return self._decide(actor, output, approve=True, comment=comment)
+        found = self.outputs.get(output)
+        decided = self.service.approve(actor, self._entered(found).id, comment)
+        return self._follow(found, decided, actor, approve=True, comment=comment)
 
     def reject(self, actor: str, output: str, comment: str) -> Output:
         """Reject a submitted output, saying why.
@@ -83,38 +102,18 @@ class Review:
             AccessDenied: See :meth:`approve`.
             InvalidSpecError: No comment.
         """
-        return self._decide(actor, output, approve=False, comment=comment)
-
-    def _decide(self, actor: str, output: str, *, approve: bool, comment: str) -> Output:
         found = self.outputs.get(output)
-        if found.author == actor:
-            raise self._refuse(
-                actor, Operation.REVIEW_OUTPUT,
-                "separation of duties: nobody reviews their own output",
-            )  # fmt: skip
-        if actor in {r.reviewer for r in found.reviews}:
-            raise self._refuse(
-                actor, Operation.REVIEW_OUTPUT,
-                f"{actor!r} has already reviewed {output}: approvals must be independent",
-            )  # fmt: skip
-        if found.status != OutputStatus.SUBMITTED:
-            raise AccessDenied(f"output {output} is {found.status}, not awaiting review")
+        decided = self.service.reject(actor, self._entered(found).id, comment)
+        return self._follow(found, decided, actor, approve=False, comment=comment)
+
+    def _follow(
+        self, found: Output, decided: Submission, actor: str, *, approve: bool, comment: str
+    ) -> Output:
+        """The workspace's copy of a decision the release service made."""
         decision = ReviewDecision(
             actor, approve, comment.strip(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         )
-        self.governance.authorize(
-            actor, self.project, Operation.REVIEW_OUTPUT,
-            objects={"output": output, "decision": "approve" if approve else "reject"},
-        )  # fmt: skip
-        reviews = (*found.reviews, decision)
-        needed = CheckPolicy.from_dict(found.report.policy).approvals
-        if not approve:
-            status = OutputStatus.REJECTED
-        elif sum(r.approve for r in reviews) >= needed:
-            status = OutputStatus.APPROVED
-        else:
-            status = OutputStatus.SUBMITTED
-        updated = found.evolve(reviews=reviews, status=status)
+        updated = found.evolve(reviews=(*found.reviews, decision), status=_STATUS[decided.status])
         self.outputs.save(updated)
         return updated
 
@@ -132,53 +131,21 @@ class Review:
         Raises:
             AccessDenied: Not an output checker, an author, or an output not approved.
             DisclosureCheckFailed: A release since the output was checked now lets it be
-                differenced (and no exception was granted for it).
+                differenced (and no exception was granted for it), or the project's ledger
+                refuses it.
             InvalidSpecError: No outputs, or the directory exists.
         """
-        if not outputs:
-            raise InvalidSpecError("name at least one output to release")
-        if directory.exists():
-            raise InvalidSpecError(f"{directory} exists: release each bundle into a new directory")
         found = [self.outputs.get(o) for o in outputs]
-        for item in found:
-            if item.author == actor:
-                raise self._refuse(
-                    actor, Operation.RELEASE_OUTPUT,
-                    "separation of duties: nobody releases their own output",
-                )  # fmt: skip
-            if item.status != OutputStatus.APPROVED:
-                raise AccessDenied(f"output {item.id} is {item.status}: only approved ones go out")
-        self._recheck(found)
-        entries = self._ledger_entries(found)
-        ledger = ProjectLedger(self.outputs.root)
-        # The project's one ledger, across every release path; an exception granted by the
-        # checkers covers what that output shows on its own, never what it adds to others.
-        excepted = {f"{WORKSPACE_PREFIX}{o.id}" for o in found if o.exception}
-        ledger.refuse_exposing(
-            [e for e in entries if e.release not in excepted],
-            excepted=[e for e in entries if e.release in excepted],
-        )
-        self.governance.authorize(
-            actor, self.project, Operation.RELEASE_OUTPUT,
-            objects={"outputs": ",".join(outputs), "directory": directory.name},
-        )  # fmt: skip
+        entered = [self._entered(o).id for o in found]
         released = [o.evolve(status=OutputStatus.RELEASED) for o in found]
-        checksums = write_bundle(released, directory)
+        published = self.service.release_together(
+            actor, entered, directory, check=lambda: self._recheck(found),
+            write=lambda folder: write_bundle(released, folder),
+        )  # fmt: skip
         for item in released:
             self.outputs.save(item)
         self.outputs.add_to_ledger([o.id for o in released])
-        ledger.record(entries)
-        return Release(directory, tuple(outputs), checksums)
-
-    def _ledger_entries(self, outputs: list[Output]) -> list[ReleasedCells]:
-        """The outputs' published cells as the project's release ledger holds them."""
-        entries = []
-        for item in outputs:
-            cells = self.outputs.cells(item.id)
-            if cells:
-                threshold = CheckPolicy.from_dict(item.report.policy).threshold
-                entries.append(ReleasedCells(f"{WORKSPACE_PREFIX}{item.id}", cells, threshold))
-        return entries
+        return Release(directory, tuple(outputs), published.checksums)
 
     def _recheck(self, outputs: list[Output]) -> None:
         ledger = self.outputs.released_cells()

@@ -10,6 +10,7 @@ import pytest
 from ansim.disclosure import ThresholdRule, protect_table
 from ansim.errors import AccessDenied, DisclosureCheckFailed
 from ansim.release import Candidate, ReleaseKind, ReleaseService, ReleaseStatus
+from ansim.workspace import OutputStatus, ReviewDecision
 
 from .conftest import PROJECT, Env, linked_tables
 
@@ -153,3 +154,56 @@ def test_a_protected_table_goes_through_the_same_path(env: Env) -> None:
     assert (env.tmp / "table" / "table.csv").read_bytes() == candidate.files["table.csv"]
     (entry,) = service.ledger.released()
     assert entry.unit == "firm"
+
+
+def test_workspace_review_is_the_release_services_path(env: Env) -> None:
+    # One copy of the decide and release logic: the workspace's review delegates to the service.
+    with env.workspace() as ws:
+        output = ws.submit(ws.crosstab(BY_INCOME, ["income_band"]).id)
+    review = env.review()
+    review.approve("checker", output.id, "fine")
+    (entered,) = review.service.all()
+    assert (entered.kind, entered.source, entered.author) == (
+        ReleaseKind.WORKSPACE,
+        output.id,
+        "analyst",
+    )
+    assert entered.approvals == ("checker",) and entered.status == ReleaseStatus.SUBMITTED
+    with pytest.raises(AccessDenied, match="own"):
+        review.service.approve("analyst", entered.id)
+    review.approve("checker2", output.id)
+    assert review.service.get(entered.id).status == ReleaseStatus.APPROVED
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    assert review.service.get(entered.id).status == ReleaseStatus.RELEASED
+    assert review.outputs.get(output.id).status.value == "released"
+    assert [e["id"] for e in review.service.ledger.entries()] == [f"workspace {output.id}"]
+    assert env.gov.verify_audit().ok
+
+
+def test_an_output_approved_before_the_release_path_keeps_its_approvals(env: Env) -> None:
+    # Workspaces reviewed before outputs were entered in the release service: their record holds.
+    with env.workspace() as ws:
+        output = ws.submit(ws.crosstab(BY_INCOME, ["income_band"]).id)
+    review = env.review()
+    decisions = tuple(ReviewDecision(c, True, "", "2026-06-01T00:00:00+00:00")
+                      for c in ("checker", "checker2"))  # fmt: skip
+    review.outputs.save(output.evolve(reviews=decisions, status=OutputStatus.APPROVED))
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    (entered,) = review.service.all()
+    assert entered.approvals == ("checker", "checker2")
+    assert entered.status == ReleaseStatus.RELEASED
+
+
+def test_a_released_bundle_is_safe_to_open_in_a_spreadsheet(env: Env) -> None:
+    with env.workspace() as ws:
+        made = ws.crosstab(
+            "SELECT person_id, '=cmd' || income_band AS band FROM register", ["band"]
+        )
+        output = ws.submit(made.id)
+    review = env.review()
+    review.approve("checker", output.id)
+    review.approve("checker2", output.id)
+    review.release("checker3", [output.id], env.tmp / "bundle")
+    lines = (env.tmp / "bundle" / f"{output.id}.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "band,count"
+    assert all(line.startswith("'=cmdQ") and line.split(",")[1].isdigit() for line in lines[1:])

@@ -1,0 +1,79 @@
+"""Release-ledger benchmark, the release service's normal case: every table vetted on release.
+
+Run: ``.venv/bin/python bench/ledger_vetted.py`` (``--persons``, ``--tables``, ``--seed``).
+
+The tables of ``bench/ledger.py`` (crosstabs of one or two of four attributes, 70 % over one
+category of another attribute, cells under 10 withheld), but each one, before it joins the
+ledger, is secondary-suppressed against everything released so far with
+:func:`ansim.release.withhold_exposing` (each cell its own group), as the demo's public tables
+are: so every released table passed the audit, and the ledger holds no exposure. Reported: the
+time to build the ledger that way (all vetting audits), and the one audit the release service
+runs at each release (everything released plus a new table) at 100 and 1,000 released tables.
+Prints a Markdown table; figures go to docs/benchmarks.md by hand, with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ledger import _persons, _tables  # the same tables as bench/ledger.py
+
+from ansim.release import ProjectLedger, ReleasedCells, withhold_exposing
+
+THRESHOLD = 10
+
+
+def _vetted(ledger: ProjectLedger, table: ReleasedCells) -> ReleasedCells:
+    groups = {name: {name: members} for name, members in table.cells.items()}
+    withheld = withhold_exposing(ledger, groups, THRESHOLD)
+    cells = {n: m for n, m in table.cells.items() if n not in withheld}
+    return ReleasedCells(table.release, cells, THRESHOLD)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--tables", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--filtered", type=float, default=0.7)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    persons = _persons(args.persons, rng)
+    candidates = _tables(persons, max(args.tables) + 1, rng, args.filtered)
+    print(
+        "| released tables | published cells | withheld by vetting | distinct cells | atoms | "
+        "small atoms | programs | exposed | vetting all (s) | audit at release (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as home:
+        ledger = ProjectLedger(Path(home))
+        built, withheld, vetting = 0, 0, 0.0
+        for count in sorted(args.tables):
+            while built < count:
+                start = time.perf_counter()
+                table = _vetted(ledger, candidates[built])
+                vetting += time.perf_counter() - start
+                withheld += len(candidates[built].cells) - len(table.cells)
+                ledger.record([table])
+                built += 1
+            start = time.perf_counter()
+            audit = ledger.audit([candidates[count]])  # what a release runs: all + the new one
+            took = time.perf_counter() - start
+            published = sum(len(t.cells) for t in ledger.released())
+            print(
+                f"| {count:,} | {published:,} | {withheld:,} | {audit.cells:,} | "
+                f"{audit.atoms:,} | {audit.small:,} | {audit.programs:,} | "
+                f"{len(audit.exposed):,} | {vetting:.1f} | {took:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
