@@ -1,0 +1,278 @@
+"""Analysts' queries run in a worker process whose resources are bounded by the OS.
+
+DuckDB's ``memory_limit`` bounds its buffer manager, not the process: results, Arrow
+conversions and libraries come on top (a query under a 512 MB limit took 2.4–4.4 GB). So the
+sandbox (:class:`ansim.engine.SandboxEngine`) lives in a child process that first caps its own
+address space (``RLIMIT_AS``): whatever allocates past it fails inside the child, which answers
+with a value-free error or dies; the hub's server process is never touched. Inside, DuckDB runs
+with its memory limit, a bounded spill directory (``max_temp_directory_size``), a fixed number
+of threads and a per-query timeout; the parent adds a hard deadline (the child is killed when it
+does not answer) and a row cap on every result (a query returning more rows is refused, not cut).
+
+Children are forked from a ``forkserver`` that has already imported DuckDB and PyArrow, so a
+worker starts in milliseconds and never inherits the server's threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import resource
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from ansim._closing import Closing
+from ansim.errors import AccessDenied, AnsimError, EngineError, InvalidSpecError
+
+__all__ = ["ResourceLimits", "SandboxWorker"]
+
+_MB = 1024 * 1024
+_GRACE_S = 5.0  # the child's own timeout answers first; this is the wall behind it
+_START_S = 60.0
+_ERRORS: dict[str, type[AnsimError]] = {
+    "AccessDenied": AccessDenied,
+    "EngineError": EngineError,
+    "InvalidSpecError": InvalidSpecError,
+}
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """What one workspace query may use.
+
+    Attributes:
+        memory_mb: DuckDB's memory limit.
+        address_space_mb: The worker process's address-space limit (``RLIMIT_AS``): the
+            interpreter and libraries take about 500 MB of it before any data; default
+            ``memory_mb + 1024``.
+        temp_mb: The most DuckDB may spill to its temporary directory.
+        threads: DuckDB threads.
+        timeout_s: Wall-clock limit of one query.
+        max_rows: The most rows one query's result may have.
+
+    Example:
+        >>> ResourceLimits(memory_mb=512).address_space
+        1610612736
+        >>> ResourceLimits(max_rows=0)
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: resource limits: max_rows must be at least 1
+    """
+
+    memory_mb: int = 512
+    address_space_mb: int | None = None
+    temp_mb: int = 1024
+    threads: int = 1
+    timeout_s: float = 30.0
+    max_rows: int = 5_000_000
+
+    def __post_init__(self) -> None:
+        """Check every limit's range."""
+        for name in ("memory_mb", "temp_mb", "threads", "max_rows"):
+            if getattr(self, name) < 1:
+                raise InvalidSpecError(f"resource limits: {name} must be at least 1")
+        if self.timeout_s <= 0:
+            raise InvalidSpecError("resource limits: timeout_s must be positive")
+        if self.address_space_mb is not None and self.address_space_mb <= self.memory_mb:
+            raise InvalidSpecError(
+                "resource limits: address_space_mb must exceed memory_mb (the process holds "
+                "DuckDB's memory and the interpreter)"
+            )
+
+    @property
+    def address_space(self) -> int:
+        """The ``RLIMIT_AS`` of the worker, in bytes."""
+        return (self.address_space_mb or self.memory_mb + 1024) * _MB
+
+
+def _capped(sql: str, rows: int) -> str:
+    """The query with ``LIMIT rows`` around it (built as a tree: no text is pasted)."""
+    inner = sqlglot.parse_one(sql, read="duckdb")
+    if not isinstance(inner, exp.Query):
+        raise AccessDenied("the workspace runs read-only SELECT queries only")
+    outer = exp.select(exp.Star()).from_(inner.subquery("_ansim_capped")).limit(rows)
+    return outer.sql(dialect="duckdb")
+
+
+def _reply(conn: Connection, call: Any) -> None:
+    try:
+        conn.send(("ok", call()))
+    except AnsimError as e:
+        name = type(e).__name__
+        known = name if name in _ERRORS else "EngineError"
+        conn.send(("error", known, str(e)))
+    except MemoryError:
+        conn.send(("error", "EngineError", "memory"))
+    except Exception:  # noqa: BLE001 - a third-party message may hold a value: never sent
+        conn.send(("error", "EngineError", ""))
+
+
+def _serve(conn: Connection, limits: ResourceLimits, temp: str) -> None:  # pragma: no cover
+    """The worker's loop (runs in the child; coverage does not follow it there)."""
+    from ansim.engine import SandboxEngine  # noqa: PLC0415 - preloaded by the forkserver
+
+    with open(os.devnull, "wb") as devnull:  # DuckDB may print progress bars
+        os.dup2(devnull.fileno(), 1)
+    resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
+    tables: Mapping[str, pa.Table] = conn.recv()
+    try:
+        sandbox = SandboxEngine(
+            tables, memory_limit=f"{limits.memory_mb}MB", threads=limits.threads,
+            timeout_s=limits.timeout_s, temp_directory=temp, max_temp_size=f"{limits.temp_mb}MB",
+        )  # fmt: skip
+    except MemoryError:
+        conn.send(("error", "EngineError", "memory"))
+        return
+    except AnsimError as e:
+        conn.send(("error", "EngineError", str(e)))
+        return
+    del tables
+    conn.send(("ok", None))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            break
+        if message[0] == "close":
+            break
+        if message[0] == "query":
+            _reply(conn, lambda m=message: sandbox.query(m[1]))
+        elif message[0] == "unmatched":
+            _reply(conn, lambda m=message: sandbox.unmatched(*m[1:]))
+    sandbox.close()
+
+
+def _context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ansim.workspace._worker", "ansim.engine", "duckdb"])
+    return context
+
+
+class SandboxWorker(Closing):
+    """A :class:`~ansim.engine.SandboxEngine` in a child process under :class:`ResourceLimits`.
+
+    Same calls as the sandbox (``query``, ``unmatched``); a result with more than
+    ``limits.max_rows`` rows is refused.
+
+    Args:
+        tables: View name → rows (copied into the child).
+        limits: The limits.
+
+    Raises:
+        EngineError: The worker could not start or load the views within its limits.
+
+    Example:
+        >>> with SandboxWorker({"people": pa.table({"age": [34, 71, 34]})}) as worker:
+        ...     worker.query("SELECT count(*) AS n FROM people").to_pylist()
+        [{'n': 3}]
+    """
+
+    def __init__(self, tables: Mapping[str, pa.Table], limits: ResourceLimits | None = None):
+        self.limits = limits or ResourceLimits()
+        self._temp = tempfile.mkdtemp(prefix="ansim-worker-")
+        ours, theirs = multiprocessing.Pipe()
+        self._conn = ours
+        self._process = _context().Process(
+            target=_serve, args=(theirs, self.limits, self._temp), daemon=True
+        )
+        try:
+            self._process.start()
+            theirs.close()
+            ours.send(dict(tables))
+            self._call_answer(_START_S, "the workspace could not load the project's views")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- calls -------------------------------------------------------------------------------
+    def query(self, sql: str) -> pa.Table:
+        """Run one vetted query in the worker.
+
+        Raises:
+            EngineError: It ran out of time, memory or rows, or failed (no value is shown).
+            AccessDenied: DuckDB refused a file, network or configuration access.
+        """
+        cap = self.limits.max_rows
+        table: pa.Table = self._call(("query", _capped(sql, cap + 1)))
+        if table.num_rows > cap:
+            raise EngineError(
+                f"the query's result has more than {cap:,} rows, the workspace's row cap: "
+                "aggregate, filter or select fewer rows"
+            )
+        return table
+
+    def unmatched(
+        self,
+        person: str,
+        ids: pa.ChunkedArray,
+        views: Sequence[str],
+        column: str | None = None,
+        values: pa.ChunkedArray | None = None,
+    ) -> int:
+        """See :meth:`ansim.engine.SandboxEngine.unmatched` (run in the worker)."""
+        found: int = self._call(("unmatched", person, ids, list(views), column, values))
+        return found
+
+    def _call(self, message: tuple[Any, ...]) -> Any:
+        if not self._process.is_alive():
+            raise EngineError("the workspace process has stopped: open the workspace again")
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError) as e:
+            raise EngineError("the workspace process has stopped: open the workspace again") from e
+        return self._call_answer(self.limits.timeout_s + _GRACE_S, "query failed")
+
+    def _call_answer(self, wait_s: float, failed: str) -> Any:
+        try:
+            ready = self._conn.poll(wait_s)
+            answer = self._conn.recv() if ready else None
+        except (EOFError, OSError):
+            self._stop()
+            raise EngineError(
+                "query stopped: the workspace process ran out of memory (its operating-system "
+                f"limit is {self.limits.address_space // _MB} MB): aggregate first or select "
+                "fewer columns"
+            ) from None
+        if answer is None:
+            self._stop()
+            raise EngineError(
+                f"query stopped after the {self.limits.timeout_s:g} s limit: narrow it "
+                "(filters, fewer joins) or aggregate first"
+            )
+        status, *rest = answer
+        if status == "ok":
+            return rest[0]
+        kind, text = rest
+        if text == "memory":
+            text = (
+                "query stopped at the workspace memory limit: aggregate first or select fewer "
+                "columns"
+            )
+        raise _ERRORS[kind](text or failed)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _stop(self) -> None:
+        if self._process.pid is None:  # never started
+            return
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(timeout=_GRACE_S)
+
+    def close(self) -> None:
+        """Stop the worker (its views vanish with it) and remove its spill directory."""
+        with contextlib.suppress(OSError, ValueError):
+            if self._process.pid is not None and self._process.is_alive():
+                self._conn.send(("close",))
+                self._process.join(timeout=_GRACE_S)
+        self._stop()
+        self._conn.close()
+        shutil.rmtree(self._temp, ignore_errors=True)
