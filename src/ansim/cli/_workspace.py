@@ -101,7 +101,7 @@ def query(
     count = answer.get("row_count")
     more = ", more not shown" if answer.get("more") else ""
     total = f"{count} rows" if count is not None else f"{shown} rows shown{more}"
-    console.print(f"({total}; row access {answer.get('row_access', 'none')})", highlight=False)
+    console.print(f"({total}) row access {answer.get('row_access', 'none')}", highlight=False)
 
 
 @workspace_app.command("crosstab")
