@@ -161,7 +161,9 @@ class SandboxWorker(Closing):
     """A :class:`~ansim.engine.SandboxEngine` in a child process under :class:`ResourceLimits`.
 
     Same calls as the sandbox (``query``, ``unmatched``); a result with more than
-    ``limits.max_rows`` rows is refused.
+    ``limits.max_rows`` rows is refused. A query that reaches the memory limit, or a worker
+    that dies, fails with an error; the next call starts a fresh worker on the same views (an
+    allocator that hit ``RLIMIT_AS`` keeps its address space, so the old one is not reused).
 
     Args:
         tables: View name → rows (copied into the child).
@@ -178,20 +180,26 @@ class SandboxWorker(Closing):
 
     def __init__(self, tables: Mapping[str, pa.Table], limits: ResourceLimits | None = None):
         self.limits = limits or ResourceLimits()
+        self._tables = dict(tables)  # the same Arrow buffers, not a copy: to restart a worker
         self._temp = tempfile.mkdtemp(prefix="ansim-worker-")
+        self._broken = False
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         ours, theirs = multiprocessing.Pipe()
         self._conn = ours
         self._process = _context().Process(
             target=_serve, args=(theirs, self.limits, self._temp), daemon=True
         )
-        try:
-            self._process.start()
-            theirs.close()
-            ours.send(dict(tables))
-            self._call_answer(_START_S, "the workspace could not load the project's views")
-        except BaseException:
-            self.close()
-            raise
+        self._process.start()
+        theirs.close()
+        ours.send(self._tables)
+        self._call_answer(_START_S, "the workspace could not load the project's views")
+        self._broken = False
 
     # -- calls -------------------------------------------------------------------------------
     def query(self, sql: str) -> pa.Table:
@@ -223,12 +231,15 @@ class SandboxWorker(Closing):
         return found
 
     def _call(self, message: tuple[Any, ...]) -> Any:
-        if not self._process.is_alive():
-            raise EngineError("the workspace process has stopped: open the workspace again")
+        if self._broken or not self._process.is_alive():
+            self._stop()
+            self._conn.close()
+            self._start()
         try:
             self._conn.send(message)
-        except (OSError, ValueError) as e:
-            raise EngineError("the workspace process has stopped: open the workspace again") from e
+        except (OSError, ValueError):
+            self._broken = True
+            raise EngineError("the workspace process has stopped: run the query again") from None
         return self._call_answer(self.limits.timeout_s + _GRACE_S, "query failed")
 
     def _call_answer(self, wait_s: float, failed: str) -> Any:
@@ -236,14 +247,13 @@ class SandboxWorker(Closing):
             ready = self._conn.poll(wait_s)
             answer = self._conn.recv() if ready else None
         except (EOFError, OSError):
-            self._stop()
+            self._broken = True
             raise EngineError(
-                "query stopped: the workspace process ran out of memory (its operating-system "
-                f"limit is {self.limits.address_space // _MB} MB): aggregate first or select "
-                "fewer columns"
+                "query stopped: the workspace process ended (out of memory under its "
+                "operating-system limit, or stopped): aggregate first or select fewer columns"
             ) from None
         if answer is None:
-            self._stop()
+            self._broken = True
             raise EngineError(
                 f"query stopped after the {self.limits.timeout_s:g} s limit: narrow it "
                 "(filters, fewer joins) or aggregate first"
@@ -252,6 +262,8 @@ class SandboxWorker(Closing):
         if status == "ok":
             return rest[0]
         kind, text = rest
+        if text == "memory" or "memory limit" in text:
+            self._broken = True
         if text == "memory":
             text = (
                 "query stopped at the workspace memory limit: aggregate first or select fewer "
