@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
-import resource
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +28,7 @@ import sqlglot
 from sqlglot import exp
 
 from ansim._closing import Closing
+from ansim.engine._sandbox_process import serve
 from ansim.errors import AccessDenied, AnsimError, EngineError, InvalidSpecError
 
 __all__ = ["ResourceLimits", "SandboxWorker"]
@@ -103,57 +101,9 @@ def _capped(sql: str, rows: int) -> str:
     return outer.sql(dialect="duckdb")
 
 
-def _reply(conn: Connection, call: Any) -> None:
-    try:
-        conn.send(("ok", call()))
-    except AnsimError as e:
-        name = type(e).__name__
-        known = name if name in _ERRORS else "EngineError"
-        conn.send(("error", known, str(e)))
-    except MemoryError:
-        conn.send(("error", "EngineError", "memory"))
-    except Exception:  # noqa: BLE001 - a third-party message may hold a value: never sent
-        conn.send(("error", "EngineError", ""))
-
-
-def _serve(conn: Connection, limits: ResourceLimits, temp: str) -> None:  # pragma: no cover
-    """The worker's loop (runs in the child; coverage does not follow it there)."""
-    from ansim.engine import SandboxEngine  # noqa: PLC0415 - preloaded by the forkserver
-
-    with open(os.devnull, "wb") as devnull:  # DuckDB may print progress bars
-        os.dup2(devnull.fileno(), 1)
-    resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
-    tables: Mapping[str, pa.Table] = conn.recv()
-    try:
-        sandbox = SandboxEngine(
-            tables, memory_limit=f"{limits.memory_mb}MB", threads=limits.threads,
-            timeout_s=limits.timeout_s, temp_directory=temp, max_temp_size=f"{limits.temp_mb}MB",
-        )  # fmt: skip
-    except MemoryError:
-        conn.send(("error", "EngineError", "memory"))
-        return
-    except AnsimError as e:
-        conn.send(("error", "EngineError", str(e)))
-        return
-    del tables
-    conn.send(("ok", None))
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            break
-        if message[0] == "close":
-            break
-        if message[0] == "query":
-            _reply(conn, lambda m=message: sandbox.query(m[1]))
-        elif message[0] == "unmatched":
-            _reply(conn, lambda m=message: sandbox.unmatched(*m[1:]))
-    sandbox.close()
-
-
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ansim.workspace._worker", "ansim.engine", "duckdb"])
+    context.set_forkserver_preload(["ansim.engine._sandbox_process"])  # light: see there
     return context
 
 
@@ -192,8 +142,11 @@ class SandboxWorker(Closing):
     def _start(self) -> None:
         ours, theirs = multiprocessing.Pipe()
         self._conn = ours
+        limits = {"address_space": self.limits.address_space, "memory_mb": self.limits.memory_mb,
+                  "threads": self.limits.threads, "timeout_s": self.limits.timeout_s,
+                  "temp_mb": self.limits.temp_mb}  # fmt: skip
         self._process = _context().Process(
-            target=_serve, args=(theirs, self.limits, self._temp), daemon=True
+            target=serve, args=(theirs, limits, self._temp), daemon=True
         )
         self._process.start()
         theirs.close()
