@@ -7,7 +7,8 @@ address space (``RLIMIT_AS``): whatever allocates past it fails inside the child
 with a value-free error or dies; the hub's server process is never touched. Inside, DuckDB runs
 with its memory limit, a bounded spill directory (``max_temp_directory_size``), a fixed number
 of threads and a per-query timeout; the parent adds a hard deadline (the child is killed when it
-does not answer) and a row cap on every result (a query returning more rows is refused, not cut).
+does not answer). Every result has a row cap: the child refuses a larger one before sending
+anything back (refused, not cut).
 
 Children are forked from a ``forkserver`` that has already imported DuckDB and PyArrow, so a
 worker starts in milliseconds and never inherits the server's threads.
@@ -24,11 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
 from ansim._closing import Closing
-from ansim.engine._sandbox_process import serve
+from ansim.engine._sandbox_process import row_cap_message, serve
 from ansim.errors import AccessDenied, AnsimError, EngineError, InvalidSpecError
 
 __all__ = ["ResourceLimits", "SandboxWorker"]
@@ -92,15 +91,6 @@ class ResourceLimits:
         return (self.address_space_mb or self.memory_mb + 1024) * _MB
 
 
-def _capped(sql: str, rows: int) -> str:
-    """The query with ``LIMIT rows`` around it (built as a tree: no text is pasted)."""
-    inner = sqlglot.parse_one(sql, read="duckdb")
-    if not isinstance(inner, exp.Query):
-        raise AccessDenied("the workspace runs read-only SELECT queries only")
-    outer = exp.select(exp.Star()).from_(inner.subquery("_ansim_capped")).limit(rows)
-    return outer.sql(dialect="duckdb")
-
-
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["ansim.engine._sandbox_process"])  # light: see there
@@ -144,7 +134,7 @@ class SandboxWorker(Closing):
         self._conn = ours
         limits = {"address_space": self.limits.address_space, "memory_mb": self.limits.memory_mb,
                   "threads": self.limits.threads, "timeout_s": self.limits.timeout_s,
-                  "temp_mb": self.limits.temp_mb}  # fmt: skip
+                  "temp_mb": self.limits.temp_mb, "max_rows": self.limits.max_rows}  # fmt: skip
         self._process = _context().Process(
             target=serve, args=(theirs, limits, self._temp), daemon=True
         )
@@ -162,13 +152,9 @@ class SandboxWorker(Closing):
             EngineError: It ran out of time, memory or rows, or failed (no value is shown).
             AccessDenied: DuckDB refused a file, network or configuration access.
         """
-        cap = self.limits.max_rows
-        table: pa.Table = self._call(("query", _capped(sql, cap + 1)))
-        if table.num_rows > cap:
-            raise EngineError(
-                f"the query's result has more than {cap:,} rows, the workspace's row cap: "
-                "aggregate, filter or select fewer rows"
-            )
+        table: pa.Table = self._call(("query", sql))
+        if table.num_rows > self.limits.max_rows:  # the child refuses first; never trusted alone
+            raise EngineError(row_cap_message(self.limits.max_rows))
         return table
 
     def unmatched(
