@@ -10,7 +10,7 @@ import pytest
 
 from ansim.errors import AccessDenied, EngineError, InvalidSpecError
 from ansim.governance import PREVIEW_ROWS, RowAccess, RowAccessMode, RowAccessRegister
-from ansim.workspace import DUMMY_LABEL
+from ansim.workspace import DUMMY_LABEL, ColumnDomain
 from tests.unit.workspace.conftest import PEOPLE, PROJECT, Env, linked_tables
 
 RARE = 60  # persons of the "rare" view: every value of theirs is held by one person only
@@ -193,3 +193,12 @@ def test_a_failing_shown_query_names_no_value(env: Env, mode: RowAccessMode) -> 
 def test_show_needs_a_positive_limit(env: Env) -> None:
     with env.workspace() as ws, pytest.raises(InvalidSpecError):
         ws.show("SELECT 1", 0)
+
+
+def test_the_twin_draws_from_the_declared_domains(env: Env) -> None:
+    domains = {"register": {"income_band": ColumnDomain(values=("Q9",)),
+                            "age": ColumnDomain(low=40, high=41)}}  # fmt: skip
+    with env.workspace(domains=domains) as ws:
+        answer = ws.show("SELECT DISTINCT income_band, age FROM register", 100)
+    assert {r[0] for r in answer.rows} <= {"Q9", None}
+    assert {r[1] for r in answer.rows} <= {40, 41, None}
