@@ -138,9 +138,16 @@ class SandboxWorker(Closing):
         self._process = _context().Process(
             target=serve, args=(theirs, limits, self._temp), daemon=True
         )
-        self._process.start()
-        theirs.close()
-        ours.send(self._tables)
+        try:
+            self._process.start()
+            theirs.close()
+            ours.send(self._tables)
+        except (OSError, RuntimeError) as e:
+            # multiprocessing re-imports an unguarded main script in the child, which fails
+            raise EngineError(
+                "the workspace's worker process could not start: a script that opens a "
+                "workspace must run its code under if __name__ == '__main__'"
+            ) from e
         self._call_answer(_START_S, "the workspace could not load the project's views")
         self._broken = False
 
