@@ -46,7 +46,7 @@ def row_cap_message(cap: int) -> str:
     """The error of a result over the row cap (it names the cap, never the data).
 
     Example:
-        >>> row_cap_message(1000)[:45]
+        >>> row_cap_message(1000)[:44]
         "the query's result has more than 1,000 rows,"
     """
     return (
