@@ -200,6 +200,7 @@ class SandboxWorker(Closing):
             ) from None
         if answer is None:
             self._broken = True
+            self._stop()  # the hard wall: a child that does not answer is killed now
             raise EngineError(
                 f"query stopped after the {self.limits.timeout_s:g} s limit: narrow it "
                 "(filters, fewer joins) or aggregate first"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,16 @@ def test_the_workspace_row_cap_holds_for_analyses_and_shown_rows(env: Env) -> No
         with pytest.raises(EngineError, match="row cap"):
             ws.show("SELECT * FROM register")
         assert ws.show("SELECT count(*) AS n FROM register").rows == ((600,),)
+
+
+def test_a_worker_that_does_not_answer_is_killed_at_the_hard_deadline() -> None:
+    """The child's own timer normally answers; a frozen child is killed behind it."""
+    with SandboxWorker({"t": pa.table({"x": [1, 2]})}, ResourceLimits(timeout_s=0.5)) as worker:
+        frozen = worker._process.pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)
+        with pytest.raises(EngineError, match=r"stopped after the 0\.5 s limit"):
+            worker.query("SELECT sum(x) AS s FROM t")
+        assert not worker._process.is_alive()
+        assert worker.query("SELECT sum(x) AS s FROM t").to_pylist() == [{"s": 3}]
+        assert worker._process.pid != frozen
