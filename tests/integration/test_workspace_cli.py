@@ -159,3 +159,31 @@ def test_query_rows_are_the_projects_row_access_policy(
         assert isinstance(bad.exception, InvalidSpecError)
         events = ok(machine[ADMIN], "audit", "events", "--project", PROJECT)
     assert "set_row_access" in events and "rows_shown" in events
+
+
+@pytest.mark.parametrize("served_at", ["room-1", "room-2"])
+def test_a_safe_setting_shows_real_rows_only_at_its_workstation(
+    served: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    served_at: str,
+) -> None:  # fmt: skip
+    """The workstation is the serving process's own (its operator's setting), never a request's."""
+    from ansim.demo._run import ADMIN  # noqa: PLC0415 - the demo's administrator
+
+    demo, passwords = served
+    monkeypatch.setenv("ANSIM_WORKSTATION", served_at)
+    machine = {p: tmp_path / "config" / p for p in (ADMIN, "analyst.snu")}
+    with serving(demo) as url:
+        for person, config in machine.items():
+            login(config, url, person, passwords[person])
+        set_to = ok(machine[ADMIN], "project", "policy", PROJECT, "--rows", "safe_setting",
+                    "--workstation", "room-1")  # fmt: skip
+        assert "row access safe_setting at workstation 'room-1'" in set_to
+        printed = ok(machine["analyst.snu"], "workspace", "query",
+                     "SELECT person_id FROM kostat_register", "--limit", "50",
+                     "--project", PROJECT)  # fmt: skip
+    ids = _person_ids(printed)
+    if served_at == "room-1":
+        assert len(ids) == 50 and all(re.fullmatch(r"p\d{8,}", i) for i in ids)
+        assert "DUMMY" not in printed and "row access safe_setting" in printed
+    else:
+        assert "DUMMY DATA" in printed and all(i.startswith("dummy-") for i in ids)
