@@ -24,7 +24,7 @@ from ansim._closing import Closing
 from ansim.errors import InvalidSpecError, NotFoundError
 from ansim.governance import AccountPolicy, Accounts, Governance, Role
 from ansim.governance._tables import project_files, projects, users
-from ansim.workspace import CheckPolicy, ColumnDomain, Review, Workspace
+from ansim.workspace import CheckPolicy, ColumnDomain, ResourceLimits, Review, Workspace
 
 __all__ = ["WORKSTATION_ENV", "Deployment"]
 
@@ -153,7 +153,7 @@ class Deployment(Closing):
         return Workspace(
             self.governance, user, project, store, self.workspace_dir(project),
             policies=self._policies(project), workstation=self.workstation,
-            domains=self._domains(project),
+            domains=self._domains(project), limits=self._limits(project),
         )  # fmt: skip
 
     def review(self, project: str) -> Review:
@@ -177,3 +177,10 @@ class Deployment(Closing):
             view: {c: ColumnDomain.from_dict(d) for c, d in columns.items()}
             for view, columns in settings.items()
         }
+
+    def _limits(self, project: str) -> ResourceLimits | None:
+        """The workspace's resource limits (``limits.json``; default: ``ResourceLimits()``)."""
+        path = self.workspace_dir(project) / "limits.json"
+        if not path.is_file():
+            return None
+        return ResourceLimits.from_dict(json.loads(path.read_text(encoding="utf-8")))

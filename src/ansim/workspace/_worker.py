@@ -85,6 +85,22 @@ class ResourceLimits:
                 "DuckDB's memory and the interpreter)"
             )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResourceLimits:
+        """Read limits from plain data (a deployment's ``limits.json``); unknown keys are errors.
+
+        Example:
+            >>> ResourceLimits.from_dict({"memory_mb": 2048, "max_rows": 10_000_000}).address_space
+            3221225472
+        """
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InvalidSpecError(f"resource limits: unknown settings {sorted(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as e:
+            raise InvalidSpecError("resource limits: each setting is a number") from e
+
     @property
     def address_space(self) -> int:
         """The ``RLIMIT_AS`` of the worker, in bytes."""

@@ -107,6 +107,11 @@ def test_limits_are_validated() -> None:
     with pytest.raises(InvalidSpecError):
         ResourceLimits(timeout_s=0)
     assert ResourceLimits().address_space == (512 + 1024) * _MB
+    assert ResourceLimits.from_dict({"threads": 2, "max_rows": 10}).max_rows == 10
+    with pytest.raises(InvalidSpecError, match="unknown settings"):
+        ResourceLimits.from_dict({"memory": "1GB"})
+    with pytest.raises(InvalidSpecError):
+        ResourceLimits.from_dict({"threads": 0})
 
 
 def test_the_workspace_row_cap_holds_for_analyses_and_shown_rows(env: Env) -> None:
@@ -131,3 +136,23 @@ def test_a_worker_that_does_not_answer_is_killed_at_the_hard_deadline() -> None:
         assert not worker._process.is_alive()
         assert worker.query("SELECT sum(x) AS s FROM t").to_pylist() == [{"s": 3}]
         assert worker._process.pid != frozen
+
+
+def test_a_deployment_reads_its_limits_and_twin_domains(env: Env) -> None:
+    import datetime as dt  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from ansim.server._deployment import Deployment  # noqa: PLC0415
+
+    env.home.mkdir(parents=True, exist_ok=True)
+    (env.home / "limits.json").write_text(json.dumps({"max_rows": 100, "threads": 1}))
+    domains = {"register": {"sex": {"values": ["X"]}}}
+    (env.home / "domains.json").write_text(json.dumps(domains))
+    with Deployment(env.gov.home, today=dt.date(2026, 6, 1), workstation="room-9") as found:
+        assert found.workspace_dir(PROJECT) == env.home
+        with found.open_workspace("analyst", PROJECT) as ws:
+            assert ws.limits.max_rows == 100 and ws.workstation == "room-9"
+            with pytest.raises(EngineError, match="row cap"):
+                ws.query("SELECT * FROM register")
+            answer = ws.show("SELECT DISTINCT sex FROM register")
+    assert {r[0] for r in answer.rows} <= {"X", None}
