@@ -114,3 +114,76 @@ def test_a_custodian_uploads_its_own_sealed_package_only(
         elsewhere = cli(machine["officer.gyeonggi"], "hub", "upload", str(sent), "--project",
                         "another-project")  # fmt: skip
         assert elsewhere.exit_code != 0
+
+
+def _person_ids(printed: str) -> list[str]:
+    """The person ids of the rows a query printed (one JSON object a row, wrapped by Rich)."""
+    return re.findall(r'"person_id": "([^"]+)"', printed)
+
+
+def test_query_rows_are_the_projects_row_access_policy(
+    served: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Found 7: ``workspace query --limit 1000000`` printed the whole linked dataset."""
+    from ansim.demo._run import ADMIN  # noqa: PLC0415 - the demo's administrator
+
+    demo, passwords = served
+    machine = {p: tmp_path / "config" / p for p in (ADMIN, "analyst.snu")}
+    analyst = machine["analyst.snu"]
+    project = ("--project", PROJECT)
+    everything = ("workspace", "query", "SELECT * FROM kostat_register", "--limit", "1000000")
+    with serving(demo) as url:
+        for person, config in machine.items():
+            login(config, url, person, passwords[person])
+        assert "row access none" in ok(analyst, "project", "policy", PROJECT)
+        printed = ok(analyst, *everything, *project)
+        assert "DUMMY DATA" in printed and "더미 데이터" in printed
+        ids = _person_ids(printed)
+        assert 0 < len(ids) <= 1000  # the twin's rows, not the 25,000 people
+        assert all(i.startswith("dummy-") for i in ids)
+        # the analyst cannot open the rows for themself
+        for mode in ("preview", "safe_setting"):
+            refused = cli(analyst, "project", "policy", PROJECT, "--rows", mode,
+                          "--workstation", "room-1")  # fmt: skip
+            assert isinstance(refused.exception, AccessDenied | InvalidSpecError)
+        refused = cli(analyst, "project", "policy", PROJECT, "--rows", "preview")
+        assert isinstance(refused.exception, AccessDenied)
+        assert "row access preview" in ok(machine[ADMIN], "project", "policy", PROJECT,
+                                          "--rows", "preview")  # fmt: skip
+        printed = ok(analyst, *everything, *project)
+        ids = _person_ids(printed)
+        assert len(ids) == 20 and "DUMMY" not in printed
+        assert all(re.fullmatch(r"p\d{8,}", i) for i in ids)
+        assert "20 rows shown, more not shown" in printed
+        bad = cli(machine[ADMIN], "project", "policy", PROJECT, "--rows", "safe_setting")
+        assert isinstance(bad.exception, InvalidSpecError)
+        events = ok(machine[ADMIN], "audit", "events", "--project", PROJECT)
+    assert "set_row_access" in events and "rows_shown" in events
+
+
+@pytest.mark.parametrize("served_at", ["room-1", "room-2"])
+def test_a_safe_setting_shows_real_rows_only_at_its_workstation(
+    served: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    served_at: str,
+) -> None:  # fmt: skip
+    """The workstation is the serving process's own (its operator's setting), never a request's."""
+    from ansim.demo._run import ADMIN  # noqa: PLC0415 - the demo's administrator
+
+    demo, passwords = served
+    monkeypatch.setenv("ANSIM_WORKSTATION", served_at)
+    machine = {p: tmp_path / "config" / p for p in (ADMIN, "analyst.snu")}
+    with serving(demo) as url:
+        for person, config in machine.items():
+            login(config, url, person, passwords[person])
+        set_to = ok(machine[ADMIN], "project", "policy", PROJECT, "--rows", "safe_setting",
+                    "--workstation", "room-1")  # fmt: skip
+        assert "row access safe_setting at workstation 'room-1'" in set_to
+        printed = ok(machine["analyst.snu"], "workspace", "query",
+                     "SELECT person_id FROM kostat_register", "--limit", "50",
+                     "--project", PROJECT)  # fmt: skip
+    ids = _person_ids(printed)
+    if served_at == "room-1":
+        assert len(ids) == 50 and all(re.fullmatch(r"p\d{8,}", i) for i in ids)
+        assert "DUMMY" not in printed and "row access safe_setting" in printed
+    else:
+        assert "DUMMY DATA" in printed and all(i.startswith("dummy-") for i in ids)

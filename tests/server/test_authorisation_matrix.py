@@ -35,6 +35,8 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, object] | None, set[str]]] = {
                 {"officer-of-cases"}),
     "events": ("GET", "/api/audit/events?project={p}", None, {"member", "admin"}),
     "key": ("POST", "/api/projects/{p}/key", None, set()),  # issued already: refused for all
+    "row_access": ("GET", "/api/projects/{p}/row-access", None, {"member", "admin"}),
+    "set_row_access": ("PUT", "/api/projects/{p}/row-access", {"mode": "none"}, {"admin"}),
 }  # fmt: skip
 
 

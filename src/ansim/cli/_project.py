@@ -265,3 +265,41 @@ def _expired(records: list[dict[str, Any]]) -> list[str]:
         for r in records
         if r.get("status") == "active" and str(r.get("period_end", "9999"))[:10] < today
     ]
+
+
+@project_app.command("policy")
+def project_policy(
+    project: Annotated[str, typer.Argument()],
+    *,
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            "--rows",
+            help="Row access of workspace queries: none (a dummy twin, the default), preview "
+            "(20 real rows a query) or safe_setting (a named workstation; administrators only).",
+        ),
+    ] = None,
+    workstation: Annotated[
+        str | None, typer.Option("--workstation", help="The workstation of a safe_setting.")
+    ] = None,
+) -> None:
+    """Show a project's row-access policy, or set it (administrators only; audited)."""
+    from ansim.errors import InvalidSpecError
+    from ansim.governance import RowAccessMode
+
+    with _client() as client:
+        if rows is None:
+            if workstation is not None:
+                raise InvalidSpecError("--workstation goes with --rows safe_setting")
+            answer = client.admin.row_access(project)
+        else:
+            try:
+                mode = RowAccessMode(rows)
+            except ValueError as e:
+                raise InvalidSpecError(
+                    f"--rows is one of {', '.join(m.value for m in RowAccessMode)}"
+                ) from e
+            answer = client.admin.set_row_access(project, mode.value, workstation)
+    where = f" at workstation {answer['workstation']!r}" if answer.get("workstation") else ""
+    by = f" (set by {answer['set_by']} at {answer['set_at']})" if answer.get("set_by") else ""
+    console.print(f"{project}: row access {answer.get('mode')}{where}{by}", highlight=False)

@@ -82,14 +82,26 @@ def query(
     sql: Sql, *, project: Project,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show.")] = 20,
 ) -> None:  # fmt: skip
-    """Run one read-only query inside the hub and show its first rows (nothing is exported)."""
+    """Run one read-only query inside the hub and show what the project's row access allows.
+
+    Under ``none`` (the default) the rows come from a dummy twin of the views, labelled as
+    such; under ``preview`` at most 20 real rows; real data leave only as checked outputs.
+    """
     with _client() as client:
         answer = client.workspace.query(project, sql, limit)
+    label = str(answer.get("label") or "")
+    if label:
+        console.print(f"[bold yellow]{label}[/]" if answer.get("dummy") else label,
+                      highlight=False)  # fmt: skip
     columns = answer.get("columns", [])
     for row in answer.get("rows", ()):
         record = dict(zip(columns, row, strict=True))
         console.print(json.dumps(record, ensure_ascii=False, default=str), highlight=False)
-    console.print(f"({answer.get('row_count')} rows)")
+    shown = len(answer.get("rows") or ())
+    count = answer.get("row_count")
+    more = ", more not shown" if answer.get("more") else ""
+    total = f"{count} rows" if count is not None else f"{shown} rows shown{more}"
+    console.print(f"({total}) row access {answer.get('row_access', 'none')}", highlight=False)
 
 
 @workspace_app.command("crosstab")

@@ -130,6 +130,17 @@ class Administration(_Part):
         )
         return _object(answer, "POST destroy")
 
+    def row_access(self, project: str) -> JSON:
+        """The project's row-access policy."""
+        answer = self._t.request("GET", f"/api/projects/{_p(project)}/row-access")
+        return _object(answer, "GET row-access")
+
+    def set_row_access(self, project: str, mode: str, workstation: str | None) -> JSON:
+        """Set the project's row-access policy (administrators)."""
+        body: JSON = {"mode": mode, "workstation": workstation}
+        answer = self._t.request("PUT", f"/api/projects/{_p(project)}/row-access", body=body)
+        return _object(answer, "PUT row-access")
+
     def records(self, project: str) -> dict[str, str]:
         """The PIPA processing record and Five Safes summary (file name → content)."""
         answer = _object(self._t.request("GET", f"/api/projects/{_p(project)}/records"), "records")
@@ -166,7 +177,10 @@ class WorkspaceClient(_Part):
         return _object(self._t.request("GET", f"/api/projects/{_p(project)}/views"), "views")
 
     def query(self, project: str, sql: str, limit: int) -> JSON:
-        """Run one read-only query: ``columns``, the first ``rows`` and the ``row_count``."""
+        """Run one read-only query: its ``columns`` and ``rows`` as the row-access policy allows.
+
+        ``dummy``, ``label``, ``row_count`` and ``more`` say what the rows are.
+        """
         body = {"sql": sql, "limit": limit}
         answer = self._t.request("POST", f"/api/projects/{_p(project)}/query", body=body)
         return _object(answer, "POST query")

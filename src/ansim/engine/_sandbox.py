@@ -49,6 +49,9 @@ class SandboxEngine(Closing):
         memory_limit: DuckDB memory limit, such as ``"512MB"``.
         threads: Worker threads.
         timeout_s: Wall-clock limit of one query, in seconds.
+        temp_directory: Where DuckDB may spill (``None``: DuckDB's default).
+        max_temp_size: The most it may spill there, such as ``"1GB"`` (``None``: DuckDB's
+            default, 90 % of the free disk).
 
     Example:
         >>> import pyarrow as pa
@@ -64,6 +67,8 @@ class SandboxEngine(Closing):
         memory_limit: str = "512MB",
         threads: int = 1,
         timeout_s: float = 30.0,
+        temp_directory: str | None = None,
+        max_temp_size: str | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise EngineError(f"a query timeout must be positive, not {timeout_s}")
@@ -76,12 +81,17 @@ class SandboxEngine(Closing):
             "memory_limit": memory_limit,
             "threads": threads,
         }
+        if temp_directory is not None:
+            config["temp_directory"] = temp_directory
+        if max_temp_size is not None:
+            config["max_temp_directory_size"] = max_temp_size
         try:
             self._con = duckdb.connect(":memory:", config=config)
             for name, rows in tables.items():
                 self._con.register("_ansim_source", rows)
                 self._con.execute(f'CREATE TABLE "{_checked_name(name)}" AS FROM _ansim_source')
                 self._con.unregister("_ansim_source")
+            self._con.execute("SET enable_progress_bar = false")  # not a global option
             self._con.execute("SET lock_configuration = true")
         except duckdb.Error as e:
             raise EngineError(f"cannot open the analysis sandbox: {e}") from e

@@ -56,6 +56,12 @@ from ansim.governance._rbac import (
     role_conflicts,
 )
 from ansim.governance._retention import RECORD_RETENTION_YEARS, DestructionCertificate
+from ansim.governance._row_access import (
+    PREVIEW_ROWS,
+    RowAccess,
+    RowAccessMode,
+    RowAccessRegister,
+)
 from ansim.governance._service import Governance
 from ansim.governance._store import MetadataStore
 
@@ -66,6 +72,7 @@ __all__ = [
     "INCOMPATIBLE_ROLES",
     "KEY_FILE",
     "PERMISSIONS",
+    "PREVIEW_ROWS",
     "PROJECT_ROLES",
     "RECORD_RETENTION_YEARS",
     "AccountPolicy",
@@ -98,6 +105,9 @@ __all__ = [
     "ProjectKey",
     "Purpose",
     "Role",
+    "RowAccess",
+    "RowAccessMode",
+    "RowAccessRegister",
     "Session",
     "allowed_roles",
     "default_key_provider",

@@ -38,7 +38,7 @@ class MetadataStore:
     Example:
         >>> store = MetadataStore("sqlite://")
         >>> store.revision()
-        '0004_accounts'
+        '0005_row_access'
         >>> store.close()
     """
 

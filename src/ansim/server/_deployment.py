@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,9 +24,12 @@ from ansim._closing import Closing
 from ansim.errors import InvalidSpecError, NotFoundError
 from ansim.governance import AccountPolicy, Accounts, Governance, Role
 from ansim.governance._tables import project_files, projects, users
-from ansim.workspace import CheckPolicy, Review, Workspace
+from ansim.workspace import CheckPolicy, ColumnDomain, ResourceLimits, Review, Workspace
 
-__all__ = ["Deployment"]
+__all__ = ["WORKSTATION_ENV", "Deployment"]
+
+WORKSTATION_ENV = "ANSIM_WORKSTATION"
+"""The server's own workstation id (a ``safe_setting`` shows real rows only where it matches)."""
 
 
 class Deployment(Closing):
@@ -36,6 +40,8 @@ class Deployment(Closing):
         url: Metadata store URL (default: SQLite in the governance home).
         policy: Account limits.
         today: Clock for processing periods (tests pass their own day).
+        workstation: The workstation this server runs at (default: ``$ANSIM_WORKSTATION`` of
+            the server process; set by its operator, never by a request).
 
     Raises:
         InvalidSpecError: No governance home there, or its keys are missing.
@@ -48,8 +54,10 @@ class Deployment(Closing):
         url: str | None = None,
         policy: AccountPolicy | None = None,
         today: dt.date | None = None,
+        workstation: str | None = None,
     ) -> None:
         self.home = home
+        self.workstation = workstation or os.environ.get(WORKSTATION_ENV) or None
         nested = home / "governance"
         self.governance_home = nested if nested.is_dir() else home
         if url is None and not (self.governance_home / "governance.db").is_file():
@@ -144,7 +152,8 @@ class Deployment(Closing):
             raise NotFoundError(f"project {project!r} has no linked data in the hub yet")
         return Workspace(
             self.governance, user, project, store, self.workspace_dir(project),
-            policies=self._policies(project),
+            policies=self._policies(project), workstation=self.workstation,
+            domains=self._domains(project), limits=self._limits(project),
         )  # fmt: skip
 
     def review(self, project: str) -> Review:
@@ -157,3 +166,21 @@ class Deployment(Closing):
             return {}
         settings = json.loads(path.read_text(encoding="utf-8"))
         return {c: CheckPolicy.from_dict(p) for c, p in settings.items()}
+
+    def _domains(self, project: str) -> dict[str, dict[str, ColumnDomain]]:
+        """The dummy twin's declared domains (``domains.json``: view → column → domain)."""
+        path = self.workspace_dir(project) / "domains.json"
+        if not path.is_file():
+            return {}
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            view: {c: ColumnDomain.from_dict(d) for c, d in columns.items()}
+            for view, columns in settings.items()
+        }
+
+    def _limits(self, project: str) -> ResourceLimits | None:
+        """The workspace's resource limits (``limits.json``; default: ``ResourceLimits()``)."""
+        path = self.workspace_dir(project) / "limits.json"
+        if not path.is_file():
+            return None
+        return ResourceLimits.from_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -19,7 +19,15 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from ansim.errors import AccessDenied, InvalidSpecError, NotFoundError, OversizedInputError
-from ansim.governance import DatasetRequest, Operation, ProjectApplication, Purpose, Role
+from ansim.governance import (
+    DatasetRequest,
+    Operation,
+    ProjectApplication,
+    Purpose,
+    Role,
+    RowAccessMode,
+    RowAccessRegister,
+)
 from ansim.governance import allowed_roles as allowed
 from ansim.packages import PACKAGE_SUFFIX, read_package_header
 from ansim.server._auth import Caller, CallerDep, DeploymentDep
@@ -81,10 +89,17 @@ class Decision(BaseModel):
 
 
 class QueryRequest(BaseModel):
-    """One read-only query over the project's views."""
+    """One read-only query over the project's views (what it shows is the row-access policy)."""
 
     sql: Sql
-    limit: Annotated[int, Field(ge=1, le=1000)] = 20
+    limit: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+
+
+class RowAccessRequest(BaseModel):
+    """A project's row-access policy (``safe_setting`` names its workstation)."""
+
+    mode: RowAccessMode
+    workstation: Name | None = None
 
 
 class AnalysisRequest(BaseModel):
@@ -229,6 +244,27 @@ async def destroy(
     return dataclasses.asdict(found.governance.destroy(caller.user, project, body.reason))
 
 
+@router.put("/projects/{project}/row-access", summary="Set the row-access policy (administrators)")
+async def set_row_access(
+    project: str, body: RowAccessRequest, caller: CallerDep, found: DeploymentDep
+) -> dict[str, Any]:
+    """``none`` (dummy twin), ``preview`` (20 real rows a query) or ``safe_setting``.
+
+    A safe setting names its workstation; governance refuses anyone but an administrator and
+    audits the change.
+    """
+    _project(found, caller, project, *_need(Operation.CREATE_PROJECT))
+    register = RowAccessRegister(found.governance)
+    return register.set(caller.user, project, body.mode, body.workstation).to_dict()
+
+
+@router.get("/projects/{project}/row-access", summary="The project's row-access policy")
+async def row_access(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
+    """Every member may read the policy their queries obey."""
+    _project(found, caller, project)
+    return RowAccessRegister(found.governance).policy(project).to_dict()
+
+
 @router.get("/projects/{project}/records", summary="The processing record (administrators)")
 async def records(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
     """The processing record (CSV and JSON) and the Five Safes summary."""
@@ -314,12 +350,14 @@ async def views(project: str, caller: CallerDep, found: DeploymentDep) -> dict[s
 async def query(
     project: str, body: QueryRequest, caller: CallerDep, found: DeploymentDep
 ) -> dict[str, Any]:
-    """The first ``limit`` rows (the query is vetted, sandboxed and audited)."""
+    """Rows as the project's row-access policy allows (vetted, sandboxed and audited).
+
+    A labelled dummy twin (``none``), at most 20 real rows (``preview``), or real rows at a
+    safe setting.
+    """
     _project(found, caller, project, *_need(Operation.QUERY))
     with found.open_workspace(caller.user, project) as ws:
-        table = ws.query(body.sql)
-    return {"columns": table.column_names, "rows": [list(r.values()) for r in
-            table.slice(0, body.limit).to_pylist()], "row_count": table.num_rows}  # fmt: skip
+        return ws.show(body.sql, body.limit).to_dict()
 
 
 @router.post("/projects/{project}/analyses", status_code=201, summary="Run a checked analysis")

@@ -1,7 +1,8 @@
 """The hub workspace (안심구역): vetted SQL, checked analyses, output review and release.
 
 Analysts query their project's views with read-only SQL (parsed and allow-listed, then run on a
-locked-down DuckDB sandbox with time and memory limits) and run checked analyses — tables,
+locked-down DuckDB sandbox in a worker process under OS resource limits; what a free query shows
+is the project's row-access policy: a dummy twin by default) and run checked analyses — tables,
 pivot tables, histograms, survival tables, OLS and logit models. Every result is an
 :class:`Output` held in the hub with a disclosure-check report (threshold with zeros,
 (n,k) dominance, a top-1 share rule, p %, extremes, class disclosure, residual degrees of
@@ -26,27 +27,36 @@ from ansim.workspace._policy import CheckPolicy, strictest
 from ansim.workspace._results import acro_record, write_bundle
 from ansim.workspace._review import Release, Review
 from ansim.workspace._sql import tables_read, vet_sql
-from ansim.workspace._workspace import Workspace, view_name
+from ansim.workspace._twin import DUMMY_LABEL, ColumnDomain, domains_from_spec, dummy_twin
+from ansim.workspace._worker import ResourceLimits, SandboxWorker
+from ansim.workspace._workspace import QueryAnswer, Workspace, view_name
 
 __all__ = [
+    "DUMMY_LABEL",
     "TOTAL_CELL",
     "CellStats",
     "CheckPolicy",
     "CheckReport",
     "CheckResult",
+    "ColumnDomain",
     "ModelResult",
     "Output",
     "OutputStatus",
     "OutputStore",
+    "QueryAnswer",
     "Release",
+    "ResourceLimits",
     "Review",
     "ReviewDecision",
+    "SandboxWorker",
     "TableResult",
     "Workspace",
     "acro_record",
     "check_model",
     "check_table",
     "differencing_check",
+    "domains_from_spec",
+    "dummy_twin",
     "fit_model",
     "histogram_table",
     "strictest",

@@ -3,15 +3,21 @@
 Opening a workspace goes through governance (the analyst role, custodians' approvals, the
 processing period; the key use is audited); the project's linked tables are copied from the
 encrypted hub store into a locked-down in-memory sandbox, one view per dataset
-(``linked_kostat_register`` → ``kostat_register``). Query results stay in the hub process;
-analyses become :class:`Output` objects held in the hub with their check report, and only
-reviewed outputs ever leave (see :class:`~ansim.workspace.Review`).
+(``linked_kostat_register`` → ``kostat_register``), which runs in a worker process under
+operating-system resource limits (:class:`~ansim.workspace.SandboxWorker`). Analyses become
+:class:`Output` objects held in the hub with their check report, and only reviewed outputs ever
+leave (see :class:`~ansim.workspace.Review`). What a free query *shows* the analyst
+(:meth:`Workspace.show`) is the project's row-access policy: rows of a dummy twin (``none``,
+the default), at most 20 real rows (``preview``), or real rows at the declared workstation of a
+``safe_setting``; every shown row is counted in the audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,16 @@ import pandas as pd
 import pyarrow as pa
 
 from ansim._closing import Closing
-from ansim.engine import SandboxEngine
 from ansim.errors import AccessDenied, InvalidSpecError
-from ansim.governance import Governance, Operation, Role
+from ansim.governance import (
+    PREVIEW_ROWS,
+    Governance,
+    Operation,
+    Role,
+    RowAccess,
+    RowAccessMode,
+    RowAccessRegister,
+)
 from ansim.workspace._analyses import (
     ModelResult,
     TableResult,
@@ -36,10 +49,54 @@ from ansim.workspace._outputs import Output, OutputStatus, OutputStore
 from ansim.workspace._persons import PERSON, person_lineage
 from ansim.workspace._policy import CheckPolicy, strictest
 from ansim.workspace._sql import tables_read, vet_sql
+from ansim.workspace._twin import DUMMY_LABEL, ColumnDomain, dummy_twin
+from ansim.workspace._worker import ResourceLimits, SandboxWorker
 
-__all__ = ["Workspace", "view_name"]
+__all__ = ["QueryAnswer", "Workspace", "view_name"]
 
 _LINKED = "linked_"
+_SIZE = re.compile(r"^\s*(\d+)\s*(MB|GB|MIB|GIB)\s*$", re.IGNORECASE)
+
+
+def _megabytes(size: str) -> int:
+    """``"512MB"`` → 512, ``"2GB"`` → 2048."""
+    found = _SIZE.match(size)
+    if not found:
+        raise InvalidSpecError(f"a memory limit is a size such as '512MB' or '2GB', not {size!r}")
+    number, unit = int(found.group(1)), found.group(2).upper()
+    return number * 1024 if unit.startswith("G") else number
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """What a free query shows the analyst, under the project's row-access policy.
+
+    Attributes:
+        columns: The result's column names.
+        rows: The rows shown.
+        row_access: The policy's mode.
+        dummy: Whether the rows come from the dummy twin (never real records).
+        row_count: The result's row count (``None`` under ``preview``: a count of real rows
+            is a statistic that no check has seen).
+        more: Whether the result has rows beyond those shown.
+        label: What the rows are, in English and Korean.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    row_access: str
+    dummy: bool
+    row_count: int | None
+    more: bool
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as plain data (the query endpoint's body)."""
+        return {
+            "columns": list(self.columns), "rows": [list(r) for r in self.rows],
+            "row_access": self.row_access, "dummy": self.dummy, "row_count": self.row_count,
+            "more": self.more, "label": self.label,
+        }  # fmt: skip
 
 
 def view_name(table: str) -> str:
@@ -71,8 +128,12 @@ class Workspace(Closing):
         home: The project's workspace directory in the hub (outputs, ledger).
         policies: Check thresholds by custodian; the strictest of the custodians whose views
             an analysis reads applies (custodians without one get the defaults).
-        memory_limit: The sandbox's memory limit.
-        timeout_s: Each query's time limit.
+        memory_limit: The sandbox's memory limit (ignored when ``limits`` is given).
+        timeout_s: Each query's time limit (ignored when ``limits`` is given).
+        limits: The worker's resource limits (memory, address space, spill, threads, time,
+            rows).
+        workstation: The workstation this session is served at (for a ``safe_setting``).
+        domains: View → column → declared domain, for the dummy twin.
 
     Raises:
         AccessDenied: The actor may not query this project.
@@ -89,8 +150,15 @@ class Workspace(Closing):
         policies: Mapping[str, CheckPolicy] | None = None,
         memory_limit: str = "512MB",
         timeout_s: float = 30.0,
+        limits: ResourceLimits | None = None,
+        workstation: str | None = None,
+        domains: Mapping[str, Mapping[str, ColumnDomain]] | None = None,
     ) -> None:
         self.governance, self.actor, self.project = governance, actor, project
+        self.limits = limits or ResourceLimits(
+            memory_mb=_megabytes(memory_limit), timeout_s=timeout_s
+        )
+        self.workstation = workstation
         self.outputs = OutputStore(home)
         self.policies = dict(policies or {})
         with governance.open_hub_store(actor, project, store) as engine:
@@ -103,23 +171,100 @@ class Workspace(Closing):
         self._custodian = {
             view_name(f"linked_{d['dataset']}"): d["custodian"] for d in record["datasets"]
         }
-        self._sandbox = SandboxEngine(tables, memory_limit=memory_limit, timeout_s=timeout_s)
+        self.row_access: RowAccess = RowAccessRegister(governance).policy(project)
+        self._tables = tables
+        self._domains = {v: dict(c) for v, c in (domains or {}).items()}
+        self._workers: dict[bool, SandboxWorker] = {}
         self._columns = {name: list(t.column_names) for name, t in tables.items()}
         self._versions = {name: _version(t) for name, t in tables.items()}
         self._last: tuple[str, set[str], int, int] = ("", set(), 0, 0)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        """End the session (the in-memory views vanish)."""
-        self._sandbox.close()
+        """End the session (the worker processes and their views vanish)."""
+        for worker in self._workers.values():
+            worker.close()
+        self._workers.clear()
+
+    def _worker(self, *, real: bool = True) -> SandboxWorker:
+        """The worker on the real views, or on their dummy twin (each started when first used)."""
+        if real not in self._workers:
+            if real:
+                tables = self._tables
+            else:
+                schemas = {name: t.schema for name, t in self._tables.items()}
+                seed = int.from_bytes(hashlib.sha256(self.project.encode()).digest()[:4], "big")
+                tables = dummy_twin(schemas, self._domains, seed=seed)
+            self._workers[real] = SandboxWorker(tables, self.limits)
+        return self._workers[real]
+
+    @property
+    def _sandbox(self) -> SandboxWorker:
+        return self._worker(real=True)
 
     # -- queries -----------------------------------------------------------------------------
     def views(self) -> dict[str, list[str]]:
         """The project's views and their columns."""
         return dict(self._columns)
 
+    def show(self, sql: str, limit: int = PREVIEW_ROWS) -> QueryAnswer:
+        """Run one free query and show what the project's row-access policy allows.
+
+        ``none`` (the default) runs it on the dummy twin of the views and labels the answer;
+        ``preview`` shows at most 20 real rows and no count; ``safe_setting`` shows real rows
+        up to ``limit``, at the declared workstation only (elsewhere it acts as ``none``).
+        The audit event records the policy, whether the rows were real and how many were shown.
+
+        Args:
+            sql: A single SELECT over the project's views.
+            limit: The most rows to show.
+
+        Returns:
+            The rows shown and what they are.
+
+        Raises:
+            AccessDenied: Not a single read-only query over this project's views.
+            InvalidSpecError: ``limit`` is not positive.
+            EngineError: It ran out of time, memory or rows.
+        """
+        if limit < 1:
+            raise InvalidSpecError("show at least one row (limit >= 1)")
+        vetted = vet_sql(sql, self._columns)
+        access = self.row_access
+        real = access.shows_real_rows(self.workstation)
+        mode = access.mode.value
+        self.governance.authorize(
+            self.actor, self.project, Operation.QUERY,
+            objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest(), "sql": vetted,
+                     "row_access": mode, "source": "real" if real else "dummy_twin"},
+        )  # fmt: skip
+        result = self._worker(real=real).query(vetted)
+        preview = real and access.mode is RowAccessMode.PREVIEW
+        cap = min(limit, PREVIEW_ROWS) if preview else limit
+        shown = result.slice(0, cap)
+        self.governance.audit.append(
+            actor=self.actor, role=Role.ANALYST.value, action="query_result",
+            project=self.project,
+            objects={"rows": result.num_rows, "rows_shown": shown.num_rows, "row_access": mode,
+                     "source": "real" if real else "dummy_twin"},
+        )  # fmt: skip
+        self.governance.audit.publish_head()
+        label = DUMMY_LABEL if not real else (
+            f"real records ({mode}) / 실제 자료 ({mode}): every row shown is audited"
+        )  # fmt: skip
+        return QueryAnswer(
+            columns=tuple(shown.column_names),
+            rows=tuple(tuple(r.values()) for r in shown.to_pylist()),
+            row_access=mode, dummy=not real,
+            row_count=None if preview else result.num_rows,
+            more=result.num_rows > shown.num_rows, label=label,
+        )  # fmt: skip
+
     def query(self, sql: str) -> pa.Table:
-        """Run one read-only query over the project's views (rows stay in the hub).
+        """Run one read-only query over the real views, for the hub's own use (never shown).
+
+        The rows stay in the hub process: checked analyses are built on them. What an
+        analyst may see of a free query is :meth:`show`.
 
         Args:
             sql: A single SELECT over the project's views.
@@ -129,7 +274,7 @@ class Workspace(Closing):
 
         Raises:
             AccessDenied: Not a single read-only query over this project's views.
-            EngineError: It ran out of time or memory.
+            EngineError: It ran out of time, memory or rows.
         """
         vetted = vet_sql(sql, self._columns)
         self.governance.authorize(
