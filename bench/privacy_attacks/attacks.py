@@ -47,6 +47,7 @@ __all__ = [
     "encode_targets",
     "frequency_alignment",
     "public_knowledge",
+    "record_key",
     "sex_from_feedback",
 ]
 
@@ -90,7 +91,7 @@ class AttackResult:
         return self.recovered / max(self.records, 1)
 
 
-def _record_key(name: str | None, birth: str | None, sex: str | None) -> str:
+def record_key(name: str | None, birth: str | None, sex: str | None) -> str:
     return f"{name}\x1f{birth}\x1f{sex}"
 
 
@@ -110,7 +111,7 @@ def public_knowledge(people: int, seed: int) -> PublicKnowledge:
         surname=Counter(n[0] for n in names if n),
         birth_date=Counter(births),
         sex=Counter(sexes),
-        record=Counter(_record_key(*r) for r in zip(names, births, sexes, strict=True)),
+        record=Counter(record_key(*r) for r in zip(names, births, sexes, strict=True)),
     )
 
 
@@ -206,7 +207,7 @@ def run_attacks(targets: Targets, public: PublicKnowledge) -> list[AttackResult]
         out.append(score("frequency", "bf_birth_date", "birth_date", guess, targets.birth_date))
     if "clk" in cols:
         truth = [
-            _record_key(*r) for r in zip(targets.name, targets.birth_date, targets.sex, strict=True)
+            record_key(*r) for r in zip(targets.name, targets.birth_date, targets.sex, strict=True)
         ]
         guess = frequency_alignment(cols["clk"], public.record, truth)
         out.append(score("frequency", "clk", "record", guess, truth))
