@@ -1,0 +1,63 @@
+"""The similarity-graph matching attack (Vidanage et al. 2020) re-identifies names from bf_name.
+
+The attacker holds a plaintext list of the same people (the paper's strongest setting, overlap 1)
+and sees the Dice similarities of their encodings. Random one-to-one matching would re-identify
+about one record in the sample size (here 0.25 %).
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ansim.demo._people import build_population
+from ansim.identity import HARDENED_ENCODING_SPEC, standardise_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "privacy_attacks"))
+from attacks import encode_targets, record_key
+from graph_matching import graph_attack, name_grams, record_grams
+
+
+@pytest.fixture(scope="module")
+def people() -> tuple[list[str], list[str], list[str]]:
+    pop = build_population(np.random.default_rng(5), 6000)
+    names = [standardise_name(n) or "" for n in pop.name.to_pylist()]
+    births = [str(d) for d in pop.birth.astype("datetime64[D]")]
+    return names, births, ["M" if s == 0 else "F" for s in pop.sex.tolist()]
+
+
+def test_name_filters_are_matched_by_their_similarity_graph(people) -> None:
+    names, births, sexes = people
+    targets = encode_targets(names, births, sexes)
+    result = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400
+    )
+    assert result.share >= 0.05  # measured 0.15 at a sample of 1,000
+
+
+def test_attacker_with_half_the_people_gets_far_less(people) -> None:
+    names, births, sexes = people
+    targets = encode_targets(names, births, sexes)
+    full = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400
+    )
+    half = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400, overlap=0.5
+    )
+    assert half.share < full.share
+
+
+def test_hardened_clk_is_not_re_identified_beyond_a_few_percent(people) -> None:
+    names, births, sexes = people
+    keys = [record_key(*r) for r in zip(names, births, sexes, strict=True)]
+    targets = encode_targets(names, births, sexes, spec=HARDENED_ENCODING_SPEC)
+    result = graph_attack(
+        targets.columns["clk"],
+        keys,
+        lambda i: record_grams(names[i], births[i], sexes[i]),
+        sample=400,
+    )
+    # diffusion keeps similarities (that is how records still link), so this attack is not
+    # defeated by it: measured 0.023 at a sample of 1,000 with full overlap (docs/privacy.md)
+    assert result.share < 0.05
