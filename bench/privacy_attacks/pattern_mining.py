@@ -102,6 +102,57 @@ class Group:
         return int(self.records.sum())
 
 
+def _grow(
+    items: _Items, part: _U64, used: frozenset[int], seed: int, *, length: int, floor: int
+) -> list[int] | None:
+    """Greedy maximum-support itemset of ``length`` items from ``seed`` (``None``: too rare)."""
+    cur = part & items.sets[seed]
+    chosen = [seed]
+    while len(chosen) < length:
+        sup = items.support(cur)
+        sup[[*used, *chosen]] = -1
+        best = int(np.argmax(sup))
+        if sup[best] < floor:
+            return None
+        chosen.append(best)
+        cur &= items.sets[best]
+    return chosen
+
+
+def _best_pattern(
+    items: _Items,
+    part: _U64,
+    used: frozenset[int],
+    *,
+    length: int,
+    floor: int,
+    closure: float,
+    seeds: int = 8,
+) -> tuple[npt.NDArray[np.int64], _U64] | None:
+    """The largest-support closed pattern grown from each of the ``seeds`` most frequent items."""
+    sup = items.support(part)
+    sup[list(used)] = -1
+    best: tuple[npt.NDArray[np.int64], _U64] | None = None
+    for seed in np.argsort(-sup, kind="stable")[:seeds]:
+        if sup[seed] < floor:
+            break
+        chosen = _grow(items, part, used, int(seed), length=length, floor=floor)
+        if chosen is None:
+            continue
+        cur = part.copy()
+        for item in chosen:
+            cur &= items.sets[item]
+        inside = items.support(cur)
+        inside[list(used)] = -1
+        pattern = np.flatnonzero(inside >= closure * items.size(cur))
+        holders = part.copy()
+        for item in pattern:
+            holders &= items.sets[item]
+        if best is None or items.size(holders) > items.size(best[1]):
+            best = (pattern, holders)
+    return best
+
+
 def mine_groups(
     rows: npt.NDArray[np.bool_],
     present: npt.NDArray[np.bool_],
@@ -135,24 +186,10 @@ def mine_groups(
     while queue and len(groups) < max_groups:
         queue.sort(key=lambda part: items.size(part[0]))
         part, used = queue.pop()
-        cur = part.copy()
-        chosen: list[int] = []
-        for _ in range(length):
-            sup = items.support(cur)
-            sup[[*used, *chosen]] = -1
-            best = int(np.argmax(sup))
-            if sup[best] < floor:
-                break
-            chosen.append(best)
-            cur &= items.sets[best]
-        if len(chosen) < length:
+        found = _best_pattern(items, part, used, length=length, floor=floor, closure=closure)
+        if found is None:
             continue
-        sup = items.support(cur)
-        sup[list(used)] = -1
-        pattern = np.flatnonzero(sup >= closure * items.size(cur))
-        holders = part.copy()
-        for item in pattern:
-            holders &= items.sets[item]
+        pattern, holders = found
         if items.size(holders) < floor:
             continue
         groups.append(Group(tuple(int(i) for i in pattern), items.mask(holders)))

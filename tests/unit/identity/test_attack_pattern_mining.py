@@ -62,14 +62,14 @@ def _attack(names: list[str], spec: object, column: str, hashes: int) -> float:
 
 
 def test_default_name_filter_gives_surnames_away(names: list[str]) -> None:
-    # measured 0.41 here (prior 0.22); 0.43 at 10,000 demo people
+    # measured 0.44 here (prior 0.22); 0.38-0.47 under four keys at 10,000 demo people
     share = _attack(names, DEFAULT_ENCODING_SPEC, "bf_name", hashes=40)
     assert share >= _prior(names) + 0.15
 
 
 @pytest.mark.parametrize(
     ("hardening", "gain"),
-    [(Hardening.NONE, 0.15), (Hardening.BALANCE, 0.08)],  # measured +0.23 and +0.13
+    [(Hardening.NONE, 0.15), (Hardening.BALANCE, 0.05)],  # measured +0.23 and +0.09
 )
 def test_record_filter_of_names_is_mined_too(
     names: list[str], hardening: Hardening, gain: float
@@ -84,16 +84,21 @@ def test_diffusion_leaves_the_attacker_at_the_prior(names: list[str]) -> None:
     assert _attack(names, diffused, "bf_name", hashes=40) <= _prior(names) + 0.01
 
 
-def test_hardened_spec_sends_only_a_diffused_clk() -> None:
+def test_hardened_spec_has_no_two_valued_filter_and_diffuses_every_filter() -> None:
     values = {
         IdentifierKind.KOREAN_NAME: ["김민준", "김민중", None],
         IdentifierKind.BIRTH_DATE: ["1985-03-02", "1985-03-02", None],
         IdentifierKind.SEX: ["M", "M", None],
     }
     cols = encode_bloom(HARDENED_ENCODING_SPEC, values, SECRET)
-    assert sorted(cols) == ["clk"]  # no field filter, so no two-valued bf_sex to label
+    assert sorted(cols) == ["bf_birth_date", "bf_name", "clk"]  # no bf_sex to label
     assert cols["clk"].type.byte_width == 2 * 1024 // 8
+    assert cols["bf_name"].type.byte_width == 2 * 512 // 8
     assert cols["clk"].null_count == 1
+    plain = encode_bloom(
+        replace(HARDENED_ENCODING_SPEC, hardening=Hardening.BALANCE), values, SECRET
+    )
+    assert cols["bf_name"].to_pylist()[0] != plain["bf_name"].to_pylist()[0]
     assert EncodingSpec.from_yaml_text(HARDENED_ENCODING_SPEC.to_yaml()) == HARDENED_ENCODING_SPEC
     assert "taps" not in DEFAULT_ENCODING_SPEC.to_yaml()  # the default spec file is unchanged
 
