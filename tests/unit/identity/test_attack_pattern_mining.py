@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from ansim.cli import app
 from ansim.demo._people import build_population
 from ansim.errors import InvalidSpecError
 from ansim.identity import (
@@ -118,3 +120,13 @@ def test_diffusion_keeps_similar_records_similar() -> None:
 def test_taps_out_of_range_is_refused() -> None:
     with pytest.raises(InvalidSpecError, match="taps"):
         replace(DEFAULT_ENCODING_SPEC, hardening=Hardening.DIFFUSION, taps=0)
+
+
+def test_cli_writes_the_hardened_spec_on_request(tmp_path: Path) -> None:
+    out = tmp_path / "enc.yaml"
+    result = CliRunner().invoke(app, ["custodian", "encoding", "--out", str(out), "--hardened"])
+    assert result.exit_code == 0, result.output
+    assert EncodingSpec.from_yaml(out) == HARDENED_ENCODING_SPEC
+    plain = tmp_path / "plain.yaml"
+    CliRunner().invoke(app, ["custodian", "encoding", "--out", str(plain)])
+    assert EncodingSpec.from_yaml(plain) == DEFAULT_ENCODING_SPEC
