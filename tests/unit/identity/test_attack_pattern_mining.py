@@ -130,3 +130,13 @@ def test_cli_writes_the_hardened_spec_on_request(tmp_path: Path) -> None:
     plain = tmp_path / "plain.yaml"
     CliRunner().invoke(app, ["custodian", "encoding", "--out", str(plain)])
     assert EncodingSpec.from_yaml(plain) == DEFAULT_ENCODING_SPEC
+
+
+def test_diffusion_is_the_same_for_every_custodian_and_keyed() -> None:
+    values = {IdentifierKind.KOREAN_NAME: ["김민준", "이서연"]}
+    spec = HARDENED_ENCODING_SPEC
+    first = encode_bloom(spec, values, SECRET)["bf_name"].to_pylist()
+    again = encode_bloom(spec, values, LinkageSecret(bytes(range(32))))["bf_name"].to_pylist()
+    other = encode_bloom(spec, values, LinkageSecret(bytes(32)))["bf_name"].to_pylist()
+    assert first == again
+    assert first != other
