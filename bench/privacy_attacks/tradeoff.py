@@ -64,6 +64,13 @@ def encodings() -> dict[str, EncodingSpec]:
     return out
 
 
+def _spread(shares: list[float]) -> str:
+    """One share, or the mean and range of several."""
+    if len(shares) == 1:
+        return f"{shares[0]:.4f}"
+    return f"{sum(shares) / len(shares):.4f} ({min(shares):.4f}–{max(shares):.4f})"
+
+
 def _quality(linkmap: pa.Table, serial_maps: dict[str, pa.Table], truth: pa.Table) -> float:
     tables = [
         m.append_column("dataset", pa.array([d] * m.num_rows, pa.string()))
@@ -89,6 +96,7 @@ def main() -> None:  # noqa: PLR0915 -- one measured run, read top to bottom
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--only", nargs="*", default=None, help="encoding names to run")
     parser.add_argument("--graph-sample", type=int, default=1000)
+    parser.add_argument("--graph-seeds", type=int, default=1, help="graph samples per encoding")
     parser.add_argument("--seed", type=int, default=1, help="derives the (trial) project secret")
     args = parser.parse_args()
     secret = LinkageSecret(hashlib.sha256(f"tradeoff {args.seed}".encode()).digest())
@@ -141,19 +149,21 @@ def main() -> None:  # noqa: PLR0915 -- one measured run, read top to bottom
                 if column in columns:
                     guess = surname_attack(columns[column], surname_shares(), hashes=hashes)
                     surname[column] = surname_recovered(guess, names, surname_shares())
-            graph = {}
-            if "bf_name" in columns:
-                graph["bf_name"] = graph_attack(
-                    columns["bf_name"], plain_names, lambda i: name_grams(plain_names[i]),
-                    sample=args.graph_sample,
-                ).share  # fmt: skip
             plain = [
-                record_grams(n, b or "", s or "")
-                for n, b, s in zip(plain_names, births, sexes, strict=True)
+                record_grams(n, b or "", x or "")
+                for n, b, x in zip(plain_names, births, sexes, strict=True)
             ]
-            graph["clk"] = graph_attack(
-                columns["clk"], keys, plain.__getitem__, sample=args.graph_sample
-            ).share
+            attacked = {"clk": (keys, plain.__getitem__)}
+            if "bf_name" in columns:
+                attacked["bf_name"] = (plain_names, lambda i: name_grams(plain_names[i]))
+            graph = {
+                column: [
+                    graph_attack(columns[column], truth_of, grams, sample=args.graph_sample,
+                                 seed=seed).share
+                    for seed in range(args.graph_seeds)
+                ]
+                for column, (truth_of, grams) in attacked.items()
+            }  # fmt: skip
             rows.append((label, f1, share, surname, graph))
             print(label, f1, share, surname, graph, flush=True)
     print()
@@ -168,7 +178,7 @@ def main() -> None:  # noqa: PLR0915 -- one measured run, read top to bottom
         freq = " / ".join(f"{share.get(k, 0):.4f}" for k in wanted)
         sex = max((v for k, v in share.items() if k.endswith("→sex")), default=0.0)
         mined = " / ".join(f"{surname[c]:.4f}" if c in surname else "—" for c in ("bf_name", "clk"))
-        matched = " / ".join(f"{graph[c]:.4f}" if c in graph else "—" for c in ("bf_name", "clk"))
+        matched = " / ".join(_spread(graph[c]) if c in graph else "—" for c in ("bf_name", "clk"))
         print(f"| {label} | {f1['probabilistic'][0]:.4f} | {f1['fuzzy'][0]:.4f} | {freq} "
               f"| {sex:.4f} | {mined} | {matched} |")  # fmt: skip
 
