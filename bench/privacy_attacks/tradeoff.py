@@ -54,7 +54,7 @@ ATTACKED = "kostat_register"
 def encodings() -> dict[str, EncodingSpec]:
     """Today's default; the hardened spec at several tap counts; a CLK-only variant."""
     out = {"default (balance)": DEFAULT_ENCODING_SPEC}
-    for taps in (1, 2, 3, 5):
+    for taps in (1, 2, 3, 4, 5):
         out[f"hardened, taps {taps}"] = replace(HARDENED_ENCODING_SPEC, taps=taps)
     clk_only = tuple(replace(f, bits=0) for f in HARDENED_ENCODING_SPEC.fields)
     for taps in (1, 3):

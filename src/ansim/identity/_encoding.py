@@ -77,7 +77,7 @@ class Hardening(StrEnum):
     NONE = "none"
 
 
-DEFAULT_DIFFUSION_TAPS = 3
+DEFAULT_DIFFUSION_TAPS = 4
 """Filter bits XOR-ed into each stored bit under ``diffusion`` hardening (``taps`` in a spec)."""
 _MAX_TAPS = 16
 
@@ -163,7 +163,7 @@ class EncodingSpec:
             mining but loses pairs whose salt attribute is wrong.
         format: Spec format version (:data:`ENCODING_FORMAT`).
         taps: Under ``diffusion`` hardening, filter bits XOR-ed into each stored bit (1 to 16;
-            written to the spec file only with that hardening).
+            written to the spec file only with that hardening; 4 by measurement, docs/privacy.md).
 
     Example:
         >>> spec = EncodingSpec.from_yaml_text(DEFAULT_ENCODING_SPEC.to_yaml())
