@@ -33,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--sample", type=int, default=1000)
+    parser.add_argument("--random-key", action="store_true", help="a fresh key, not the fixed one")
     args = parser.parse_args()
     pop = build_population(np.random.default_rng(5), args.people)
     names = [standardise_name(x) or "" for x in pop.name.to_pylist()]
@@ -42,7 +43,7 @@ def main() -> None:
     plain = [record_grams(*r) for r in zip(names, births, sexes, strict=True)]
     print("| encoding | column | overlap | re-identified | sample |")
     print("|---|---|---|---|---|")
-    secret = LinkageSecret(bytes(range(32)))
+    secret = LinkageSecret.generate() if args.random_key else LinkageSecret(bytes(range(32)))
     for spec in (DEFAULT_ENCODING_SPEC, HARDENED_ENCODING_SPEC):
         cols = encode_targets(names, births, sexes, spec=spec, secret=secret).columns
         for overlap in (1.0, 0.5):

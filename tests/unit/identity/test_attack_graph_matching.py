@@ -61,7 +61,7 @@ def test_hardened_clk_is_not_re_identified_beyond_a_few_percent(people) -> None:
         sample=400,
     )
     # diffusion keeps similarities (that is how records still link), so this attack is weakened,
-    # not defeated: 0.006 at a sample of 1,000 under this key, 0.013 under another (docs/privacy.md)
+    # not defeated: 0.006 at a sample of 1,000 under this key, up to 0.012 under others (docs)
     assert result.share < 0.03
 
 
