@@ -1,10 +1,12 @@
 """Attacks on the identity parts the linkage unit receives, by an attacker with public lists.
 
-The attacker knows frequency lists of Korean full names, surnames, birth dates and sex shares
-drawn from the demo generator's published distributions with their own seed (an independent
-sample, never the attacked file), and sees only what the linkage unit sees: the encoded columns
-and, from the hub, aggregate linkage feedback (records per sex group). Success is counted
-against the attacked file's true standardised identifiers, which the attacker never sees.
+The attacker's frequency lists (:class:`PublicKnowledge`) come either from the published lists
+shipped in ``public_lists/`` (:func:`public_lists.published_knowledge`, the default of the
+runs) or, for a stronger attacker, from the demo generator's own distributions sampled with an
+independent seed (:func:`public_knowledge`); never from the attacked file. The attacker sees only
+what the linkage unit sees: the encoded columns and, from the hub, aggregate linkage feedback
+(records per sex group). Success is counted against the attacked file's true standardised
+identifiers, which the attacker never sees.
 
 Implemented here:
 
@@ -15,8 +17,7 @@ Implemented here:
 - inference from a low-cardinality encoding plus hub feedback: ``bf_sex`` splits the records
   into two classes; the hub's per-sex record counts say which class is which sex.
 
-Pattern-mining (q-gram) cryptanalysis and the similarity-graph attack are not implemented yet
-(see docs/privacy.md).
+Pattern mining is in ``pattern_mining.py``, graph matching in ``graph_matching.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "encode_targets",
     "frequency_alignment",
     "public_knowledge",
+    "record_key",
     "sex_from_feedback",
 ]
 
@@ -90,7 +92,7 @@ class AttackResult:
         return self.recovered / max(self.records, 1)
 
 
-def _record_key(name: str | None, birth: str | None, sex: str | None) -> str:
+def record_key(name: str | None, birth: str | None, sex: str | None) -> str:
     return f"{name}\x1f{birth}\x1f{sex}"
 
 
@@ -110,7 +112,7 @@ def public_knowledge(people: int, seed: int) -> PublicKnowledge:
         surname=Counter(n[0] for n in names if n),
         birth_date=Counter(births),
         sex=Counter(sexes),
-        record=Counter(_record_key(*r) for r in zip(names, births, sexes, strict=True)),
+        record=Counter(record_key(*r) for r in zip(names, births, sexes, strict=True)),
     )
 
 
@@ -206,7 +208,7 @@ def run_attacks(targets: Targets, public: PublicKnowledge) -> list[AttackResult]
         out.append(score("frequency", "bf_birth_date", "birth_date", guess, targets.birth_date))
     if "clk" in cols:
         truth = [
-            _record_key(*r) for r in zip(targets.name, targets.birth_date, targets.sex, strict=True)
+            record_key(*r) for r in zip(targets.name, targets.birth_date, targets.sex, strict=True)
         ]
         guess = frequency_alignment(cols["clk"], public.record, truth)
         out.append(score("frequency", "clk", "record", guess, truth))

@@ -168,15 +168,22 @@ def custodian_encoding(
     out: Annotated[Path, typer.Option("--out", help="Where to write the encoding spec (YAML).")],
     name: Annotated[str, typer.Option("--name", help="Name of the project's encoding.")] = "",
     version: Annotated[int, typer.Option("--version", help="Revision of the spec.")] = 1,
+    hardened: Annotated[
+        bool,
+        typer.Option(
+            "--hardened",
+            help="Write the hardened spec instead (diffused filters, sex only in the CLK; "
+            "see docs/privacy.md).",
+        ),
+    ] = False,
 ) -> None:
     """Write the default Bloom-filter encoding spec, to edit and share with all custodians."""
     import dataclasses
 
     from ansim._atomic import write_text_atomic
-    from ansim.identity import DEFAULT_ENCODING_SPEC
+    from ansim.identity import DEFAULT_ENCODING_SPEC, HARDENED_ENCODING_SPEC
 
-    spec = dataclasses.replace(
-        DEFAULT_ENCODING_SPEC, name=name or DEFAULT_ENCODING_SPEC.name, version=version
-    )
+    base = HARDENED_ENCODING_SPEC if hardened else DEFAULT_ENCODING_SPEC
+    spec = dataclasses.replace(base, name=name or base.name, version=version)
     write_text_atomic(spec.to_yaml(), out)
     console.print(f"encoding spec {spec.name!r} v{spec.version}: {out} (no secrets; share it)")

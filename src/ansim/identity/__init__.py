@@ -23,9 +23,11 @@ from ansim.identity._checks import check_identifiers
 from ansim.identity._columns import StandardisedColumn, standardise_array
 from ansim.identity._content_scan import IDENTIFIER_PATTERNS, find_identifier_shapes, scan_content
 from ansim.identity._encoding import (
+    DEFAULT_DIFFUSION_TAPS,
     DEFAULT_ENCODING_SPEC,
     ENCODING_FIELDS,
     ENCODING_FORMAT,
+    HARDENED_ENCODING_SPEC,
     Alphabet,
     EncodingSpec,
     FieldEncoding,
@@ -54,11 +56,13 @@ from ansim.identity._tokens import DEFAULT_RECIPES, TokenRecipe, make_tokens
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_DIFFUSION_TAPS",
     "DEFAULT_ENCODING_SPEC",
     "DEFAULT_RECIPES",
     "ENCODING_FIELDS",
     "ENCODING_FORMAT",
     "ENCODING_METADATA_KEY",
+    "HARDENED_ENCODING_SPEC",
     "IDENTIFIER_PATTERNS",
     "AddressFacts",
     "AddressForm",

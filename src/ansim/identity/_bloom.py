@@ -20,7 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ansim.errors import InvalidSpecError
-from ansim.identity._bloom_kernels import assemble_clk, factorize, gram_keys_utf8, set_bits
+from ansim.identity._bloom_kernels import (
+    assemble_clk,
+    diffuse,
+    factorize,
+    gram_keys_utf8,
+    set_bits,
+)
 from ansim.identity._encoding import Alphabet, EncodingSpec, FieldEncoding, Hardening
 from ansim.identity._secret import LinkageSecret
 from ansim.schema import IdentifierKind
@@ -31,6 +37,7 @@ _U64 = npt.NDArray[np.uint64]
 _I64 = npt.NDArray[np.int64]
 _START, _END = "\x02", "\x03"  # padding marks: never part of a standardised value
 _CODE_BITS = 21  # a Unicode code point fits in 21 bits, so three fit in one 64-bit key
+_BALANCED = (Hardening.BALANCE, Hardening.DIFFUSION)  # diffusion mixes a balanced filter
 
 
 @dataclass(frozen=True)
@@ -207,7 +214,7 @@ class _Layout:
 
     @property
     def words(self) -> int:
-        return (2 * self.bits if self.hardening is Hardening.BALANCE else self.bits) // 64
+        return (2 * self.bits if self.hardening in _BALANCED else self.bits) // 64
 
     def template(self) -> _U64:
         out = np.zeros(self.words, dtype=np.uint64)
@@ -223,19 +230,50 @@ class _Layout:
 
 
 def _layout(key: bytes, label: str, bits: int, hardening: Hardening) -> _Layout:
-    perm = (
-        _permutation(key, f"{label}\x1f{bits}", 2 * bits)
-        if hardening is Hardening.BALANCE
-        else None
-    )
+    perm = _permutation(key, f"{label}\x1f{bits}", 2 * bits) if hardening in _BALANCED else None
     return _Layout(bits, hardening, perm)
 
 
-def _fold(words: _U64, hardening: Hardening) -> _U64:
-    if hardening is not Hardening.XOR_FOLD:
-        return words
-    half = words.shape[1] // 2
-    return np.bitwise_xor(words[:, :half], words[:, half:])
+def _taps(key: bytes, label: str, bits: int, taps: int) -> _I64:
+    """The keyed tap sets of the diffusion layer: ``taps`` distinct filter bits per stored bit.
+
+    Drawn from HMAC-SHA256 output only (as :func:`_permutation`), so every custodian of the
+    project gets the same sets.
+    """
+    out = np.empty((bits, taps), dtype=np.int64)
+    for j in range(bits):
+        stream = hmac.digest(key, f"taps\x1f{label}\x1f{bits}\x1f{j}".encode(), "sha256")
+        chosen: list[int] = []
+        block = 0
+        while len(chosen) < taps:
+            if len(stream) < 4:  # noqa: PLR2004
+                block += 1
+                stream += hmac.digest(
+                    key, f"taps\x1f{label}\x1f{bits}\x1f{j}\x1f{block}".encode(), "sha256"
+                )
+            pick = int.from_bytes(stream[:4], "little") % bits
+            stream = stream[4:]
+            if pick not in chosen:
+                chosen.append(pick)
+        out[j] = chosen
+    return out
+
+
+def _diffuse(words: _U64, taps: _I64) -> _U64:
+    """Each stored bit ``j``: the XOR of the filter bits ``taps[j]`` (Armknecht et al. 2023)."""
+    out = np.empty_like(words)
+    diffuse(np.ascontiguousarray(words), taps, out)
+    return out
+
+
+def _harden(words: _U64, spec: EncodingSpec, key: bytes, label: str) -> _U64:
+    """The stored form of plain (or balanced) filters: folded or diffused as the spec says."""
+    if spec.hardening is Hardening.XOR_FOLD:
+        half = words.shape[1] // 2
+        return np.bitwise_xor(words[:, :half], words[:, half:])
+    if spec.hardening is Hardening.DIFFUSION:
+        return _diffuse(words, _taps(key, label, 64 * words.shape[1], spec.taps))
+    return words
 
 
 def _to_arrow(words: _U64, valid: npt.NDArray[np.bool_]) -> pa.Array:
@@ -320,7 +358,7 @@ def encode_bloom_detailed(
         if clk_layout is not None and field.clk_weight:
             clk_parts.append((field, values, grams))
     if clk_layout is not None and clk_parts:
-        columns["clk"], fill["clk"] = _assemble_clk(spec, clk_layout, clk_parts, n)
+        columns["clk"], fill["clk"] = _assemble_clk(key, spec, clk_layout, clk_parts, n)
     return BloomEncoding(columns, fill)
 
 
@@ -340,7 +378,7 @@ def _field_filter(
     template = layout.template()
     distinct = np.zeros((len(values), layout.words), dtype=np.uint64)
     set_bits(grams.ids, setp, clearp, template, distinct)
-    stored = _fold(distinct, spec.hardening)
+    stored = _harden(distinct, spec, key, field.field)
     out_bits = spec.output_bits(field.bits)
     present = values.index >= 0
     encoded = int(present.sum())
@@ -361,6 +399,7 @@ def _field_filter(
 
 
 def _assemble_clk(
+    key: bytes,
     spec: EncodingSpec,
     layout: _Layout,
     parts: list[tuple[FieldEncoding, _Distinct, _Grams]],
@@ -390,7 +429,7 @@ def _assemble_clk(
     words = np.empty((n, layout.words), dtype=np.uint64)
     set_counts = assemble_clk(rows, on, off, layout.template(), layout.perm is not None, words)
     valid = set_counts >= 0
-    records = _fold(words, spec.hardening)
+    records = _harden(words, spec, key, "clk")
     out_bits = spec.output_bits(spec.clk_bits)
     encoded = int(valid.sum())
     stored_bits = np.bitwise_count(records).sum(axis=1, dtype=np.int64)

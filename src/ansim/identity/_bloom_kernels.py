@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["assemble_clk", "factorize", "gram_keys_utf8", "set_bits"]
+__all__ = ["assemble_clk", "diffuse", "factorize", "gram_keys_utf8", "set_bits"]
 
 _I64 = npt.NDArray[np.int64]
 _U64 = npt.NDArray[np.uint64]
@@ -232,3 +232,23 @@ def _popcount(word: np.uint64) -> int:
     )
     word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
     return int((word * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def diffuse(words: _U64, taps: _I64, out: _U64) -> None:
+    """Stored bit ``j`` of each row: the XOR of its filter bits ``taps[j]`` (in place in ``out``).
+
+    ``words`` and ``out`` are rows of 64-bit words of equal width (bit ``p`` is bit ``p % 64``
+    of word ``p // 64``); ``taps`` holds, per stored bit, the filter bits it mixes.
+    """
+    one = np.uint64(1)
+    for row in numba.prange(words.shape[0]):
+        for w in range(out.shape[1]):
+            acc = np.uint64(0)
+            for b in range(64):
+                x = np.uint64(0)
+                for t in range(taps.shape[1]):
+                    p = taps[w * 64 + b, t]
+                    x ^= (words[row, p >> 6] >> np.uint64(p & 63)) & one
+                acc |= x << np.uint64(b)
+            out[row, w] = acc

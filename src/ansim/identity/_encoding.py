@@ -22,9 +22,11 @@ from ansim.errors import InvalidSpecError
 from ansim.schema import IdentifierKind
 
 __all__ = [
+    "DEFAULT_DIFFUSION_TAPS",
     "DEFAULT_ENCODING_SPEC",
     "ENCODING_FIELDS",
     "ENCODING_FORMAT",
+    "HARDENED_ENCODING_SPEC",
     "Alphabet",
     "EncodingSpec",
     "FieldEncoding",
@@ -61,12 +63,23 @@ class Hardening(StrEnum):
     ``balance``: each filter is joined with its complement and the bits permuted with a
     project key (twice the size, exactly half the bits set, so bit frequencies say nothing).
     ``xor_fold``: the two halves are XOR-ed (half the size; bit patterns of q-grams are broken).
+    ``diffusion``: the filter is balanced as above (exactly half its bits set), then each stored
+    bit is the XOR of ``taps`` bits of the balanced filter chosen with a project key (Armknecht,
+    Heng and Schnell, *Strengthening privacy-preserving record linkage using diffusion*, PoPETs
+    2023): no q-gram forces any stored bit, or shifts a stored bit's frequency, so the bit
+    patterns of frequent q-grams are gone, while similar filters stay similar (twice the size).
     ``none``: plain keyed Bloom filters (for comparison only).
     """
 
     BALANCE = "balance"
     XOR_FOLD = "xor_fold"
+    DIFFUSION = "diffusion"
     NONE = "none"
+
+
+DEFAULT_DIFFUSION_TAPS = 4
+"""Filter bits XOR-ed into each stored bit under ``diffusion`` hardening (``taps`` in a spec)."""
+_MAX_TAPS = 16
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,8 @@ class EncodingSpec:
             records with different salts can never match, which defeats cross-record pattern
             mining but loses pairs whose salt attribute is wrong.
         format: Spec format version (:data:`ENCODING_FORMAT`).
+        taps: Under ``diffusion`` hardening, filter bits XOR-ed into each stored bit (1 to 16;
+            written to the spec file only with that hardening; 4 by measurement, docs/privacy.md).
 
     Example:
         >>> spec = EncodingSpec.from_yaml_text(DEFAULT_ENCODING_SPEC.to_yaml())
@@ -163,6 +178,7 @@ class EncodingSpec:
     hardening: Hardening = Hardening.BALANCE
     salt: str | None = None
     format: int = ENCODING_FORMAT
+    taps: int = DEFAULT_DIFFUSION_TAPS
     _by_name: dict[str, FieldEncoding] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -184,11 +200,13 @@ class EncodingSpec:
             raise InvalidSpecError("clk_bits is set but no field has a clk_weight")
         if self.salt is not None and self.salt not in _SALTS:
             raise InvalidSpecError(f"salt must be one of {list(_SALTS)} or absent")
+        if not 1 <= self.taps <= _MAX_TAPS:
+            raise InvalidSpecError(f"taps must be between 1 and {_MAX_TAPS}")
         object.__setattr__(self, "_by_name", {f.field: f for f in self.fields})
 
     def output_bits(self, bits: int) -> int:
-        """Size of a filter of ``bits`` bits once hardened (balancing doubles, folding halves)."""
-        if self.hardening is Hardening.BALANCE:
+        """Size of a ``bits``-bit filter once hardened (balance, diffusion: x2; xor_fold: /2)."""
+        if self.hardening in {Hardening.BALANCE, Hardening.DIFFUSION}:
             return 2 * bits
         if self.hardening is Hardening.XOR_FOLD:
             return bits // 2
@@ -215,27 +233,32 @@ class EncodingSpec:
                 f"({', '.join(f.field for f in self.fields)})"
             )
         clk = self.clk_bits if any(f.clk_weight for f in kept) else 0
-        return EncodingSpec(self.name, self.version, kept, clk, self.hardening, self.salt)
+        return EncodingSpec(
+            self.name, self.version, kept, clk, self.hardening, self.salt, taps=self.taps
+        )
 
     # -- files -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Mapping form (inverse of :meth:`from_dict`)."""
-        return {
+        out: dict[str, Any] = {
             "format": self.format,
             "name": self.name,
             "version": self.version,
             "clk_bits": self.clk_bits,
             "hardening": self.hardening.value,
             "salt": self.salt,
-            "fields": [f.to_dict() for f in self.fields],
         }
+        if self.hardening is Hardening.DIFFUSION:
+            out["taps"] = self.taps
+        out["fields"] = [f.to_dict() for f in self.fields]
+        return out
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> EncodingSpec:
         """Build a spec from its mapping form (YAML or JSON)."""
         if not isinstance(raw, Mapping):
             raise InvalidSpecError("an encoding spec must be a mapping with name, version, fields")
-        known = {"format", "name", "version", "clk_bits", "hardening", "salt", "fields"}
+        known = {"format", "name", "version", "clk_bits", "hardening", "salt", "taps", "fields"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InvalidSpecError(
@@ -256,6 +279,7 @@ class EncodingSpec:
                 hardening=Hardening(str(raw.get("hardening", Hardening.BALANCE.value))),
                 salt=None if raw.get("salt") is None else str(raw["salt"]),
                 format=int(raw.get("format", ENCODING_FORMAT)),
+                taps=int(raw.get("taps", DEFAULT_DIFFUSION_TAPS)),
             )
         except (TypeError, ValueError) as e:
             if isinstance(e, InvalidSpecError):
@@ -313,3 +337,23 @@ DEFAULT_ENCODING_SPEC = EncodingSpec(
     hardening=Hardening.BALANCE,
 )
 """The default encoding: field-level filters for every identifier field and a CLK of them all."""
+
+HARDENED_ENCODING_SPEC = EncodingSpec(
+    name="ansim-hardened",
+    version=1,
+    fields=(
+        FieldEncoding("name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20),
+        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12),
+        # two values: never a filter of its own (the hub's by-sex feedback would label it)
+        FieldEncoding("sex", q=1, bits=0, clk_weight=8),
+        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10),
+        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12),
+        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4),
+    ),
+    clk_bits=1024,
+    hardening=Hardening.DIFFUSION,
+    taps=DEFAULT_DIFFUSION_TAPS,
+)
+"""Opt-in encoding against pattern-mining and low-cardinality attacks (issue 18): the default's
+fields and sizes, sex only inside the CLK, every filter balanced then diffused with a keyed
+layer (Armknecht, Heng and Schnell 2023). Not the default; measured in docs/privacy.md."""

@@ -1,0 +1,59 @@
+"""Graph matching on clean generated names (no typos): today's encoding vs the hardened one.
+
+    PYTHONPATH=src .venv/bin/python bench/privacy_attacks/graph_demo.py --people 20000
+
+Draws a demo population (seed 5; names, birth dates, sexes straight from the generator, no
+corruption), encodes it under a fixed key with the default and the hardened spec, and runs the
+graph-matching attack on ``bf_name`` and on the CLK (sample 1,000; overlap 1 and 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from attacks import encode_targets, record_key
+from graph_matching import graph_attack, name_grams, record_grams
+
+from ansim.demo._people import build_population
+from ansim.identity import (
+    DEFAULT_ENCODING_SPEC,
+    HARDENED_ENCODING_SPEC,
+    LinkageSecret,
+    standardise_name,
+)
+
+
+def main() -> None:
+    """Parse arguments, encode, attack, print a Markdown table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--sample", type=int, default=1000)
+    parser.add_argument("--random-key", action="store_true", help="a fresh key, not the fixed one")
+    args = parser.parse_args()
+    pop = build_population(np.random.default_rng(5), args.people)
+    names = [standardise_name(x) or "" for x in pop.name.to_pylist()]
+    births = [str(d) for d in pop.birth.astype("datetime64[D]")]
+    sexes = ["M" if s == 0 else "F" for s in pop.sex.tolist()]
+    keys = [record_key(*r) for r in zip(names, births, sexes, strict=True)]
+    plain = [record_grams(*r) for r in zip(names, births, sexes, strict=True)]
+    print("| encoding | column | overlap | re-identified | sample |")
+    print("|---|---|---|---|---|")
+    secret = LinkageSecret.generate() if args.random_key else LinkageSecret(bytes(range(32)))
+    for spec in (DEFAULT_ENCODING_SPEC, HARDENED_ENCODING_SPEC):
+        cols = encode_targets(names, births, sexes, spec=spec, secret=secret).columns
+        for overlap in (1.0, 0.5):
+            for column, truth, grams in (
+                ("bf_name", names, lambda i: name_grams(names[i])),
+                ("clk", keys, plain.__getitem__),
+            ):
+                r = graph_attack(cols[column], truth, grams, sample=args.sample, overlap=overlap)
+                print(f"| {spec.name} | {column} | {overlap} | {r.share:.4f} | {r.records} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The similarity-graph matching attack (Vidanage et al. 2020) re-identifies names from bf_name.
+
+The attacker holds a plaintext list of the same people (the paper's strongest setting, overlap 1)
+and sees the Dice similarities of their encodings. Random one-to-one matching would re-identify
+about one record in the sample size (here 0.25 %).
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ansim.demo._people import build_population
+from ansim.identity import HARDENED_ENCODING_SPEC, LinkageSecret, standardise_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "privacy_attacks"))
+from attacks import encode_targets, record_key
+from graph_matching import graph_attack, name_grams, record_grams
+
+SECRET = LinkageSecret(bytes(range(32)))  # fixed, so each run attacks the same encodings
+
+
+@pytest.fixture(scope="module")
+def people() -> tuple[list[str], list[str], list[str]]:
+    pop = build_population(np.random.default_rng(5), 6000)
+    names = [standardise_name(n) or "" for n in pop.name.to_pylist()]
+    births = [str(d) for d in pop.birth.astype("datetime64[D]")]
+    return names, births, ["M" if s == 0 else "F" for s in pop.sex.tolist()]
+
+
+def test_name_filters_are_matched_by_their_similarity_graph(people) -> None:
+    names, births, sexes = people
+    targets = encode_targets(names, births, sexes, secret=SECRET)
+    result = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400
+    )
+    assert result.share >= 0.05  # measured 0.15 at a sample of 1,000
+
+
+def test_attacker_with_half_the_people_gets_far_less(people) -> None:
+    names, births, sexes = people
+    targets = encode_targets(names, births, sexes, secret=SECRET)
+    full = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400
+    )
+    half = graph_attack(
+        targets.columns["bf_name"], names, lambda i: name_grams(names[i]), sample=400, overlap=0.5
+    )
+    assert half.share < full.share
+
+
+def test_hardened_clk_is_not_re_identified_beyond_a_few_percent(people) -> None:
+    names, births, sexes = people
+    keys = [record_key(*r) for r in zip(names, births, sexes, strict=True)]
+    targets = encode_targets(names, births, sexes, spec=HARDENED_ENCODING_SPEC, secret=SECRET)
+    result = graph_attack(
+        targets.columns["clk"],
+        keys,
+        lambda i: record_grams(names[i], births[i], sexes[i]),
+        sample=400,
+    )
+    # diffusion keeps similarities (that is how records still link), so this attack is weakened,
+    # not defeated: 0.006 at a sample of 1,000 under this key, up to 0.012 under others (docs)
+    assert result.share < 0.03
+
+
+def test_diffusion_cuts_graph_matching_of_names(people) -> None:
+    names, births, sexes = people
+    today = encode_targets(names, births, sexes, secret=SECRET).columns["bf_name"]
+    hardened = encode_targets(
+        names, births, sexes, spec=HARDENED_ENCODING_SPEC, secret=SECRET
+    ).columns["bf_name"]
+    plain = graph_attack(today, names, lambda i: name_grams(names[i]), sample=400)
+    diffused = graph_attack(hardened, names, lambda i: name_grams(names[i]), sample=400)
+    assert diffused.share <= plain.share / 4  # 20k, sample 1,000: 0.138 -> 0.006
