@@ -164,9 +164,12 @@ def aggregate_encrypted(
         row = pc.index_in(serials, value_set=groups.column("serial").cast(pa.string()))
         cells = np.where(row.is_null().to_numpy(zero_copy_only=False), -1,
                          np.append(cell_of_row, -1)[row.fill_null(-1).to_numpy()])  # fmt: skip
-        if statistic == Statistic.COUNT:
+        if statistic in {Statistic.COUNT, Statistic.PACKED}:
             records = np.bincount(cells[cells >= 0], minlength=len(grid))
-        totals = _cell_totals(part, cells, attribute.scheme(statistic), contexts, len(grid))
+        if statistic == Statistic.PACKED:
+            totals = _packed_totals(part, cells, attribute, contexts[Scheme.CKKS], len(grid))
+        else:
+            totals = _cell_totals(part, cells, attribute.scheme(statistic), contexts, len(grid))
         for cell, total in totals.items():
             rows["attribute"].append(attribute.column)
             rows["statistic"].append(statistic)
@@ -204,3 +207,77 @@ def _cell_totals(
     if start != len(cells):
         raise IntegrityError("the ciphertexts and their serials disagree in length")
     return {cell: accumulators[cell].sum() for cell in sorted(accumulators) if cell < n}
+
+
+def _packed_totals(
+    part: pa.Table, cells: np.ndarray, attribute: EncryptedAttribute, ctx: Any, n: int
+) -> dict[int, Any]:
+    """Per non-empty cell, one ciphertext whose block starts hold the cell's totals.
+
+    Each ciphertext of the packed layout holds ``block`` records' values, squares and presence
+    indicators in consecutive blocks; the cell's mask (the records' 0/1 indicator, repeated
+    for every block) multiplies all statistics at once. The accumulated product is folded by
+    rotations of block/2, …, 1 slots (TenSEAL's ``sum`` of the ciphertext declared as
+    ``block`` values long, see :func:`resized`): slot ``k·block`` then holds the total of block
+    ``k``, the other slots sums of ``block`` consecutive slots, which the decryption ceremony
+    never returns.
+    """
+    accumulators: dict[int, Any] = {}
+    slots = ctx.data.seal_context().key_context_data().parms().poly_modulus_degree() // 2
+    block = attribute.block(slots)
+    width = slots // block
+    start = 0
+    lengths = pc.list_value_length(part.column("serials")).to_pylist()
+    for data, length in zip(part.column("ciphertext").to_pylist(), lengths, strict=True):
+        vector = load_ciphertext(ctx, Scheme.CKKS, data)
+        if length > block or vector.size() != slots:
+            raise IntegrityError("a packed ciphertext does not have the packed layout")
+        chunk = np.full(block, -1, dtype=np.int64)
+        chunk[:length] = cells[start : start + length]
+        start += length
+        for cell in np.unique(chunk[chunk >= 0]).tolist():
+            mask = np.tile((chunk == cell).astype(np.float64), width)
+            product = vector * mask.tolist()
+            if cell in accumulators:
+                accumulators[cell] += product
+            else:
+                accumulators[cell] = product
+    if start != len(cells):
+        raise IntegrityError("the ciphertexts and their serials disagree in length")
+    folded = {}
+    for cell, total in accumulators.items():
+        # TenSEAL folds the first ``size`` slots (log2(size) rotations); declared as a vector
+        # of ``block`` values, the ciphertext folds every block in place at once.
+        folded[cell] = load_ciphertext(ctx, Scheme.CKKS, resized(total.serialize(), block)).sum()
+    return {cell: folded[cell] for cell in sorted(folded) if cell < n}
+
+
+def resized(data: bytes, size: int) -> bytes:
+    """A serialised single-ciphertext CKKS vector declared ``size`` values long.
+
+    TenSEAL's vector message starts with its packed ``sizes`` field (field 1: one entry per
+    ciphertext); only that field is rewritten, the ciphertext itself is untouched. ``sum``
+    folds a vector's first ``size`` slots, so the hub declares a packed aggregate ``block``
+    long to fold all its blocks at once, and the ceremony declares the result a whole
+    ciphertext long to read its block starts.
+
+    Raises:
+        IntegrityError: The bytes are not a single-ciphertext vector.
+
+    Example:
+        >>> resized(bytes([0x0A, 0x02, 0x80, 0x20, 0x12, 0x00]), 1).hex()
+        '0a01011200'
+    """
+    if len(data) < 3 or data[0] != 0x0A or data[1] >= 0x80:  # noqa: PLR2004
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    end = 2 + data[1]
+    field = data[2:end]
+    if not field or field[-1] & 0x80 or any(not b & 0x80 for b in field[:-1]):  # one varint
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    encoded = bytearray()
+    while True:
+        low, size = size & 0x7F, size >> 7
+        encoded.append(low | (0x80 if size else 0))
+        if not size:
+            break
+    return bytes([0x0A, len(encoded)]) + bytes(encoded) + data[end:]
