@@ -79,7 +79,8 @@ class EncryptedAggregates:
 
     def digest(self) -> str:
         """SHA-256 fingerprint of the ciphertexts (names them in the audit log)."""
-        blob = json.dumps([self.dimensions, self.cells, self.dataset]).encode()
+        imaginary = self.ciphertexts.column("imaginary").to_pylist()
+        blob = json.dumps([self.dimensions, self.cells, self.dataset, imaginary]).encode()
         for data in self.ciphertexts.column("ciphertext").to_pylist():
             blob += fingerprint(data).encode()
         return fingerprint(blob)

@@ -18,7 +18,7 @@ from ansim.encrypted import (
     plaintext_aggregates,
     protect_aggregates,
 )
-from ansim.encrypted._aggregate import resized
+from ansim.encrypted._aggregate import _with_ciphertext, resized
 from ansim.encrypted._ceremony import _decrypt_attribute
 from ansim.errors import IntegrityError, InvalidSpecError
 
@@ -116,3 +116,13 @@ def test_resized_rewrites_only_the_declared_size(public):
 def test_the_packed_layout_is_not_exact():
     with pytest.raises(InvalidSpecError, match="CKKS only"):
         EncryptedAttribute("pay", packed=True, exact=True)
+
+
+def test_with_ciphertext_replaces_only_the_ciphertext(public):
+    ctx = ts.context_from(public[Scheme.CKKS])
+    one = bytes(ts.ckks_vector(ctx, [1.0, 2.0]).serialize())
+    two = bytes(ts.ckks_vector(ctx, [5.0, 6.0]).serialize())
+    assert _with_ciphertext(one, b"x")[:4] == one[:4]
+    assert _with_ciphertext(two, b"abc").endswith(b"abc" + two[-9:])  # the scale after it kept
+    with pytest.raises(IntegrityError):
+        _with_ciphertext(b"\x0a\x01\x01\x1a\x00", b"x")  # field 3 where 2 belongs
