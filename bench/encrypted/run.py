@@ -1,9 +1,15 @@
 """Encrypted vs plaintext 2-way table (31 si/gun x 2 sexes) and PSI time.
 
 Run: PYTHONPATH=src .venv/bin/python bench/encrypted/run.py --records 100000 [--psi 100000]
+     [--packed] [--bounds]
+
+``--packed``: the fast layout (one CKKS ciphertext per 2048 records holding values and presence
+indicators, 1024 with squares too; one fold per cell). Without it: one stream per statistic
+(CKKS sums, BFV counts, 4096 records per ciphertext; one fold per cell and statistic).
 """
 
 import argparse
+import os
 import resource
 import time
 
@@ -16,6 +22,7 @@ from ansim.encrypted import (
     CKKS,
     EncryptedAttribute,
     ProjectCipherKeys,
+    PsiTranscript,
     Scheme,
     aggregate_encrypted,
     encrypt_attributes,
@@ -31,6 +38,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--psi", type=int, default=0)
     parser.add_argument("--bounds", action="store_true", help="also the sum of squares")
+    parser.add_argument("--packed", action="store_true", help="the fast packed layout")
+    parser.add_argument("--skip-tables", action="store_true", help="PSI only")
     args = parser.parse_args()
     n = args.records
     rng = np.random.default_rng(0)
@@ -41,7 +50,10 @@ def main() -> None:
     params = {Scheme.CKKS: CKKS, Scheme.BFV: BFV}
     keys = {s: ProjectCipherKeys.generate(p) for s, p in params.items()}
     public = {s: k.public for s, k in keys.items()}
-    attr = EncryptedAttribute("pay", bounds=args.bounds)
+    attr = EncryptedAttribute("pay", bounds=args.bounds, packed=args.packed)
+    if args.skip_tables:
+        _psi(args.psi)
+        return
     t = time.perf_counter()
     cts = encrypt_attributes(values, [attr], public, params, project="b", dataset="d")
     enc = time.perf_counter() - t
@@ -56,7 +68,7 @@ def main() -> None:
     ref = plaintext_aggregates(values, groups, ["si", "sex"], "pay")
     plain = time.perf_counter() - t
     sizes = cts.column("ciphertext").to_pylist()
-    print(f"records {n:,}; cells {len(agg.cells)}; streams {attr.streams}")
+    print(f"records {n:,}; cells {len(agg.cells)}; streams {attr.streams}; blocks {attr.blocks}")
     print(f"custodian encrypt {enc:.1f} s; hub encrypted table {hub:.1f} s; decrypt {dec:.2f} s")
     print(f"plaintext table {plain:.2f} s")
     total = sum(map(len, sizes)) / 1e6
@@ -67,13 +79,24 @@ def main() -> None:
         f"(largest cell sum {ref.sum.max():.3e})"
     )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    if args.psi:
-        a = [f"{i:010d}" for i in range(args.psi)]
-        b = [f"{i:010d}" for i in range(args.psi // 2, args.psi + args.psi // 2)]
-        t = time.perf_counter()
-        size = overlap_size(a, b)
-        took = time.perf_counter() - t
-        print(f"PSI {args.psi:,} x {args.psi:,}: overlap {size:,} in {took:.1f} s")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    _psi(args.psi)
+
+
+def _psi(n: int) -> None:
+    if not n:
+        return
+    a = [f"{i:010d}" for i in range(n)]
+    b = [f"{i:010d}" for i in range(n // 2, n + n // 2)]
+    t = time.perf_counter()
+    transcript = PsiTranscript([])
+    size = overlap_size(a, b, transcript=transcript)
+    took = time.perf_counter() - t
+    print(
+        f"PSI {n:,} x {n:,}: overlap {size:,} in {took:.1f} s, "
+        f"{transcript.bytes_sent / 1e6:.1f} MB of messages; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,17 @@ def demo(  # noqa: PLR0917 -- Typer passes options by keyword
     engine: Annotated[
         str, typer.Option("--engine", help="duckdb (default) | spark: the linkage unit's engine.")
     ] = "duckdb",
+    encrypted: Annotated[
+        bool,
+        typer.Option(
+            "--encrypted",
+            help="The small-business scenario instead: PSI linkage, encrypted aggregation "
+            "(issue 17); --out defaults to ansim-demo-encrypted.",
+        ),
+    ] = False,
+    firms: Annotated[
+        int, typer.Option("--firms", help="With --encrypted: firms in KOSTAT's extract.")
+    ] = 20_000,
 ) -> None:
     """Run the whole demo: generate → ingest → prepare → match → combine → release.
 
@@ -40,6 +51,13 @@ def demo(  # noqa: PLR0917 -- Typer passes options by keyword
     otherwise (CI) it exits.
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if encrypted:
+        from ansim.cli._demo_encrypted import run_encrypted
+
+        source = ctx.get_parameter_source("out")
+        given = source is not None and source.name != "DEFAULT"
+        run_encrypted(firms, seed, out if given else Path("ansim-demo-encrypted"))
         return
     from ansim.demo import run_demo
     from ansim.linkage import on_engine

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ AGGREGATE_SCHEMA = pa.schema(
         ("statistic", pa.string()),
         ("cell", pa.int32()),
         ("ciphertext", pa.large_binary()),
+        ("imaginary", pa.bool_()),  # packed: the cell's totals are the imaginary parts
     ]
 )
 
@@ -76,7 +79,8 @@ class EncryptedAggregates:
 
     def digest(self) -> str:
         """SHA-256 fingerprint of the ciphertexts (names them in the audit log)."""
-        blob = json.dumps([self.dimensions, self.cells, self.dataset]).encode()
+        imaginary = self.ciphertexts.column("imaginary").to_pylist()
+        blob = json.dumps([self.dimensions, self.cells, self.dataset, imaginary]).encode()
         for data in self.ciphertexts.column("ciphertext").to_pylist():
             blob += fingerprint(data).encode()
         return fingerprint(blob)
@@ -164,14 +168,19 @@ def aggregate_encrypted(
         row = pc.index_in(serials, value_set=groups.column("serial").cast(pa.string()))
         cells = np.where(row.is_null().to_numpy(zero_copy_only=False), -1,
                          np.append(cell_of_row, -1)[row.fill_null(-1).to_numpy()])  # fmt: skip
-        if statistic == Statistic.COUNT:
+        if statistic in {Statistic.COUNT, Statistic.PACKED}:
             records = np.bincount(cells[cells >= 0], minlength=len(grid))
-        totals = _cell_totals(part, cells, attribute.scheme(statistic), contexts, len(grid))
-        for cell, total in totals.items():
+        if statistic == Statistic.PACKED:
+            totals = _packed_totals(part, cells, attribute, contexts[Scheme.CKKS], len(grid))
+        else:
+            totals = {c: (bytes(v.serialize()), False) for c, v in _cell_totals(
+                part, cells, attribute.scheme(statistic), contexts, len(grid)).items()}  # fmt: skip
+        for cell, (data, imaginary) in totals.items():
             rows["attribute"].append(attribute.column)
             rows["statistic"].append(statistic)
             rows["cell"].append(cell)
-            rows["ciphertext"].append(bytes(total.serialize()))
+            rows["imaginary"].append(imaginary)
+            rows["ciphertext"].append(data)
     dataset = part_label(ciphertexts.schema).dataset
     return EncryptedAggregates(
         tuple(dimensions), tuple(grid), tuple(int(r) for r in records), attributes, dataset,
@@ -204,3 +213,132 @@ def _cell_totals(
     if start != len(cells):
         raise IntegrityError("the ciphertexts and their serials disagree in length")
     return {cell: accumulators[cell].sum() for cell in sorted(accumulators) if cell < n}
+
+
+def _packed_totals(
+    part: pa.Table, cells: np.ndarray, attribute: EncryptedAttribute, ctx: Any, n: int
+) -> dict[int, tuple[bytes, bool]]:
+    """Per non-empty cell, a ciphertext whose block starts hold the cell's totals.
+
+    Each ciphertext of the packed layout holds ``block`` records' values, squares and presence
+    indicators in consecutive blocks. CKKS slots are complex numbers, so two cells share one
+    product: the mask is 1 for the records of cell 2p and *i* for those of cell 2p+1 (repeated
+    for every block), encoded and multiplied with SEAL's encoder and evaluator through
+    TenSEAL's binding; the real parts of the product accumulate cell 2p, the imaginary parts
+    cell 2p+1. The accumulated product is folded by rotations of block/2, …, 1 slots
+    (TenSEAL's ``sum`` of the ciphertext declared as ``block`` values long, see
+    :func:`resized`): slot ``k·block`` then holds the totals of block ``k``, the other slots
+    sums of ``block`` consecutive slots, which the decryption ceremony never returns.
+
+    Returns:
+        Cell → (the serialised folded ciphertext, whether the cell is its imaginary part).
+    """
+    from tenseal import sealapi  # noqa: PLC0415 - native, lazy
+
+    seal = ctx.data.seal_context()
+    encoder, evaluator = sealapi.CKKSEncoder(seal), sealapi.Evaluator(seal)
+    slots = encoder.slot_count()
+    block = attribute.block(slots)
+    width = slots // block
+    accumulators: dict[int, Any] = {}
+    template = b""
+    start = 0
+    lengths = pc.list_value_length(part.column("serials")).to_pylist()
+    for data, length in zip(part.column("ciphertext").to_pylist(), lengths, strict=True):
+        vector = load_ciphertext(ctx, Scheme.CKKS, data)
+        if length > block or vector.size() != slots:
+            raise IntegrityError("a packed ciphertext does not have the packed layout")
+        template = template or data
+        (ciphertext,) = vector.ciphertext()
+        chunk = np.full(block, -1, dtype=np.int64)
+        chunk[:length] = cells[start : start + length]
+        start += length
+        present = chunk[chunk >= 0]
+        for pair in np.unique(present // 2).tolist():
+            mask = (chunk == 2 * pair) + 1j * (chunk == 2 * pair + 1)
+            plain = sealapi.Plaintext()
+            encoder.encode(np.tile(mask, width).tolist(), ciphertext.parms_id(), ctx.global_scale,
+                           plain)  # fmt: skip
+            product = sealapi.Ciphertext()
+            evaluator.multiply_plain(ciphertext, plain, product)
+            if pair in accumulators:
+                evaluator.add_inplace(accumulators[pair], product)
+            else:
+                accumulators[pair] = product
+    if start != len(cells):
+        raise IntegrityError("the ciphertexts and their serials disagree in length")
+    nonempty = set(np.unique(cells[cells >= 0]).tolist())
+    totals: dict[int, tuple[bytes, bool]] = {}
+    with tempfile.TemporaryDirectory() as scratch:  # SEAL's binding saves to files only
+        for pair, product in sorted(accumulators.items()):
+            path = str(Path(scratch) / "c")
+            product.save(path)
+            whole = _with_ciphertext(template, Path(path).read_bytes())
+            folded = load_ciphertext(ctx, Scheme.CKKS, resized(whole, block)).sum()
+            data = bytes(folded.serialize())
+            for cell, imaginary in ((2 * pair, False), (2 * pair + 1, True)):
+                if cell < n and cell in nonempty:
+                    totals[cell] = (data, imaginary)
+    return dict(sorted(totals.items()))
+
+
+def _with_ciphertext(vector: bytes, ciphertext: bytes) -> bytes:
+    """A serialised one-ciphertext CKKS vector with its ciphertext (field 2) replaced.
+
+    Raises:
+        IntegrityError: ``vector`` is not a serialised one-ciphertext vector.
+    """
+    if len(vector) < 3 or vector[0] != 0x0A or vector[1] >= 0x80:  # noqa: PLR2004
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    at = 2 + vector[1]
+    if vector[at] != 0x12:  # noqa: PLR2004 - field 2, length-delimited
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    length, shift, at = 0, 0, at + 1
+    while True:
+        byte = vector[at]
+        length |= (byte & 0x7F) << shift
+        shift, at = shift + 7, at + 1
+        if not byte & 0x80:
+            break
+    return (
+        vector[: 2 + vector[1]]
+        + b"\x12"
+        + _varint(len(ciphertext))
+        + ciphertext
+        + vector[at + length :]
+    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def resized(data: bytes, size: int) -> bytes:
+    """A serialised single-ciphertext CKKS vector declared ``size`` values long.
+
+    TenSEAL's vector message starts with its packed ``sizes`` field (field 1: one entry per
+    ciphertext); only that field is rewritten, the ciphertext itself is untouched. ``sum``
+    folds a vector's first ``size`` slots, so the hub declares a packed aggregate ``block``
+    long to fold all its blocks at once, and the ceremony declares the result a whole
+    ciphertext long to read its block starts.
+
+    Raises:
+        IntegrityError: The bytes are not a single-ciphertext vector.
+
+    Example:
+        >>> resized(bytes([0x0A, 0x02, 0x80, 0x20, 0x12, 0x00]), 1).hex()
+        '0a01011200'
+    """
+    if len(data) < 3 or data[0] != 0x0A or data[1] >= 0x80:  # noqa: PLR2004
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    end = 2 + data[1]
+    field = data[2:end]
+    if not field or field[-1] & 0x80 or any(not b & 0x80 for b in field[:-1]):  # one varint
+        raise IntegrityError("not a serialised CKKS vector of one ciphertext")
+    encoded = _varint(size)
+    return bytes([0x0A, len(encoded)]) + encoded + data[end:]

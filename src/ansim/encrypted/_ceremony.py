@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ansim.encrypted._aggregate import EncryptedAggregates, load_ciphertext
+from ansim.encrypted._aggregate import EncryptedAggregates, load_ciphertext, resized
+from ansim.encrypted._columns import PACKED_SQUARES_SCALE, EncryptedAttribute, Statistic
 from ansim.encrypted._escrow import KeyEscrow, KeyShare
 from ansim.encrypted._schemes import Scheme, tenseal
 from ansim.errors import AccessDenied, IntegrityError
@@ -139,6 +140,15 @@ def _decrypt_attribute(
         if row["attribute"] != column:
             continue
         scheme = attribute.scheme(row["statistic"])
+        if row["statistic"] == Statistic.PACKED:
+            slots = contexts[scheme].data.seal_context().key_context_data().parms()
+            data = resized(row["ciphertext"], slots.poly_modulus_degree() // 2)
+            vector = load_ciphertext(contexts[scheme], scheme, data)
+            for name, value in _block_totals(
+                vector, attribute, row["imaginary"], contexts[scheme]
+            ).items():
+                totals[name][row["cell"]] = value
+            continue
         vector = load_ciphertext(contexts[scheme], scheme, row["ciphertext"])
         if vector.size() != 1:
             raise IntegrityError(
@@ -161,3 +171,41 @@ def _decrypt_attribute(
         total,
         squares if attribute.bounds else None,
     )
+
+
+_WHOLE = 0.05  # a packed count further than this from a whole number is refused
+
+
+def _block_totals(
+    vector: Any, attribute: EncryptedAttribute, imaginary: bool, ctx: Any
+) -> dict[str, float]:
+    """The totals at the block starts of a folded packed aggregate (nothing else leaves here).
+
+    ``vector`` is loaded under the secret context ``ctx``; its slots are decoded as complex numbers
+    (two cells share a ciphertext: see :func:`ansim.encrypted._aggregate._packed_totals`) and
+    the real or imaginary part of each block start is the cell's total.
+
+    Raises:
+        IntegrityError: The vector does not have the packed layout, or its count is not a
+            whole number (it is not a folded aggregate of 0/1 indicators).
+    """
+    from tenseal import sealapi  # noqa: PLC0415 - native, lazy
+
+    slots = vector.size()
+    block = attribute.block(slots)
+    if slots < block * len(attribute.blocks) or block < 1:
+        raise IntegrityError("refused: a packed aggregate does not have the packed layout")
+    seal = ctx.data.seal_context()
+    plain = sealapi.Plaintext()
+    sealapi.Decryptor(seal, ctx.data.secret_key()).decrypt(vector.ciphertext()[0], plain)
+    values = sealapi.CKKSEncoder(seal).decode_complex(plain)
+    starts = [complex(values[k * block]) for k in range(len(attribute.blocks))]
+    totals = {name: z.imag if imaginary else z.real
+              for name, z in zip(attribute.blocks, starts, strict=True)}  # fmt: skip
+    del values, plain, starts
+    if Statistic.SQUARES.value in totals:
+        totals[Statistic.SQUARES.value] /= PACKED_SQUARES_SCALE
+    count = totals[Statistic.COUNT.value]
+    if abs(count - round(count)) > _WHOLE:
+        raise IntegrityError("refused: a packed count is not a whole number (not an aggregate)")
+    return totals

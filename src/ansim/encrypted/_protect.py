@@ -103,7 +103,9 @@ def _margins(table: AggregateTable, values: np.ndarray) -> TableCells:
 
 def _cells(table: AggregateTable) -> TableCells:
     """The table with margins; contributors = counts, top = bounds on the largest values."""
-    sums = _margins(table, table.sum)
+    # Whole units: decrypted CKKS totals are not integers, and margins of non-integer floats
+    # summed in another order differ by more than the suppression audit's LP tolerance.
+    sums = _margins(table, np.rint(table.sum))
     counts = _margins(table, table.count.astype(np.float64))
     total = sums.values
     if table.sum_squares is None:
@@ -123,12 +125,14 @@ class PublishedTable:
     Attributes:
         protected: The protection result (cells, suppression pattern, audit).
         count: Records with a value, per cell of ``protected.cells``.
-        sum: Sums per cell.
+        sum: Sums per cell, in whole units (as protected and published).
+        unrounded: Sums per cell before rounding (the decrypted values themselves), or None.
     """
 
     protected: ProtectedTable
     count: np.ndarray
     sum: np.ndarray
+    unrounded: np.ndarray | None = None
 
     def status(self) -> list[str]:
         """Per cell: ``published``, ``primary`` or ``secondary``."""
@@ -174,7 +178,8 @@ def protect_aggregates(
     cells = _cells(table)
     protected = protect_cells(cells, rules)
     counts = protected.cells.contributors
-    return PublishedTable(protected, counts, protected.cells.values)
+    unrounded = _margins(table, table.sum).values
+    return PublishedTable(protected, counts, protected.cells.values, unrounded)
 
 
 def compare_tables(encrypted: PublishedTable, plaintext: PublishedTable) -> dict[str, object]:
@@ -193,15 +198,17 @@ def compare_tables(encrypted: PublishedTable, plaintext: PublishedTable) -> dict
         raise InvalidSpecError("the two tables have different cells")
     ta, tb = encrypted.to_table(), plaintext.to_table()
     differing = sum(ra != rb for ra, rb in zip(ta.to_pylist(), tb.to_pylist(), strict=True))
-    ma = np.where(encrypted.count > 0, encrypted.sum / np.maximum(encrypted.count, 1), 0.0)
-    mb = np.where(plaintext.count > 0, plaintext.sum / np.maximum(plaintext.count, 1), 0.0)
-    error = np.abs(encrypted.sum - plaintext.sum)
+    sa = encrypted.sum if encrypted.unrounded is None else encrypted.unrounded
+    sb = plaintext.sum if plaintext.unrounded is None else plaintext.unrounded
+    ma = np.where(encrypted.count > 0, sa / np.maximum(encrypted.count, 1), 0.0)
+    mb = np.where(plaintext.count > 0, sb / np.maximum(plaintext.count, 1), 0.0)
+    error = np.abs(sa - sb)
     return {
         "cells": a.cells,
         "same_pattern": encrypted.status() == plaintext.status(),
         "counts_equal": bool(np.array_equal(encrypted.count, plaintext.count)),
         "max_abs_error_sum": float(error.max(initial=0.0)),
-        "max_rel_error_sum": float((error / np.maximum(np.abs(plaintext.sum), 1.0)).max(initial=0)),
+        "max_rel_error_sum": float((error / np.maximum(np.abs(sb), 1.0)).max(initial=0)),
         "max_abs_error_mean": float(np.abs(ma - mb).max(initial=0.0)),
         "published_cells_differing": int(differing),
     }
