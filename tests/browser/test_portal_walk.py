@@ -6,6 +6,8 @@ import csv
 import io
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from ansim.portal import RateLimit, create_app
 from tests.unit.portal.tables import publish_all
 
@@ -29,9 +31,8 @@ def test_catalogue_to_table_page_with_chart_map_and_download(
     page.wait_for_url("**/public/tables/cases-rate**")
 
     # the map: the grey layer draws all 31 si/gun, the values layer those with a released value
-    page.wait_for_function(
-        "document.querySelectorAll('#map .choroplethlocation').length >= 31", timeout=30_000
-    )
+    # (locator waits, not wait_for_function: the page's CSP forbids the eval it polls with)
+    page.locator("#map .choroplethlocation").nth(30).wait_for(state="attached", timeout=30_000)
     layers = page.locator("#map .trace.choropleth")
     assert layers.nth(0).locator("path.choroplethlocation").count() == 31
     assert layers.nth(1).locator("path.choroplethlocation").count() == 31  # men: none withheld
@@ -43,10 +44,8 @@ def test_catalogue_to_table_page_with_chart_map_and_download(
     assert shown == released
 
     page.select_option("#slice", index=1)  # women: 6 si/gun suppressed, drawn grey only
-    page.wait_for_function(
-        "document.querySelectorAll('#map .trace.choropleth')[1]"
-        ".querySelectorAll('path.choroplethlocation').length === 25"
-    )
+    women = page.locator("#map .trace.choropleth").nth(1).locator("path.choroplethlocation")
+    expect(women).to_have_count(25)
     assert page.locator("#cells tbody tr").count() == 62
     screenshot(page, "portal-table")
 
