@@ -20,6 +20,7 @@ from ansim.privacy._noise import (
 )
 from ansim.privacy._plan import PlannedQuery, ReleasePlan, SelectionMeasure, plan_release
 from ansim.privacy._release import (
+    TRIAL_FOLDER,
     DPRelease,
     LedgerBudget,
     OneOffBudget,
@@ -32,6 +33,13 @@ from ansim.privacy._release import (
 )
 from ansim.privacy._spec import DerivedColumn, DPQuery, ReleaseSpec, Statistic, parse_release_spec
 from ansim.privacy._statistics import DPTable, measure_query
+from ansim.privacy._submission import (
+    PortalFacts,
+    dp_candidate,
+    portal_facts,
+    review_hint,
+    submit_dp_release,
+)
 from ansim.privacy._synth import (
     SyntheticRelease,
     encode_rows,
@@ -51,6 +59,7 @@ from ansim.privacy._synth_spec import (
 from ansim.privacy._synth_utility import marginal_tvd, utility_report
 
 __all__ = [
+    "TRIAL_FOLDER",
     "DPQuery",
     "DPRelease",
     "DPTable",
@@ -61,6 +70,7 @@ __all__ = [
     "NoisyMeasure",
     "OneOffBudget",
     "PlannedQuery",
+    "PortalFacts",
     "PrivacyBudget",
     "ReleasePlan",
     "ReleaseSpec",
@@ -79,6 +89,7 @@ __all__ = [
     "demo_synthesis_spec",
     "derive_keys",
     "describe_plan",
+    "dp_candidate",
     "encode_rows",
     "epsilon_of_rho",
     "half_width",
@@ -89,11 +100,14 @@ __all__ = [
     "parse_synthesis_spec",
     "plan_release",
     "plan_synthesis",
+    "portal_facts",
     "release_dp",
     "release_file",
+    "review_hint",
     "rho_of_epsilon",
     "run_release",
     "run_synthesis",
+    "submit_dp_release",
     "synthesize_dp",
     "synthesize_file",
     "utility_report",

@@ -73,6 +73,7 @@ class ReleaseKind(StrEnum):
     RATE_TABLE = "rate_table"
     PROTECTED_TABLE = "protected_table"
     PORTAL_TABLE = "portal_table"
+    DP_TABLE = "dp_table"
 
 
 class ReleaseStatus(StrEnum):
