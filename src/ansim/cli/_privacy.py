@@ -136,18 +136,16 @@ def _submit(
     from ansim.cli import _acting
     from ansim.cli._release import release_service
     from ansim.governance import PrivacyLedger
-    from ansim.privacy import portal_facts, release_dp, review_hint, submit_dp_release
+    from ansim.privacy import release_for_review, review_hint
     from ansim.release import ReleaseService
 
     user = _acting.acting_user()
     gov = open_governance(home, url)
     try:
-        facts = portal_facts(gov, project)
         ledger_home = release_service(gov, project, store).ledger.root.parent
         service = ReleaseService(gov, project, ledger_home, portal_home=home)
         with gov.open_hub_store(user, project, store) as engine:
-            release = release_dp(gov, user, project, spec, engine=engine, table=table)
-        submitted = submit_dp_release(service, user, release, facts)
+            release, submitted = release_for_review(service, user, spec, engine=engine, table=table)
         left = PrivacyLedger(gov).balance(project).rho_remaining
     finally:
         gov.close()

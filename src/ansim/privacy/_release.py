@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,7 @@ __all__ = [
     "OneOffBudget",
     "PricedPlan",
     "PrivacyBudget",
+    "check_columns",
     "describe_plan",
     "release_dp",
     "release_file",
@@ -250,6 +251,10 @@ def release_dp(
     """
     unit = PrivacyLedger(governance).balance(project).privacy_unit
     spec = dataclasses.replace(spec, privacy_unit=unit)
+    if not callable(table):  # a misnamed table or column must not cost budget: check first
+        if table not in engine.list_tables():
+            raise InvalidSpecError(f"the hub store has no table {table!r}")
+        check_columns(spec, engine.table(table).columns)
     source = table if callable(table) else (lambda: engine.table(str(table)))
     release = run_release(spec, LedgerBudget(governance, actor, project), engine, source)
     if out_dir is not None:
@@ -269,6 +274,34 @@ TRIAL_NOTICE = (
     "'ansim privacy release --project …'로 제출하고 반출 검토자 두 명의 승인을 받습니다.\n"
 )
 """The notice a trial release carries (``NOT-FOR-PUBLICATION.txt``), in English and Korean."""
+
+
+def check_columns(spec: ReleaseSpec, columns: Sequence[str]) -> None:
+    """Refuse a source whose schema lacks a column the spec reads (before anything is paid).
+
+    Example:
+        >>> from ansim.privacy._spec import parse_release_spec
+        >>> spec = parse_release_spec({"name": "r", "rho": 1, "person": "pid",
+        ...     "keys": {"sex": ["M", "F"]},
+        ...     "queries": [{"name": "n", "statistic": "count", "by": ["sex"]}]})
+        >>> check_columns(spec, ["pid", "age"])
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: the data has no columns ['sex'] that release 'r' reads
+
+    Raises:
+        InvalidSpecError: A column is missing.
+    """
+    derived = {d.name for d in spec.derive}
+    needed = {d.source for d in spec.derive} | ({spec.person} if spec.person else set())
+    for q in spec.queries:
+        needed |= {c for c in q.by if c not in derived}
+        needed |= {q.column} if q.column else set()
+    missing = sorted(needed - set(columns))
+    if missing:
+        raise InvalidSpecError(
+            f"the data has no columns {missing} that release {spec.name!r} reads"
+        )
 
 
 def release_file(

@@ -14,6 +14,7 @@ and the project's privacy budget, charged once when the data were read, are its 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -24,17 +25,32 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.csv as pacsv
 
 from ansim.errors import InvalidSpecError
-from ansim.privacy._release import DPRelease
+from ansim.privacy._release import DPRelease, release_dp
+from ansim.privacy._spec import ReleaseSpec
 from ansim.privacy._statistics import DPTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ibis.expr.types import Table
+
+    from ansim.engine import Engine
     from ansim.governance import Governance
     from ansim.release import Candidate, ReleaseService, Submission
 
-__all__ = ["PortalFacts", "dp_candidate", "portal_facts", "review_hint", "submit_dp_release"]
+__all__ = [
+    "PortalFacts",
+    "dp_candidate",
+    "portal_facts",
+    "portal_table_id",
+    "release_for_review",
+    "review_hint",
+    "submit_dp_release",
+]
 
 _VALUES = ("estimate", "ci_low", "ci_high")
 _ID_PART = re.compile(r"[^a-z0-9]+")
+_SLUG = 60  # the portal's ids have at most 64 characters, "dp-" first
 DP_THRESHOLD = 1
 """A DP candidate's ledger threshold: it lists no cells, so the attacker LP has nothing of it."""
 
@@ -84,8 +100,19 @@ def portal_facts(governance: Governance, project: str) -> PortalFacts:
     )  # fmt: skip
 
 
-def _table_id(release: str, table: str) -> str:
+def portal_table_id(release: str, table: str) -> str:
+    """The portal id of a release's DP table (lower-case letters, digits, hyphens; ≤ 64).
+
+    Example:
+        >>> portal_table_id("Confirmed cases", "by_week")
+        'dp-confirmed-cases-by-week'
+        >>> portal_table_id("확진", "n")
+        'dp-n'
+    """
     slug = _ID_PART.sub("-", f"{release}-{table}".lower()).strip("-")
+    if not slug or len(slug) > _SLUG:
+        digest = hashlib.sha256(f"{release}\0{table}".encode()).hexdigest()[:8]
+        slug = f"{slug[: _SLUG - 9]}-{digest}".strip("-")
     return f"dp-{slug}"
 
 
@@ -134,7 +161,7 @@ def dp_candidate(release: DPRelease, table: DPTable, facts: PortalFacts) -> Cand
     )
     title = f"{spec.name}: {table.name}"
     portal = PublishedTable(
-        id=_table_id(spec.name, table.name),
+        id=portal_table_id(spec.name, table.name),
         title_ko=f"{title} (차분 프라이버시, 95% 신뢰구간)",
         title_en=f"{title} (differential privacy, 95% intervals)",
         org_id=facts.org_id, tbl_id=f"DT_DP_{table.name.upper()}"[:40], topic="statistics",
@@ -179,6 +206,44 @@ def submit_dp_release(
     chosen = release.tables if tables is None else tuple(tables)
     candidates = [dp_candidate(release, t, facts) for t in chosen]  # all valid before any submit
     return tuple(service.submit(actor, c) for c in candidates)
+
+
+def release_for_review(
+    service: ReleaseService,
+    actor: str,
+    spec: ReleaseSpec,
+    *,
+    engine: Engine,
+    table: str | Callable[[], Table],
+) -> tuple[DPRelease, tuple[Submission, ...]]:
+    """A project's DP release: checked, paid once from its budget, measured, submitted.
+
+    Everything that can be checked without the data is checked before the budget is charged:
+    the project's portal facts, that no other project's portal table has a table's id, and
+    (for a named table) that the table and the spec's columns exist. Then
+    :func:`~ansim.privacy.release_dp` charges the project's ledger and measures, and each
+    table is submitted to ``service`` for review.
+
+    Args:
+        service: The project's release service (with a portal home).
+        actor: The analyst (authenticated by the caller).
+        spec: The release.
+        engine: The engine holding the project's data.
+        table: The hub table, or a function opening it (called after payment).
+
+    Returns:
+        The release and its submissions.
+
+    Raises:
+        BudgetExhaustedError: The project's budget cannot pay; nothing is read or submitted.
+        InvalidSpecError: A check before payment failed (nothing is charged).
+    """
+    facts = portal_facts(service.governance, service.project)
+    for q in spec.queries:
+        service.check_portal_id(portal_table_id(spec.name, q.name))
+    release = release_dp(service.governance, actor, service.project, spec, engine=engine,
+                         table=table)  # fmt: skip
+    return release, submit_dp_release(service, actor, release, facts)
 
 
 def review_hint(submissions: Sequence[Submission], where: Mapping[str, Any]) -> str:

@@ -814,6 +814,14 @@ class ReleaseService:
         )
         return checksums
 
+    def check_portal_id(self, table_id: str) -> None:
+        """Refuse, before anything is spent, a portal table id another project published.
+
+        Raises:
+            InvalidSpecError: The portal shows a table of that id from another project.
+        """
+        self._own_portal_id(table_id)
+
     def _own_portal_id(self, table_id: str) -> None:
         """Refuse a portal table id another project already published.
 

@@ -154,3 +154,24 @@ def test_project_release_refuses_a_file_or_an_out_folder(
     assert result.exit_code != 0
     assert message in str(result.exception)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
+
+
+@pytest.mark.parametrize(
+    ("table", "spec", "message"),
+    [
+        ("linked_nothing", SPEC, "no table 'linked_nothing'"),
+        (TABLE, SPEC.replace("column: age", "column: income"), "no columns ['income']"),
+    ],
+)
+def test_a_misnamed_table_or_column_costs_no_budget(
+    project: Project, monkeypatch: pytest.MonkeyPatch, table: str, spec: str, message: str
+) -> None:
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    path = project.tmp / "spec.yaml"
+    path.write_text(spec, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", table,
+                                 *_where(project)])  # fmt: skip
+    assert message in str(result.exception)
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+    assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
