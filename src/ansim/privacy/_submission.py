@@ -62,7 +62,7 @@ class PortalFacts:
     Args:
         custodians: The custodians whose data it uses.
         purpose: The project's purpose.
-        reference_period: The data's period (``YYYY-MM-DD – YYYY-MM-DD``).
+        reference_period: The period shown (``YYYY-MM-DD – YYYY-MM-DD``).
         period: The KOSIS period code (``PRD_DE``, e.g. ``2022``).
         org_id: The publishing organisation code (KOSIS ``ORG_ID``).
 
@@ -87,6 +87,9 @@ class PortalFacts:
 
 def portal_facts(governance: Governance, project: str) -> PortalFacts:
     """The project's custodians, purpose and processing period, from its governance record.
+
+    The portal's reference period is the project's processing period: a release spec does
+    not state the period its data cover.
 
     Raises:
         InvalidSpecError: No such project.
