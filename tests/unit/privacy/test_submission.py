@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from ansim.cli import app
 from ansim.errors import AccessDenied, BudgetExhaustedError
 from ansim.governance import PrivacyLedger
+from ansim.privacy import portal_table_id
 from ansim.release import ReleaseService, ReleaseStatus
 from tests.unit.release.conftest import PROJECT, Project, project
 
@@ -173,5 +174,30 @@ def test_a_misnamed_table_or_column_costs_no_budget(
     result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", table,
                                  *_where(project)])  # fmt: skip
     assert message in str(result.exception)
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+    assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
+
+
+def test_a_portal_id_of_another_project_costs_no_budget(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansim.portal import Cell, PublishedTable, TableMetadata, publish  # noqa: PLC0415
+
+    taken = PublishedTable(
+        id=portal_table_id("register", "mean_age"), title_ko="다른", title_en="other",
+        org_id="X", tbl_id="T", topic="statistics", period="2024", period_type="Y", unit="명",
+        dimensions=(), labels=(), items={"estimate": "e"},
+        cells=(Cell((), "estimate", 1.0, "dp", 0.0, 2.0),),
+        metadata=TableMetadata(("kostat",), "other", "statistics", "2024", "dp", "2024-01-01",
+                               ("c1", "c2")),
+    )  # fmt: skip
+    publish(taken, project.home)
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    path = project.tmp / "spec.yaml"
+    path.write_text(SPEC, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", TABLE,
+                                 *_where(project)])  # fmt: skip
+    assert "of another project" in str(result.exception)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
     assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
