@@ -82,6 +82,19 @@ def test_release_without_a_project_or_a_trial_file_is_refused(tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+def test_project_release_with_a_file_or_out_folder_is_refused(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    result = _ansim(
+        ["privacy", "release", "--spec", "spec.yaml", "--project", "p1", "--store", "hub.duckdb",
+         "--table", "linked_t", "--input", str(rows), "--out", "o"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: with --project the rows are the project's hub table")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_budget_prices_without_data(tmp_path: Path) -> None:
     _input(tmp_path)
     result = runner.invoke(app, ["privacy", "budget", "--spec", str(tmp_path / "spec.yaml")])
