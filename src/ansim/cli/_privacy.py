@@ -155,7 +155,8 @@ def _submit(
         f"charged rho {release.plan.rho:.4g} (epsilon {release.plan.epsilon:.3g} at delta "
         f"{spec.conversion_delta:g}) to project {project}'s privacy budget ({left:.4g} left; "
         f"privacy unit: {release.plan.spec.privacy_unit}); submitted {ids} for review — nothing "
-        f"is published yet. {review_hint(submitted, where)}",
+        f"is published yet (검토 대기: 반출 검토자 두 명의 승인 후 공개). "
+        f"{review_hint(submitted, where)}",
         highlight=False,
     )
 

@@ -254,6 +254,6 @@ def review_hint(submissions: Sequence[Submission], where: Mapping[str, Any]) -> 
     flags = " ".join(f"--{k} {v}" for k, v in where.items())
     first = submissions[0].id if submissions else "rel-…"
     return (
-        f"two output checkers (not the author) approve each: 'ansim release review {first} "
+        f"Two output checkers (not the author) approve each: 'ansim release review {first} "
         f"{flags}'; one of them publishes it: 'ansim release publish {first} {flags} --out DIR'"
     )
