@@ -50,14 +50,20 @@ def _input(tmp_path: Path) -> Path:
     return tmp_path / "rows.parquet"
 
 
-def test_release_writes_tables_with_intervals(tmp_path: Path) -> None:
+def test_trial_release_writes_tables_with_intervals_marked_not_for_publication(
+    tmp_path: Path,
+) -> None:
     rows = _input(tmp_path)
-    out = tmp_path / "out"
     result = runner.invoke(
         app, ["privacy", "release", "--spec", str(tmp_path / "spec.yaml"), "--input", str(rows),
-              "--out", str(out), "--rho", "0.5"],
+              "--out", str(tmp_path / "out"), "--rho", "0.5"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("TRIAL (not reviewed, not for publication")
+    out = tmp_path / "out" / "trial-not-for-publication"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [out.name]
+    assert "not for publication" in (out / "NOT-FOR-PUBLICATION.txt").read_text()
+    assert json.loads((out / "release.json").read_text())["trial"].startswith("not reviewed")
     lines = (out / "people_by_region_sex.csv").read_text().splitlines()
     assert lines[0] == '"region","sex","estimate","ci_low","ci_high"'
     assert len(lines) == 1 + 31 * 2
@@ -66,6 +72,27 @@ def test_release_writes_tables_with_intervals(tmp_path: Path) -> None:
     assert meta["privacy_unit"].startswith("a person")
     report = json.loads((out / "release.json").read_text())
     assert report["budget"]["rho_total"] == 0.5
+
+
+def test_release_without_a_project_or_a_trial_file_is_refused(tmp_path: Path) -> None:
+    _input(tmp_path)
+    result = _ansim(["privacy", "release", "--spec", "spec.yaml"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: give --project, --store and --table")
+    assert "Traceback" not in result.stderr
+
+
+def test_project_release_with_a_file_or_out_folder_is_refused(tmp_path: Path) -> None:
+    rows = _input(tmp_path)
+    result = _ansim(
+        ["privacy", "release", "--spec", "spec.yaml", "--project", "p1", "--store", "hub.duckdb",
+         "--table", "linked_t", "--input", str(rows), "--out", "o"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: with --project the rows are the project's hub table")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_budget_prices_without_data(tmp_path: Path) -> None:

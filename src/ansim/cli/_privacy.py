@@ -1,9 +1,13 @@
 """Differential-privacy commands: ``ansim privacy budget``, ``release`` and ``synthesize``.
 
-Neither takes a user name: a name proves nothing. Releases from a project's data go through
-the governance ledger with an authenticated actor (the library's ``release_dp``; the server
-and CLI sign-in are built elsewhere); these commands work on a plain file with a one-off
-budget kept in the release's own report.
+None takes a user name: a name proves nothing. ``release --project`` reads the project's hub
+store as the user ``ansim login`` proved, charges the project's privacy budget once, and
+submits each DP table (CSV, JSON and a ``portal.json`` with 95% intervals) to the project's one
+release path: nothing is written outside the hub until two output checkers approve it and one
+publishes it (``ansim release review/publish``). Without ``--project``, ``release`` is a
+*trial* on a plain file with a one-off budget: it writes into ``--out/trial-not-for-publication``
+with a notice saying it was not reviewed and may not be published. ``synthesize`` still works
+on a plain file with a one-off budget.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ansim.cli._app import app, console
+from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
     from ansim.privacy import ReleaseSpec
@@ -62,22 +67,96 @@ def privacy_budget(
 def privacy_release(
     *,
     spec_path: Annotated[Path, _SPEC],
-    input_path: Annotated[Path, typer.Option("--input", help="Rows: a .parquet or .csv file.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for <name>.csv/.json per query.")],
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Release from this project: reviewed, then published."),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="The project's hub store (with --project).")
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="The hub table to read (with --project).")
+    ] = None,
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="Trial only: a .parquet or .csv file.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Trial only: folder for trial-not-for-publication/."),
+    ] = None,
     rho: Annotated[float | None, _RHO] = None,
+    home: HomeOpt = DEFAULT_HOME,
+    url: UrlOpt = None,
 ) -> None:
-    """Release DP tables with 95% intervals from a file, paid from a one-off budget."""
+    """Submit DP tables with 95% intervals for review (--project), or make a trial from a file.
+
+    차분 프라이버시 공표: 프로젝트의 공표 경로로 제출합니다(반출 검토자 두 명의 승인 후 공개).
+    """
     from ansim.errors import InvalidSpecError
-    from ansim.privacy import release_file
 
     spec = _read_spec(spec_path, rho)
+    if project is None:
+        if input_path is None or out is None:
+            raise InvalidSpecError(
+                "give --project, --store and --table to release a project's data, or --input "
+                "and --out for a trial that may not be published"
+            )
+        _trial(spec, input_path, out, rho)
+        return
+    if input_path is not None or out is not None:
+        raise InvalidSpecError(
+            "with --project the rows are the project's hub table (--store, --table) and nothing "
+            "is written before review: the checkers publish with 'ansim release publish --out'"
+        )
+    if store is None or table is None:
+        raise InvalidSpecError("with --project give the hub store (--store) and table (--table)")
+    _submit(spec, project=project, store=store, table=table, home=home, url=url)
+
+
+def _trial(spec: ReleaseSpec, input_path: Path, out: Path, rho: float | None) -> None:
+    from ansim.errors import InvalidSpecError
+    from ansim.privacy import TRIAL_FOLDER, release_file
+
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
-    release = release_file(spec, input_path, out, rho=rho)
+    folder = out / TRIAL_FOLDER
+    release = release_file(spec, input_path, folder, rho=rho)
     console.print(
-        f"released {len(release.tables)} DP tables to {out} "
-        f"(rho {release.plan.rho:.4g}, epsilon {release.plan.epsilon:.3g} at delta "
-        f"{spec.conversion_delta:g}; privacy unit: {spec.privacy_unit})",
+        f"TRIAL (not reviewed, not for publication; 시험용, 공개 불가): {len(release.tables)} DP "
+        f"tables to {folder} (one-off rho {release.plan.rho:.4g}, epsilon "
+        f"{release.plan.epsilon:.3g} at delta {spec.conversion_delta:g}; privacy unit: "
+        f"{spec.privacy_unit}); to publish, release from a project with --project",
+        highlight=False,
+    )
+
+
+def _submit(
+    spec: ReleaseSpec, *, project: str, store: Path, table: str, home: Path, url: str | None
+) -> None:
+    from ansim.cli import _acting
+    from ansim.cli._release import release_service
+    from ansim.governance import PrivacyLedger
+    from ansim.privacy import release_for_review, review_hint
+    from ansim.release import ReleaseService
+
+    user = _acting.acting_user()
+    gov = open_governance(home, url)
+    try:
+        ledger_home = release_service(gov, project, store).ledger.root.parent
+        service = ReleaseService(gov, project, ledger_home, portal_home=home)
+        with gov.open_hub_store(user, project, store) as engine:
+            release, submitted = release_for_review(service, user, spec, engine=engine, table=table)
+        left = PrivacyLedger(gov).balance(project).rho_remaining
+    finally:
+        gov.close()
+    ids = ", ".join(s.id for s in submitted)
+    where = {"project": project, "store": store}
+    console.print(
+        f"charged rho {release.plan.rho:.4g} (epsilon {release.plan.epsilon:.3g} at delta "
+        f"{spec.conversion_delta:g}) to project {project}'s privacy budget ({left:.4g} left; "
+        f"privacy unit: {release.plan.spec.privacy_unit}); submitted {ids} for review — nothing "
+        f"is published yet (검토 대기: 반출 검토자 두 명의 승인 후 공개). "
+        f"{review_hint(submitted, where)}",
         highlight=False,
     )
 

@@ -20,10 +20,12 @@ from ansim.privacy._noise import (
 )
 from ansim.privacy._plan import PlannedQuery, ReleasePlan, SelectionMeasure, plan_release
 from ansim.privacy._release import (
+    TRIAL_FOLDER,
     DPRelease,
     LedgerBudget,
     OneOffBudget,
     PrivacyBudget,
+    check_columns,
     describe_plan,
     release_dp,
     release_file,
@@ -32,6 +34,15 @@ from ansim.privacy._release import (
 )
 from ansim.privacy._spec import DerivedColumn, DPQuery, ReleaseSpec, Statistic, parse_release_spec
 from ansim.privacy._statistics import DPTable, measure_query
+from ansim.privacy._submission import (
+    PortalFacts,
+    dp_candidate,
+    portal_facts,
+    portal_table_id,
+    release_for_review,
+    review_hint,
+    submit_dp_release,
+)
 from ansim.privacy._synth import (
     SyntheticRelease,
     encode_rows,
@@ -51,6 +62,7 @@ from ansim.privacy._synth_spec import (
 from ansim.privacy._synth_utility import marginal_tvd, utility_report
 
 __all__ = [
+    "TRIAL_FOLDER",
     "DPQuery",
     "DPRelease",
     "DPTable",
@@ -61,6 +73,7 @@ __all__ = [
     "NoisyMeasure",
     "OneOffBudget",
     "PlannedQuery",
+    "PortalFacts",
     "PrivacyBudget",
     "ReleasePlan",
     "ReleaseSpec",
@@ -74,11 +87,13 @@ __all__ = [
     "bound_contributions",
     "calibrate",
     "calibrate_noisy_max",
+    "check_columns",
     "consistent_children",
     "demo_release_spec",
     "demo_synthesis_spec",
     "derive_keys",
     "describe_plan",
+    "dp_candidate",
     "encode_rows",
     "epsilon_of_rho",
     "half_width",
@@ -89,11 +104,16 @@ __all__ = [
     "parse_synthesis_spec",
     "plan_release",
     "plan_synthesis",
+    "portal_facts",
+    "portal_table_id",
     "release_dp",
     "release_file",
+    "release_for_review",
+    "review_hint",
     "rho_of_epsilon",
     "run_release",
     "run_synthesis",
+    "submit_dp_release",
     "synthesize_dp",
     "synthesize_file",
     "utility_report",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,11 +39,13 @@ from ansim.privacy._spec import ReleaseSpec
 from ansim.privacy._statistics import DPTable, measure_query
 
 __all__ = [
+    "TRIAL_FOLDER",
     "DPRelease",
     "LedgerBudget",
     "OneOffBudget",
     "PricedPlan",
     "PrivacyBudget",
+    "check_columns",
     "describe_plan",
     "release_dp",
     "release_file",
@@ -249,6 +251,10 @@ def release_dp(
     """
     unit = PrivacyLedger(governance).balance(project).privacy_unit
     spec = dataclasses.replace(spec, privacy_unit=unit)
+    if not callable(table):  # a misnamed table or column must not cost budget: check first
+        if table not in engine.list_tables():
+            raise InvalidSpecError(f"the hub store has no table {table!r}")
+        check_columns(spec, engine.table(table).columns)
     source = table if callable(table) else (lambda: engine.table(str(table)))
     release = run_release(spec, LedgerBudget(governance, actor, project), engine, source)
     if out_dir is not None:
@@ -256,10 +262,57 @@ def release_dp(
     return release
 
 
+TRIAL_FOLDER = "trial-not-for-publication"
+"""Where ``ansim privacy release`` without a project writes its trial (inside ``--out``)."""
+
+TRIAL_NOTICE = (
+    "TRIAL: not reviewed, not for publication. These DP tables were made from a plain file "
+    "with a one-off budget that no project's ledger knows of; a project's DP release goes "
+    "through its release path ('ansim privacy release --project P --store S --table T', then "
+    "two output checkers with 'ansim release review/publish').\n"
+    "시험용: 검토를 거치지 않았으며 공개할 수 없습니다. 프로젝트의 차분 프라이버시 공표는 "
+    "'ansim privacy release --project …'로 제출하고 반출 검토자 두 명의 승인을 받습니다.\n"
+)
+"""The notice a trial release carries (``NOT-FOR-PUBLICATION.txt``), in English and Korean."""
+
+
+def check_columns(spec: ReleaseSpec, columns: Sequence[str]) -> None:
+    """Refuse a source whose schema lacks a column the spec reads (before anything is paid).
+
+    Example:
+        >>> from ansim.privacy._spec import parse_release_spec
+        >>> spec = parse_release_spec({"name": "r", "rho": 1, "person": "pid",
+        ...     "keys": {"sex": ["M", "F"]},
+        ...     "queries": [{"name": "n", "statistic": "count", "by": ["sex"]}]})
+        >>> check_columns(spec, ["pid", "age"])
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: the data has no columns ['sex'] that release 'r' reads
+
+    Raises:
+        InvalidSpecError: A column is missing.
+    """
+    derived = {d.name for d in spec.derive}
+    needed = {d.source for d in spec.derive} | ({spec.person} if spec.person else set())
+    for q in spec.queries:
+        needed |= {c for c in q.by if c not in derived}
+        needed |= {q.column} if q.column else set()
+    missing = sorted(needed - set(columns))
+    if missing:
+        raise InvalidSpecError(
+            f"the data has no columns {missing} that release {spec.name!r} reads"
+        )
+
+
 def release_file(
     spec: ReleaseSpec, input_path: Path, out_dir: Path, *, rho: float | None = None
 ) -> DPRelease:
-    """A DP release from a Parquet or CSV file with a one-off budget (kept in the report).
+    """A trial DP release from a Parquet or CSV file with a one-off budget (kept in the report).
+
+    A trial is for trying a spec on test data: it is not reviewed, its ``release.json`` says
+    ``"trial": "not reviewed, not for publication"`` and the folder carries
+    ``NOT-FOR-PUBLICATION.txt``. A project's releases go through :func:`release_dp` and the
+    project's release path instead.
 
     Args:
         spec: The release.
@@ -279,7 +332,8 @@ def release_file(
             return _open_file(engine, input_path)
 
         release = run_release(spec, budget, engine, source)
-    write_dp_release(release, out_dir)
+    write_dp_release(release, out_dir, extra={"trial": "not reviewed, not for publication"})
+    write_text_atomic(TRIAL_NOTICE, out_dir / "NOT-FOR-PUBLICATION.txt")
     return release
 
 
@@ -298,8 +352,15 @@ def _open_file(engine: Engine, path: Path) -> Table:
     raise InvalidSpecError(f"input {path}: give a .parquet or .csv file")
 
 
-def write_dp_release(release: DPRelease, out_dir: Path) -> list[Path]:
+def write_dp_release(
+    release: DPRelease, out_dir: Path, *, extra: dict[str, Any] | None = None
+) -> list[Path]:
     """Write ``<name>.csv`` and ``<name>.json`` per table and ``release.json``.
+
+    Args:
+        release: The release.
+        out_dir: The folder.
+        extra: More facts for ``release.json`` (e.g. that it is a trial).
 
     Returns:
         The files written.
@@ -311,7 +372,7 @@ def write_dp_release(release: DPRelease, out_dir: Path) -> list[Path]:
         written.append(write_bytes_atomic(buffer.getvalue(), out_dir / f"{t.name}.csv"))
         text = json.dumps(t.metadata, indent=2, ensure_ascii=False)
         written.append(write_text_atomic(text, out_dir / f"{t.name}.json"))
-    report = json.dumps(release.report, indent=2, ensure_ascii=False)
+    report = json.dumps(release.report | (extra or {}), indent=2, ensure_ascii=False)
     written.append(write_text_atomic(report, out_dir / "release.json"))
     return written
 

@@ -73,6 +73,7 @@ class ReleaseKind(StrEnum):
     RATE_TABLE = "rate_table"
     PROTECTED_TABLE = "protected_table"
     PORTAL_TABLE = "portal_table"
+    DP_TABLE = "dp_table"
 
 
 class ReleaseStatus(StrEnum):
@@ -812,6 +813,14 @@ class ReleaseService:
             directory / "SHA256SUMS",
         )
         return checksums
+
+    def check_portal_id(self, table_id: str) -> None:
+        """Refuse, before anything is spent, a portal table id another project published.
+
+        Raises:
+            InvalidSpecError: The portal shows a table of that id from another project.
+        """
+        self._own_portal_id(table_id)
 
     def _own_portal_id(self, table_id: str) -> None:
         """Refuse a portal table id another project already published.

@@ -154,6 +154,8 @@ def test_release_file_writes_the_stable_form(tmp_path: Path) -> None:
     assert report["budget"]["budget"].startswith("one-off")
     assert report["rho"] <= 1.0
     assert "discrete Laplace" in json.loads((tmp_path / "out" / "n.json").read_text())["mechanism"]
+    assert report["trial"] == "not reviewed, not for publication"
+    assert "TRIAL" in (tmp_path / "out" / "NOT-FOR-PUBLICATION.txt").read_text()
 
 
 def test_plan_prices_without_data_and_splits_by_weight() -> None:

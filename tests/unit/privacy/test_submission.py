@@ -1,0 +1,203 @@
+"""A project's DP release goes through the one release path: reviewed, then published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ansim.cli import app
+from ansim.errors import AccessDenied, BudgetExhaustedError
+from ansim.governance import PrivacyLedger
+from ansim.privacy import portal_table_id
+from ansim.release import ReleaseService, ReleaseStatus
+from tests.unit.release.conftest import PROJECT, Project, project
+
+__all__ = ["project"]
+
+runner = CliRunner()
+SPEC = """
+name: register
+rho: 0.4
+person: person_id
+keys: {sigungu_code: ["41110", "41610", "41830"], sex: [M, F]}
+queries:
+  - {name: people_by_sigungu_sex, statistic: count, by: [sigungu_code, sex]}
+  - {name: mean_age, statistic: mean, column: age, lower: 0, upper: 90, by: [sex]}
+"""
+TABLE = "linked_kostat_register"
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:
+    """Stand in for ``ansim login`` (tested against a real server elsewhere)."""
+    monkeypatch.setattr("ansim.cli._acting.acting_user", lambda: user)
+    monkeypatch.setattr("ansim.cli._release.acting_user", lambda: user)
+
+
+def _where(project: Project) -> list[str]:
+    return ["--project", PROJECT, "--store", str(project.store), "--home", str(project.home)]
+
+
+def _budget(project: Project, rho: float = 1.0) -> None:
+    PrivacyLedger(project.gov).set_budget("admin", PROJECT, rho, privacy_unit="a person of p1")
+
+
+def _submit(project: Project, *extra: str) -> str:
+    spec = project.tmp / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    args = ["privacy", "release", "--spec", str(spec), "--table", TABLE, *extra]
+    result = runner.invoke(app, [*args, *_where(project)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def _files_outside_hub(project: Project) -> list[Path]:
+    hub = project.store.parent
+    skip = (hub, project.home)
+    return [
+        p for p in project.tmp.rglob("*")
+        if p.is_file() and not any(p.is_relative_to(s) for s in skip) and p.suffix != ".yaml"
+    ]  # fmt: skip
+
+
+def test_project_release_is_submitted_reviewed_then_published_charging_once(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    printed = _submit(project)
+    assert "submitted rel-0001, rel-0002 for review" in printed
+    assert "nothing is published yet" in printed and "ansim release publish" in printed
+    assert not _files_outside_hub(project)
+    public = project.home / "release" / "public"
+    assert not public.exists()
+    ledger = PrivacyLedger(project.gov)
+    assert len(ledger.spends(PROJECT)) == 1
+    spent = ledger.balance(PROJECT).rho_spent
+    assert 0 < spent <= 0.4 + 1e-9
+
+    service = ReleaseService(project.gov, PROJECT, project.workspace)
+    submission = service.get("rel-0001")
+    assert submission.kind.value == "dp_table" and submission.author == "analyst"
+    files = service.files("rel-0001")
+    assert set(files) == {"people_by_sigungu_sex.csv", "people_by_sigungu_sex.json",
+                          "portal.json"}  # fmt: skip
+    portal = json.loads(files["portal.json"])
+    assert len(portal["cells"]) == 6
+    assert all(c["protection"] == "dp" for c in portal["cells"])
+    assert all(c["ci_low"] <= c["value"] <= c["ci_high"] for c in portal["cells"])
+    assert json.loads(files["people_by_sigungu_sex.json"])["privacy_unit"] == "a person of p1"
+
+    with pytest.raises(AccessDenied, match="separation of duties"):
+        service.approve("analyst", "rel-0001")
+    service.approve("checker", "rel-0001")
+    with pytest.raises(AccessDenied, match="already approved"):
+        service.approve("checker", "rel-0001")
+    with pytest.raises(AccessDenied):
+        service.release("checker", "rel-0001", project.tmp / "early")
+    assert not (project.tmp / "early").exists() and not public.exists()
+
+    _as(monkeypatch, "checker2")
+    review = runner.invoke(app, ["release", "review", "rel-0001", *_where(project)])
+    assert "approved (2/2" in review.output, review.output
+    _as(monkeypatch, "checker")
+    out = project.tmp / "published"
+    done = runner.invoke(app, ["release", "publish", "rel-0001", "--out", str(out),
+                               *_where(project)])  # fmt: skip
+    assert done.exit_code == 0, (done.output, done.exception)
+    lines = (out / "people_by_sigungu_sex.csv").read_text().splitlines()
+    assert lines[0] == '"sigungu_code","sex","estimate","ci_low","ci_high"' and len(lines) == 7
+    published = json.loads((out / "portal.json").read_text())
+    assert published["metadata"]["approvers"] == ["checker", "checker2"]
+    assert ReleaseService(project.gov, PROJECT, project.workspace).get(
+        "rel-0001").status == ReleaseStatus.RELEASED  # fmt: skip
+    assert service.get("rel-0002").status == ReleaseStatus.SUBMITTED
+    assert len(ledger.spends(PROJECT)) == 1  # reviewing and publishing charge nothing
+    assert ledger.balance(PROJECT).rho_spent == spent
+    entry = next(e for e in service.ledger.entries() if e["id"] == "rel-0001")
+    assert entry["portal"]["id"] == "dp-register-people-by-sigungu-sex"
+    assert all(not r.cells for r in service.ledger.released())  # DP adds no exact counts
+    assert project.gov.verify_audit().ok
+
+
+def test_an_exhausted_budget_submits_nothing(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _budget(project, rho=0.1)
+    _as(monkeypatch, "analyst")
+    spec = project.tmp / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(spec), "--table", TABLE,
+                                 *_where(project)])  # fmt: skip
+    assert isinstance(result.exception, BudgetExhaustedError)
+    assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--input", "rows.csv"], "nothing is written before review"),
+        (["--out", "o"], "nothing is written before review"),
+    ],
+)
+def test_project_release_refuses_a_file_or_an_out_folder(
+    project: Project, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
+) -> None:
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    spec = project.tmp / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(spec), "--table", TABLE,
+                                 *extra, *_where(project)])  # fmt: skip
+    assert result.exit_code != 0
+    assert message in str(result.exception)
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+
+
+@pytest.mark.parametrize(
+    ("table", "spec", "message"),
+    [
+        ("linked_nothing", SPEC, "no table 'linked_nothing'"),
+        (TABLE, SPEC.replace("column: age", "column: income"), "no columns ['income']"),
+    ],
+)
+def test_a_misnamed_table_or_column_costs_no_budget(
+    project: Project, monkeypatch: pytest.MonkeyPatch, table: str, spec: str, message: str
+) -> None:
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    path = project.tmp / "spec.yaml"
+    path.write_text(spec, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", table,
+                                 *_where(project)])  # fmt: skip
+    assert message in str(result.exception)
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+    assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
+
+
+def test_a_portal_id_of_another_project_costs_no_budget(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansim.portal import Cell, PublishedTable, TableMetadata, publish  # noqa: PLC0415
+
+    taken = PublishedTable(
+        id=portal_table_id("register", "mean_age"), title_ko="다른", title_en="other",
+        org_id="X", tbl_id="T", topic="statistics", period="2024", period_type="Y", unit="명",
+        dimensions=(), labels=(), items={"estimate": "e"},
+        cells=(Cell((), "estimate", 1.0, "dp", 0.0, 2.0),),
+        metadata=TableMetadata(("kostat",), "other", "statistics", "2024", "dp", "2024-01-01",
+                               ("c1", "c2")),
+    )  # fmt: skip
+    publish(taken, project.home)
+    _budget(project)
+    _as(monkeypatch, "analyst")
+    path = project.tmp / "spec.yaml"
+    path.write_text(SPEC, encoding="utf-8")
+    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", TABLE,
+                                 *_where(project)])  # fmt: skip
+    assert "of another project" in str(result.exception)
+    assert PrivacyLedger(project.gov).spends(PROJECT) == []
+    assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
