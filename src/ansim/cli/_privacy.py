@@ -134,16 +134,14 @@ def _submit(
     spec: ReleaseSpec, *, project: str, store: Path, table: str, home: Path, url: str | None
 ) -> None:
     from ansim.cli import _acting
-    from ansim.cli._release import release_service
+    from ansim.cli._release import deployment_home, release_service
     from ansim.governance import PrivacyLedger
     from ansim.privacy import release_for_review, review_hint
-    from ansim.release import ReleaseService
 
     user = _acting.acting_user()
     gov = open_governance(home, url)
     try:
-        ledger_home = release_service(gov, project, store).ledger.root.parent
-        service = ReleaseService(gov, project, ledger_home, portal_home=home)
+        service = release_service(gov, project, store, portal_home=deployment_home(home))
         with gov.open_hub_store(user, project, store) as engine:
             release, submitted = release_for_review(service, user, spec, engine=engine, table=table)
         left = PrivacyLedger(gov).balance(project).rho_remaining

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ansim.governance import Governance
     from ansim.release import ReleaseService
 
-__all__ = ["release_service"]
+__all__ = ["deployment_home", "release_service"]
 
 Project = Annotated[str, typer.Option("--project", help="The project.")]
 Store = Annotated[
@@ -32,11 +32,34 @@ Store = Annotated[
 ReleaseId = Annotated[str, typer.Argument(help="Submission id, such as rel-0001.")]
 
 
-def release_service(governance: Governance, project: str, store: Path) -> ReleaseService:
-    """The project's release service; its ledger is beside the hub store, in ``workspace``."""
+def deployment_home(governance_home: Path) -> Path:
+    """The deployment home whose portal shows a governance home's releases.
+
+    The inverse of ``ansim serve``'s layout: a governance home nested as ``DIR/governance``
+    belongs to ``DIR``; otherwise it is the deployment home itself.
+
+    Example:
+        >>> deployment_home(Path("demo/governance")), deployment_home(Path("site"))
+        (PosixPath('demo'), PosixPath('site'))
+    """
+    return governance_home.parent if governance_home.name == "governance" else governance_home
+
+
+def release_service(
+    governance: Governance, project: str, store: Path, *, portal_home: Path | None = None
+) -> ReleaseService:
+    """The project's release service; its ledger is beside the hub store, in ``workspace``.
+
+    Args:
+        governance: The governance service.
+        project: The project.
+        store: The project's hub store.
+        portal_home: The deployment home whose portal shows released ``portal.json`` tables
+            (``None``: a candidate may not carry one).
+    """
     from ansim.release import ReleaseService
 
-    return ReleaseService(governance, project, store.parent / "workspace")
+    return ReleaseService(governance, project, store.parent / "workspace", portal_home=portal_home)
 
 
 @release_app.command("table")
@@ -136,7 +159,8 @@ def release_publish(
     user = acting_user()
     gov = open_governance(home, url)
     try:
-        published = release_service(gov, project, store).release(user, release, out)
+        service = release_service(gov, project, store, portal_home=deployment_home(home))
+        published = service.release(user, release, out)
     finally:
         gov.close()
     console.print(

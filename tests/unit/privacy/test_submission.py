@@ -118,6 +118,8 @@ def test_project_release_is_submitted_reviewed_then_published_charging_once(
     assert ledger.balance(PROJECT).rho_spent == spent
     entry = next(e for e in service.ledger.entries() if e["id"] == "rel-0001")
     assert entry["portal"]["id"] == "dp-register-people-by-sigungu-sex"
+    # published on the deployment's portal, only now
+    assert json.loads((public / "dp-register-people-by-sigungu-sex.json").read_text()) == published
     assert all(not r.cells for r in service.ledger.released())  # DP adds no exact counts
     assert project.gov.verify_audit().ok
 
