@@ -101,8 +101,11 @@ def test_each_party_route_is_for_its_own_role_only(
     forged = site.login(HUB).post(RUNS, json={"method": "exact", "user": LINKER, "actor": LINKER})
     assert forged.status_code == 403
     events = site.login("admin").get("/api/audit/events", params={"project": "p1"}).json()
-    assert not [e for e in events if e["action"] == "run_linkage" and e["actor"] != "system"
-                and e["objects"].get("step") == "link"]  # fmt: skip
+    assert not [e for e in events if e["action"] == "run_linkage"]
+    # each refusal is audited by governance, under the refused user and operation
+    denied = {(e["actor"], e["objects"]["operation"]) for e in events
+              if e["action"] == "access_denied"}  # fmt: skip
+    assert {(HUB, "run_linkage"), (LINKER, "combine"), (officer, "query")} <= denied
     # an unknown project is hidden, a bad method refused with a clear error
     assert site.login(LINKER).get("/api/projects/nope/linkage/runs").status_code == 404
     bad = site.login(LINKER).post(RUNS, json={"method": "telepathy"})

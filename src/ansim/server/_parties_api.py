@@ -127,12 +127,18 @@ def hub_packages(found: Deployment, project: str, done: set[str]) -> list[Path]:
     return _newest(kinds, project, done)
 
 
-def _holding(found: Deployment, caller: Caller, project: str, *roles: Role) -> set[Role]:
-    """404 unless the caller may know the project; 403 unless they hold one of ``roles``."""
+def _holding(
+    found: Deployment, caller: Caller, project: str, operation: Operation, *roles: Role
+) -> set[Role]:
+    """404 unless the caller may know the project; 403 unless they hold one of ``roles``.
+
+    A refusal goes through governance, which audits it (``access_denied``) and raises.
+    """
     found.visible(caller.user, project)
     caller.within(project, roles)
     held = found.project_roles(caller.user, project) & set(roles)
     if not held:
+        found.governance.authorize(caller.user, project, operation, objects={"step": "refused"})
         names = " or ".join(r.value for r in roles)
         raise AccessDenied(f"{caller.user!r} may not do this in project {project!r}: it needs "
                            f"the role {names}")  # fmt: skip
@@ -159,7 +165,7 @@ async def run_linkage(
     The sealed link map lands in the hub's inbox. The answer is the linkage report's counts
     (records per dataset, persons, linked pairs); the link map itself stays inside.
     """
-    _holding(found, caller, project, Role.LINKAGE_UNIT_OPERATOR)
+    _holding(found, caller, project, Operation.RUN_LINKAGE, Role.LINKAGE_UNIT_OPERATOR)
     config = LinkageConfig(method=body.method)
     waiting = identity_packages(found, project, opened(_events(found, project)))
     packages = _waiting(waiting, "the linkage unit")
@@ -180,7 +186,7 @@ async def run_linkage(
 @router.get("/projects/{project}/linkage/runs", summary="The linkage unit's runs and what waits")
 async def linkage_runs(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
     """Each run's time, operator and method (from the audit log), and the packages waiting."""
-    _holding(found, caller, project, Role.LINKAGE_UNIT_OPERATOR)
+    _holding(found, caller, project, Operation.RUN_LINKAGE, Role.LINKAGE_UNIT_OPERATOR)
     events = _events(found, project)
     runs = [
         {"at": e["at"], "by": e["actor"], "method": e["objects"].get("method", "")}
@@ -203,7 +209,7 @@ async def combine(project: str, caller: CallerDep, found: DeploymentDep) -> dict
 
     The answer is the linked tables' row counts and the number of persons.
     """
-    _holding(found, caller, project, Role.HUB_OPERATOR)
+    _holding(found, caller, project, Operation.COMBINE, Role.HUB_OPERATOR)
     waiting = hub_packages(found, project, opened(_events(found, project)))
     packages = _waiting(waiting, "the hub")
     party = party_hub(found, project)
@@ -219,7 +225,7 @@ async def hub_views(project: str, caller: CallerDep, found: DeploymentDep) -> di
     An analyst opens the store to read (audited as a query's key use); a hub operator as the
     party that writes it. No store yet: no views.
     """
-    held = _holding(found, caller, project, Role.ANALYST, Role.HUB_OPERATOR)
+    held = _holding(found, caller, project, Operation.QUERY, Role.ANALYST, Role.HUB_OPERATOR)
     store = found.hub_store(project)
     if not store.is_file():
         return {"project": project, "views": []}
