@@ -48,7 +48,8 @@ def test_link_then_combine_then_list_the_views(
     _upload(site, packages)
     linker, hub, analyst = site.login(LINKER), site.login(HUB), site.login(ANALYST)
     before = linker.get(RUNS).json()
-    assert before["runs"] == [] and len(before["waiting"]) == 2
+    assert before["runs"] == [] and before["last_report"] is None
+    assert len(before["waiting"]) == 2
     # the hub has nothing to combine before the link map arrives
     early = hub.post(COMBINE)
     assert early.status_code == 422 and "exactly one link map" in early.json()["error"]
@@ -63,6 +64,8 @@ def test_link_then_combine_then_list_the_views(
     after = linker.get(RUNS).json()
     assert [r["by"] for r in after["runs"]] == [LINKER] and after["runs"][0]["method"] == "exact"
     assert after["waiting"] == []  # opened packages are not offered again
+    assert after["last_report"] == {"method": "exact", "persons": 4,
+                                    "records": {"cases": 4, "register": 4}}  # fmt: skip
     again = linker.post(RUNS, json={"method": "exact"})
     assert again.status_code == 422
     _errors_are_value_free(site, again.text)

@@ -13,6 +13,7 @@ The parties' working directories follow the demo's layout: the linkage unit work
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from ansim.errors import AccessDenied, IntegrityError, InvalidSpecError
 from ansim.governance import Operation, Role
-from ansim.linkage import METHODS, LinkageConfig
+from ansim.linkage import METHODS, REPORT_FILE, LinkageConfig
 from ansim.packages import PartyKeyStore, packages_in, read_package_header
 from ansim.server._auth import Caller, CallerDep, DeploymentDep
 from ansim.server._deployment import Deployment
@@ -185,7 +186,10 @@ async def run_linkage(
 
 @router.get("/projects/{project}/linkage/runs", summary="The linkage unit's runs and what waits")
 async def linkage_runs(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
-    """Each run's time, operator and method (from the audit log), and the packages waiting."""
+    """The runs (time, operator, method), the last report's counts and what waits.
+
+    The runs come from the audit log; the waiting identity packages are named by package id.
+    """
     _holding(found, caller, project, Operation.RUN_LINKAGE, Role.LINKAGE_UNIT_OPERATOR)
     events = _events(found, project)
     runs = [
@@ -194,8 +198,26 @@ async def linkage_runs(project: str, caller: CallerDep, found: DeploymentDep) ->
         if e["action"] == Operation.RUN_LINKAGE.value and e["objects"].get("step") == "link"
     ]
     waiting = identity_packages(found, project, opened(events))
-    return {"project": project, "runs": runs,
+    return {"project": project, "runs": runs, "last_report": _last_report(found, project),
             "waiting": [read_package_header(p).package_id for p in waiting]}  # fmt: skip
+
+
+def _last_report(found: Deployment, project: str) -> dict[str, Any] | None:
+    """The counts of the linkage unit's last report (its method, records per dataset, persons).
+
+    The unit's working directory serves every project: its report is shown only if the unit's
+    last linkage, across the deployment, was this project's.
+    """
+    linkage = Operation.RUN_LINKAGE.value
+    links = [
+        e for e in found.governance.audit.events(None)
+        if e.action == linkage and e.objects.get("step") == "link"
+    ]  # fmt: skip
+    path = found.home / "linkage_unit" / REPORT_FILE
+    if not links or links[-1].project != project or not path.is_file():
+        return None
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return {key: report.get(key) for key in ("method", "records", "persons")}
 
 
 # -- hub operator ----------------------------------------------------------------------------
