@@ -3,6 +3,7 @@ links them and seals the link map, the hub combines, analysts and the hub see th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -132,5 +133,7 @@ def test_the_routes_are_documented(trial: tuple[Site, dict[str, list[Path]]]) ->
                          ("/api/projects/{project}/hub/combine", "post"),
                          ("/api/projects/{project}/hub/views", "get")):  # fmt: skip
         assert paths[path][method]["summary"], (path, method)
+        answered = json.dumps(paths[path][method]["responses"])
+        assert "#/components/schemas/" in answered, (path, method)  # a documented answer
     for path in (RUNS, COMBINE, VIEWS):
         assert site.anonymous().get(path).status_code in {401, 405}

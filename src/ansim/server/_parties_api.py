@@ -30,7 +30,11 @@ from ansim.server._errors import JsonResponse
 from ansim.services import Hub, LinkageUnit
 
 __all__ = [
+    "Combination",
+    "HubViews",
     "LinkageRun",
+    "LinkageRunReport",
+    "LinkageRuns",
     "hub_packages",
     "identity_packages",
     "linkage_unit",
@@ -51,6 +55,67 @@ class LinkageRun(BaseModel):
     method: Annotated[
         str, Field(min_length=1, max_length=200, description=f"One of {', '.join(METHODS)}.")
     ] = "probabilistic"
+
+
+class LinkageRunReport(BaseModel):
+    """What a linkage run answers: the report's counts, never a record."""
+
+    project: str
+    method: str
+    packages: list[str] = Field(description="The identity packages opened (package ids).")
+    records: dict[str, int] = Field(description="Records linked, per dataset.")
+    persons: int
+    linked_pairs: dict[str, int]
+    persons_by_sources: dict[str, int] = Field(description="Persons by number of sources.")
+    link_map_package: str = Field(description="The link map's package, sealed for the hub.")
+
+
+class LinkageRunEntry(BaseModel):
+    """One linkage run, from the audit log."""
+
+    at: str
+    by: str
+    method: str
+
+
+class LastReport(BaseModel):
+    """The counts of the linkage unit's last report."""
+
+    method: str | None
+    records: dict[str, int] | None
+    persons: int | None
+
+
+class LinkageRuns(BaseModel):
+    """The project's linkage runs and the identity packages waiting."""
+
+    project: str
+    runs: list[LinkageRunEntry]
+    last_report: LastReport | None
+    waiting: list[str]
+
+
+class Combination(BaseModel):
+    """What combining answers: the linked tables' row counts."""
+
+    project: str
+    tables: dict[str, int]
+    persons: int
+    packages: list[str]
+
+
+class View(BaseModel):
+    """One linked view: its name and row count."""
+
+    name: str
+    rows: int
+
+
+class HubViews(BaseModel):
+    """The project's linked views."""
+
+    project: str
+    views: list[View]
 
 
 # -- the parties' places ---------------------------------------------------------------------
@@ -157,6 +222,7 @@ def _waiting(paths: list[Path], party: str) -> list[Path]:
     "/projects/{project}/linkage/runs",
     status_code=201,
     summary="Link the waiting identity packages (the linkage unit)",
+    response_model=LinkageRunReport,
 )
 async def run_linkage(
     project: str, body: LinkageRun, caller: CallerDep, found: DeploymentDep
@@ -184,7 +250,11 @@ async def run_linkage(
     }  # fmt: skip
 
 
-@router.get("/projects/{project}/linkage/runs", summary="The linkage unit's runs and what waits")
+@router.get(
+    "/projects/{project}/linkage/runs",
+    summary="The linkage unit's runs and what waits",
+    response_model=LinkageRuns,
+)
 async def linkage_runs(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
     """The runs (time, operator, method), the last report's counts and what waits.
 
@@ -225,6 +295,7 @@ def _last_report(found: Deployment, project: str) -> dict[str, Any] | None:
     "/projects/{project}/hub/combine",
     status_code=201,
     summary="Combine the waiting content packages through the link map (the hub)",
+    response_model=Combination,
 )
 async def combine(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
     """Open the waiting content packages and link map, and join them into the encrypted store.
@@ -240,7 +311,11 @@ async def combine(project: str, caller: CallerDep, found: DeploymentDep) -> dict
             "packages": [read_package_header(p).package_id for p in packages]}  # fmt: skip
 
 
-@router.get("/projects/{project}/hub/views", summary="The linked views: names and row counts")
+@router.get(
+    "/projects/{project}/hub/views",
+    summary="The linked views: names and row counts",
+    response_model=HubViews,
+)
 async def hub_views(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
     """The hub store's linked tables and their row counts, for its analysts and hub operators.
 
