@@ -19,6 +19,7 @@ from ansim.cli import (  # noqa: F401
     _linkage,
     _login,
     _packages,
+    _parties,
     _portal,
     _privacy,
     _project,

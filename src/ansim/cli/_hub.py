@@ -2,7 +2,8 @@
 
 ``combine`` works on a plain DuckDB file, for trials on one's own data; a
 governed project's hub store lives on the hub's server and is reached only through it
-(``ansim workspace …``). ``hub upload`` sends sealed packages to that server.
+(``ansim workspace …``; ``hub combine --project`` and ``hub views``, in ``_parties``).
+``hub upload`` sends sealed packages to that server.
 """
 
 from __future__ import annotations
@@ -20,14 +21,37 @@ __all__: list[str] = []
 @hub_app.command("combine")
 def hub_combine(
     *,
-    content: Annotated[list[Path], typer.Option("--content", help="Content part (repeat).")],
-    linkmap: Annotated[Path, typer.Option("--linkmap", help="Link map from the linkage unit.")],
-    store: Annotated[Path, typer.Option("--store", help="A plain DuckDB file (trials).")],
+    content: Annotated[
+        list[Path] | None, typer.Option("--content", help="Content part (repeat).")
+    ] = None,
+    linkmap: Annotated[
+        Path | None, typer.Option("--linkmap", help="Link map from the linkage unit.")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="A plain DuckDB file (trials).")
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="On the logged-in server: combine what waits there."),
+    ] = None,
 ) -> None:
-    """Join content parts through the link map into a linked dataset (a local trial store)."""
+    """Join content parts through the link map into a linked dataset (a local trial store).
+
+    With --project instead: the hub's server combines the sealed packages waiting for the
+    project, as the logged-in hub operator.
+    """
+    from ansim.cli._parties import combine_on_server
     from ansim.engine import Engine
+    from ansim.errors import InvalidSpecError
     from ansim.hub import combine_files
 
+    if project is not None:
+        if content or linkmap or store:
+            raise InvalidSpecError("give --project (on the server) or local parts, not both")
+        combine_on_server(project)
+        return
+    if not content or linkmap is None or store is None:
+        raise InvalidSpecError("a local combination needs --content, --linkmap and --store")
     with Engine(store) as engine:
         linked = combine_files(content, linkmap, engine)
     console.print(f"{linked.persons:,} persons; tables {linked.tables} in {store}")

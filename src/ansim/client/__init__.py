@@ -15,7 +15,9 @@ from ansim.client._api import (
     Audit,
     Client,
     Custodian,
+    HubClient,
     Identity,
+    LinkageClient,
     WorkspaceClient,
 )
 from ansim.client._credentials import Credentials, credentials_path, normalise_server
@@ -27,7 +29,9 @@ __all__ = [
     "Client",
     "Credentials",
     "Custodian",
+    "HubClient",
     "Identity",
+    "LinkageClient",
     "Transport",
     "WorkspaceClient",
     "credentials_path",

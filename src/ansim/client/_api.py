@@ -17,7 +17,16 @@ from ansim.errors import ServerError
 if TYPE_CHECKING:  # governance is heavy to import; the client only reads its fields
     from ansim.governance import ProjectApplication
 
-__all__ = ["Administration", "Audit", "Client", "Custodian", "Identity", "WorkspaceClient"]
+__all__ = [
+    "Administration",
+    "Audit",
+    "Client",
+    "Custodian",
+    "HubClient",
+    "Identity",
+    "LinkageClient",
+    "WorkspaceClient",
+]
 
 JSON = dict[str, Any]
 
@@ -169,6 +178,43 @@ class Custodian(_Part):
         return _object(answer, "POST packages")
 
 
+class LinkageClient(_Part):
+    """The linkage unit's runs on the server (as its logged-in operator)."""
+
+    def run(self, project: str, method: str = "probabilistic") -> JSON:
+        """Link the identity packages waiting on the server and seal the link map for the hub.
+
+        Returns:
+            The linkage report's counts (``records`` per dataset, ``persons``,
+            ``linked_pairs``), the opened ``packages`` and the ``link_map_package``.
+        """
+        path = f"/api/projects/{_p(project)}/linkage/runs"
+        return _object(self._t.request("POST", path, body={"method": method}), "POST runs")
+
+    def runs(self, project: str) -> JSON:
+        """The project's linkage runs (``at``, ``by``, ``method``) and the packages ``waiting``."""
+        path = f"/api/projects/{_p(project)}/linkage/runs"
+        return _object(self._t.request("GET", path), "GET runs")
+
+
+class HubClient(_Part):
+    """The hub's combination on the server (its operator) and its linked views."""
+
+    def combine(self, project: str) -> JSON:
+        """Combine the content packages waiting on the server through the sealed link map.
+
+        Returns:
+            ``tables`` (linked table → rows), ``persons`` and the opened ``packages``.
+        """
+        path = f"/api/projects/{_p(project)}/hub/combine"
+        return _object(self._t.request("POST", path), "POST combine")
+
+    def views(self, project: str) -> list[JSON]:
+        """The linked views' ``name`` and ``rows`` (analysts and hub operators)."""
+        path = f"/api/projects/{_p(project)}/hub/views"
+        return _list(self._t.request("GET", path), "GET hub views")
+
+
 class WorkspaceClient(_Part):
     """An analyst's queries and analyses; the checkers' review and release."""
 
@@ -270,6 +316,8 @@ class Client(Closing):
         self.admin = Administration(self.transport)
         self.custodian = Custodian(self.transport)
         self.workspace = WorkspaceClient(self.transport)
+        self.linkage = LinkageClient(self.transport)
+        self.hub = HubClient(self.transport)
         self.audit = Audit(self.transport)
 
     @classmethod

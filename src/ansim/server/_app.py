@@ -18,6 +18,7 @@ from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
 from ansim.server._pages import router as pages_router
+from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router
 from ansim.server._releases_api import router as releases_router
 
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(projects_router)
     app.include_router(releases_router)
+    app.include_router(parties_router)
     app.include_router(pages_router)
     app.include_router(public_router(home))
     return app

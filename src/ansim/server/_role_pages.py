@@ -3,13 +3,9 @@
 Each page first checks that its visitor holds its role in the project: others get 403,
 non-members 404, as in the JSON API (the administrators' page is in ``_admin_pages``). What a
 page shows and every action it offers go through the JSON API's handlers (``_projects_api``)
-or, for the linkage unit and the hub, which the API does not serve, through the party services
-(:class:`~ansim.services.LinkageUnit`, :class:`~ansim.services.Hub`) that ``ansim demo`` and the
-CLI call: governance authorises and audits each step; no page holds a rule of its own.
-
-On the server the parties' working directories follow the demo's layout: the linkage unit works
-in ``<home>/linkage_unit`` (key store ``keys/``), the hub beside the project's store (its
-``inbox/``, where custodians' uploads land, and ``keys/``).
+and, for the linkage unit and the hub, ``_parties_api`` (which calls the party services
+:class:`~ansim.services.LinkageUnit` and :class:`~ansim.services.Hub` that ``ansim demo`` and
+the CLI call): governance authorises and audits each step; no page holds a rule of its own.
 """
 
 from __future__ import annotations
@@ -23,21 +19,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ansim.errors import NotFoundError
 from ansim.governance import Role
-from ansim.linkage import METHODS, REPORT_FILE, LinkageConfig
-from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, packages_in, read_package_header
+from ansim.linkage import METHODS, REPORT_FILE
+from ansim.packages import PACKAGE_SUFFIX, read_package_header
+from ansim.server import _parties_api as parties_api
 from ansim.server import _projects_api as projects_api
 from ansim.server._auth import DeploymentDep, PageVisitor
 from ansim.server._deployment import Deployment
 from ansim.server._html import guarded, render, seeing
-from ansim.services import Hub, LinkageUnit
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _Field = Annotated[str, Form(max_length=200)]
 _Sql = Annotated[str, Form(max_length=20_000)]
-# the audit actions under which the linkage unit and the hub record the packages they open
-_OPENING = frozenset({"run_linkage", "combine"})
 
 
 def _done(project: str, page: str, notice: str) -> RedirectResponse:
@@ -81,12 +75,7 @@ async def custodian(project: str, request: Request, found: DeploymentDep) -> Res
     return await guarded(request, found, build)
 
 
-def _opened(events: list[dict[str, Any]]) -> set[str]:
-    """The package and part files the linkage unit and the hub recorded opening."""
-    return {
-        name for e in events if e["action"] in _OPENING
-        for name in e["objects"].get("received", {})
-    }  # fmt: skip
+_opened = parties_api.opened
 
 
 def _sent(events: list[dict[str, Any]], user: str) -> list[dict[str, Any]]:
@@ -148,36 +137,13 @@ async def custodian_upload(
 
 
 # -- linkage unit ----------------------------------------------------------------------------
-def _linkage_unit(found: Deployment, project: str) -> LinkageUnit:
-    home = found.home / "linkage_unit"
-    return LinkageUnit(found.governance, project, home, PartyKeyStore.open(home / "keys"))
-
-
 async def _unopened(found: Deployment, visitor: PageVisitor, project: str) -> set[str]:
     """Opened packages' file names, from the project's audit events (the API's handler)."""
     return _opened(await projects_api.events(visitor.caller, found, project))
 
 
-def _newest(paths: list[Path], project: str, opened: set[str]) -> list[Path]:
-    """The project's newest unopened package of each kind and dataset.
-
-    A part sent again replaces the earlier one; a link map sealed again, the earlier map; a
-    package once opened is not offered again (its recipient refuses a replay).
-    """
-    newest: dict[tuple[str, str], tuple[str, Path]] = {}
-    for path in (p for p in paths if p.name not in opened):
-        header = read_package_header(path)
-        key = (header.kind, header.dataset)
-        if header.project == project and (key not in newest or header.created > newest[key][0]):
-            newest[key] = (header.created, path)
-    return sorted(path for _, path in newest.values())
-
-
 def _identity_packages(found: Deployment, project: str, opened: set[str]) -> list[Path]:
-    """Identity packages uploaded to the server for the project, and any in the unit's inbox."""
-    uploaded = packages_in(found.inbox(project), "identity")
-    own = packages_in(found.home / "linkage_unit" / "inbox", "identity")
-    return _newest([*uploaded, *own], project, opened)
+    return parties_api.identity_packages(found, project, opened)
 
 
 @router.get("/projects/{project}/linkage", response_class=HTMLResponse)
@@ -240,27 +206,16 @@ async def linkage_run(
 
     async def build(visitor: PageVisitor) -> Response:
         seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
-        config = LinkageConfig(method=method)
-        user, unit = visitor.caller.user, _linkage_unit(found, project)
-        packages = _identity_packages(found, project, await _unopened(found, visitor, project))
-        unit.link(user, unit.receive(user, packages), config)
-        unit.seal_link_map(user, out_dir=found.inbox(project))
+        body = parties_api.LinkageRun(method=method)
+        await parties_api.run_linkage(project, body, visitor.caller, found)
         return _done(project, "linkage", "linked")
 
     return await guarded(request, found, build)
 
 
 # -- hub operator ----------------------------------------------------------------------------
-def _hub(found: Deployment, project: str) -> Hub:
-    store = found.hub_store(project)
-    keys = PartyKeyStore.open(store.parent / "keys")
-    return Hub(found.governance, project, store.parent, keys, store)
-
-
 def _hub_packages(found: Deployment, project: str, opened: set[str]) -> list[Path]:
-    inbox = found.inbox(project)
-    kinds = [*packages_in(inbox, "content"), *packages_in(inbox, "linkmap")]
-    return _newest(kinds, project, opened)
+    return parties_api.hub_packages(found, project, opened)
 
 
 @router.get("/projects/{project}/hub", response_class=HTMLResponse)
@@ -295,9 +250,7 @@ async def hub_combine(project: str, request: Request, found: DeploymentDep) -> R
 
     async def build(visitor: PageVisitor) -> Response:
         seeing(found, visitor, project, Role.HUB_OPERATOR)
-        user, party = visitor.caller.user, _hub(found, project)
-        packages = _hub_packages(found, project, await _unopened(found, visitor, project))
-        linked = party.combine(user, party.receive(user, packages))
+        linked = await parties_api.combine(project, visitor.caller, found)
         record = await projects_api.get_project(project, visitor.caller, found)
         return render(request, "hub.html", visitor=visitor, project=record, linked=linked,
                       done="combined", **await _hub_state(found, visitor, project))  # fmt: skip
