@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 
 from ansim.demo import run_demo
 from ansim.demo._accounts import issue_demo_accounts
@@ -30,6 +31,15 @@ from ansim.server import create_app
 from ansim.services import Custodian
 
 PEOPLE = 1000
+
+
+def _html(page: Page) -> str:
+    """The page's HTML once the navigation a click started has loaded (content() read during
+    the load can come back empty)."""
+    page.wait_for_load_state("load")
+    return page.content()
+
+
 NEW_PASSWORD = "a changed demo walk password"  # noqa: S105  # a test account's new password
 ORDER = ("administrator", "custodian_officer", "linkage_unit_operator", "hub_operator",
          "analyst", "output_checker")  # fmt: skip
@@ -76,7 +86,7 @@ def _first_login(page: Any, url: str, account: dict[str, str]) -> None:
     page.fill("#old", account["password"])
     page.fill("#new", NEW_PASSWORD)
     page.get_by_role("button", name="비밀번호 변경").click()
-    assert "/login" in page.url and "비밀번호가 바뀌었습니다" in page.content()
+    assert "/login" in page.url and "비밀번호가 바뀌었습니다" in _html(page)
     _log_in(page, url, account["user"], NEW_PASSWORD)
     assert page.url.endswith("/home")
 
@@ -87,16 +97,16 @@ def _notice(page: Any) -> str:
 
 def _administrator(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
     page.get_by_role("link", name="열기").click()
-    assert page.url.endswith("/admin") and "감사 기록 검증" in page.content()
+    assert page.url.endswith("/admin") and "감사 기록 검증" in _html(page)
     page.fill("#nu-user", "visitor.walk")
     page.fill("#nu-name", "Walk Visitor")
     page.get_by_role("button", name="등록", exact=True).click()
-    assert "사용자가 등록되었습니다" in page.content()
+    assert "사용자가 등록되었습니다" in _html(page)
 
 
 def _custodian_officer(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
     page.get_by_role("link", name="열기").click()
-    assert "/custodian" in page.url and "보낸 패키지" in page.content()
+    assert "/custodian" in page.url and "보낸 패키지" in _html(page)
     page.get_by_role("button", name="승인", exact=True).first.click()
     assert "결정이 기록되었습니다" in _notice(page)
     outbox = state["home"] / "custodians" / account["user"].removeprefix("officer.") / "outbox"
@@ -104,12 +114,12 @@ def _custodian_officer(page: Any, account: dict[str, str], state: dict[str, Any]
         page.set_input_files("#package", str(package))
         page.get_by_role("button", name="올리기").click()
         assert "봉인된 패키지를 받았습니다" in _notice(page)
-    assert page.content().count("수신됨, 열기 대기 중") == 2
+    assert _html(page).count("수신됨, 열기 대기 중") == 2
 
 
 def _linkage_unit_operator(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
     page.get_by_role("link", name="열기").click()
-    assert "/linkage" in page.url and "품질 보고서" in page.content()
+    assert "/linkage" in page.url and "품질 보고서" in _html(page)
     page.get_by_role("button", name="패키지를 열고 연계한 뒤").click(timeout=300_000)
     assert "연계를 실행했고" in _notice(page)
 
@@ -118,12 +128,12 @@ def _hub_operator(page: Any, account: dict[str, str], state: dict[str, Any]) -> 
     page.get_by_role("link", name="열기").click()
     assert "/hub" in page.url
     page.get_by_role("button", name="패키지를 열고 결합하기").click(timeout=300_000)
-    assert "결합된 데이터셋" in page.content() and "linked_" in page.content()
+    assert "결합된 데이터셋" in _html(page) and "linked_" in _html(page)
 
 
 def _analyst(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
     page.get_by_role("link", name="열기").click()
-    assert "/analyst" in page.url and "kostat_register" in page.content()
+    assert "/analyst" in page.url and "kostat_register" in _html(page)
     page.fill("#asql", "SELECT person_id, sex FROM kostat_register")
     page.fill("#by", "sex")
     page.get_by_role("button", name="교차표 만들기").click()
@@ -136,7 +146,7 @@ def _analyst(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
 
 def _output_checker(page: Any, account: dict[str, str], state: dict[str, Any]) -> None:
     page.get_by_role("link", name="열기").click()
-    assert "/checker" in page.url and "심사 대기열" in page.content()
+    assert "/checker" in page.url and "심사 대기열" in _html(page)
     page.get_by_role("link", name=state["output"]).first.click()
     assert "kostat_register" in page.locator("pre").inner_text()  # the SQL is shown
     state["screenshot"](page, f"walk-review-{account['user']}".replace(".", "-"))
@@ -181,6 +191,6 @@ def test_every_demo_role_walks_its_page(
         context.close()
     public = browser.new_page()
     public.goto(f"{url}/register?lang=en")
-    assert state["output"] in public.content() and "Transparency register" in public.content()
+    assert state["output"] in _html(public) and "Transparency register" in _html(public)
     screenshot(public, "walk-public-register")
     public.close()
