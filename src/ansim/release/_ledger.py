@@ -224,19 +224,30 @@ def _reach_down(
 
 def _witnessed(
     targets: list[int],
-    reaches: Callable[[list[int], bool], npt.NDArray[np.float64] | None],
+    relaxed: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    whole: Callable[[list[int]], npt.NDArray[np.float64] | None] | None,
     good: Callable[[npt.NDArray[np.float64], int], bool],
 ) -> tuple[set[int], set[int]]:
     """Targets shown to reach their level (by some feasible point) and those that cannot.
 
-    ``reaches(targets, relaxed)`` returns an optimal point of the joint program (of its LP
-    relaxation when ``relaxed``); every point found is a witness for every pending target.
+    ``relaxed(targets)`` returns atom sizes at an optimum of the joint program's LP relaxation
+    (warm-started, see :class:`_Reach`), ``whole(targets)`` at an optimum of its integer
+    program (None when atom sizes may be fractional). Every point found is a witness for every
+    pending target; a whole point of the relaxation is one as good as the integer program's,
+    so the integer program only runs when the relaxation's point is fractional.
     """
+
+    def point(ts: list[int]) -> npt.NDArray[np.float64] | None:
+        found = relaxed(ts)
+        if found is not None and whole is not None and not _is_whole(found):
+            return whole(ts)
+        return found
+
     pending = list(targets)
     shown: set[int] = set()
     while pending:
-        point = reaches(pending, False)
-        hits = {t for t in pending if point is not None and good(point, t)}
+        found = point(pending)
+        hits = {t for t in pending if found is not None and good(found, t)}
         if not hits:
             break
         shown |= hits
@@ -248,18 +259,91 @@ def _witnessed(
             continue
         left.discard(t)
         # The relaxation is optimistic for the defender: if even it cannot reach the level,
-        # whole numbers cannot; only a relaxed success needs the integer program.
-        point = reaches([t], True)
-        if point is not None and good(point, t):
-            point = reaches([t], False)
-        if point is not None and good(point, t):
+        # whole numbers cannot; only a relaxed success that is fractional needs the integer
+        # program.
+        found = relaxed([t])
+        if found is not None and good(found, t) and whole is not None and not _is_whole(found):
+            found = whole([t])
+        if found is not None and good(found, t):
             shown.add(t)
-            seen = {u for u in left if good(point, u)}
+            seen = {u for u in left if good(found, u)}
             shown |= seen
             left -= seen
         else:
             failed.add(t)
     return shown, failed
+
+
+def _is_whole(point: npt.NDArray[np.float64]) -> bool:
+    """Whether every coordinate is a whole number (within the solver's tolerance)."""
+    return bool(np.all(np.abs(point - np.round(point)) <= _TOLERANCE))
+
+
+class _Reach:
+    """The joint programs' LP relaxations over one component, one warm-started HiGHS model.
+
+    Columns are the atom sizes ``x`` (``0 ≤ x ≤ ceiling``) and one auxiliary per target;
+    rows are ``A x = b`` and one link per target. Upwards (``up``): ``0 ≤ y_t ≤ n``,
+    ``y_t ≤ x_t``, maximise ``Σ y_t`` over the chosen targets (``Σ min(x_t, n)``). Downwards:
+    ``w_t ≥ 0``, ``w_t ≥ x_t − floor_t``, minimise ``Σ w_t`` (``Σ max(0, x_t − floor_t)``).
+    Each program only changes which auxiliaries are in the objective, so the simplex starts
+    from the previous optimal basis (``highspy``) instead of solving from scratch.
+    """
+
+    def __init__(
+        self, system: _System, targets: Sequence[int], *, up: bool, level: npt.NDArray[np.float64]
+    ) -> None:
+        """Build the model; ``level`` is ``n`` per target upwards, ``floor_t`` downwards."""
+        import highspy  # noqa: PLC0415 - only the audit needs it
+        from scipy.sparse import csr_matrix, hstack, vstack  # noqa: PLC0415
+
+        self._system = system
+        self._aux = {t: i for i, t in enumerate(targets)}
+        m, k = system.matrix.shape[1], len(targets)
+        self._m = m
+        rows = vstack(
+            [hstack([system.matrix, csr_matrix((system.matrix.shape[0], k))]),
+             _links(targets, m, -1.0)]
+        ).tocsr()  # fmt: skip
+        if up:
+            aux_upper, link_lower, link_upper = level, np.full(k, -np.inf), np.zeros(k)
+        else:
+            aux_upper, link_lower, link_upper = np.full(k, np.inf), -level, np.full(k, np.inf)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]  # unannotated pybind init
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("time_limit", _TIME_LIMIT)
+        inf = highspy.kHighsInf
+        upper = np.minimum(np.concatenate([system.ceiling, aux_upper]), inf)
+        none = np.zeros(m + k, dtype=np.int32)
+        highs.addCols(m + k, np.zeros(m + k), np.zeros(m + k), upper, 0, none, none[:0],
+                      np.zeros(0))  # fmt: skip
+        highs.addRows(
+            rows.shape[0], np.maximum(np.concatenate([system.rhs, link_lower]), -inf),
+            np.minimum(np.concatenate([system.rhs, link_upper]), inf), rows.nnz,
+            rows.indptr[:-1].astype(np.int32), rows.indices.astype(np.int32),
+            rows.data.astype(np.float64),
+        )  # fmt: skip
+        highs.changeObjectiveSense(highspy.ObjSense.kMaximize if up else highspy.ObjSense.kMinimize)
+        self._highs = highs
+        self._columns = np.arange(m, m + k, dtype=np.int32)
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        self._infeasible = highspy.HighsModelStatus.kInfeasible
+
+    def __call__(self, targets: list[int]) -> npt.NDArray[np.float64] | None:
+        """Atom sizes at an optimum for these targets; None if HiGHS did not finish."""
+        cost = np.zeros(len(self._columns))
+        cost[[self._aux[t] for t in targets]] = 1.0
+        self._highs.changeColsCost(len(self._columns), self._columns, cost)
+        self._system.programs += 1
+        self._highs.run()
+        status = self._highs.getModelStatus()
+        if status == self._infeasible:  # the true sizes are a solution
+            raise DisclosureCheckFailed(
+                "the ledger's equations have no solution; a release's cells are inconsistent"
+            )
+        if status != self._optimal:
+            return None
+        return np.asarray(self._highs.getSolution().col_value, dtype=np.float64)[: self._m]
 
 
 def _signatures(
@@ -358,16 +442,32 @@ def _exposed_in(
     # Inside a published cell smaller than the threshold an atom cannot reach it.
     capped = {t for t in targets if system.ceiling[t] < n - _TOLERANCE}
 
-    def up(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
-        return _reach_up(system, ts, n, relaxed=relaxed)
+    rising = [t for t in targets if t not in capped]
+    m = system.matrix.shape[1]
 
-    def down(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
-        return _reach_down(system, ts, floor[np.asarray(ts)], relaxed=relaxed)
+    def whole(
+        program: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    ) -> Callable[[list[int]], npt.NDArray[np.float64] | None] | None:
+        if not system.integral:
+            return None
 
-    _, too_low = _witnessed(
-        [t for t in targets if t not in capped], up, lambda x, t: x[t] >= n - _TOLERANCE
-    )
-    _, too_high = _witnessed(targets, down, lambda x, t: x[t] <= floor[t] + _TOLERANCE)
+        def sizes_of(ts: list[int]) -> npt.NDArray[np.float64] | None:
+            found = program(ts)
+            return None if found is None else found[:m]
+
+        return sizes_of
+
+    too_low: set[int] = set()
+    if rising:
+        _, too_low = _witnessed(
+            rising, _Reach(system, rising, up=True, level=np.full(len(rising), n)),
+            whole(lambda ts: _reach_up(system, ts, n)), lambda x, t: x[t] >= n - _TOLERANCE,
+        )  # fmt: skip
+    _, too_high = _witnessed(
+        targets, _Reach(system, targets, up=False, level=floor[np.asarray(targets)]),
+        whole(lambda ts: _reach_down(system, ts, floor[np.asarray(ts)])),
+        lambda x, t: x[t] <= floor[t] + _TOLERANCE,
+    )  # fmt: skip
     return capped | too_low | too_high
 
 
