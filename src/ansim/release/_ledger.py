@@ -17,18 +17,25 @@ what a real attacker may assume; ``integral=False`` solves the LP relaxation. It
 because:
 
 - atoms come from hashing each member's signature (two random 64-bit keys per cell, summed),
-  so the members are read once per cell, never compared pairwise;
+  so the members are read once per cell, never compared pairwise; the numbering of the cells
+  the last audit read is kept, and only cells after the prefix they share are read again (a
+  project's audits all start with the same released tables);
 - identical cells give one equation; the system splits into connected components;
 - only atoms that could be small (fewer members than the threshold) are targets, and an atom
   inside a published cell smaller than the threshold is exposed without a program;
 - one program shows many atoms protected at once: it maximises ``Σ min(x_a, n)`` (and
   minimises the excess over each atom's lower target); every feasible point found is kept as a
-  witness for all pending atoms; an atom only gets programs of its own when no joint one helps.
+  witness for all pending atoms; an atom only gets programs of its own when no joint one helps;
+- the relaxations run on one warm-started HiGHS model per component and direction
+  (``highspy``: only the objective changes, so the simplex starts from the last basis); a
+  relaxed optimum that is already whole is a witness, and only a fractional one costs an
+  integer program.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,27 +353,79 @@ class _Reach:
         return np.asarray(self._highs.getSolution().col_value, dtype=np.float64)[: self._m]
 
 
+@dataclass
+class _Numbering:
+    """Member ids numbered and signed cell by cell, kept between audits (one per unit).
+
+    Every audit of a project's ledger reads the same released cells again, plus a candidate.
+    The numbering of the longest prefix of cells equal to the last audit's (compared as
+    sets, so a changed cell is never reused) is kept; only the cells after it are read.
+    """
+
+    cells: list[frozenset[str]] = field(default_factory=list)
+    columns: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    keys: list[npt.NDArray[np.uint64]] = field(default_factory=list)
+    code: dict[Any, int] = field(default_factory=dict)  # member id → code, in code order
+    # per member, the sum of the keys of the kept cells holding it
+    signature: npt.NDArray[np.uint64] = field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.uint64)
+    )
+
+    def extend(self, cells: Sequence[frozenset[str]]) -> None:
+        """Make the numbering that of ``cells``, reusing the common prefix."""
+        keep = 0
+        for old, new in zip(self.cells, cells, strict=False):
+            if old is not new and old != new:
+                break
+            keep += 1
+        if keep < len(self.cells):  # drop the cells after the common prefix
+            signature = self.signature.copy()
+            for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
+                signature[idx] -= key  # wraps back: the sums are modulo 2**64
+            self.signature = signature
+            del self.cells[keep:], self.columns[keep:], self.keys[keep:]
+        rng = np.random.default_rng(secrets.randbits(128))
+        for members in cells[keep:]:
+            idx = np.fromiter(
+                (self.code.setdefault(m, len(self.code)) for m in members), np.int64, len(members)
+            )
+            self.cells.append(members)
+            self.columns.append(idx)
+            self.keys.append(rng.integers(0, np.iinfo(np.uint64).max, 2, np.uint64, endpoint=True))
+        grown = len(self.code) - len(self.signature)
+        if grown:
+            self.signature = np.vstack([self.signature, np.zeros((grown, 2), dtype=np.uint64)])
+        for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
+            self.signature[idx] += key
+
+
+_NUMBERINGS: dict[str, _Numbering] = {}
+_NUMBERING_LOCK = threading.Lock()
+
+
 def _signatures(
-    cells: Sequence[frozenset[str]],
+    cells: Sequence[frozenset[str]], unit: str
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
     """Atoms by hashed membership: member ids, each member's atom, atom sizes, cell columns.
 
-    The ids are numbered by one hash-based factorisation of all cells' members (pandas, in C),
-    not a Python loop per member.
+    Each cell adds two random 64-bit keys to its members' signatures; members of equal
+    signature form an atom. The numbering of the cells an earlier audit read is reused.
     """
-    import pandas as pd  # noqa: PLC0415 - only the audit needs it
-
-    lengths = np.fromiter((len(m) for m in cells), np.int64, len(cells))
-    flat = np.fromiter((p for members in cells for p in members), object, int(lengths.sum()))
-    codes, uniques = pd.factorize(flat)
-    columns = np.split(np.asarray(codes, dtype=np.int64), np.cumsum(lengths)[:-1])
-    rng = np.random.default_rng(secrets.randbits(128))
-    keys = rng.integers(0, np.iinfo(np.uint64).max, (len(cells), 2), np.uint64, endpoint=True)
-    signature = np.zeros((len(uniques), 2), dtype=np.uint64)
-    for j, members_idx in enumerate(columns):
-        signature[members_idx] += keys[j]  # wraps modulo 2**64: a sum of random keys
+    with _NUMBERING_LOCK:
+        numbering = _NUMBERINGS.setdefault(unit, _Numbering())
+        numbering.extend(cells)
+        present = np.zeros(len(numbering.code), dtype=bool)
+        for idx in numbering.columns:
+            present[idx] = True
+        # Members of no current cell (say, of a candidate withheld since) are not atoms.
+        used = np.flatnonzero(present)
+        signature = numbering.signature[used]
+        ids = np.asarray(list(numbering.code), dtype=object)[used]
+        columns = list(numbering.columns)
     _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
-    return np.asarray(uniques), np.asarray(atom_of).ravel(), np.asarray(sizes), list(columns)
+    renumber = np.full(len(present), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    return ids, np.asarray(atom_of).ravel(), np.asarray(sizes), [renumber[c] for c in columns]
 
 
 @dataclass
@@ -382,11 +441,13 @@ class _Partition:
     where: dict[int, list[str]]  # per small atom, the cells containing it
 
     @classmethod
-    def build(cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int) -> _Partition:
+    def build(
+        cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int, unit: str
+    ) -> _Partition:
         """Hash the members' signatures into atoms; one equation per distinct cell."""
         from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        ids, atom_of, sizes, columns = _signatures([s for _, s in named])
+        ids, atom_of, sizes, columns = _signatures([s for _, s in named], unit)
         rows: dict[bytes, int] = {}
         row_atoms: list[npt.NDArray[np.int64]] = []
         rhs: list[float] = []
@@ -477,7 +538,7 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool) -> _UnitAudit:
     named = [(f"{r.release}: {c}", s) for r in releases for c, s in r.cells.items() if s]
     if not named:
         return _UnitAudit(0, 0, 0, 0, ())
-    part = _Partition.build(named, threshold)
+    part = _Partition.build(named, threshold, releases[0].unit)
     small = np.flatnonzero(part.sizes < threshold)
     if not len(small):
         return _UnitAudit(len(part.rhs), len(part.sizes), 0, 0, ())

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ansim.engine import Engine
-from ansim.release import ReleasedCells, audit_ledger, cell_name, rate_table
+from ansim.release import ReleasedCells, _ledger, audit_ledger, cell_name, rate_table
 from ansim.workspace._differencing import differencing_check
 
 
@@ -267,3 +267,19 @@ def test_whole_numbers_expose_what_the_relaxation_does_not() -> None:
     whole = {e.members for e in audit_ledger(releases).exposed}
     relaxed = {e.members for e in audit_ledger(releases, integral=False).exposed}
     assert relaxed < whole == _bounded_one_by_one(tables[0], threshold)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(universes, min_size=2, max_size=4), st.randoms(use_true_random=False))
+def test_audits_that_reuse_the_last_numbering_decide_as_fresh_ones(cases, rng) -> None:
+    # A ledger's audits share a prefix of cells with the last one (the released tables) and
+    # differ after it (the candidate, or a cell withheld since): the kept numbering must give
+    # what a first audit gives.
+    shared = [c for cells in cases[0][0] for c in cells]
+    for tables, threshold in cases[1:]:
+        cells = shared[: rng.randint(0, len(shared))] + [c for t in tables for c in t]
+        releases = [ReleasedCells("t", {f"c{j}": c for j, c in enumerate(cells)}, threshold)]
+        kept = {e.members for e in audit_ledger(releases).exposed}
+        _ledger._NUMBERINGS.clear()
+        assert {e.members for e in audit_ledger(releases).exposed} == kept
+        assert kept == _exhaustive(cells, threshold)
