@@ -365,7 +365,7 @@ class _Numbering:
     cells: list[frozenset[str]] = field(default_factory=list)
     columns: list[npt.NDArray[np.int64]] = field(default_factory=list)
     keys: list[npt.NDArray[np.uint64]] = field(default_factory=list)
-    code: dict[Any, int] = field(default_factory=dict)  # member id → code, in code order
+    ids: npt.NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))  # by code
     # per member, the sum of the keys of the kept cells holding it
     signature: npt.NDArray[np.uint64] = field(
         default_factory=lambda: np.zeros((0, 2), dtype=np.uint64)
@@ -384,15 +384,24 @@ class _Numbering:
                 signature[idx] -= key  # wraps back: the sums are modulo 2**64
             self.signature = signature
             del self.cells[keep:], self.columns[keep:], self.keys[keep:]
+        import pandas as pd  # noqa: PLC0415 - only the audit needs it
+
+        added = cells[keep:]
+        lengths = np.fromiter((len(m) for m in added), np.int64, len(added))
+        flat = np.fromiter((p for members in added for p in members), object, int(lengths.sum()))
+        # One hash-based lookup and factorisation in C (pandas), not a Python loop per member.
+        known = np.asarray(pd.Index(self.ids).get_indexer(flat), dtype=np.int64)
+        missing = known < 0
+        fresh, uniques = pd.factorize(flat[missing])
+        known[missing] = np.asarray(fresh, dtype=np.int64) + len(self.ids)
+        self.ids = np.concatenate([self.ids, np.asarray(uniques, dtype=object)])
         rng = np.random.default_rng(secrets.randbits(128))
-        for members in cells[keep:]:
-            idx = np.fromiter(
-                (self.code.setdefault(m, len(self.code)) for m in members), np.int64, len(members)
-            )
+        split = np.split(known, np.cumsum(lengths)[:-1]) if added else []
+        for members, idx in zip(added, split, strict=True):
             self.cells.append(members)
             self.columns.append(idx)
             self.keys.append(rng.integers(0, np.iinfo(np.uint64).max, 2, np.uint64, endpoint=True))
-        grown = len(self.code) - len(self.signature)
+        grown = len(self.ids) - len(self.signature)
         if grown:
             self.signature = np.vstack([self.signature, np.zeros((grown, 2), dtype=np.uint64)])
         for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
@@ -414,13 +423,13 @@ def _signatures(
     with _NUMBERING_LOCK:
         numbering = _NUMBERINGS.setdefault(unit, _Numbering())
         numbering.extend(cells)
-        present = np.zeros(len(numbering.code), dtype=bool)
+        present = np.zeros(len(numbering.ids), dtype=bool)
         for idx in numbering.columns:
             present[idx] = True
         # Members of no current cell (say, of a candidate withheld since) are not atoms.
         used = np.flatnonzero(present)
         signature = numbering.signature[used]
-        ids = np.asarray(list(numbering.code), dtype=object)[used]
+        ids = numbering.ids[used]
         columns = list(numbering.columns)
     _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
     renumber = np.full(len(present), -1, dtype=np.int64)
@@ -576,8 +585,16 @@ def _interval(system: _System, target: int) -> tuple[float, float]:
     m = system.matrix.shape[1]
     objective = np.zeros(m)
     objective[target] = 1.0
-    low = system.solve(objective, [], np.zeros(0))
-    high = system.solve(-objective, [], np.zeros(0))
+
+    def optimum(cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        # A whole optimum of the relaxation is an integer optimum too (it bounds it and is
+        # feasible); only a fractional one needs the integer program.
+        point = system.solve(cost, [], np.zeros(0), relaxed=True)
+        if system.integral and point is not None and not _is_whole(point):
+            point = system.solve(cost, [], np.zeros(0))
+        return point
+
+    low, high = optimum(objective), optimum(-objective)
     lower = float(low[target]) if low is not None else 0.0
     upper = float(high[target]) if high is not None else float(system.ceiling[target])
     return lower, upper
