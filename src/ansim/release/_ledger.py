@@ -17,18 +17,25 @@ what a real attacker may assume; ``integral=False`` solves the LP relaxation. It
 because:
 
 - atoms come from hashing each member's signature (two random 64-bit keys per cell, summed),
-  so the members are read once per cell, never compared pairwise;
+  so the members are read once per cell, never compared pairwise; the numbering of the cells
+  the last audit read is kept, and only cells after the prefix they share are read again (a
+  project's audits all start with the same released tables);
 - identical cells give one equation; the system splits into connected components;
 - only atoms that could be small (fewer members than the threshold) are targets, and an atom
   inside a published cell smaller than the threshold is exposed without a program;
 - one program shows many atoms protected at once: it maximises ``Σ min(x_a, n)`` (and
   minimises the excess over each atom's lower target); every feasible point found is kept as a
-  witness for all pending atoms; an atom only gets programs of its own when no joint one helps.
+  witness for all pending atoms; an atom only gets programs of its own when no joint one helps;
+- the relaxations run on one warm-started HiGHS model per component and direction
+  (``highspy``: only the objective changes, so the simplex starts from the last basis); a
+  relaxed optimum that is already whole is a witness, and only a fractional one costs an
+  integer program.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,19 +231,30 @@ def _reach_down(
 
 def _witnessed(
     targets: list[int],
-    reaches: Callable[[list[int], bool], npt.NDArray[np.float64] | None],
+    relaxed: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    whole: Callable[[list[int]], npt.NDArray[np.float64] | None] | None,
     good: Callable[[npt.NDArray[np.float64], int], bool],
 ) -> tuple[set[int], set[int]]:
     """Targets shown to reach their level (by some feasible point) and those that cannot.
 
-    ``reaches(targets, relaxed)`` returns an optimal point of the joint program (of its LP
-    relaxation when ``relaxed``); every point found is a witness for every pending target.
+    ``relaxed(targets)`` returns atom sizes at an optimum of the joint program's LP relaxation
+    (warm-started, see :class:`_Reach`), ``whole(targets)`` at an optimum of its integer
+    program (None when atom sizes may be fractional). Every point found is a witness for every
+    pending target; a whole point of the relaxation is one as good as the integer program's,
+    so the integer program only runs when the relaxation's point is fractional.
     """
+
+    def point(ts: list[int]) -> npt.NDArray[np.float64] | None:
+        found = relaxed(ts)
+        if found is not None and whole is not None and not _is_whole(found):
+            return whole(ts)
+        return found
+
     pending = list(targets)
     shown: set[int] = set()
     while pending:
-        point = reaches(pending, False)
-        hits = {t for t in pending if point is not None and good(point, t)}
+        found = point(pending)
+        hits = {t for t in pending if found is not None and good(found, t)}
         if not hits:
             break
         shown |= hits
@@ -248,13 +266,14 @@ def _witnessed(
             continue
         left.discard(t)
         # The relaxation is optimistic for the defender: if even it cannot reach the level,
-        # whole numbers cannot; only a relaxed success needs the integer program.
-        point = reaches([t], True)
-        if point is not None and good(point, t):
-            point = reaches([t], False)
-        if point is not None and good(point, t):
+        # whole numbers cannot; only a relaxed success that is fractional needs the integer
+        # program.
+        found = relaxed([t])
+        if found is not None and good(found, t) and whole is not None and not _is_whole(found):
+            found = whole([t])
+        if found is not None and good(found, t):
             shown.add(t)
-            seen = {u for u in left if good(point, u)}
+            seen = {u for u in left if good(found, u)}
             shown |= seen
             left -= seen
         else:
@@ -262,27 +281,160 @@ def _witnessed(
     return shown, failed
 
 
+def _is_whole(point: npt.NDArray[np.float64]) -> bool:
+    """Whether every coordinate is a whole number (within the solver's tolerance)."""
+    return bool(np.all(np.abs(point - np.round(point)) <= _TOLERANCE))
+
+
+class _Reach:
+    """The joint programs' LP relaxations over one component, one warm-started HiGHS model.
+
+    Columns are the atom sizes ``x`` (``0 ≤ x ≤ ceiling``) and one auxiliary per target;
+    rows are ``A x = b`` and one link per target. Upwards (``up``): ``0 ≤ y_t ≤ n``,
+    ``y_t ≤ x_t``, maximise ``Σ y_t`` over the chosen targets (``Σ min(x_t, n)``). Downwards:
+    ``w_t ≥ 0``, ``w_t ≥ x_t − floor_t``, minimise ``Σ w_t`` (``Σ max(0, x_t − floor_t)``).
+    Each program only changes which auxiliaries are in the objective, so the simplex starts
+    from the previous optimal basis (``highspy``) instead of solving from scratch.
+    """
+
+    def __init__(
+        self, system: _System, targets: Sequence[int], *, up: bool, level: npt.NDArray[np.float64]
+    ) -> None:
+        """Build the model; ``level`` is ``n`` per target upwards, ``floor_t`` downwards."""
+        import highspy  # noqa: PLC0415 - only the audit needs it
+        from scipy.sparse import csr_matrix, hstack, vstack  # noqa: PLC0415
+
+        self._system = system
+        self._aux = {t: i for i, t in enumerate(targets)}
+        m, k = system.matrix.shape[1], len(targets)
+        self._m = m
+        rows = vstack(
+            [hstack([system.matrix, csr_matrix((system.matrix.shape[0], k))]),
+             _links(targets, m, -1.0)]
+        ).tocsr()  # fmt: skip
+        if up:
+            aux_upper, link_lower, link_upper = level, np.full(k, -np.inf), np.zeros(k)
+        else:
+            aux_upper, link_lower, link_upper = np.full(k, np.inf), -level, np.full(k, np.inf)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]  # unannotated pybind init
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("time_limit", _TIME_LIMIT)
+        inf = highspy.kHighsInf
+        upper = np.minimum(np.concatenate([system.ceiling, aux_upper]), inf)
+        none = np.zeros(m + k, dtype=np.int32)
+        highs.addCols(m + k, np.zeros(m + k), np.zeros(m + k), upper, 0, none, none[:0],
+                      np.zeros(0))  # fmt: skip
+        highs.addRows(
+            rows.shape[0], np.maximum(np.concatenate([system.rhs, link_lower]), -inf),
+            np.minimum(np.concatenate([system.rhs, link_upper]), inf), rows.nnz,
+            rows.indptr[:-1].astype(np.int32), rows.indices.astype(np.int32),
+            rows.data.astype(np.float64),
+        )  # fmt: skip
+        highs.changeObjectiveSense(highspy.ObjSense.kMaximize if up else highspy.ObjSense.kMinimize)
+        self._highs = highs
+        self._columns = np.arange(m, m + k, dtype=np.int32)
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        self._infeasible = highspy.HighsModelStatus.kInfeasible
+
+    def __call__(self, targets: list[int]) -> npt.NDArray[np.float64] | None:
+        """Atom sizes at an optimum for these targets; None if HiGHS did not finish."""
+        cost = np.zeros(len(self._columns))
+        cost[[self._aux[t] for t in targets]] = 1.0
+        self._highs.changeColsCost(len(self._columns), self._columns, cost)
+        self._system.programs += 1
+        self._highs.run()
+        status = self._highs.getModelStatus()
+        if status == self._infeasible:  # the true sizes are a solution
+            raise DisclosureCheckFailed(
+                "the ledger's equations have no solution; a release's cells are inconsistent"
+            )
+        if status != self._optimal:
+            return None
+        return np.asarray(self._highs.getSolution().col_value, dtype=np.float64)[: self._m]
+
+
+@dataclass
+class _Numbering:
+    """Member ids numbered and signed cell by cell, kept between audits (one per unit).
+
+    Every audit of a project's ledger reads the same released cells again, plus a candidate.
+    The numbering of the longest prefix of cells equal to the last audit's (compared as
+    sets, so a changed cell is never reused) is kept; only the cells after it are read.
+    """
+
+    cells: list[frozenset[str]] = field(default_factory=list)
+    columns: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    keys: list[npt.NDArray[np.uint64]] = field(default_factory=list)
+    ids: npt.NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))  # by code
+    # per member, the sum of the keys of the kept cells holding it
+    signature: npt.NDArray[np.uint64] = field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.uint64)
+    )
+
+    def extend(self, cells: Sequence[frozenset[str]]) -> None:
+        """Make the numbering that of ``cells``, reusing the common prefix."""
+        keep = 0
+        for old, new in zip(self.cells, cells, strict=False):
+            if old is not new and old != new:
+                break
+            keep += 1
+        if keep < len(self.cells):  # drop the cells after the common prefix
+            signature = self.signature.copy()
+            for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
+                signature[idx] -= key  # wraps back: the sums are modulo 2**64
+            self.signature = signature
+            del self.cells[keep:], self.columns[keep:], self.keys[keep:]
+        import pandas as pd  # noqa: PLC0415 - only the audit needs it
+
+        added = cells[keep:]
+        lengths = np.fromiter((len(m) for m in added), np.int64, len(added))
+        flat = np.fromiter((p for members in added for p in members), object, int(lengths.sum()))
+        # One hash-based lookup and factorisation in C (pandas), not a Python loop per member.
+        known = np.asarray(pd.Index(self.ids).get_indexer(flat), dtype=np.int64)
+        missing = known < 0
+        fresh, uniques = pd.factorize(flat[missing])
+        known[missing] = np.asarray(fresh, dtype=np.int64) + len(self.ids)
+        self.ids = np.concatenate([self.ids, np.asarray(uniques, dtype=object)])
+        rng = np.random.default_rng(secrets.randbits(128))
+        split = np.split(known, np.cumsum(lengths)[:-1]) if added else []
+        for members, idx in zip(added, split, strict=True):
+            self.cells.append(members)
+            self.columns.append(idx)
+            self.keys.append(rng.integers(0, np.iinfo(np.uint64).max, 2, np.uint64, endpoint=True))
+        grown = len(self.ids) - len(self.signature)
+        if grown:
+            self.signature = np.vstack([self.signature, np.zeros((grown, 2), dtype=np.uint64)])
+        for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
+            self.signature[idx] += key
+
+
+_NUMBERINGS: dict[str, _Numbering] = {}
+_NUMBERING_LOCK = threading.Lock()
+
+
 def _signatures(
-    cells: Sequence[frozenset[str]],
+    cells: Sequence[frozenset[str]], unit: str
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
     """Atoms by hashed membership: member ids, each member's atom, atom sizes, cell columns.
 
-    The ids are numbered by one hash-based factorisation of all cells' members (pandas, in C),
-    not a Python loop per member.
+    Each cell adds two random 64-bit keys to its members' signatures; members of equal
+    signature form an atom. The numbering of the cells an earlier audit read is reused.
     """
-    import pandas as pd  # noqa: PLC0415 - only the audit needs it
-
-    lengths = np.fromiter((len(m) for m in cells), np.int64, len(cells))
-    flat = np.fromiter((p for members in cells for p in members), object, int(lengths.sum()))
-    codes, uniques = pd.factorize(flat)
-    columns = np.split(np.asarray(codes, dtype=np.int64), np.cumsum(lengths)[:-1])
-    rng = np.random.default_rng(secrets.randbits(128))
-    keys = rng.integers(0, np.iinfo(np.uint64).max, (len(cells), 2), np.uint64, endpoint=True)
-    signature = np.zeros((len(uniques), 2), dtype=np.uint64)
-    for j, members_idx in enumerate(columns):
-        signature[members_idx] += keys[j]  # wraps modulo 2**64: a sum of random keys
+    with _NUMBERING_LOCK:
+        numbering = _NUMBERINGS.setdefault(unit, _Numbering())
+        numbering.extend(cells)
+        present = np.zeros(len(numbering.ids), dtype=bool)
+        for idx in numbering.columns:
+            present[idx] = True
+        # Members of no current cell (say, of a candidate withheld since) are not atoms.
+        used = np.flatnonzero(present)
+        signature = numbering.signature[used]
+        ids = numbering.ids[used]
+        columns = list(numbering.columns)
     _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
-    return np.asarray(uniques), np.asarray(atom_of).ravel(), np.asarray(sizes), list(columns)
+    renumber = np.full(len(present), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    return ids, np.asarray(atom_of).ravel(), np.asarray(sizes), [renumber[c] for c in columns]
 
 
 @dataclass
@@ -298,11 +450,13 @@ class _Partition:
     where: dict[int, list[str]]  # per small atom, the cells containing it
 
     @classmethod
-    def build(cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int) -> _Partition:
+    def build(
+        cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int, unit: str
+    ) -> _Partition:
         """Hash the members' signatures into atoms; one equation per distinct cell."""
         from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        ids, atom_of, sizes, columns = _signatures([s for _, s in named])
+        ids, atom_of, sizes, columns = _signatures([s for _, s in named], unit)
         rows: dict[bytes, int] = {}
         row_atoms: list[npt.NDArray[np.int64]] = []
         rhs: list[float] = []
@@ -358,16 +512,32 @@ def _exposed_in(
     # Inside a published cell smaller than the threshold an atom cannot reach it.
     capped = {t for t in targets if system.ceiling[t] < n - _TOLERANCE}
 
-    def up(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
-        return _reach_up(system, ts, n, relaxed=relaxed)
+    rising = [t for t in targets if t not in capped]
+    m = system.matrix.shape[1]
 
-    def down(ts: list[int], relaxed: bool) -> npt.NDArray[np.float64] | None:
-        return _reach_down(system, ts, floor[np.asarray(ts)], relaxed=relaxed)
+    def whole(
+        program: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    ) -> Callable[[list[int]], npt.NDArray[np.float64] | None] | None:
+        if not system.integral:
+            return None
 
-    _, too_low = _witnessed(
-        [t for t in targets if t not in capped], up, lambda x, t: x[t] >= n - _TOLERANCE
-    )
-    _, too_high = _witnessed(targets, down, lambda x, t: x[t] <= floor[t] + _TOLERANCE)
+        def sizes_of(ts: list[int]) -> npt.NDArray[np.float64] | None:
+            found = program(ts)
+            return None if found is None else found[:m]
+
+        return sizes_of
+
+    too_low: set[int] = set()
+    if rising:
+        _, too_low = _witnessed(
+            rising, _Reach(system, rising, up=True, level=np.full(len(rising), n)),
+            whole(lambda ts: _reach_up(system, ts, n)), lambda x, t: x[t] >= n - _TOLERANCE,
+        )  # fmt: skip
+    _, too_high = _witnessed(
+        targets, _Reach(system, targets, up=False, level=floor[np.asarray(targets)]),
+        whole(lambda ts: _reach_down(system, ts, floor[np.asarray(ts)])),
+        lambda x, t: x[t] <= floor[t] + _TOLERANCE,
+    )  # fmt: skip
     return capped | too_low | too_high
 
 
@@ -377,7 +547,7 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool) -> _UnitAudit:
     named = [(f"{r.release}: {c}", s) for r in releases for c, s in r.cells.items() if s]
     if not named:
         return _UnitAudit(0, 0, 0, 0, ())
-    part = _Partition.build(named, threshold)
+    part = _Partition.build(named, threshold, releases[0].unit)
     small = np.flatnonzero(part.sizes < threshold)
     if not len(small):
         return _UnitAudit(len(part.rhs), len(part.sizes), 0, 0, ())
@@ -415,8 +585,16 @@ def _interval(system: _System, target: int) -> tuple[float, float]:
     m = system.matrix.shape[1]
     objective = np.zeros(m)
     objective[target] = 1.0
-    low = system.solve(objective, [], np.zeros(0))
-    high = system.solve(-objective, [], np.zeros(0))
+
+    def optimum(cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        # A whole optimum of the relaxation is an integer optimum too (it bounds it and is
+        # feasible); only a fractional one needs the integer program.
+        point = system.solve(cost, [], np.zeros(0), relaxed=True)
+        if system.integral and point is not None and not _is_whole(point):
+            point = system.solve(cost, [], np.zeros(0))
+        return point
+
+    low, high = optimum(objective), optimum(-objective)
     lower = float(low[target]) if low is not None else 0.0
     upper = float(high[target]) if high is not None else float(system.ceiling[target])
     return lower, upper

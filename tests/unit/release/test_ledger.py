@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ansim.engine import Engine
-from ansim.release import ReleasedCells, audit_ledger, cell_name, rate_table
+from ansim.release import ReleasedCells, _ledger, audit_ledger, cell_name, rate_table
 from ansim.workspace._differencing import differencing_check
 
 
@@ -191,3 +193,93 @@ def test_random_set_systems_match_an_exhaustive_search(case) -> None:
     # the LP relaxation is a weaker attacker: whatever it exposes, whole numbers expose too
     relaxed = audit_ledger(releases, integral=False)
     assert {e.members for e in relaxed.exposed} <= expected
+
+
+def _bounded_one_by_one(cells: list[frozenset[str]], threshold: int) -> set[frozenset[str]]:
+    """Exposed atoms by two integer programs per small atom (no joint witnesses, no LPs)."""
+    signature: dict[tuple[bool, ...], set[str]] = {}
+    for p in sorted(frozenset().union(*cells)):
+        signature.setdefault(tuple(p in c for c in cells), set()).add(p)
+    keys = list(signature)
+    matrix = np.array([[float(key[j]) for key in keys] for j in range(len(cells))])
+    rhs = np.array([float(len(c)) for c in cells])
+    equations = LinearConstraint(matrix, rhs, rhs)
+    exposed = set()
+    for i, key in enumerate(keys):
+        size = len(signature[key])
+        if size >= threshold:
+            continue
+        cost = np.zeros(len(keys))
+        cost[i] = 1.0
+        ends = []
+        for sign in (1.0, -1.0):
+            res = milp(sign * cost, integrality=np.ones(len(keys)),
+                       bounds=Bounds(0, np.inf), constraints=[equations])  # fmt: skip
+            assert res.status == 0
+            ends.append(res.x[i])
+        low, high = ends
+        if high < threshold - 1e-6 or low > max(0, 2 * size - threshold) + 1e-6:
+            exposed.add(frozenset(signature[key]))
+    return exposed
+
+
+larger = st.integers(12, 40).flatmap(
+    lambda n: st.tuples(
+        st.lists(
+            st.lists(
+                st.frozensets(st.sampled_from([f"p{i}" for i in range(n)]), min_size=1),
+                min_size=1,
+                max_size=4,
+            ),
+            min_size=2,
+            max_size=5,
+        ),
+        st.integers(3, 8),
+    )
+)
+
+
+_WHOLE_MATTERS = (  # found by a random search: the LP relaxation exposes less than whole numbers
+    [[frozenset({"p0", "p3", "p4", "p5"}), frozenset({"p1", "p2", "p4", "p7"}),
+      frozenset({"p0", "p5", "p6", "p7"}), frozenset({"p1", "p3", "p4", "p6", "p7"})]],
+    4,
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(larger)
+@example(_WHOLE_MATTERS)
+def test_larger_set_systems_match_integer_bounds_atom_by_atom(case) -> None:
+    # Systems too large to enumerate: the audit's joint witnesses, warm-started relaxations
+    # and whole relaxed points must decide exactly as two integer programs per atom do.
+    tables, threshold = case
+    releases = [
+        ReleasedCells(f"t{i}", {f"c{j}": c for j, c in enumerate(cells)}, threshold)
+        for i, cells in enumerate(tables)
+    ]
+    expected = _bounded_one_by_one([c for cells in tables for c in cells], threshold)
+    assert {e.members for e in audit_ledger(releases).exposed} == expected
+
+
+def test_whole_numbers_expose_what_the_relaxation_does_not() -> None:
+    tables, threshold = _WHOLE_MATTERS
+    releases = [ReleasedCells("t", {f"c{j}": c for j, c in enumerate(tables[0])}, threshold)]
+    whole = {e.members for e in audit_ledger(releases).exposed}
+    relaxed = {e.members for e in audit_ledger(releases, integral=False).exposed}
+    assert relaxed < whole == _bounded_one_by_one(tables[0], threshold)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(universes, min_size=2, max_size=4), st.randoms(use_true_random=False))
+def test_audits_that_reuse_the_last_numbering_decide_as_fresh_ones(cases, rng) -> None:
+    # A ledger's audits share a prefix of cells with the last one (the released tables) and
+    # differ after it (the candidate, or a cell withheld since): the kept numbering must give
+    # what a first audit gives.
+    shared = [c for cells in cases[0][0] for c in cells]
+    for tables, threshold in cases[1:]:
+        cells = shared[: rng.randint(0, len(shared))] + [c for t in tables for c in t]
+        releases = [ReleasedCells("t", {f"c{j}": c for j, c in enumerate(cells)}, threshold)]
+        kept = {e.members for e in audit_ledger(releases).exposed}
+        _ledger._NUMBERINGS.clear()
+        assert {e.members for e in audit_ledger(releases).exposed} == kept
+        assert kept == _exhaustive(cells, threshold)
