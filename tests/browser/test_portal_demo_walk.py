@@ -61,9 +61,14 @@ def _page(browser: Any, url: str) -> tuple[Any, list[str], list[str]]:
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)  # fmt: skip
     elsewhere: list[str] = []  # no CDN: every request goes to the server itself
     page.on("request", lambda r: None if r.url.startswith(url) else elsewhere.append(r.url))
+    # a failed request is told by its address (the console's message does not name it);
+    # the server's own pages declare no icon, so Chromium's /favicon.ico is not the portal's
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            and r.url != f"{url}/favicon.ico" else None)  # fmt: skip
     return page, errors, elsewhere
 
 
@@ -137,3 +142,20 @@ def _wait_until(page: Any, done: Callable[[], bool], seconds: float = 30) -> Non
 
 def _around_hangul(text: str) -> str:
     return " | ".join(m.group(0) for m in re.finditer(".{0,20}[\uac00-\ud7a3]+.{0,20}", text))
+
+
+def test_demo_register_links_each_released_table_to_its_page(
+    demo_home: Path, serve, browser, screenshot
+) -> None:
+    url = serve(create_app(demo_home, secure_cookies=False))
+    page, errors, elsewhere = _page(browser, url)
+    page.goto(url + "/register?lang=en")
+    listed = page.locator("ul.released-tables a")
+    assert listed.count() == 4
+    table = _released(demo_home, "health-by-vaccination")
+    screenshot(page, "portal-demo-register-en")
+    page.get_by_role("link", name=table.title_en).click()
+    page.wait_for_url(f"**/public/tables/{table.id}?lang=en")
+    assert page.locator("h1").inner_text() == table.title_en
+    assert errors == [] and elsewhere == []
+    page.close()
