@@ -58,3 +58,5 @@ def test_register_answers_head_without_a_body(fresh: Callable[[], Site]) -> None
     assert head.headers["content-type"].startswith("text/html")
     paths = public.get("/openapi.json").json()["paths"]
     assert paths["/register"].keys() == {"get"}
+    for path in ("/public", "/public/tables", "/public/geo/gyeonggi-sigungu.geojson"):
+        assert public.head(path).status_code == 200, path  # the portal inside the server too
