@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -13,9 +14,11 @@ from typer.testing import CliRunner
 from ansim.cli import app
 from ansim.demo._run import demo_spec
 from ansim.engine import QueryEngine
+from ansim.errors import IdentifierInContentError
 from ansim.governance import KEY_FILE, PassphraseKeyFile
 from ansim.identity import LinkageSecret, PreparedParts, prepare, prepare_on_engine
 from ansim.ingest import ingest_file, load_ingested
+from ansim.schema import DatasetSpec
 from ansim.services import TrialProject
 
 runner = CliRunner()
@@ -60,6 +63,51 @@ def test_prepare_on_an_engine_equals_the_in_memory_prepare(
     # the rows are the records' own (in-memory order is the file's; both sorted by record id)
     serial_map = pq.read_table(on_engine.serial_map)
     assert serial_map["record_id"].to_pylist() == records[spec.record_id].to_pylist()
+
+
+SMALL = DatasetSpec.from_yaml_text("""
+dataset: small
+custodian: c
+record_id: id
+columns:
+  name: {type: string, role: direct_identifier, kind: korean_name}
+  birth_date: {type: date, role: quasi_identifier}
+  note: {type: string, role: attribute}
+""")
+
+
+def _small(path: Path, notes: list[str]) -> Path:
+    rows = pa.table(
+        {
+            "id": pa.array([str(i) for i in range(len(notes))], pa.string()),
+            "name": pa.array(["김민준"] * len(notes), pa.string()),
+            "birth_date": pa.array([None] * len(notes), pa.date32()),
+            "note": pa.array(notes, pa.string()),
+        }
+    )
+    path.mkdir(parents=True)
+    pq.write_table(rows, path / "records.parquet")
+    return path / "records.parquet"
+
+
+def test_no_records_make_the_same_empty_parts(engine: QueryEngine, tmp_path: Path) -> None:
+    records = _small(tmp_path / "in", [])
+    memory = prepare(SMALL, pq.read_table(records), SECRET, tmp_path / "m", project="p")
+    parts = prepare_on_engine(engine, SMALL, records, SECRET, tmp_path / "e", project="p")
+    assert parts.records == 0
+    for got, expected in zip(_tables(parts), _tables(memory), strict=True):
+        assert got.equals(expected)
+        assert got.schema.equals(expected.schema, check_metadata=True)
+    assert parts.report.read_text("utf-8") == memory.report.read_text("utf-8")
+
+
+def test_an_identifier_in_content_stops_before_anything_is_written(
+    engine: QueryEngine, tmp_path: Path
+) -> None:
+    records = _small(tmp_path / "in", ["ok", "call 010-1234-5678"])
+    with pytest.raises(IdentifierInContentError, match="row 2"):
+        prepare_on_engine(engine, SMALL, records, SECRET, tmp_path / "out", project="p")
+    assert not (tmp_path / "out").exists()
 
 
 def _prepare_cli(root: Path, out: Path, *options: str) -> None:

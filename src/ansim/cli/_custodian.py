@@ -99,6 +99,7 @@ def custodian_prepare(
     OUT/outbox/<recipient>/; parts reach the linkage unit and the hub only sealed, with
     'ansim custodian send'.
     """
+    import pyarrow.parquet as pq
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ansim.engine import ENGINE_KINDS, open_engine
@@ -110,12 +111,13 @@ def custodian_prepare(
         LinkageSecret,
         TokenRecipe,
     )
-    from ansim.ingest import load_ingested
+    from ansim.ingest import locate_ingested
 
     if engine not in ENGINE_KINDS:
         raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_KINDS)}")
     user = acting_user()
-    spec, records = load_ingested(ingested)
+    spec, landed = locate_ingested(ingested)
+    total = pq.ParquetFile(landed).metadata.num_rows
     custodian = _custodian(home, url, project, out, keys)
     chosen = None if tokens_only else (
         DEFAULT_ENCODING_SPEC if encoding is None else EncodingSpec.from_yaml(encoding)
@@ -127,7 +129,7 @@ def custodian_prepare(
             ExitStack() as stack,
         ):
             on = None if engine == "duckdb" else stack.enter_context(open_engine("spark"))
-            task = bar.add_task(f"preparing {spec.dataset}", total=records.num_rows)
+            task = bar.add_task(f"preparing {spec.dataset}", total=total)
             parts = custodian.prepare(
                 user, ingested, LinkageSecret.load(secret), encoding=chosen,
                 recipes=[TokenRecipe.parse(t) for t in token] if token else DEFAULT_RECIPES,

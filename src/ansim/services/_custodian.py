@@ -20,7 +20,13 @@ from ansim.identity import (
     prepare,
     prepare_on_engine,
 )
-from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
+from ansim.ingest import (
+    DEFAULT_MAX_BYTES,
+    IngestResult,
+    ingest_file,
+    load_ingested,
+    locate_ingested,
+)
 from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, read_package_header, seal_part
 from ansim.schema import DatasetSpec
 from ansim.services._administration import AUDIT_HEAD_FILE
@@ -147,17 +153,18 @@ needs the role custodian_officer
         Raises:
             AccessDenied: See the class.
         """
-        spec, records = load_ingested(ingested)
-        objects = {"step": "prepare", **file_hashes([ingested / "records.parquet"])}
+        spec, landed = locate_ingested(ingested)
+        objects = {"step": "prepare", **file_hashes([landed])}
         self.governance.authorize(
             actor, self.project, Operation.VIEW_DATASET, dataset=spec.dataset, objects=objects
         )
-        if engine is not None:
+        if engine is not None:  # the engine reads the rows: not loaded here
             return prepare_on_engine(
-                engine, spec, ingested / "records.parquet", secret, out or self.home / "prepared",
+                engine, spec, landed, secret, out or self.home / "prepared",
                 project=self.project, recipes=recipes, encoding=encoding, progress=progress,
                 serial_source=serial_source,
             )  # fmt: skip
+        _, records = load_ingested(ingested)
         return prepare(
             spec, records, secret, out or self.home / "prepared", project=self.project,
             recipes=recipes, encoding=encoding, progress=progress, serial_source=serial_source,
