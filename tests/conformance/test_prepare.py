@@ -50,8 +50,9 @@ def test_prepare_on_an_engine_equals_the_in_memory_prepare(
     on_engine = prepare_on_engine(
         engine, spec, ingested / "records.parquet", SECRET, tmp_path / engine.kind,
         project="p", chunk_rows=170, partitions=3, serial_source=_serials,
-        progress=lambda d, t: done.append((d, t)),
+        progress=lambda d, t: done.append((d, t)), scratch=tmp_path / "scratch",
     )  # fmt: skip
+    assert not any((tmp_path / "scratch").iterdir())  # the numbered copy is gone
     assert on_engine.records == memory.records == records.num_rows
     assert done == [(records.num_rows, records.num_rows)]
     for got, expected in zip(_tables(on_engine), _tables(memory), strict=True):
@@ -88,6 +89,18 @@ def _small(path: Path, notes: list[str]) -> Path:
     path.mkdir(parents=True)
     pq.write_table(rows, path / "records.parquet")
     return path / "records.parquet"
+
+
+def test_the_scratch_copy_is_removed_when_the_work_fails(
+    engine: QueryEngine, tmp_path: Path
+) -> None:
+    records = _small(tmp_path / "in", ["ok", "010-1234-5678"])
+    with pytest.raises(IdentifierInContentError):
+        prepare_on_engine(
+            engine, SMALL, records, SECRET, tmp_path / "out", project="p",
+            scratch=tmp_path / "scratch",
+        )  # fmt: skip
+    assert not any((tmp_path / "scratch").iterdir())
 
 
 def test_no_records_make_the_same_empty_parts(engine: QueryEngine, tmp_path: Path) -> None:

@@ -8,6 +8,12 @@ Spark engine. Each partition also returns one row of its report counts. The driv
 collects the rows in record order, assigns serials (from ``serial_source`` when given, so a
 trial run is reproducible) and writes the same four files as :func:`ansim.identity.prepare`
 as one atomic set: for one secret and serial source the outputs are equal.
+
+The partitions' workers receive the linkage secret with the function: on a cluster they are
+the custodian's own machines, and Spark's RPC and I/O encryption
+(``spark.network.crypto.enabled``, ``spark.io.encryption.enabled``) should be on. The driver
+collects the identity columns, the content columns and the name and address columns (for the
+content scan) to write the files: its memory bounds the file size.
 """
 
 from __future__ import annotations
@@ -168,6 +174,7 @@ def prepare_on_engine(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     serial_source: Callable[[int], list[str]] | None = None,
     partitions: int = 4,
+    scratch: Path | None = None,
 ) -> PreparedParts:
     """Prepare a custodian's records on a query engine (see :func:`ansim.identity.prepare`).
 
@@ -184,6 +191,9 @@ def prepare_on_engine(
         chunk_rows: Records standardised and encoded at a time inside a partition.
         serial_source: Makes ``count`` serials (default: random ones).
         partitions: Partitions of the records.
+        scratch: Where the numbered copy of the records is written for the engine to read, and
+            removed after (default: the system's temporary directory; on a cluster, a
+            directory every executor can read).
 
     Returns:
         Where the parts are (the same four files as :func:`~ansim.identity.prepare`).
@@ -220,9 +230,11 @@ def prepare_on_engine(
     usable = [r for r in recipes if all(k in kinds for k in r.kinds)]
     used = None if encoding is None else encoding.for_kinds(kinds)
     plan = (usable, used)
-    scratch = Path(tempfile.mkdtemp(prefix="ansim-prepare-"))
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ansim-prepare-", dir=scratch))
     try:
-        numbered = scratch / "records.parquet"
+        numbered = work / "records.parquet"
         schema, total = _numbered_copy(records, numbered, chunk_rows)
         table = engine.read_parquet(numbered)
         # the driver's share: the columns the content scan, the content part and the serial map need
@@ -240,7 +252,7 @@ def prepare_on_engine(
         )
         result = engine.to_pyarrow(output)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     rows, texts = _split_output(result, total)
     if texts:
         acc = _merged_stats(texts)
