@@ -241,7 +241,8 @@ def prepare_on_engine(
         scanned = {c.name for c in spec.direct_identifiers if c.effective_kind in _SCANNED_KINDS}
         wanted = [n for n in schema.names if n == spec.record_id or n in scanned]
         wanted += [c.name for c in spec.content_columns if c.name not in wanted]
-        driver = engine.to_pyarrow(table.order_by(ROW_COLUMN).select(*wanted))
+        driver = engine.to_pyarrow(table.select(*wanted, ROW_COLUMN))  # ordered here, no shuffle
+        driver = driver.take(pc.sort_indices(driver[ROW_COLUMN])).select(wanted)
         driver = driver.cast(pa.schema([schema.field(n) for n in wanted]))
         scan_content(spec, driver)
         columns, returned, chunk_function = _partition_function(
