@@ -245,11 +245,18 @@ def prepare_on_engine(
         driver = driver.take(pc.sort_indices(driver[ROW_COLUMN])).select(wanted)
         driver = driver.cast(pa.schema([schema.field(n) for n in wanted]))
         scan_content(spec, driver)
+        # the partitions get the identifier columns only (the chunk work reads no other)
+        kinded = {c.name for c in (spec.find_kind(k) for k in IdentifierKind) if c is not None}
+        inputs = pa.schema([f for f in schema if f.name in kinded])
         columns, returned, chunk_function = _partition_function(
-            spec, schema, secret, plan, chunk_rows
+            spec, inputs, secret, plan, chunk_rows
         )
         output = engine.map_partitions(
-            table, chunk_function, returned, by=ROW_COLUMN, partitions=partitions
+            table.select(*inputs.names, ROW_COLUMN),
+            chunk_function,
+            returned,
+            by=ROW_COLUMN,
+            partitions=partitions,
         )
         result = engine.to_pyarrow(output)
     finally:
