@@ -120,7 +120,7 @@ def test_an_identifier_in_content_stops_before_anything_is_written(
     records = _small(tmp_path / "in", ["ok", "call 010-1234-5678"])
     with pytest.raises(IdentifierInContentError, match="row 2"):
         prepare_on_engine(engine, SMALL, records, SECRET, tmp_path / "out", project="p")
-    assert not (tmp_path / "out").exists()
+    assert not any((tmp_path / "out").iterdir())  # no part, no scratch copy left
 
 
 def _prepare_cli(root: Path, out: Path, *options: str) -> None:
@@ -176,3 +176,23 @@ def test_custodian_prepare_with_an_unknown_engine_is_a_clear_error(tmp_path: Pat
     assert "error: unknown engine 'oracle'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_scratch_copy_a_kill_left_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    from ansim.engine import Engine  # noqa: PLC0415 - DuckDB only, not the engine fixture
+
+    spec = DatasetSpec.from_yaml_text(
+        "dataset: d\ncustodian: c\nrecord_id: id\ncolumns:\n"
+        "  id: {type: string, role: record_id}\n"
+        "  name: {type: string, role: direct_identifier, kind: korean_name}\n"
+    )
+    records = tmp_path / "records.parquet"
+    pq.write_table(pa.table({"id": ["1", "2"], "name": ["김민준", "이서연"]}), records)
+    out = tmp_path / "out"
+    left = out / ".d.scratch.999999999.abc.tmp"  # what a killed run (a dead pid) leaves
+    left.mkdir(parents=True)
+    (left / "records.parquet").write_bytes(records.read_bytes())
+    with Engine() as engine:
+        prepare_on_engine(engine, spec, records, LinkageSecret.generate(), out, project="p")
+    assert not left.exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]

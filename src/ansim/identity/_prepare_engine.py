@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -30,7 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ansim._atomic import atomic_file_set, write_parquet_atomic, write_text_atomic
+from ansim._atomic import (
+    atomic_file_set,
+    clean_stale,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from ansim.engine import QueryEngine
 from ansim.errors import EngineError
 from ansim.identity._bloom import FieldFill
@@ -192,8 +198,9 @@ def prepare_on_engine(
         serial_source: Makes ``count`` serials (default: random ones).
         partitions: Partitions of the records.
         scratch: Where the numbered copy of the records is written for the engine to read, and
-            removed after (default: the system's temporary directory; on a cluster, a
-            directory every executor can read).
+            removed after (default: ``out``; on a cluster, a directory every executor can
+            read). The copy is a private hidden folder that the next run removes if a kill
+            left it behind.
 
     Returns:
         Where the parts are (the same four files as :func:`~ansim.identity.prepare`).
@@ -230,9 +237,14 @@ def prepare_on_engine(
     usable = [r for r in recipes if all(k in kinds for k in r.kinds)]
     used = None if encoding is None else encoding.for_kinds(kinds)
     plan = (usable, used)
-    if scratch is not None:
-        scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="ansim-prepare-", dir=scratch))
+    # A private (0700) hidden folder named for its writer: a kill leaves it to the next run's
+    # clean_stale, so no identifier-bearing copy outlives the next preparation.
+    base = (scratch or out) / f"{spec.dataset}.scratch"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(base)
+    work = Path(
+        tempfile.mkdtemp(prefix=f".{base.name}.{os.getpid()}.", suffix=".tmp", dir=base.parent)
+    )
     try:
         numbered = work / "records.parquet"
         schema, total = _numbered_copy(records, numbered, chunk_rows)
