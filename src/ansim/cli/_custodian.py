@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,6 +83,14 @@ def custodian_prepare(
         str, typer.Option("--linkage-unit", help="Party receiving the identity part.")
     ] = "linkage_unit",
     hub: Annotated[str, typer.Option("--hub", help="Party receiving the content part.")] = "hub",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (one machine, in memory, default) | spark (ansim[spark]): the work runs "
+            "in Spark's partitions; the same files.",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Standardise identifiers, make tokens and Bloom filters, split into identity and content.
 
@@ -90,8 +99,11 @@ def custodian_prepare(
     OUT/outbox/<recipient>/; parts reach the linkage unit and the hub only sealed, with
     'ansim custodian send'.
     """
+    import pyarrow.parquet as pq
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from ansim.engine import ENGINE_KINDS, open_engine
+    from ansim.errors import EngineError
     from ansim.identity import (
         DEFAULT_ENCODING_SPEC,
         DEFAULT_RECIPES,
@@ -99,22 +111,30 @@ def custodian_prepare(
         LinkageSecret,
         TokenRecipe,
     )
-    from ansim.ingest import load_ingested
+    from ansim.ingest import locate_ingested
 
+    if engine not in ENGINE_KINDS:
+        raise EngineError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_KINDS)}")
     user = acting_user()
-    spec, records = load_ingested(ingested)
+    spec, landed = locate_ingested(ingested)
+    total = pq.ParquetFile(landed).metadata.num_rows
     custodian = _custodian(home, url, project, out, keys)
     chosen = None if tokens_only else (
         DEFAULT_ENCODING_SPEC if encoding is None else EncodingSpec.from_yaml(encoding)
     )  # fmt: skip
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
     try:
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task(f"preparing {spec.dataset}", total=records.num_rows)
+        with (
+            Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar,
+            ExitStack() as stack,
+        ):
+            on = None if engine == "duckdb" else stack.enter_context(open_engine("spark"))
+            task = bar.add_task(f"preparing {spec.dataset}", total=total)
             parts = custodian.prepare(
                 user, ingested, LinkageSecret.load(secret), encoding=chosen,
                 recipes=[TokenRecipe.parse(t) for t in token] if token else DEFAULT_RECIPES,
                 progress=lambda done, _total: bar.update(task, completed=done), out=out,
+                engine=on,
             )  # fmt: skip
         console.print(f"identity part (to the linkage unit): {parts.identity}")
         console.print(f"content part (to the hub): {parts.content}")

@@ -53,6 +53,7 @@ ORG_ID = "ANSIM"
 THRESHOLD = 10
 ROUNDING_BASE = 5
 _SEX = {"M": "남자", "F": "여자"}
+_SEX_EN = {"M": "Male", "F": "Female"}
 
 
 def _sigungu(codes: Sequence[str]) -> dict[str, str]:
@@ -113,6 +114,10 @@ def rate_candidate(
             {s: _SEX.get(s, s) for s in sorted({c.keys[2] for c in cells})},
         ),
         items=items, cells=tuple(cells),
+        labels_en=({}, {}, {s: _SEX_EN.get(s, s) for s in sorted({c.keys[2] for c in cells})}),
+        items_en={"rate": "Confirmed cases per 100,000", "cases": "Confirmed cases",
+                  "population": "Population"},
+        unit_en="persons (rate: per 100,000 population)",
         metadata=_metadata(
             ("gyeonggi", "kostat"), period[0],
             f"threshold {THRESHOLD}: cells with fewer than {THRESHOLD} cases or persons, and "
@@ -182,6 +187,14 @@ def support_uptake(
         org_id=ORG_ID, tbl_id="DT_ANSIM_002", topic="welfare", period=period[1],
         period_type="Y", unit="명, %", dimensions=("sigungu",),
         labels=(_sigungu(sorted(groups)),), items=items, cells=tuple(cells),
+        items_en={
+            "cases": "Confirmed cases",
+            "isolation": "Isolation support recipients",
+            "isolation_pct": "Isolation support uptake (%)",
+            "income": "Disaster basic income recipients",
+            "income_pct": "Disaster basic income uptake (%)",
+        },
+        unit_en="persons, %",
         metadata=_metadata(
             ("gyeonggi", "kostat"), period[0],
             f"threshold {THRESHOLD}: a si/gun with fewer than {THRESHOLD} cases, recipients "
@@ -250,6 +263,11 @@ def health_by_vaccination(
         dimensions=("vaccinated", "self_rated_health"),
         labels=({"Y": "접종", "N": "미접종"}, {str(h): f"{h}점" for h in range(1, 6)}),
         items={"persons": "응답자 (5 단위 반올림)", "share": "접종 여부별 비율(%)"},
+        labels_en=({"Y": "Vaccinated", "N": "Not vaccinated"},
+                   {str(h): f"{h} of 5" for h in range(1, 6)}),
+        items_en={"persons": "Respondents (rounded to base 5)",
+                  "share": "Share within vaccination group (%)"},
+        unit_en="persons (rounded to base 5), %",
         cells=tuple(cells), metadata=_metadata(
             ("snu", "kostat"), period[0],
             f"counts rounded to base {ROUNDING_BASE}, shares from the rounded counts; cells "
@@ -304,6 +322,7 @@ def dp_cases_table(files: Mapping[str, bytes], period: tuple[str, str]) -> Candi
         labels=(_sigungu(sorted({c.keys[0] for c in cells})),
                 {w: w for w in sorted({c.keys[1] for c in cells})}),
         items={"cases": "확진자 (DP 추정치)"}, cells=cells,
+        items_en={"cases": "Confirmed cases (DP estimate)"}, unit_en="persons",
         metadata=_metadata(("gyeonggi",), period[0], method),
     )  # fmt: skip
     return Candidate(ReleaseKind.PORTAL_TABLE, table.title_en, dict(files), {}, THRESHOLD

@@ -42,6 +42,7 @@ from ansim.identity._prepare import (
     prepare,
     standardise_columns,
 )
+from ansim.identity._prepare_engine import prepare_on_engine
 from ansim.identity._quality import QualityProblem, identifier_quality, usable_rrn, valid_kr_phone
 from ansim.identity._rrn import CheckDigit, RegistrationKind, RrnFacts, rrn_check_digit, rrn_facts
 from ansim.identity._secret import LinkageSecret
@@ -94,6 +95,7 @@ __all__ = [
     "new_serials",
     "parse_date",
     "prepare",
+    "prepare_on_engine",
     "rrn_check_digit",
     "rrn_facts",
     "scan_content",

@@ -6,7 +6,13 @@ and the reason. Output appears atomically: an interrupted ingest leaves nothing 
 
 from __future__ import annotations
 
-from ansim.ingest._ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
+from ansim.ingest._ingest import (
+    DEFAULT_MAX_BYTES,
+    IngestResult,
+    ingest_file,
+    load_ingested,
+    locate_ingested,
+)
 from ansim.tabular import DecodedText, decode_text
 
 __all__ = [
@@ -16,4 +22,5 @@ __all__ = [
     "decode_text",
     "ingest_file",
     "load_ingested",
+    "locate_ingested",
 ]

@@ -226,7 +226,31 @@ def load_ingested(directory: Path) -> tuple[DatasetSpec, pa.Table]:
     Raises:
         IngestError: The directory is not a complete ingest output.
     """
+    spec, records = locate_ingested(directory)
+    return spec, pq.read_table(records)
+
+
+def locate_ingested(directory: Path) -> tuple[DatasetSpec, Path]:
+    """An ingest output directory's spec and the path of its landed rows (not read).
+
+    For work that reads the rows itself (an engine, in partitions).
+
+    Args:
+        directory: A directory written by :func:`ingest_file`.
+
+    Returns:
+        The spec and the landed rows' Parquet file.
+
+    Raises:
+        IngestError: The directory is not a complete ingest output.
+
+    Example:
+        >>> locate_ingested(Path("nowhere"))
+        Traceback (most recent call last):
+        ...
+        ansim.errors.IngestError: nowhere is not an ingest output: run 'ansim ingest' first
+    """
     spec_path, records = directory / SPEC_FILE, directory / RECORDS_FILE
     if not spec_path.is_file() or not records.is_file():
         raise IngestError(f"{directory} is not an ingest output: run 'ansim ingest' first")
-    return DatasetSpec.from_yaml(spec_path), pq.read_table(records)
+    return DatasetSpec.from_yaml(spec_path), records

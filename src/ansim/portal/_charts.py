@@ -130,7 +130,8 @@ def _bars(
 ) -> list[dict[str, Any]]:
     """The bar chart of one slice: one bar per axis category (grouped by ``shape.group``)."""
     codes = list(table.labels[shape.axis]) if shape.axis is not None else [""]
-    xs = [category_label(table, shape.axis, c, lang) if shape.axis is not None else table.unit
+    unit = table.unit_label(lang)
+    xs = [category_label(table, shape.axis, c, lang) if shape.axis is not None else unit
           for c in codes]  # fmt: skip
     groups = list(table.labels[shape.group]) if shape.group is not None else [""]
     traces: list[dict[str, Any]] = []
@@ -141,7 +142,7 @@ def _bars(
             "name": category_label(table, shape.group, group, lang) if shape.group is not None
             else table.item_label(next(iter(table.items)), lang),
             "text": [c.shown() if c else "" for c in row], "textposition": "outside",
-            "hovertext": [_hover(c, table.unit) if c else "" for c in row],
+            "hovertext": [_hover(c, table.unit_label(lang)) if c else "" for c in row],
             "hoverinfo": "x+text" if shape.group is None else "x+name+text",
             "showlegend": shape.group is not None,
             "marker": {"color": [_COLOURS.get(c.protection, _NO_DATA) if c else _NO_DATA
@@ -173,8 +174,8 @@ def _map(table: PublishedTable, cells: dict[str, Cell], lang: str) -> dict[str, 
     return {
         "type": "choropleth", "geojson": GEOJSON_URL, "featureidkey": "properties.sigungu_code",
         "locations": shown, "z": [cells[c].value for c in shown], "colorscale": _SCALE,
-        "colorbar": {"title": {"text": table.unit}}, "name": "",
-        "hovertext": [f"{names[c]}: {_hover(cells[c], table.unit)}" for c in shown],
+        "colorbar": {"title": {"text": table.unit_label(lang)}}, "name": "",
+        "hovertext": [f"{names[c]}: {_hover(cells[c], table.unit_label(lang))}" for c in shown],
         "hoverinfo": "text", "marker": {"line": {"color": "#ffffff", "width": 0.8}},
     }  # fmt: skip
 
@@ -275,7 +276,8 @@ def _lines(
             "type": "scatter", "name": name, "x": xs,
             "mode": "lines+markers" if len(xs) <= _MARKERS_UP_TO else "lines",
             "y": [c.value if c else None for c in row],
-            "hovertext": [_hover(c, table.unit) if c else "" for c in row], "hoverinfo": "x+text",
+            "hovertext": [_hover(c, table.unit_label(lang)) if c else "" for c in row],
+            "hoverinfo": "x+text",
         })  # fmt: skip
         if len(lines) <= _MAX_INTERVAL_LINES:
             traces += _intervals(xs, row)

@@ -177,7 +177,7 @@ def table_page(table: PublishedTable, lang: str) -> str:
     facts = [
         (t["custodians"], ", ".join(meta.custodians)), (t["project"], meta.project),
         (t["purpose"], meta.purpose), (t["reference_period"], meta.reference_period),
-        (t["unit"], table.unit), (t["method"], meta.protection_method),
+        (t["unit"], table.unit_label(lang)), (t["method"], meta.protection_method),
         (t["release_date"], meta.release_date), (t["approvers"], ", ".join(meta.approvers)),
     ]  # fmt: skip
     drawn = figures(table, lang)

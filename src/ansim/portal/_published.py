@@ -140,6 +140,7 @@ class PublishedTable:
         labels_en: English labels per dimension (optional: empty, or one map per dimension,
             each giving some or all codes; missing ones show the Korean label).
         items_en: English item labels (optional, likewise).
+        unit_en: English unit (optional; empty shows the Korean unit).
     """
 
     id: str
@@ -158,6 +159,7 @@ class PublishedTable:
     metadata: TableMetadata
     labels_en: tuple[dict[str, str], ...] = ()
     items_en: dict[str, str] = field(default_factory=dict)
+    unit_en: str = ""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -204,6 +206,8 @@ class PublishedTable:
             body["labels_en"] = list(self.labels_en)
         if self.items_en:
             body["items_en"] = self.items_en
+        if self.unit_en:
+            body["unit_en"] = self.unit_en
         return json.dumps(body, ensure_ascii=False, indent=1)
 
     def label(self, dim: int, code: str, lang: str = "ko") -> str:
@@ -226,6 +230,18 @@ class PublishedTable:
         if lang == "en" and item in self.items_en:
             return self.items_en[item]
         return self.items[item]
+
+    def unit_label(self, lang: str = "ko") -> str:
+        """The unit in ``lang`` (Korean fallback).
+
+        Example:
+            >>> meta = TableMetadata(("g",), "p", "s", "2021", "t", "2026-12-01", ("c",))
+            >>> t = PublishedTable("t", "제목", "Title", "1", "T", "health", "2021", "Y", "명",
+            ...     (), (), {"n": "수"}, (), meta, unit_en="persons")
+            >>> t.unit_label(), t.unit_label("en")
+            ('명', 'persons')
+        """
+        return self.unit_en if lang == "en" and self.unit_en else self.unit
 
     @classmethod
     def from_json(cls, text: str) -> PublishedTable:

@@ -62,8 +62,15 @@ class Rendering:
         """A new response carrying this rendering; 304 when ``request`` already holds it.
 
         A client that accepts gzip gets the body compressed once and kept (pages of large
-        tables shrink about tenfold).
+        tables shrink about tenfold). A ``HEAD`` request gets the same headers (its
+        ``Content-Length`` that of the body a ``GET`` gets) and no body.
         """
+        response = self._response(status_code, request)
+        if request is not None and request.method == "HEAD":
+            response.body = b""  # the headers, Content-Length included, stay those of the GET
+        return response
+
+    def _response(self, status_code: int, request: Request | None) -> Response:
         if request is None or status_code != 200:  # noqa: PLR2004 - only a 200 is validated
             return Response(self.body, status_code, dict(self.headers), self.media_type)
         packed = self.gzipped if "gzip" in request.headers.get("accept-encoding", "") else None

@@ -20,6 +20,7 @@ from typing import Annotated, TypeVar
 import plotly  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from ansim.portal._formats import plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import gyeonggi_geojson
@@ -29,7 +30,7 @@ from ansim.portal._pages import LANGUAGES, CatalogueFilter, catalogue_page, matc
 from ansim.portal._published import PublishedTable, load_published, public_dir
 from ansim.portal._rendering import Rendering
 
-__all__ = ["Catalogue", "create_app", "public_router"]
+__all__ = ["Catalogue", "answer_head", "create_app", "public_router"]
 
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _PORTAL_JS = Path(__file__).parent / "data" / "portal.js"
@@ -171,9 +172,35 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         ).response(request=request)
 
     _page_routes(router, catalogue, buckets)
+    answer_head(router)
+    api = open_api_router(catalogue, buckets)
+    answer_head(api)
     router.include_router(_ASSETS)
-    router.include_router(open_api_router(catalogue, buckets))
+    router.include_router(api)
     return router
+
+
+def answer_head(router: APIRouter) -> None:
+    """Answer ``HEAD`` on each ``GET`` route of ``router`` like ``GET`` (the body is dropped).
+
+    The twins stay out of the OpenAPI schema: it lists the ``GET`` operations only.
+
+    Example:
+        >>> demo = APIRouter()
+        >>> @demo.get("/hello")
+        ... async def hello() -> dict[str, str]:
+        ...     return {"hello": "world"}
+        >>> answer_head(demo)
+        >>> [(r.path, sorted(r.methods)) for r in demo.routes if isinstance(r, APIRoute)]
+        [('/hello', ['GET']), ('/hello', ['HEAD'])]
+    """
+    for route in list(router.routes):
+        methods = (route.methods or set()) if isinstance(route, APIRoute) else set()
+        if isinstance(route, APIRoute) and "GET" in methods and "HEAD" not in methods:
+            router.add_api_route(
+                route.path, route.endpoint, methods=["HEAD"], include_in_schema=False,
+                response_class=route.response_class, name=f"{route.name}_head",
+            )  # fmt: skip
 
 
 @cache
@@ -254,6 +281,9 @@ async def base_map(name: str) -> Response:
 @_ASSETS.get("/public/static/portal.js", include_in_schema=False)
 async def portal_js(request: Request) -> Response:
     return _asset(_PORTAL_JS, "text/javascript; charset=utf-8").response(request=request)
+
+
+answer_head(_ASSETS)
 
 
 def _download(table: PublishedTable, format: str) -> Rendering:

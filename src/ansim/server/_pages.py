@@ -9,7 +9,9 @@ checks, audit events and errors apply); a page adds only how the answer looks
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 
 from ansim.errors import AccessDenied, AnsimError, AuthenticationFailed, RateLimited
 from ansim.governance import Role
+from ansim.portal import PublishedTable, load_published
 from ansim.server import _accounts_api as accounts_api
 from ansim.server._admin_pages import router as admin_router
 from ansim.server._auth import CSRF_COOKIE, DeploymentDep, PageVisitor, same_origin
@@ -201,8 +204,44 @@ async def register(
     del lang  # validated; render() reads it from the query
     return render(
         request, "register.html", projects=shown, releases=releases,
+        tables=released_tables(found.home, {p["id"]: p["title"] for p in shown}),
         head=f"{head.get('seq', '-')} {head.get('hash', '')}",
     )  # fmt: skip
+
+
+router.add_api_route(  # HEAD answers like GET (the server sends no body); not in the schema
+    "/register", register, methods=["HEAD"], include_in_schema=False,
+    response_class=HTMLResponse, name="register_head",
+)  # fmt: skip
+
+
+def released_tables(home: Path, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The portal's released tables of ``home``, grouped under their project for the register.
+
+    Args:
+        home: The deployment home (its tables are in ``release/public``).
+        titles: Project id → title, for the projects the register shows.
+
+    Returns:
+        One entry per project (by id): its ``project``, ``title`` (the id when the register
+        does not show the project) and ``tables`` (``id``, ``title_ko``, ``title_en``,
+        ``release_date``, ``url``), tables by release date then id.
+
+    Example:
+        >>> import tempfile
+        >>> released_tables(Path(tempfile.mkdtemp()), {"covid": "COVID support"})
+        []
+    """
+    by_project: dict[str, list[PublishedTable]] = {}
+    for table in load_published(home).values():
+        by_project.setdefault(table.metadata.project, []).append(table)
+    return [
+        {"project": project, "title": titles.get(project, project),
+         "tables": [{"id": t.id, "title_ko": t.title_ko, "title_en": t.title_en,
+                     "release_date": t.metadata.release_date, "url": f"/public/tables/{t.id}"}
+                    for t in sorted(tables, key=lambda t: (t.metadata.release_date, t.id))]}
+        for project, tables in sorted(by_project.items())
+    ]  # fmt: skip
 
 
 router.include_router(_forms)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ansim._atomic import write_bytes_atomic
+from ansim.engine import QueryEngine
 from ansim.errors import InvalidSpecError
 from ansim.governance import Governance, Operation
 from ansim.identity import (
@@ -17,8 +18,15 @@ from ansim.identity import (
     PreparedParts,
     TokenRecipe,
     prepare,
+    prepare_on_engine,
 )
-from ansim.ingest import DEFAULT_MAX_BYTES, IngestResult, ingest_file, load_ingested
+from ansim.ingest import (
+    DEFAULT_MAX_BYTES,
+    IngestResult,
+    ingest_file,
+    load_ingested,
+    locate_ingested,
+)
 from ansim.packages import PACKAGE_SUFFIX, PartyKeyStore, read_package_header, seal_part
 from ansim.schema import DatasetSpec
 from ansim.services._administration import AUDIT_HEAD_FILE
@@ -124,6 +132,7 @@ needs the role custodian_officer
         progress: Callable[[int, int], None] | None = None,
         serial_source: Callable[[int], list[str]] | None = None,
         out: Path | None = None,
+        engine: QueryEngine | None = None,
     ) -> PreparedParts:
         """Standardise, tokenise and encode the ingested rows; split identity from content.
 
@@ -138,15 +147,24 @@ needs the role custodian_officer
             progress: Called with (records done, total).
             serial_source: Serials for trial runs (default: fresh random serials).
             out: Where the parts are written (default: ``home/prepared``).
+            engine: Run the work in this engine's partitions (Spark's executors); the same
+                files (default: in memory, chunk by chunk).
 
         Raises:
             AccessDenied: See the class.
         """
-        spec, records = load_ingested(ingested)
-        objects = {"step": "prepare", **file_hashes([ingested / "records.parquet"])}
+        spec, landed = locate_ingested(ingested)
+        objects = {"step": "prepare", **file_hashes([landed])}
         self.governance.authorize(
             actor, self.project, Operation.VIEW_DATASET, dataset=spec.dataset, objects=objects
         )
+        if engine is not None:  # the engine reads the rows: not loaded here
+            return prepare_on_engine(
+                engine, spec, landed, secret, out or self.home / "prepared",
+                project=self.project, recipes=recipes, encoding=encoding, progress=progress,
+                serial_source=serial_source,
+            )  # fmt: skip
+        _, records = load_ingested(ingested)
         return prepare(
             spec, records, secret, out or self.home / "prepared", project=self.project,
             recipes=recipes, encoding=encoding, progress=progress, serial_source=serial_source,
