@@ -7,6 +7,7 @@ import pyarrow.csv as pacsv
 from ansim.demo import DemoRun
 from ansim.governance import Governance, PrivacyLedger
 from ansim.regions import GYEONGGI_SIGUNGU
+from ansim.release import ReleaseKind, ReleaseService, ReleaseStatus
 
 PROJECT = "gyeonggi-covid-demo"
 
@@ -54,3 +55,15 @@ def test_demo_writes_a_dp_synthetic_extract_of_the_linked_cohort(demo_run: DemoR
         meta["budget"]["spend"]
     ]
     assert sum(s.rho for s in spends) <= 1.0 + 1e-9  # the demo project's whole budget
+
+
+def test_the_synthetic_extract_is_released_through_the_one_path(demo_run: DemoRun) -> None:
+    gov = Governance(demo_run.governance)
+    try:
+        service = ReleaseService(gov, PROJECT, demo_run.out / "hub" / "workspace")
+        [synthetic] = [s for s in service.all() if s.kind is ReleaseKind.DP_SYNTHETIC]
+    finally:
+        gov.close()
+    assert synthetic.status is ReleaseStatus.RELEASED
+    assert len(set(synthetic.approvals)) == 2 and synthetic.author not in synthetic.approvals
+    assert not (demo_run.out / "hub" / "staging").exists()  # nothing left outside the path

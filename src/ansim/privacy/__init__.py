@@ -49,6 +49,7 @@ from ansim.privacy._synth import (
     run_synthesis,
     synthesize_dp,
     synthesize_file,
+    synthetic_candidate,
     write_synthetic,
 )
 from ansim.privacy._synth_demo import demo_synthesis_spec, write_demo_synthetic
@@ -116,6 +117,7 @@ __all__ = [
     "submit_dp_release",
     "synthesize_dp",
     "synthesize_file",
+    "synthetic_candidate",
     "utility_report",
     "write_demo_dp_releases",
     "write_demo_synthetic",

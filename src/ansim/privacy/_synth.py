@@ -23,15 +23,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from ibis.expr.types import Table, Value
 
 from ansim._atomic import write_bytes_atomic, write_parquet_atomic, write_text_atomic
+from ansim._safecsv import write_table_csv
 from ansim.engine import Engine
 from ansim.errors import InvalidSpecError
 from ansim.governance import Governance, PrivacyLedger
@@ -42,12 +42,16 @@ from ansim.privacy._synth_plan import SynthesisPlan, plan_synthesis
 from ansim.privacy._synth_spec import SynthColumn, SynthesisSpec
 from ansim.privacy._synth_utility import utility_report
 
+if TYPE_CHECKING:
+    from ansim.release import Candidate
+
 __all__ = [
     "SyntheticRelease",
     "encode_rows",
     "run_synthesis",
     "synthesize_dp",
     "synthesize_file",
+    "synthetic_candidate",
     "write_synthetic",
 ]
 
@@ -231,7 +235,7 @@ def write_synthetic(release: SyntheticRelease, out_dir: Path) -> list[Path]:
         The files written.
     """
     buffer = io.BytesIO()
-    pacsv.write_csv(release.table, buffer)
+    write_table_csv(release.table, buffer)  # a CSV people open: formula-leading text neutralised
     name = release.plan.spec.name
     return [
         write_parquet_atomic(release.table, out_dir / "synthetic.parquet"),
@@ -243,3 +247,30 @@ def write_synthetic(release: SyntheticRelease, out_dir: Path) -> list[Path]:
 
 def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def synthetic_candidate(folder: Path, title: str) -> Candidate:
+    """A DP synthetic extract in ``folder`` (see :func:`write_synthetic`) as a release candidate.
+
+    The extract goes through the project's one release path like every other output: two
+    output checkers see the synthesis report and the utility figures (computed on the real
+    data, so they are reviewed like any output) before anything is published. It lists no
+    ledger cells: its protection is the privacy budget it spent.
+
+    Args:
+        folder: Where :func:`write_synthetic` wrote the extract.
+        title: A short description for the checkers.
+
+    Returns:
+        The candidate, with every file of the extract.
+
+    Raises:
+        InvalidSpecError: ``folder`` holds no synthesis report.
+    """
+    from ansim.privacy._submission import DP_THRESHOLD  # noqa: PLC0415 - one threshold for DP
+    from ansim.release import Candidate, ReleaseKind  # noqa: PLC0415 - the release path
+
+    if not (folder / "synthesis.json").is_file():
+        raise InvalidSpecError(f"{folder} holds no DP synthetic extract (no synthesis.json)")
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    return Candidate(ReleaseKind.DP_SYNTHETIC, title, files, {}, DP_THRESHOLD)

@@ -74,6 +74,7 @@ class ReleaseKind(StrEnum):
     PROTECTED_TABLE = "protected_table"
     PORTAL_TABLE = "portal_table"
     DP_TABLE = "dp_table"
+    DP_SYNTHETIC = "dp_synthetic"
 
 
 class ReleaseStatus(StrEnum):

@@ -273,3 +273,19 @@ def test_plan_never_costs_more_than_its_rho(columns: int, values: int, rho: floa
     assert plan.rho == pytest.approx(stated)
     assert plan.rho <= rho
     assert plan.rho >= 0.999 * rho  # the budget is used, not wasted
+
+
+def test_a_synthetic_candidate_carries_the_whole_extract_and_no_ledger_cells(
+    tmp_path: Path,
+) -> None:
+    from ansim.errors import InvalidSpecError  # noqa: PLC0415
+    from ansim.privacy import synthetic_candidate  # noqa: PLC0415
+    from ansim.release import ReleaseKind  # noqa: PLC0415
+
+    with pytest.raises(InvalidSpecError, match=r"no synthesis\.json"):
+        synthetic_candidate(tmp_path, "t")
+    for name in ("synthesis.json", "utility.json", "x.csv", "synthetic.parquet"):
+        (tmp_path / name).write_bytes(b"{}")
+    candidate = synthetic_candidate(tmp_path, "t")
+    assert candidate.kind is ReleaseKind.DP_SYNTHETIC and candidate.cells == {}
+    assert set(candidate.files) == {"synthesis.json", "utility.json", "x.csv", "synthetic.parquet"}
