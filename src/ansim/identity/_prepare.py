@@ -248,6 +248,25 @@ def prepare(
     identity: dict[str, pa.Array | pa.ChunkedArray] = {"serial": serials}
     identity |= {name: pa.chunked_array(parts) for name, parts in acc.columns.items()}
     content = {"serial": serials} | {c.name: records[c.name] for c in spec.content_columns}
+    return _write_parts(
+        spec, out, project, (recipes, usable, used), acc, identity, content,
+        records[spec.record_id], total,
+    )  # fmt: skip
+
+
+def _write_parts(  # noqa: PLR0917 - the pieces of one preparation
+    spec: DatasetSpec,
+    out: Path,
+    project: str,
+    plan: tuple[Sequence[TokenRecipe], list[TokenRecipe], EncodingSpec | None],
+    acc: _Accumulated,
+    identity: dict[str, pa.Array | pa.ChunkedArray],
+    content: dict[str, pa.Array | pa.ChunkedArray],
+    record_ids: pa.Array | pa.ChunkedArray,
+    total: int,
+) -> PreparedParts:
+    """The four files of a preparation, written as one atomic set (they share the serials)."""
+    recipes, usable, used = plan
     name = spec.dataset
     parts = PreparedParts(
         dataset=name,
@@ -261,7 +280,6 @@ def prepare(
     identity_table = _with_metadata(pa.table(identity), spec, "identity", project, extra)
     report = {"dataset": name, "project": project, "records": total}
     report |= _report(spec, recipes, usable, used, acc, identity, total)
-    # The four files share one set of serials: they land together or not at all.
     with atomic_file_set(out, name) as staging:
         write_parquet_atomic(identity_table, staging / parts.identity.relative_to(out))
         write_parquet_atomic(
@@ -269,7 +287,7 @@ def prepare(
             staging / parts.content.relative_to(out),
         )
         write_parquet_atomic(
-            pa.table({"record_id": records[spec.record_id], "serial": serials}),
+            pa.table({"record_id": record_ids, "serial": identity["serial"]}),
             staging / parts.serial_map.relative_to(out),
         )
         text = json.dumps(report, ensure_ascii=False, indent=2)

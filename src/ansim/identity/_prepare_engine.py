@@ -32,10 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ansim._atomic import (
-    atomic_file_set,
     clean_stale,
-    write_parquet_atomic,
-    write_text_atomic,
 )
 from ansim.engine import QueryEngine
 from ansim.errors import EngineError
@@ -44,13 +41,11 @@ from ansim.identity._content_scan import scan_content
 from ansim.identity._encoding import DEFAULT_ENCODING_SPEC, EncodingSpec
 from ansim.identity._prepare import (
     DEFAULT_CHUNK_ROWS,
-    ENCODING_METADATA_KEY,
     PreparedParts,
     _Accumulated,
     _prepare_chunk,
     _present_kinds,
-    _report,
-    _with_metadata,
+    _write_parts,
     new_serials,
 )
 from ansim.identity._secret import LinkageSecret
@@ -296,44 +291,3 @@ def prepare_on_engine(
         driver[spec.record_id],
         total,
     )
-
-
-def _write_parts(  # noqa: PLR0917 - the pieces of one preparation
-    spec: DatasetSpec,
-    out: Path,
-    project: str,
-    plan: tuple[Sequence[TokenRecipe], list[TokenRecipe], EncodingSpec | None],
-    acc: _Accumulated,
-    identity: dict[str, pa.Array | pa.ChunkedArray],
-    content: dict[str, pa.Array | pa.ChunkedArray],
-    record_ids: pa.Array | pa.ChunkedArray,
-    total: int,
-) -> PreparedParts:
-    """The four files, as :func:`ansim.identity.prepare` writes them (one atomic set)."""
-    recipes, usable, used = plan
-    name = spec.dataset
-    parts = PreparedParts(
-        dataset=name,
-        identity=out / "identity" / f"{name}.parquet",
-        content=out / "content" / f"{name}.parquet",
-        serial_map=out / "serials" / f"{name}.parquet",
-        report=out / "reports" / f"{name}.prepare.json",
-        records=total,
-    )
-    extra = {} if used is None else {ENCODING_METADATA_KEY: used.to_json()}
-    identity_table = _with_metadata(pa.table(identity), spec, "identity", project, extra)
-    report = {"dataset": name, "project": project, "records": total}
-    report |= _report(spec, recipes, usable, used, acc, identity, total)
-    with atomic_file_set(out, name) as staging:
-        write_parquet_atomic(identity_table, staging / parts.identity.relative_to(out))
-        write_parquet_atomic(
-            _with_metadata(pa.table(content), spec, "content", project),
-            staging / parts.content.relative_to(out),
-        )
-        write_parquet_atomic(
-            pa.table({"record_id": record_ids, "serial": identity["serial"]}),
-            staging / parts.serial_map.relative_to(out),
-        )
-        text = json.dumps(report, ensure_ascii=False, indent=2)
-        write_text_atomic(text, staging / parts.report.relative_to(out))
-    return parts
