@@ -25,8 +25,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +38,7 @@ import pyarrow.csv as pacsv
 
 from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim.demo._business import SECTORS, BusinessWorld, generate_business_world
+from ansim.demo._run import demo_keys
 from ansim.encrypted import (
     AggregateTable,
     DecryptionCeremony,
@@ -60,12 +59,9 @@ from ansim.encrypted import (
 )
 from ansim.errors import InvalidIdentifierError
 from ansim.governance import (
-    DEMO_PASSPHRASE_FILE,
-    KEY_FILE,
     DatasetRequest,
     Governance,
     Operation,
-    PassphraseKeyFile,
     ProjectApplication,
     Purpose,
     Role,
@@ -159,11 +155,7 @@ class EncryptedDemoRun:
 def _open_project(home: Path) -> Governance:
     """A fresh governance home with the encrypted project, its members and approvals."""
     shutil.rmtree(home, ignore_errors=True)
-    passphrase = os.environ.get("ANSIM_KEY_PASSPHRASE")
-    if not passphrase:  # the demo's throwaway passphrase, labelled DEMO-ONLY (as ``ansim demo``)
-        passphrase = secrets.token_urlsafe(24)
-        write_bytes_atomic(passphrase.encode(), home / DEMO_PASSPHRASE_FILE, mode=0o600)
-    gov = Governance(home, keys=PassphraseKeyFile.create(home / KEY_FILE, passphrase))
+    gov = Governance(home, keys=demo_keys(home))  # the same key file as ``ansim demo``'s
     gov.bootstrap(ADMIN, "Administrator", "KOSTAT")
     team: dict[str, tuple[Role, str | None]] = {
         HUB_OPERATOR: (Role.HUB_OPERATOR, None),

@@ -61,7 +61,7 @@ def _open_project(home: Path) -> Governance:
     The custodians' approvals are theirs to give (see :func:`run_demo`).
     """
     shutil.rmtree(home, ignore_errors=True)  # the demo starts from nothing each run
-    gov = Governance(home, keys=_demo_keys(home))
+    gov = Governance(home, keys=demo_keys(home))
     gov.bootstrap(ADMIN, "Administrator", "KOSTAT")
     specs = [demo_spec(d) for d in DATASETS]
     team = {
@@ -84,7 +84,7 @@ def _open_project(home: Path) -> Governance:
     return gov
 
 
-def _demo_keys(home: Path) -> PassphraseKeyFile:
+def demo_keys(home: Path) -> PassphraseKeyFile:
     """The demo's key file, under ``$ANSIM_KEY_PASSPHRASE`` or a throwaway passphrase.
 
     Without the variable the demo writes its random passphrase to a file labelled
