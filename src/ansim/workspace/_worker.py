@@ -49,8 +49,9 @@ class ResourceLimits:
     Attributes:
         memory_mb: DuckDB's memory limit.
         address_space_mb: The worker process's address-space limit (``RLIMIT_AS``): the
-            interpreter and libraries take about 500 MB of it before any data; default
-            ``memory_mb + 1024``.
+            interpreter and libraries take about 700 MB of it before any data, and thread
+            stacks and allocator arenas more; default ``memory_mb + 2048``, plus twice the
+            size of the views the worker is given (they are copied into it).
         temp_mb: The most DuckDB may spill to its temporary directory.
         threads: DuckDB threads.
         timeout_s: Wall-clock limit of one query.
@@ -58,7 +59,7 @@ class ResourceLimits:
 
     Example:
         >>> ResourceLimits(memory_mb=512).address_space
-        1610612736
+        2684354560
         >>> ResourceLimits(max_rows=0)
         Traceback (most recent call last):
         ...
@@ -91,7 +92,7 @@ class ResourceLimits:
 
         Example:
             >>> ResourceLimits.from_dict({"memory_mb": 2048, "max_rows": 10_000_000}).address_space
-            3221225472
+            4294967296
         """
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
@@ -104,7 +105,7 @@ class ResourceLimits:
     @property
     def address_space(self) -> int:
         """The ``RLIMIT_AS`` of the worker, in bytes."""
-        return (self.address_space_mb or self.memory_mb + 1024) * _MB
+        return (self.address_space_mb or self.memory_mb + 2048) * _MB
 
 
 def _context() -> Any:
@@ -148,7 +149,12 @@ class SandboxWorker(Closing):
     def _start(self) -> None:
         ours, theirs = multiprocessing.Pipe()
         self._conn = ours
-        limits = {"address_space": self.limits.address_space, "memory_mb": self.limits.memory_mb,
+        space = self.limits.address_space
+        if (
+            self.limits.address_space_mb is None
+        ):  # the views' copy is the platform's, not the query's
+            space += 2 * sum(t.nbytes for t in self._tables.values())
+        limits = {"address_space": space, "memory_mb": self.limits.memory_mb,
                   "threads": self.limits.threads, "timeout_s": self.limits.timeout_s,
                   "temp_mb": self.limits.temp_mb, "max_rows": self.limits.max_rows}  # fmt: skip
         self._process = _context().Process(

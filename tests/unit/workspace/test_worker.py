@@ -106,7 +106,7 @@ def test_limits_are_validated() -> None:
         ResourceLimits(memory_mb=512, address_space_mb=256)
     with pytest.raises(InvalidSpecError):
         ResourceLimits(timeout_s=0)
-    assert ResourceLimits().address_space == (512 + 1024) * _MB
+    assert ResourceLimits().address_space == (512 + 2048) * _MB
     assert ResourceLimits.from_dict({"threads": 2, "max_rows": 10}).max_rows == 10
     with pytest.raises(InvalidSpecError, match="unknown settings"):
         ResourceLimits.from_dict({"memory": "1GB"})
@@ -156,3 +156,14 @@ def test_a_deployment_reads_its_limits_and_twin_domains(env: Env) -> None:
                 ws.query("SELECT * FROM register")
             answer = ws.show("SELECT DISTINCT sex FROM register")
     assert {r[0] for r in answer.rows} <= {"X", None}
+
+
+def test_default_limits_leave_room_for_the_views_the_worker_is_given() -> None:
+    # the platform's own copy of the views is not the query's memory: 800 MB of views under
+    # the default limits still run a query (the 100k demo's worker once could not start a
+    # thread under a limit that ignored them)
+    import numpy as np  # noqa: PLC0415
+
+    views = {"big": pa.table({"x": np.zeros(100_000_000)})}
+    with SandboxWorker(views) as worker:
+        assert worker.query("SELECT count(*) AS n FROM big").to_pylist() == [{"n": 100_000_000}]
