@@ -50,6 +50,21 @@ def demo_release_spec(rho: float = 0.5) -> ReleaseSpec:
     })  # fmt: skip
 
 
+def ensure_demo_budget(governance: Governance, admin: str | None, project: str) -> None:
+    """Give the demo project its budget (``PROJECT_RHO``, set by ``admin``) if it has none.
+
+    Raises:
+        BudgetExhaustedError: The project has no budget and no administrator is given.
+    """
+    ledger = PrivacyLedger(governance)
+    try:
+        ledger.balance(project)
+    except BudgetExhaustedError:  # no budget yet: the administrator sets the demo's
+        if admin is None:
+            raise
+        ledger.set_budget(admin, project, PROJECT_RHO, privacy_unit=DEFAULT_UNIT)
+
+
 def write_demo_dp_releases(
     hub: Engine | Path,
     out_dir: Path,
@@ -93,13 +108,7 @@ def write_demo_dp_releases(
         raise HubError("the hub has no linked 'gyeonggi_cases': run the demo's combine first")
     dp_dir = out_dir / "release" / "dp"
     if governance is not None and actor and project:
-        ledger = PrivacyLedger(governance)
-        try:
-            ledger.balance(project)
-        except BudgetExhaustedError:  # no budget yet: the administrator sets the demo's
-            if admin is None:
-                raise
-            ledger.set_budget(admin, project, PROJECT_RHO, privacy_unit=DEFAULT_UNIT)
+        ensure_demo_budget(governance, admin, project)
         release: DPRelease = release_dp(governance, actor, project, spec, engine=engine, table=name)
     else:
         release = run_release(spec, OneOffBudget(rho), engine, lambda: engine.table(name))

@@ -14,10 +14,10 @@ import ibis
 from ibis.expr.types import Table
 
 from ansim.engine import Engine
-from ansim.errors import BudgetExhaustedError, HubError
-from ansim.governance import Governance, PrivacyLedger
+from ansim.errors import HubError
+from ansim.governance import Governance
 from ansim.hub import linked_table_name
-from ansim.privacy._demo import PROJECT_RHO
+from ansim.privacy._demo import ensure_demo_budget
 from ansim.privacy._release import OneOffBudget
 from ansim.privacy._spec import DEFAULT_UNIT
 from ansim.privacy._synth import SyntheticRelease, run_synthesis, synthesize_dp, write_synthetic
@@ -108,13 +108,7 @@ def write_demo_synthetic(
     folder = out_dir / "release" / "synthetic"
     release: SyntheticRelease
     if governance is not None and actor and project:
-        ledger = PrivacyLedger(governance)
-        try:
-            ledger.balance(project)
-        except BudgetExhaustedError:  # no budget yet: the administrator sets the demo's
-            if admin is None:
-                raise
-            ledger.set_budget(admin, project, PROJECT_RHO, privacy_unit=DEFAULT_UNIT)
+        ensure_demo_budget(governance, admin, project)
         release = synthesize_dp(
             governance, actor, project, spec, engine=engine, table=lambda: _cohort(engine)
         )
