@@ -54,7 +54,7 @@ ATTACKED = "kostat_register"
 def _with_taps(name: int | None, clk: int, digits: int | None = 10) -> EncodingSpec:
     """The hardened spec with ``name`` taps on ``bf_name``, ``clk`` on the CLK, ``digits`` on
     birth date, phone and RRN (``None``: the spec's taps)."""
-    own = {"name": name, "birth_date": digits, "phone": digits, "rrn": digits}
+    own = {"name": name, "address": name, "birth_date": digits, "phone": digits, "rrn": digits}
     fields = tuple(
         replace(f, taps=own.get(f.field)) if f.bits else f for f in HARDENED_ENCODING_SPEC.fields
     )
@@ -64,9 +64,9 @@ def _with_taps(name: int | None, clk: int, digits: int | None = 10) -> EncodingS
 def encodings() -> dict[str, EncodingSpec]:
     """Today's default; the hardened spec and variants of its taps; a CLK-only variant."""
     out = {"default (balance)": DEFAULT_ENCODING_SPEC, "hardened": HARDENED_ENCODING_SPEC}
-    for taps in (1, 2, 3, 4, 5):
+    for taps in (1, 2, 3, 4, 5, 6):
         out[f"taps {taps} everywhere"] = _with_taps(None, taps, None)
-    for name, clk, digits in ((4, 4, 6), (4, 8, 10), (5, 8, 10), (6, 8, 10), (4, 4, 14)):
+    for name, clk, digits in ((4, 4, 6), (4, 8, 10), (5, 8, 6), (6, 8, 6), (4, 8, 14)):
         out[f"name {name}, clk {clk}, digits {digits}"] = _with_taps(name, clk, digits)
     clk_only = tuple(replace(f, bits=0, taps=None) for f in HARDENED_ENCODING_SPEC.fields)
     for taps in (1, 3):

@@ -219,8 +219,9 @@ class EncodingSpec:
         """Taps of a field-level filter (its own, else the spec's) or of the CLK (``None``).
 
         Example:
-            >>> HARDENED_ENCODING_SPEC.taps_of(HARDENED_ENCODING_SPEC.field("birth_date"))
-            10
+            >>> H = HARDENED_ENCODING_SPEC
+            >>> H.taps_of(H.field("birth_date")), H.taps_of(None)
+            (6, 8)
         """
         if field is None or field.taps is None:
             return self.taps
@@ -365,20 +366,22 @@ HARDENED_ENCODING_SPEC = EncodingSpec(
     name="ansim-hardened",
     version=1,
     fields=(
-        FieldEncoding("name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20),
-        # digits: few distinct q-grams, each in many records; more taps (docs/privacy.md)
-        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12, taps=10),
+        FieldEncoding(
+            "name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20, taps=4
+        ),
+        # digits: few distinct q-grams, each in many records: more taps (docs/privacy.md)
+        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12, taps=6),
         # two values: never a filter of its own (the hub's by-sex feedback would label it)
         FieldEncoding("sex", q=1, bits=0, clk_weight=8),
-        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10, taps=10),
-        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12, taps=10),
-        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4),
+        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10, taps=6),
+        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12, taps=6),
+        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4, taps=4),
     ),
     clk_bits=1024,
     hardening=Hardening.DIFFUSION,
-    taps=DEFAULT_DIFFUSION_TAPS,
+    taps=8,  # the CLK: compared by the fuzzy method only, attacked by graph matching
 )
 """Opt-in encoding against pattern-mining and low-cardinality attacks (issue 18): the default's
 fields and sizes, sex only inside the CLK, every filter balanced then diffused with a keyed
-layer (Armknecht, Heng and Schnell 2023), digit fields with more taps. Not the default;
-measured in docs/privacy.md."""
+layer (Armknecht, Heng and Schnell 2023): 4 taps on names and addresses, 6 on the digit
+fields, 8 on the CLK. Not the default; measured in docs/privacy.md."""
