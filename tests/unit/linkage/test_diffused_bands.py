@@ -50,7 +50,7 @@ def test_taps_come_from_the_specs_all_parts_agree_on() -> None:
     spec = HARDENED_ENCODING_SPEC.to_json()
     taps = diffusion_taps([spec, spec])
     assert taps == {
-        "bf_name": 4,
+        "bf_name": 5,
         "bf_birth_date": 6,
         "bf_phone": 6,
         "bf_rrn": 6,
@@ -58,7 +58,7 @@ def test_taps_come_from_the_specs_all_parts_agree_on() -> None:
         "clk": 8,
     }
     other = json.loads(spec)
-    other["fields"][0]["taps"] = 5
+    other["fields"][0]["taps"] = 3
     assert "bf_name" not in diffusion_taps([spec, json.dumps(other)])
     assert diffusion_taps([spec, None]) == {}
     plain = json.dumps({"hardening": "balance", "fields": [{"field": "name"}]})
