@@ -35,8 +35,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1000)
     parser.add_argument("--random-key", action="store_true", help="a fresh key, not the fixed one")
     parser.add_argument(
-        "--keys", type=int, default=0, help="instead: overlap 1 under this many fresh keys, "
-        "three samples each; prints mean and maximum per encoding and column"
+        "--keys",
+        type=int,
+        default=0,
+        help="instead: overlap 1 under this many fresh keys, "
+        "three samples each; prints mean and maximum per encoding and column",
     )
     args = parser.parse_args()
     pop = build_population(np.random.default_rng(5), args.people)

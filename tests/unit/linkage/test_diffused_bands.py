@@ -1,5 +1,6 @@
 """Dice bands for diffused filters: the balanced bands mapped through the diffusion layer."""
 
+import itertools
 import json
 
 import numpy as np
@@ -22,7 +23,7 @@ from ansim.linkage._encoded import fitted_to_field
 def test_bands_start_exact_decrease_and_stay_above_noise(taps: int) -> None:
     bands = diffused_bands(DEFAULT_DICE_BANDS, taps)
     assert bands[0] == 1.0
-    assert all(a > b + 0.01 - 1e-9 for a, b in zip(bands, bands[1:], strict=False))
+    assert all(a > b + 0.01 - 1e-9 for a, b in itertools.pairwise(bands))
     assert all(b >= DIFFUSED_NOISE for b in bands[1:])
     FieldComparison("bf_name", bands)  # a valid comparison
 
