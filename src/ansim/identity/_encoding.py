@@ -211,8 +211,12 @@ class EncodingSpec:
             raise InvalidSpecError(f"salt must be one of {list(_SALTS)} or absent")
         if not 1 <= self.taps <= _MAX_TAPS:
             raise InvalidSpecError(f"taps must be between 1 and {_MAX_TAPS}")
-        if self.hardening is not Hardening.DIFFUSION and any(f.taps for f in self.fields):
-            raise InvalidSpecError("a field's taps need hardening: diffusion")
+        tapped = [f.field for f in self.fields if f.taps is not None]
+        if self.hardening is not Hardening.DIFFUSION and tapped:
+            raise InvalidSpecError(
+                f"encoding fields {tapped} have taps, which need hardening: diffusion "
+                "(set it, or drop their taps)"
+            )
         object.__setattr__(self, "_by_name", {f.field: f for f in self.fields})
 
     def taps_of(self, field: FieldEncoding | None) -> int:
