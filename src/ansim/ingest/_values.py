@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ansim.errors import InvalidIdentifierError
 from ansim.identity._standardise import (
@@ -19,7 +21,7 @@ from ansim.identity._standardise import (
     standardise_phone,
     standardise_rrn,
 )
-from ansim.regions import is_known_sigungu_code, sigungu_code_problem
+from ansim.regions import admin_code_history, is_known_sigungu_code, sigungu_code_problem
 from ansim.schema import ColumnSpec, ColumnType, IdentifierKind
 
 __all__ = ["ColumnResult", "code_date_problems", "validate_column"]
@@ -205,20 +207,51 @@ def code_date_problems(
     """
     if column.reference_date == "any":
         return {}
-    if column.reference_column is not None and days is not None:
-        per_row = days.to_pylist()
-    else:
+    if column.reference_column is None or days is None:
+        # One day for every row: check each distinct code once (the default path of every ingest).
         fixed = column.fixed_reference_date or today
-        per_row = [fixed] * len(codes)
-    cache: dict[tuple[str, dt.date], str | None] = {}
+        encoded = pc.dictionary_encode(codes)
+        failing = {
+            position: f"{column.name}: {reason}"
+            for position, code in enumerate(encoded.dictionary.to_pylist())
+            if code is not None and (reason := sigungu_code_problem(code, fixed)) is not None
+        }
+        if not failing:
+            return {}
+        positions = encoded.indices.to_pylist()
+        return {i: failing[p] for i, p in enumerate(positions) if p in failing}
+    return _per_row_day_problems(column.name, codes, days)
+
+
+def _per_row_day_problems(name: str, codes: pa.Array, days: pa.Array) -> dict[int, str]:
+    """Codes checked on each row's own day, vectorised per distinct code over its intervals."""
+    encoded = pc.dictionary_encode(codes)
+    positions = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    epoch = dt.date(1970, 1, 1)
+    day_numbers = pc.fill_null(days.cast(pa.int32()), np.iinfo(np.int32).min)
+    numbers = day_numbers.to_numpy(zero_copy_only=False)
+    dated = numbers != np.iinfo(np.int32).min
+    failing = np.zeros(len(codes), dtype=bool)
+    history = admin_code_history()
+    for position, code in enumerate(encoded.dictionary.to_pylist()):
+        spans = history.get(code) if code is not None else None
+        if not spans:
+            continue  # unknown codes are already a problem of their own
+        rows = (positions == position) & dated
+        inside = np.zeros(len(codes), dtype=bool)
+        for span in spans:
+            low = (span.valid_from - epoch).days if span.valid_from else np.iinfo(np.int32).min
+            high = (span.valid_to - epoch).days if span.valid_to else np.iinfo(np.int32).max
+            inside |= (numbers >= low) & (numbers <= high)
+        failing |= rows & ~inside
     problems: dict[int, str] = {}
-    for index, (code, day) in enumerate(zip(codes.to_pylist(), per_row, strict=True)):
-        if code is None or day is None:
-            continue
-        key = (code, day)
+    cache: dict[tuple[str, dt.date], str | None] = {}
+    all_codes = codes.to_pylist() if failing.any() else []
+    for index in np.flatnonzero(failing).tolist():
+        day = epoch + dt.timedelta(days=int(numbers[index]))
+        key = (str(all_codes[index]), day)
         if key not in cache:
-            cache[key] = sigungu_code_problem(code, day)
-        reason = cache[key]
-        if reason is not None:
-            problems[index] = f"{column.name}: {reason}"
+            cache[key] = sigungu_code_problem(*key)
+        if cache[key] is not None:
+            problems[index] = f"{name}: {cache[key]}"
     return problems

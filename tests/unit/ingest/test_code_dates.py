@@ -7,10 +7,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansim.errors import InvalidSpecError
 from ansim.ingest import ingest_file
+from ansim.ingest._values import code_date_problems
+from ansim.regions import admin_code_history, sigungu_code_problem
 from ansim.schema import DatasetSpec
 
 SPEC = """
@@ -114,3 +119,31 @@ def test_reference_date_applies_to_code_columns_only_and_round_trips() -> None:
     spec = _spec("2012-05-01")
     assert DatasetSpec.from_yaml_text(spec.to_yaml()) == spec
     assert spec.column("sigungu_code").reference_date == "2012-05-01"
+
+
+_CODES = sorted(admin_code_history())
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(_CODES), st.none()),
+            st.one_of(st.dates(dt.date(1990, 1, 1), dt.date(2040, 1, 1)), st.none()),
+        ),
+        max_size=40,
+    )
+)
+def test_per_row_days_agree_with_the_scalar_rule(
+    rows: list[tuple[str | None, dt.date | None]],
+) -> None:
+    column = _spec("report_date").column("sigungu_code")
+    codes = pa.array([c for c, _ in rows], pa.string())
+    days = pa.array([d for _, d in rows], pa.date32())
+    found = code_date_problems(column, codes, days, dt.date.today())
+    expected = {
+        i: f"sigungu_code: {sigungu_code_problem(c, d)}"
+        for i, (c, d) in enumerate(rows)
+        if c is not None and d is not None and sigungu_code_problem(c, d) is not None
+    }
+    assert found == expected
