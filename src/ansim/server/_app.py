@@ -21,6 +21,7 @@ from ansim.server._pages import router as pages_router
 from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router
 from ansim.server._releases_api import router as releases_router
+from ansim.server._submissions_api import router as submissions_router
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app"]
 
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(projects_router)
     app.include_router(releases_router)
+    app.include_router(submissions_router)
     app.include_router(parties_router)
     app.include_router(pages_router)
     app.include_router(public_router(home))
