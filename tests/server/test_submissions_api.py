@@ -44,7 +44,7 @@ def _expected_submit(user: str) -> int:
     return 404 if user in STRANGERS else 403
 
 
-def _with_rate_data(site: Site) -> Site:
+def with_rate_data(site: Site) -> Site:
     """Give p1's hub store the linked register and cases a rate table is made of."""
     people, cases = register(seed=5)
     gov = Governance(site.home, today=TODAY)
@@ -61,7 +61,7 @@ def _with_rate_data(site: Site) -> Site:
 
 @pytest.fixture
 def rates(fresh: Callable[[], Site]) -> Site:
-    return _with_rate_data(fresh())
+    return with_rate_data(fresh())
 
 
 def _records(rows: int = 80, damaged: int = 0) -> bytes:

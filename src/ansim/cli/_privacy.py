@@ -141,21 +141,21 @@ def _submit(
 ) -> None:
     from ansim._specfile import read_spec_text
     from ansim.cli._release import hub_client
+    from ansim.privacy import review_hint
+    from ansim.release import Submission
 
     with hub_client(server) as client:
         done = client.releases.submit_dp(
             project, read_spec_text(spec_path, "release spec"), table, rho
         )
-    ids = [str(s.get("id")) for s in done.get("submissions") or ()]
-    first = ids[0] if ids else "rel-…"
+    submitted = [Submission.from_dict(s) for s in done.get("submissions") or ()]
     console.print(
         f"charged rho {done.get('rho', 0):.4g} (epsilon {done.get('epsilon', 0):.3g} at delta "
         f"{spec.conversion_delta:g}) to project {project}'s privacy budget "
         f"({done.get('rho_remaining', 0):.4g} left; privacy unit: {done.get('privacy_unit')}); "
-        f"submitted {', '.join(ids)} for review — nothing is published yet (검토 대기: 반출 "
-        f"검토자 두 명의 승인 후 공개). Two output checkers (not the author) approve each: "
-        f"'ansim release review {first} --project {project}'; one of them publishes it: "
-        f"'ansim release publish {first} --project {project} --out DIR'",
+        f"submitted {', '.join(s.id for s in submitted)} for review — nothing is published yet "
+        f"(검토 대기: 반출 검토자 두 명의 승인 후 공개). "
+        f"{review_hint(submitted, {'project': project})}",
         highlight=False,
     )
 
