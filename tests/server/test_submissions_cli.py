@@ -170,3 +170,33 @@ def test_no_command_reaches_the_hub_from_the_users_process(
     shown = ok(tmp_path, *command, "--help")
     for flag in ("--home", "--store", "--url", "--as"):
         assert flag not in shown, (command, flag)
+
+
+def test_a_custodian_trusts_the_receiving_parties_keys_from_the_server(
+    fresh: Callable[[], Site], tmp_path: Path
+) -> None:
+    from ansim.errors import NotFoundError  # noqa: PLC0415
+    from ansim.packages import PartyKeyStore  # noqa: PLC0415
+
+    site = fresh()
+    unit = PartyKeyStore.create(site.home / "linkage_unit" / "keys", "linkage_unit")
+    hub = PartyKeyStore.create(site.home / "hub" / P1 / "keys", "hub")
+    officer, outsider = tmp_path / "officer", tmp_path / "outsider"
+    mine = tmp_path / "gyeonggi-keys"
+    ok(officer, "keys", "init", "--party", "gyeonggi", "--store", str(mine))
+    with serving(site.home, secure_cookies=False, today=TODAY, policy=POLICY) as url:
+        login(officer, url, "officer", PASSWORD)
+        login(outsider, url, "outsider", PASSWORD)
+        trust = ("keys", "trust", "--from-server", "--store", str(mine), *PROJECT)
+        wrong = cli(officer, *trust, "--fingerprint", "0" * 32)
+        assert isinstance(wrong.exception, InvalidSpecError)
+        assert not (mine / "trusted").exists()
+        hidden = cli(outsider, *trust)
+        assert isinstance(hidden.exception, NotFoundError)
+        only_hub = _said(officer, *trust, "--fingerprint", hub.public.fingerprint)
+        assert "'hub'" in only_hub and "linkage_unit" not in only_hub
+        both = _said(officer, *trust)
+        assert unit.public.fingerprint in both and hub.public.fingerprint in both
+    passphrase = os.environ.get("ANSIM_KEY_PASSPHRASE")
+    store = PartyKeyStore.open(mine, passphrase=passphrase.encode() if passphrase else None)
+    assert store.trusted("linkage_unit") == unit.public and store.trusted("hub") == hub.public

@@ -173,6 +173,14 @@ class Custodian(_Part):
         )
         return answer if isinstance(answer, dict) else {}
 
+    def party_keys(self, project: str) -> list[JSON]:
+        """The project's receiving parties' public keys.
+
+        Each has ``role``, ``party``, ``fingerprint`` and ``keys`` (the ``party.json`` text).
+        """
+        path = f"/api/projects/{_p(project)}/parties/keys"
+        return _list(self._t.request("GET", path), "GET parties/keys")
+
     def send_package(self, project: str, package: Path) -> JSON:
         """Upload one sealed package (the server checks its header, size and the sender's role)."""
         files = {"package": (package.name, package.read_bytes(), "application/octet-stream")}

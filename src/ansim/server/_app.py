@@ -17,6 +17,7 @@ from ansim.portal import public_router
 from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
+from ansim.server._keys_api import router as keys_router
 from ansim.server._pages import router as pages_router
 from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(projects_router)
     app.include_router(releases_router)
     app.include_router(submissions_router)
+    app.include_router(keys_router)
     app.include_router(parties_router)
     app.include_router(pages_router)
     app.include_router(public_router(home))
