@@ -191,6 +191,9 @@ def test_an_uploaded_table_is_protected_with_its_unreadable_rows_quarantined(
     assert table.status_code == 200 and b"p0001" not in table.content
     nothing = _upload(rates.login("analyst"), b"person,sex,band\nx,y\n")
     assert nothing.status_code == 422  # type: ignore[attr-defined]
+    broken = _upload(rates.login("analyst"), b"PAR1 not parquet", name="r.parquet")
+    assert broken.status_code == 422  # type: ignore[attr-defined]
+    assert str(rates.home) not in broken.text and ".records-" not in broken.text  # type: ignore[attr-defined]
     wrong = _upload(rates.login("analyst"), _records(), name="records.exe")
     assert wrong.status_code == 422  # type: ignore[attr-defined]
     column = _upload(rates.login("analyst"), _records(), by=["nope"])

@@ -26,7 +26,14 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ansim.errors import AccessDenied, InvalidSpecError, NotFoundError, OversizedInputError
+from ansim.errors import (
+    AccessDenied,
+    AnsimError,
+    IngestError,
+    InvalidSpecError,
+    NotFoundError,
+    OversizedInputError,
+)
 from ansim.governance import Operation, Role
 from ansim.governance import allowed_roles as allowed
 from ansim.release import ReleaseStatus, Submission
@@ -205,6 +212,11 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
         limit: int = request.app.state.max_upload_bytes
         read = read_file(staged, delimiter=delimiter, encoding=encoding, max_bytes=limit)
         table, quarantine = records_table(read)
+    except OversizedInputError:
+        raise
+    except AnsimError as e:  # the reader names its file: never the server's path
+        message = str(e).replace(str(staged), "the records file")
+        raise IngestError(message.replace(staged.name, "the records file")) from None
     finally:
         staged.unlink(missing_ok=True)
     counts = quarantine.to_dict()
