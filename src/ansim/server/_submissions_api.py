@@ -71,6 +71,73 @@ class DPRequest(BaseModel):
     rho: Annotated[float | None, Field(gt=0, le=100, description="Overrides the spec's.")] = None
 
 
+class SubmissionState(BaseModel):
+    """A submission as its readers see it: no member ids, only file checksums."""
+
+    id: str
+    kind: str
+    title: str
+    author: str
+    threshold: int
+    unit: str
+    files: dict[str, str] = Field(description="File name → SHA-256 of what it publishes.")
+    status: str
+    approvals: list[str]
+    comments: list[str]
+    audit: dict[str, Any] = Field(description="The ledger audit's counts at release.")
+    created: str
+    needed: int
+    source: str
+    entry: str
+    governed: bool
+    exception: str
+    portal: str = Field(description="The portal table it carries, if any.")
+
+
+class RateTableSubmitted(BaseModel):
+    """A rate table submitted for review."""
+
+    submission: SubmissionState
+    cells: int
+    cells_suppressed: int
+
+
+class DPSubmitted(BaseModel):
+    """DP tables paid for once and submitted for review."""
+
+    submissions: list[SubmissionState]
+    rho: float
+    epsilon: float
+    delta: float
+    privacy_unit: str
+    rho_remaining: float
+
+
+class QuarantineCounts(BaseModel):
+    """The rows of the upload the reader could not take: counts, row numbers, reasons."""
+
+    rows_read: int
+    rows_used: int
+    rows_quarantined: int
+    problems: list[dict[str, Any]] = Field(description="row_number, lines, reason (no values).")
+
+
+class TableSubmitted(BaseModel):
+    """A protected table submitted for review."""
+
+    submission: SubmissionState
+    summary: dict[str, Any] = Field(description="Cells, primary and secondary suppressions.")
+    quarantine: QuarantineCounts
+
+
+class ReleaseFiles(BaseModel):
+    """What a submission publishes."""
+
+    release: str
+    status: str
+    files: dict[str, str] = Field(description="File name → SHA-256.")
+
+
 def _release(found: Deployment, caller: Caller, project: str, operation: Operation) -> Release:
     """404 unless the caller may know the project; 403 unless they may perform ``operation``."""
     found.visible(caller.user, project)
@@ -84,8 +151,8 @@ def _release(found: Deployment, caller: Caller, project: str, operation: Operati
     return Release(found.governance, project, found.hub_store(project), portal_home=found.home)
 
 
-def _submission(item: Submission) -> dict[str, Any]:
-    return item.to_dict()
+def _submission(item: Submission) -> SubmissionState:
+    return SubmissionState.model_validate(item.to_dict())
 
 
 @router.post(
@@ -94,7 +161,7 @@ def _submission(item: Submission) -> dict[str, Any]:
 )  # fmt: skip
 async def submit_rate_table(
     project: str, body: RateTableRequest, caller: CallerDep, found: DeploymentDep
-) -> dict[str, Any]:
+) -> RateTableSubmitted:
     """An analyst's rate table: small cells and cells the ledger would refuse are withheld."""
     from ansim.release import RateTableSpec  # noqa: PLC0415
 
@@ -102,8 +169,9 @@ async def submit_rate_table(
     spec = RateTableSpec(events=body.events, population=body.population, threshold=body.threshold)
     released, submitted = service.submit_rate_table(caller.user, spec)
     s = released.summary
-    return {"submission": _submission(submitted),
-            "cells": s["cells"], "cells_suppressed": s["cells_suppressed"]}  # fmt: skip
+    return RateTableSubmitted(
+        submission=_submission(submitted), cells=s["cells"], cells_suppressed=s["cells_suppressed"]
+    )
 
 
 @router.post(
@@ -112,7 +180,7 @@ async def submit_rate_table(
 )  # fmt: skip
 async def submit_dp_release(
     project: str, body: DPRequest, caller: CallerDep, found: DeploymentDep
-) -> dict[str, Any]:
+) -> DPSubmitted:
     """An analyst's DP tables with 95% intervals; nothing is charged if a check fails first."""
     from ansim._specfile import parse_yaml  # noqa: PLC0415
     from ansim.privacy import parse_release_spec  # noqa: PLC0415
@@ -121,11 +189,11 @@ async def submit_dp_release(
     spec = parse_release_spec(parse_yaml(body.spec, "the release spec"), rho=body.rho)
     done = service.submit_dp_tables(caller.user, spec, body.table)
     plan = done.release.plan
-    return {
-        "submissions": [_submission(s) for s in done.submissions],
-        "rho": plan.rho, "epsilon": plan.epsilon, "delta": spec.conversion_delta,
-        "privacy_unit": plan.spec.privacy_unit, "rho_remaining": done.rho_remaining,
-    }  # fmt: skip
+    return DPSubmitted(
+        submissions=[_submission(s) for s in done.submissions], rho=plan.rho,
+        epsilon=plan.epsilon, delta=spec.conversion_delta,
+        privacy_unit=plan.spec.privacy_unit, rho_remaining=done.rho_remaining,
+    )  # fmt: skip
 
 
 def _dominance(text: str | None) -> tuple[int, float] | None:
@@ -192,7 +260,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     delimiter: Annotated[str, Form(max_length=5)] = ",",
     encoding: Annotated[str | None, Form(max_length=40)] = None,
     title: Annotated[str, Form(max_length=200)] = "",
-) -> dict[str, Any]:
+) -> TableSubmitted:
     """An analyst's protected table: the file is read on the server and deleted after use.
 
     Rows the reader cannot take are quarantined (counted, with row numbers and reasons, never
@@ -222,8 +290,10 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     counts = quarantine.to_dict()
     extra = {k: v for k, v in counts.items() if k != "problems"}
     protected, submitted = service.submit_protected_table(caller.user, table, ask, extra=extra)
-    return {"submission": _submission(submitted), "summary": protected.summary(),
-            "quarantine": counts}  # fmt: skip
+    return TableSubmitted(
+        submission=_submission(submitted), summary=protected.summary(),
+        quarantine=QuarantineCounts.model_validate(counts),
+    )  # fmt: skip
 
 
 # -- reading a submission and its files --------------------------------------------------------
@@ -253,7 +323,7 @@ def _readable(
 @router.get("/projects/{project}/releases/{release}", summary="One release submission")
 async def get_release(
     project: str, release: ReleaseId, caller: CallerDep, found: DeploymentDep
-) -> dict[str, Any]:
+) -> SubmissionState:
     """Its state, approvals and the SHA-256 of each file it publishes."""
     found.visible(caller.user, project)
     caller.within(project, _READERS)
@@ -269,12 +339,12 @@ async def get_release(
 @router.get("/projects/{project}/releases/{release}/files", summary="A submission's files")
 async def release_files(
     project: str, release: ReleaseId, caller: CallerDep, found: DeploymentDep
-) -> dict[str, Any]:
+) -> ReleaseFiles:
     """File name → SHA-256 of what it publishes (as released, once it is)."""
     service, item = _readable(found, caller, project, release)
     files = service.path().files(item.id)
     digests = {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())}
-    return {"release": item.id, "status": item.status.value, "files": digests}
+    return ReleaseFiles(release=item.id, status=item.status.value, files=digests)
 
 
 @router.get(
