@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ansim.cli._app import app, console
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
+from ansim.cli._release import ServerOpt
 
 if TYPE_CHECKING:
-    from ansim.disclosure import Hierarchy, ProtectedTable, Records, SuppressionRule
+    from ansim.disclosure import Hierarchy, Records, SuppressionRule
 
 __all__: list[str] = []
 
@@ -314,24 +314,22 @@ def disclose_table(
     ] = None,
     project: Annotated[
         str | None,
-        typer.Option("--project", help="Submit the table to this project's release path."),
+        typer.Option(
+            "--project", help="Upload the records to the hub's server; submit the table there."
+        ),
     ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="With --project: its hub store (the ledger is beside it)."),
-    ] = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
 ) -> None:
     """Tabulate records with all margins, suppress sensitive cells, protect them, audit.
 
     OUT/table.csv shows every withheld cell as ``x`` (no status; the statuses are in
-    OUT/report.json) and is safe to open in a spreadsheet. With --project (and --store,
-    --contributor naming the persons' or firms' id column), the same files are submitted as
-    a candidate to the project's release service: only two output checkers' approvals and
-    ``ansim release publish`` release it, after the ledger's attacker LP. Rows the reader
-    cannot take are left out and listed in OUT/quarantine.csv (no values); report.json counts
-    them (rows_read = rows_used + rows_quarantined).
+    OUT/report.json) and is safe to open in a spreadsheet. With --project (and --contributor
+    naming the persons' or firms' id column) this is a client of the hub's server ('ansim
+    login' first): the records file is uploaded, read and protected on the server and the
+    table submitted to the project's release path (OUT gets the submitted files): only two
+    output checkers' approvals and ``ansim release publish`` release it, after the ledger's
+    attacker LP. Rows the reader cannot take are left out and listed in OUT/quarantine.csv
+    (no values); report.json counts them (rows_read = rows_used + rows_quarantined).
     """
     from ansim.disclosure import (
         QUARANTINE_FILE,
@@ -351,17 +349,18 @@ def disclose_table(
         chosen = SecondaryMethod(method.lower())
     except ValueError as e:
         raise InvalidSpecError(f"--method must be heuristic or optimal, not {method!r}") from e
+    if project is not None:
+        _Submitted(project, server, contributor, out).send(
+            input_path, by, value=value, threshold=threshold, dominance=dominance, p=p_percent,
+            method=chosen.value, delimiter=_delimiter(delimiter), encoding=encoding,
+            refused={"--round": round_base, "--hierarchies": hierarchies},
+        )  # fmt: skip
+        return
     records = _read(input_path, delimiter, encoding)
     table = records.table
     found = _table_hierarchies(hierarchies, dimensions, hierarchy_delimiter)
     if round_base is not None:
         from ansim.disclosure import controlled_rounding, write_rounded_table
-
-        if project is not None:
-            raise InvalidSpecError(
-                "--round with --project: the release ledger audits exact counts; submit a "
-                "suppressed table"
-            )
 
         cells = link_tables(*(tabulate(table, t, value=value, hierarchies=found) for t in tables))
         rounded = controlled_rounding(cells, round_base)
@@ -383,11 +382,7 @@ def disclose_table(
     )
     protected = protect_cells(cells, rules, method=chosen)
     extra = {"seconds": round(time.perf_counter() - started, 3), **records.counts()}
-    if project is None:
-        write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
-    else:
-        _submit_table(protected, out, _Governed(project, store, home, url, contributor),
-                      threshold or 1, _delimiter(delimiter), extra)  # fmt: skip
+    write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
     note = _quarantined(records, out / QUARANTINE_FILE)
     s = protected.summary()
     console.print(
@@ -397,53 +392,65 @@ def disclose_table(
 
 
 @dataclass(frozen=True)
-class _Governed:
-    """Where ``disclose table --project`` submits its table."""
+class _Submitted:
+    """Where ``disclose table --project`` submits its table: the hub's server."""
 
     project: str
-    store: Path | None
-    home: Path
-    url: str | None
+    server: str | None
     contributor: str | None
+    out: Path
 
+    def send(self, records: Path, by: list[str], *, refused: dict[str, Any], **rules: Any) -> None:
+        """Upload the records; the server protects and submits the table; OUT gets its files.
 
-def _submit_table(  # noqa: PLR0917 - the table, where it goes and how it is written
-    protected: ProtectedTable,
-    out: Path,
-    governed: _Governed,
-    threshold: int,
-    delimiter: str,
-    extra: dict[str, Any],
-) -> None:
-    """Write the candidate's files to ``out`` and submit them to the project's release path."""
-    from ansim._atomic import write_bytes_atomic
-    from ansim.cli._acting import acting_user
-    from ansim.cli._release import release_service
-    from ansim.errors import InvalidSpecError
-    from ansim.release import Candidate
+        Raises:
+            InvalidSpecError: No contributor column, or an option the server does not take.
+        """
+        from ansim.cli._release import hub_client
+        from ansim.errors import InvalidSpecError
 
-    if governed.store is None or governed.contributor is None:
-        raise InvalidSpecError(
-            "--project needs --store (the project's hub store) and --contributor (the column "
-            "of the persons' or firms' ids the ledger audits)"
+        if self.contributor is None:
+            raise InvalidSpecError(
+                "--project needs --contributor (the column of the persons' or firms' ids the "
+                "ledger audits)"
+            )
+        given = [flag for flag, v in refused.items() if v is not None]
+        if given:
+            raise InvalidSpecError(
+                f"{', '.join(given)} with --project: the server protects exact, suppressed "
+                "tables over the built-in margins; submit without it"
+            )
+        if not rules.get("threshold"):
+            raise InvalidSpecError(
+                "--project needs --threshold of at least 1: the ledger audits the groups below it"
+            )
+        if self.out.exists() and not self.out.is_dir():
+            raise InvalidSpecError(f"--out {self.out} is a file; give a folder")
+        if not records.is_file():
+            raise InvalidSpecError(f"input file {records} does not exist")
+        fields = {"by": by, "contributor": self.contributor, **rules}
+        with hub_client(self.server) as client:
+            done = client.releases.submit_table(self.project, records, fields)
+            submitted = str((done.get("submission") or {}).get("id"))
+            files = client.releases.fetch(self.project, submitted)
+        self._write(files)
+        q = done.get("quarantine") or {}
+        s = done.get("summary") or {}
+        console.print(
+            f"{q.get('rows_used', 0):,} of {q.get('rows_read', 0):,} rows used, "
+            f"{q.get('rows_quarantined', 0):,} quarantined by the server; {s.get('cells', 0):,} "
+            f"cells: {s.get('primary', 0):,} sensitive, {s.get('secondary', 0):,} secondary; "
+            f"submitted as {submitted} to {self.project}'s release path: two output checkers "
+            f"approve it, then 'ansim release publish' releases it → {self.out}",
+            highlight=False,
         )
-    user = acting_user()
-    candidate = Candidate.protected_table(
-        protected, threshold=threshold, unit=governed.contributor, delimiter=delimiter,
-        extra=extra,
-    )  # fmt: skip
-    gov = open_governance(governed.home, governed.url)
-    try:
-        submitted = release_service(gov, governed.project, governed.store).submit(user, candidate)
-    finally:
-        gov.close()
-    for name, data in candidate.files.items():
-        write_bytes_atomic(data, out / name)
-    console.print(
-        f"submitted as {submitted.id} to {governed.project}'s release path: two output "
-        "checkers approve it, then 'ansim release publish' releases it",
-        highlight=False,
-    )
+
+    def _write(self, files: dict[str, bytes]) -> None:
+        from ansim._atomic import write_bytes_atomic
+
+        for name, data in files.items():
+            if Path(name).name == name and not name.startswith("."):
+                write_bytes_atomic(data, self.out / name)
 
 
 @disclose_app.command("risk")
