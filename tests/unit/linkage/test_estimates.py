@@ -11,6 +11,7 @@ from ansim.linkage import (
     CandidatePairs,
     ScoredPairs,
     cluster_doubt,
+    estimated_missed_by_blocking,
     false_links,
     quality_estimates,
     source_doubt,
@@ -96,3 +97,20 @@ def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
     assert false["point"] == round(min(1.0, 0.6 * np.sqrt(np.prod(WITHIN_SOURCE))), 1)
     assert estimates["false_links_within_source"]["point"] == false["point"]
     assert estimates["model_expected_false_links"] == 0.02
+
+
+def test_blocking_interval_holds_pairs_lost_when_errors_co_occur() -> None:
+    """Pairs differ in how easily each pass finds them; Chao's lower bound alone says 0."""
+    rng = np.random.default_rng(7)
+    passes, covered, chao_covered = 12, 0, 0
+    for _ in range(100):
+        ease = rng.beta(2.0, 0.4, size=3000)  # most pairs found by nearly every pass
+        hits = rng.random((3000, passes)) < ease[:, None]
+        bits = (hits * (np.uint64(1) << np.arange(passes, dtype=np.uint64))).sum(axis=1)
+        found = bits[hits.any(axis=1)].astype(np.uint64)
+        lost = int((~hits.any(axis=1)).sum())
+        estimate = estimated_missed_by_blocking(found, passes)
+        covered += estimate.low <= lost <= estimate.high
+        chao_covered += lost <= estimate.point * 2
+    assert covered >= 90, covered
+    assert chao_covered < covered  # the point stays a lower bound: the upper end does the work
