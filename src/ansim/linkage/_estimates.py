@@ -61,14 +61,15 @@ field evidence is not independent among non-matches (twins share a birth date, a
 and most of an RRN), so on the demo worlds the model is too sure of its best non-matches;
 on FEBRL4, whose true pairs carry errors in every field, it is too unsure. The point is the
 geometric mean. Measured in docs/benchmarks.md: a first calibration, not a proof."""
-WITHIN_SOURCE = (1.0, 25.0)
+WITHIN_SOURCE = (1.0, 50.0)
 """Factor range (low, high) on the doubt of pairs *within one source* inside a cluster (the
-point: the geometric mean, 5). Two records of one dataset in one cluster are a duplicate or a
-false merge, mostly joined through a record of another source (twins each linked to one
-record); the model is far too sure they are one person, since the twins' shared fields
-count as independent evidence and the within-source prior is small: on 1× demo worlds
-clusters joining twins had doubts from 0.0002 to 0.9999 and were false at 1–50 times their
-doubt, while correct duplicates mostly stay below 0.003 (see docs/benchmarks.md)."""
+point: the geometric mean, about 7). Two records of one dataset in one cluster are a
+duplicate or a false merge (twins, linked directly or each to one record of another
+source); the model is far too sure they are one person, since the twins' shared fields
+count as independent evidence: on demo worlds clusters joining twins had doubts from
+0.0002 to 0.9999, false at 1 to several hundred times their doubt, while most correct
+duplicates stay below 0.003 (more of them above it with more errors). Fitted on 18 small
+demo worlds (docs/benchmarks.md): an empirical factor, not a proof."""
 ACROSS_SOURCES = (0.01, 1.0)
 """Factor range (low, high) on the doubt of pairs *across sources* inside a cluster (the
 point: the geometric mean, 0.1). The model is too unsure of its cross-dataset links: on the
@@ -257,8 +258,8 @@ def false_links(
         interval).
 
     Example:
-        >>> false_links(np.array([0.0, 0.0, 0.2]), np.array([0.0, 0.01, 0.5])).to_dict()
-        {'point': 1.0, 'low': 0.0, 'high': 2.0}
+        >>> false_links(np.array([0.0, 0.0, 0.1]), np.array([0.0, 0.01, 0.5])).to_dict()
+        {'point': 0.7, 'low': 0.0, 'high': 2.0}
     """
     if across is None:
         doubt, across = np.zeros_like(doubt), doubt
