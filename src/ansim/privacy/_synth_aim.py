@@ -203,7 +203,7 @@ def _estimates(
     return marginal
 
 
-def _select_batch(  # noqa: PLR0913, PLR0917 - one round's state, kept in fit_aim
+def _select_batch(  # noqa: PLR0917 - one round's state, kept in fit_aim
     plan: AIMPlan,
     answers: Mapping[Clique, IntArray],
     estimate: Callable[[Clique], FloatArray],
