@@ -7,8 +7,9 @@ The data: 8 categorical columns (31 si/gun, sex, 10 age bands, 8 income bands, 3
 kinds, 5 diagnoses, 6 visit counts, smoker), one row per person, from one of two generators:
 ``tree`` (each column depends on one other: the structure MST fits) and ``loopy`` (columns
 depend on pairs of others, so the 3-way marginals carry structure no tree holds). Each
-mechanism runs on the same rows in the same process, MST first. Reported per mechanism: wall time of the whole synthesis (plan, pay, bound and encode in DuckDB,
-measure, fit, sample) and its CPU time (all threads: less sensitive to a loaded machine);
+mechanism runs on the same rows in the same process, MST first. Reported per mechanism: wall
+time of the whole synthesis (plan, pay, bound and encode in DuckDB, measure, fit, sample) and
+its CPU time (all threads: less sensitive to a loaded machine);
 average and worst TVD of the 1-, 2- and 3-way marginals; the same for independent columns
 drawn from OpenDP-noised 1-way marginals at the same rho (a baseline) and for a fresh sample
 of the generator (the sampling floor).

@@ -45,6 +45,7 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
 _MAX_MODEL_MB = 80.0  # AIM's default cap on the junction tree's size, reached at the last round
+_WARM_START = True  # each round's estimation starts from the last round's model
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
 
@@ -113,7 +114,9 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
             spent.append(plan.marginal.rho)
         rounds.append(tuple(batch))
-        model = estimator.estimate(domain, log, iters=plan.spec.iterations, warm_start=model)
+        model = estimator.estimate(
+            domain, log, iters=plan.spec.iterations, warm_start=model if _WARM_START else None
+        )
         total = max(float(model.total), 1.0)
         joint = _model_joint(model, sizes) if dense else None
         estimate = _estimates(joint, total, sizes, _model_marginals(model))
@@ -130,7 +133,7 @@ def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique)
 
 def _shares(noisy: FloatArray) -> FloatArray:
     clipped = np.clip(noisy, 0, None) + 1e-9
-    return clipped / clipped.sum()
+    return np.asarray(clipped / clipped.sum(), dtype=np.float64)
 
 
 def _independent_joint(ones: Mapping[str, FloatArray], sizes: Mapping[str, int]) -> FloatArray:

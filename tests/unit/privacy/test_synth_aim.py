@@ -22,13 +22,13 @@ from ansim.privacy import (
     SynthesisMethod,
     SynthesisSpec,
     SyntheticRelease,
+    _synth_aim,
     encode_rows,
     parse_synthesis_spec,
     plan_synthesis,
     run_synthesis,
     synthesize_dp,
 )
-from ansim.privacy import _synth_aim
 from ansim.privacy._synth_aim import fit_aim, sample_aim
 from ansim.privacy._synth_mst import load_mbi
 from tests.unit.governance.conftest import PROJECT, populated
