@@ -139,8 +139,10 @@ class Numbering:
         """Make the numbering that of ``cells``, reusing the common prefix."""
         keep = 0
         for old, new in zip(self.cells, cells, strict=False):
-            if old is not new and old != new:
-                break
+            if old is not new:
+                if old != new:
+                    break
+                self.cells[keep] = new  # the next audit compares by identity
             keep += 1
         if keep < len(self.cells):  # drop the rows first read after the common prefix
             kept_rows = max(self.row_of[:keep]) + 1 if keep else 0

@@ -359,27 +359,37 @@ _NUMBERING_LOCK = threading.Lock()
 
 def _signatures(
     cells: Sequence[frozenset[str]], unit: str
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], list[Any], list[int]]:
-    """Members present (ids, codes), their hashed signatures per row, rows, each cell's row.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], Any, Any, list[int]]:
+    """Members present, their signatures, every row's members (flat), row lengths, cell rows.
 
     Each distinct member set (row) adds two random 64-bit keys to its members' signatures;
     members of equal signature form an atom. The numbering of the cells an earlier audit read
-    is reused.
+    is reused. Rows' members are positions among the members present, concatenated.
     """
     with _NUMBERING_LOCK:
         numbering = _NUMBERINGS.setdefault(unit, Numbering())
         numbering.extend(cells)
+        flat = np.concatenate(numbering.columns) if numbering.columns else np.zeros(0, np.int64)
+        lengths = np.fromiter((len(c) for c in numbering.columns), np.int64)
         present = np.zeros(len(numbering.ids), dtype=bool)
-        for idx in numbering.columns:
-            present[idx] = True
+        present[flat] = True
         # Members of no current cell (say, of a candidate withheld since) are not atoms.
         used = np.flatnonzero(present)
         signature = numbering.signature[used]
-        columns = list(numbering.columns)
         row_of = list(numbering.row_of)
     renumber = np.full(len(present), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
-    return used, signature, [renumber[c] for c in columns], row_of
+    return used, signature, renumber[flat], lengths, row_of
+
+
+def _atoms_of(signature: npt.NDArray[np.uint64]) -> tuple[Any, Any]:
+    """Per member its atom (equal signatures), per atom its size: hash-based, no sort."""
+    import pandas as pd  # noqa: PLC0415
+
+    first, _ = pd.factorize(signature[:, 0])
+    second, seconds = pd.factorize(signature[:, 1])
+    atom_of, atoms = pd.factorize(np.asarray(first) * len(seconds) + np.asarray(second))
+    return np.asarray(atom_of, dtype=np.int64), np.bincount(atom_of, minlength=len(atoms))
 
 
 @dataclass
@@ -410,19 +420,16 @@ class _Partition:
         """Hash the members' signatures into atoms; one equation per distinct cell."""
         from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        used, signature, columns, row_of = _signatures([s for _, s in named], unit)
+        used, signature, flat, lengths, row_of = _signatures([s for _, s in named], unit)
         with _NUMBERING_LOCK:
             ids = _NUMBERINGS[unit].ids[used]
-        _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
-        atom_of = np.asarray(atom_of).ravel()
-        row_atoms = [np.unique(atom_of[idx]) for idx in columns]
-        lengths = [len(a) for a in row_atoms]
-        matrix = csr_matrix(
-            (np.ones(sum(lengths)), (np.repeat(np.arange(len(row_atoms)), lengths),
-                                     np.concatenate(row_atoms))),
-            shape=(len(row_atoms), len(sizes)),
-        )  # fmt: skip
-        rhs = np.asarray([float(len(c)) for c in columns])
+        atom_of, sizes = _atoms_of(signature)
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        matrix = csr_matrix((np.ones(len(flat)), (rows, atom_of[flat])),
+                            shape=(len(lengths), len(sizes)))  # fmt: skip
+        matrix.sum_duplicates()  # a row's members of one atom: one entry
+        matrix.data[:] = 1.0
+        rhs = lengths.astype(np.float64)
         atoms = Atoms(used, atom_of, np.asarray(sizes), matrix, rhs)
         return cls(ids, atoms, [(n, r) for (n, _), r in zip(named, row_of, strict=True)])
 
