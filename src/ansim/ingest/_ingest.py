@@ -126,7 +126,7 @@ def _reason_key(part: str) -> str:
 def _dated_codes(spec: DatasetSpec) -> list[tuple[str, str]]:
     """The si/gun/gu code columns checked on a date, and what that date is."""
     return [
-        (c.name, c.reference_date or "today")
+        (c.name, c.reference_date or "any")
         for c in spec.columns
         if c.effective_kind is IdentifierKind.SIGUNGU_CODE and c.values is None
     ]

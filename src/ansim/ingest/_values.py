@@ -185,8 +185,8 @@ def code_date_problems(
 
     ``codes`` are the column's validated values (null where blank or unknown, already a
     problem). The day is the row's value in ``days`` (the spec's ``reference_date`` column; a
-    blank date leaves the code checked at any time only), else the spec's fixed date, else
-    ``today``; ``reference_date: any`` checks nothing here.
+    blank date leaves the code checked at any time only), else the spec's fixed date (or
+    ``today``); ``reference_date: any``, the default, checks nothing here.
 
     Args:
         column: The ``sigungu_code`` column's spec.
@@ -205,7 +205,7 @@ def code_date_problems(
         >>> code_date_problems(col, pa.array(["41670"] * 3), days, dt.date(2026, 1, 1))
         {0: 'si: code 41670 not valid on 2012-05-01: in use 2013-09-23 to …'}
     """
-    if column.reference_date == "any":
+    if column.reference_date in {None, "any"}:
         return {}
     if column.reference_column is None or days is None:
         # One day for every row: check each distinct code once (the default path of every ingest).

@@ -105,7 +105,8 @@ class ColumnSpec:
             values before a content part is written (``None``: scanned).
         reference_date: For a ``sigungu_code`` column, the day each code must have been in use:
             the name of a date column of the same file (per row), a fixed ``YYYY-MM-DD``,
-            ``today`` (also what ``None`` means) or ``any`` (in use at any time).
+            ``today``, or ``any`` (in use at any time; also what ``None`` means: historical files
+            carry the codes of their own day, so only a named day can retire a code).
 
     Example:
         >>> sex = ColumnSpec("sex", ColumnType.CATEGORY, Role.QUASI_IDENTIFIER, values=("M", "F"))
@@ -189,9 +190,10 @@ class ColumnSpec:
 
     @property
     def fixed_reference_date(self) -> dt.date | None:
-        """The fixed day codes are checked on (``today`` when unset), or ``None``.
+        """The fixed day codes are checked on (a date, or ``today``), or ``None``.
 
-        ``None`` when codes are checked on each row's date column, or at any time (``any``).
+        ``None`` when codes are checked on each row's date column, or at any time (``any``,
+        the default).
 
         Example:
             >>> ColumnSpec("si", ColumnType.STRING, Role.QUASI_IDENTIFIER,
@@ -200,7 +202,7 @@ class ColumnSpec:
             datetime.date(2012, 5, 1)
         """
         ref = self.reference_date
-        if ref is None or ref == "today":
+        if ref == "today":
             return dt.date.today()
         return dt.date.fromisoformat(ref) if _ISO_DAY.match(ref) else None
 

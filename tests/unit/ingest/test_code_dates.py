@@ -86,14 +86,17 @@ def test_a_fixed_reference_date(tmp_path: Path) -> None:
     assert summary["code_reference_dates"] == {"sigungu_code": "2012-05-01"}
 
 
-def test_default_is_today_and_any_keeps_every_code_ever_used(tmp_path: Path) -> None:
-    rows = [("41730", "2012-05-01"), ("41670", "2012-05-01")]
-    quarantined, summary = _ingest(tmp_path, _spec(), rows)
-    assert sorted(quarantined) == [2]  # Yeoju-gun is not in use today
+def test_today_retires_old_codes_and_the_default_any_keeps_every_code_ever_used(
+    tmp_path: Path,
+) -> None:
+    rows = [("41730", "2012-05-01"), ("41670", "2012-05-01"), ("41999", "2012-05-01")]
+    quarantined, summary = _ingest(tmp_path, _spec("today"), rows)
+    assert sorted(quarantined) == [2, 4]  # Yeoju-gun is not in use today; 41999 never was
     assert summary["code_reference_dates"] == {"sigungu_code": dt.date.today().isoformat()}
-    quarantined, summary = _ingest(tmp_path, _spec("any"), rows)
-    assert quarantined == {}
-    assert summary["code_reference_dates"] == {"sigungu_code": "any"}
+    for spec in (_spec(), _spec("any")):  # a historical file keeps the codes of its own day
+        quarantined, summary = _ingest(tmp_path, spec, rows)
+        assert sorted(quarantined) == [4]
+        assert summary["code_reference_dates"] == {"sigungu_code": "any"}
 
 
 @pytest.mark.parametrize(
