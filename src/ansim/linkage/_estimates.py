@@ -73,9 +73,9 @@ demo worlds (docs/benchmarks.md): an empirical factor, not a proof."""
 ACROSS_SOURCES = (0.01, 1.0)
 """Factor range (low, high) on the doubt of pairs *across sources* inside a cluster (the
 point: the geometric mean, 0.1). The model is too unsure of its cross-dataset links: on the
-demo worlds (1× to 3× errors) no cluster holding at most one record per dataset joined
-different people against doubt sums of 0.01–2; on FEBRL4 1–2 wrong clusters against about
-9. A first calibration on small worlds, not a proof."""
+demo worlds (1× to 3× errors) clusters holding at most one record per dataset joined
+different people in 2 of 18 worlds (one each) against doubt sums of 0.01–2; on FEBRL4 0–2
+wrong clusters against about 9. A first calibration on small worlds, not a proof."""
 DOUBTFUL = 0.03
 """A cluster whose least likely pair inside has ``1 - p`` at or above this is counted in the
 report's ``doubtful_clusters`` (a review list: in a 10k demo world 8 of its 10 clusters that
