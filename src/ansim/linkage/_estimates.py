@@ -238,15 +238,15 @@ def source_doubt(
 
 
 def false_links(
-    doubt: npt.NDArray[np.float64],
+    within: npt.NDArray[np.float64],
     across: npt.NDArray[np.float64] | None = None,
 ) -> Interval:
     """Expected clusters joining different people, from each cluster's doubt.
 
     Args:
-        doubt: Per cluster, ``max (1 - p)`` over its scored pairs within one source (see
-            :func:`source_doubt`); when ``across`` is not given, over all its pairs, all
-            judged as across sources.
+        within: Per cluster, ``max (1 - p)`` over its scored pairs within one source (see
+            :func:`source_doubt`); when ``across`` is not given (sources unknown), over all
+            its pairs, all judged as across sources.
         across: Per cluster, ``max (1 - p)`` over its pairs across sources.
 
     Returns:
@@ -262,9 +262,9 @@ def false_links(
         {'point': 0.7, 'low': 0.0, 'high': 2.0}
     """
     if across is None:
-        doubt, across = np.zeros_like(doubt), doubt
-    doubtful = (doubt > 0) | (across > 0)
-    within, across = doubt[doubtful], across[doubtful]
+        within, across = np.zeros_like(within), within
+    doubtful = (within > 0) | (across > 0)
+    within, across = within[doubtful], across[doubtful]
 
     def expected(k_within: float, k_across: float) -> float:
         return float(np.minimum(1.0, np.maximum(k_within * within, k_across * across)).sum())
