@@ -20,6 +20,7 @@ import pytest
 
 from ansim.errors import AccessDenied, InvalidSpecError
 from ansim.governance import Governance
+from ansim.release import ReleaseService, ReleaseStatus
 from tests.integration.serving import cli, login, ok, serving
 
 from .conftest import P1, PASSWORD, POLICY, TODAY, Site
@@ -131,7 +132,20 @@ def test_release_commands_go_through_the_server_only(
         fetched = ok(checker, "release", "queue", *PROJECT, "--waiting")
         assert "rel-0002" in fetched and "rel-0003" in fetched and "rel-0001" not in fetched
         assert (table / "table.csv").is_file() and (table / "report.json").is_file()
+        bare = cli(checker, "release", "review", "rel-0002", "--reject", *PROJECT)
+        assert isinstance(bare.exception, InvalidSpecError)  # a rejection says why
+        assert "rejected" in ok(checker, "release", "review", "rel-0002", "--reject",
+                                "--comment", "too fine", *PROJECT)  # fmt: skip
     assert opened == []
+    gov = Governance(home, today=TODAY)
+    try:  # the ledger holds the released table; the audit chain is whole
+        service = ReleaseService(gov, P1, home / "hub" / P1 / "workspace")
+        assert [e["id"] for e in service.ledger.entries()] == ["rel-0001"]
+        assert service.get("rel-0001").status == ReleaseStatus.RELEASED
+        assert service.get("rel-0003").author == "analyst"
+        assert gov.verify_audit().ok
+    finally:
+        gov.close()
 
 
 def test_the_watch_sees_a_process_that_opens_the_governance_home(
