@@ -14,7 +14,7 @@ from ansim.cli._app import app, console
 from ansim.cli._release import ServerOpt
 
 if TYPE_CHECKING:
-    from ansim.disclosure import Hierarchy, SuppressionRule
+    from ansim.disclosure import Hierarchy, Records, SuppressionRule
 
 __all__: list[str] = []
 
@@ -31,6 +31,26 @@ _NAMED_DELIMITERS = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "
 def _delimiter(text: str) -> str:
     r"""``\t``, ``tab``, ``comma``, ``semicolon`` and ``pipe`` name their characters."""
     return _NAMED_DELIMITERS.get(text.lower(), text)
+
+
+def _read(path: Path, delimiter: str, encoding: str | None) -> Records:
+    """The usable records of ``path``; unreadable rows are quarantined, not refused."""
+    from ansim.disclosure import read_records
+
+    return read_records(path, delimiter=_delimiter(delimiter), encoding=encoding)
+
+
+def _quarantined(records: Records, path: Path | None) -> str:
+    """Write the quarantine list to ``path`` and say what was set aside (``""`` if nothing)."""
+    if path is not None:
+        records.write_quarantine(path)
+    if not records.rows_quarantined:
+        return ""
+    where = f"listed in {path}" if path is not None else "give --out to write the list"
+    return (
+        f"; {records.rows_quarantined:,} of {records.rows_read:,} rows could not be read and "
+        f"were set aside ({where})"
+    )
 
 
 def _builtin(specs: list[str]) -> dict[str, Hierarchy]:
@@ -114,9 +134,12 @@ def disclose_microdata(
     """Anonymise microdata optimally (ARX-compatible Loss) and write the CSV and report.json.
 
     The CSV holds only the quasi-identifiers, the sensitive attribute and the ``--keep``
-    columns; report.json lists the columns dropped.
+    columns; report.json lists the columns dropped. Rows the reader cannot take (wrong column
+    count, unclosed quote, NUL or control characters, invalid Unicode) are left out and listed
+    in OUT/quarantine.csv (row, line range, reason; no values); report.json counts them.
     """
     from ansim.disclosure import (
+        QUARANTINE_FILE,
         DistinctLDiversity,
         EntropyLDiversity,
         KAnonymity,
@@ -126,7 +149,6 @@ def disclose_microdata(
         TCloseness,
         anonymise,
         output_columns,
-        read_microdata,
         risk_report,
         write_anonymisation,
     )
@@ -148,7 +170,8 @@ def disclose_microdata(
         raise InvalidSpecError(f"unknown metric {metric!r}; choose one of {choices}") from e
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    records = _read(input_path, delimiter, encoding)
+    table = records.table
     columns, _ = output_columns(
         table, names, [sensitive] if sensitive else [], kept, direct_identifiers=direct
     )
@@ -185,12 +208,14 @@ def disclose_microdata(
             "seconds": round(time.perf_counter() - started, 3),
             "search_seconds": round(result.seconds, 3),
             "output": "anonymised.csv",
+            **records.counts(),
         },
     )
+    note = _quarantined(records, out / QUARANTINE_FILE)
     levels = ", ".join(f"{a} {lv}" for a, lv in result.levels.items())
     console.print(
         f"levels: {levels}; {quality.value} {result.score:.6f}; "
-        f"{result.suppressed:,} of {result.records:,} records suppressed → {out}"
+        f"{result.suppressed:,} of {result.records:,} records suppressed{note} → {out}"
     )
 
 
@@ -303,13 +328,14 @@ def disclose_table(
     login' first): the records file is uploaded, read and protected on the server and the
     table submitted to the project's release path (OUT gets the submitted files): only two
     output checkers' approvals and ``ansim release publish`` release it, after the ledger's
-    attacker LP.
+    attacker LP. Rows the reader cannot take are left out and listed in OUT/quarantine.csv
+    (no values); report.json counts them (rows_read = rows_used + rows_quarantined).
     """
     from ansim.disclosure import (
+        QUARANTINE_FILE,
         SecondaryMethod,
         link_tables,
         protect_cells,
-        read_microdata,
         tabulate,
         write_protected_table,
     )
@@ -330,7 +356,8 @@ def disclose_table(
             refused={"--round": round_base, "--hierarchies": hierarchies},
         )  # fmt: skip
         return
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    records = _read(input_path, delimiter, encoding)
+    table = records.table
     found = _table_hierarchies(hierarchies, dimensions, hierarchy_delimiter)
     if round_base is not None:
         from ansim.disclosure import controlled_rounding, write_rounded_table
@@ -339,11 +366,12 @@ def disclose_table(
         rounded = controlled_rounding(cells, round_base)
         write_rounded_table(
             rounded, out, delimiter=_delimiter(delimiter),
-            extra={"seconds": round(time.perf_counter() - started, 3)},
+            extra={"seconds": round(time.perf_counter() - started, 3), **records.counts()},
         )  # fmt: skip
+        note = _quarantined(records, out / QUARANTINE_FILE)
         console.print(
-            f"{cells.cells:,} cells rounded to base {round_base}: {rounded.changed:,} changed → "
-            f"{out}"
+            f"{cells.cells:,} cells rounded to base {round_base}: {rounded.changed:,} changed"
+            f"{note} → {out}"
         )
         return
     cells = link_tables(
@@ -353,12 +381,13 @@ def disclose_table(
         )
     )
     protected = protect_cells(cells, rules, method=chosen)
-    extra = {"seconds": round(time.perf_counter() - started, 3)}
+    extra = {"seconds": round(time.perf_counter() - started, 3), **records.counts()}
     write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
+    note = _quarantined(records, out / QUARANTINE_FILE)
     s = protected.summary()
     console.print(
         f"{s['cells']:,} cells: {s['primary']:,} sensitive, {s['secondary']:,} secondary; "
-        f"audit {'passed' if s['audit_passed'] else 'FAILED'} → {out}"
+        f"audit {'passed' if s['audit_passed'] else 'FAILED'}{note} → {out}"
     )
 
 
@@ -439,18 +468,32 @@ def disclose_risk(
     delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator.")] = ",",
     encoding: Annotated[str | None, typer.Option("--encoding")] = None,
 ) -> None:
-    """Measure re-identification risk (prosecutor, journalist, marketer, uniques)."""
+    """Measure re-identification risk (prosecutor, journalist, marketer, uniques).
+
+    Rows the reader cannot take are left out and counted; with --out F.json they are listed in
+    F.quarantine.csv beside it (row, line range, reason; no values).
+    """
     import json
 
-    from ansim._atomic import write_text_atomic
-    from ansim.disclosure import read_microdata, risk_profile
+    from rich.console import Console
 
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    from ansim._atomic import write_text_atomic
+    from ansim.disclosure import risk_profile
+
+    records = _read(input_path, delimiter, encoding)
     names = [name.strip() for name in qi.split(",") if name.strip()]
     profile = risk_profile(
-        table, names, threshold=threshold, sampling_fraction=sampling_fraction
+        records.table, names, threshold=threshold, sampling_fraction=sampling_fraction
     ).to_dict()
-    text = json.dumps({"quasi_identifiers": names, **profile}, indent=2, ensure_ascii=False)
+    # The quarantine list sits beside the JSON file: risk.json → risk.quarantine.csv.
+    listing = None if out is None else out.with_name(f"{out.stem}.quarantine.csv")
+    report = {"quasi_identifiers": names, **profile, **records.counts()}
+    if listing is not None:
+        report["quarantine_file"] = listing.name
+    text = json.dumps(report, indent=2, ensure_ascii=False)
     if out is not None:
         write_text_atomic(text + "\n", out)
+    note = _quarantined(records, listing)
     console.print(text, highlight=False)
+    if note:
+        Console(stderr=True).print(f"note: {note.removeprefix('; ')}", highlight=False)

@@ -177,16 +177,27 @@ def privacy_synthesize(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the record sampling (not of the noise).")
     ] = None,
+    mechanism: Annotated[
+        str | None,
+        typer.Option(
+            "--mechanism", help="mst or aim (overrides the spec's method; default: the spec's)."
+        ),
+    ] = None,
 ) -> None:
-    """DP synthetic microdata (MST through mbi) from a file, paid from a one-off budget.
+    """DP synthetic microdata (MST or AIM through mbi) from a file, paid from a one-off budget.
 
     합성 데이터: 차등정보보호(DP)로 만든 가상 마이크로데이터.
     """
     from ansim._specfile import parse_yaml, read_spec_text
     from ansim.errors import InvalidSpecError
-    from ansim.privacy import parse_synthesis_spec, synthesize_file
+    from ansim.privacy import SynthesisMethod, parse_synthesis_spec, synthesize_file
 
     data = parse_yaml(read_spec_text(spec_path, "synthesis spec"), "the synthesis spec")
+    if mechanism is not None:
+        if mechanism not in {m.value for m in SynthesisMethod}:
+            raise InvalidSpecError(f"--mechanism {mechanism!r}: give mst or aim")
+        if isinstance(data, dict):
+            data = {**data, "method": mechanism}
     spec = parse_synthesis_spec(data, rho=rho)
     if seed is not None:
         spec = spec.with_seed(seed)
