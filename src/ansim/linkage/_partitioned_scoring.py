@@ -42,21 +42,21 @@ def _is_filter(comparison: FieldComparison) -> bool:
     return len(comparison.bands) > 1
 
 
-def _record_rows(records: EncodedRecords, comparisons: Sequence[FieldComparison]) -> pa.Table:
-    """One row per record: per compared field its code and, for a Dice field, its filter."""
-    columns: dict[str, pa.Array | npt.NDArray[np.generic]] = {
-        "record": np.arange(records.size, dtype=np.int64)
-    }
+def _record_rows(
+    records: EncodedRecords, comparisons: Sequence[FieldComparison], used: IntArray
+) -> pa.Table:
+    """A row per used record: per compared field its code and, for a Dice field, its filter."""
+    columns: dict[str, pa.Array | npt.NDArray[np.generic]] = {"record": used}
     for f, comparison in enumerate(comparisons):
         column = comparison.column
         if column not in records.codes:
             raise InvalidSpecError(f"compared column {column} is not in every part")
-        columns[f"code_{f}"] = records.codes[column].astype(np.int64)
+        columns[f"code_{f}"] = records.codes[column][used].astype(np.int64)
         if _is_filter(comparison):
             bits, valid = records.filters[column]
-            columns[f"bits_{f}"] = _binary(bits)
-            columns[f"ones_{f}"] = records.popcounts[column].astype(np.int32)
-            columns[f"valid_{f}"] = valid.astype(np.bool_)
+            columns[f"bits_{f}"] = _binary(bits[used])
+            columns[f"ones_{f}"] = records.popcounts[column][used].astype(np.int32)
+            columns[f"valid_{f}"] = valid[used].astype(np.bool_)
     return pa.table(columns)
 
 
@@ -162,7 +162,9 @@ def comparison_levels_on(
         comparison_levels(records, comparisons, first, second)  # the same checks
         return np.empty((0, len(comparisons)), np.int8)
     run = next(_RUNS)
-    stored = engine.create_table(f"ansim_compared_{run}", _record_rows(records, comparisons))
+    # only the records in some pair are shipped (blocking leaves most records unpaired)
+    used = np.unique(np.concatenate([first, second])).astype(np.int64)
+    stored = engine.create_table(f"ansim_compared_{run}", _record_rows(records, comparisons, used))
     pairs = engine.create_table(f"ansim_compared_pairs_{run}", _pairs_rows(first, second))
     sides = [
         stored.rename({f"{s}_{c}": c for c in stored.columns if c != "record"}) for s in _SIDES
