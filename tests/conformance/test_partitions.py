@@ -55,6 +55,7 @@ def test_every_key_lands_in_its_hashed_partition(engine: QueryEngine) -> None:
         assert {got[int(k)] for k in np.unique(members)} == {expected}
 
 
+@pytest.mark.spark
 def test_xxhash64_is_sparks(spark_engine: QueryEngine) -> None:
     from pyspark.sql import functions as F  # noqa: PLC0415 - the spark extra
 
@@ -63,9 +64,6 @@ def test_xxhash64_is_sparks(spark_engine: QueryEngine) -> None:
     frame = spark_engine.session.createDataFrame(pa.table({"k": keys}))  # type: ignore[attr-defined]
     rows = frame.select(F.xxhash64("k").alias("h")).toArrow()
     assert rows["h"].to_pylist() == xxhash64(keys).tolist()
-
-
-test_xxhash64_is_sparks = pytest.mark.spark(test_xxhash64_is_sparks)
 
 
 def _many_blocks(people: int, seed: int) -> tuple[dict, dict, dict]:
