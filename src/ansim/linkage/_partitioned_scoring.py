@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -60,11 +61,15 @@ def _record_rows(
     return pa.table(columns)
 
 
-def _levels_partition(comparisons: tuple[FieldComparison, ...], words: dict[int, int]) -> object:
+def _levels_partition(
+    template: EncodedRecords, comparisons: tuple[FieldComparison, ...], words: dict[int, int]
+) -> object:
     """The function run on each partition of pairs (picklable for Spark).
 
     It rebuilds the partition's records (its pairs' first records, then their second ones)
     and calls :func:`comparison_levels` on them, so both paths share one definition of a level.
+    ``template`` is the records without their per-record arrays: its other fields (the
+    column-level settings) are kept.
     """
     schema = _levels_schema(len(comparisons))
 
@@ -86,7 +91,13 @@ def _levels_partition(comparisons: tuple[FieldComparison, ...], words: dict[int,
                 bits = np.concatenate([_matrix(rows[f"{s}_bits_{f}"], words[f]) for s in _SIDES])
                 filters[column] = (bits, side(f"valid_{f}").astype(np.bool_))
                 counts[column] = side(f"ones_{f}").astype(np.int32)
-        local = EncodedRecords(np.zeros(2 * size, np.int64), codes, filters, counts)
+        local = replace(
+            template,
+            source=np.zeros(2 * size, np.int64),
+            codes=codes,
+            filters=filters,
+            popcounts=counts,
+        )
         index = np.arange(size, dtype=np.int64)
         levels = comparison_levels(local, comparisons, index, index + size)
         out: dict[str, pa.Array | npt.NDArray[np.generic]] = {"pair": rows["pair"].combine_chunks()}
@@ -171,12 +182,14 @@ def comparison_levels_on(
     ]
     joined = pairs.join(sides[0], pairs.first == sides[0].record).drop("record")
     joined = joined.join(sides[1], joined.second == sides[1].record).drop("record")
+    empty = np.empty(0, np.int64)
+    template = replace(records, source=empty, codes={}, filters={}, popcounts={})
     words = {
         f: records.filters[c.column][0].shape[1] for f, c in enumerate(comparisons) if _is_filter(c)
     }
     out = engine.map_partitions(
         joined.drop("first", "second"),
-        _levels_partition(comparisons, words),  # type: ignore[arg-type]
+        _levels_partition(template, comparisons, words),  # type: ignore[arg-type]
         _levels_schema(len(comparisons)),
         by="pair",
         partitions=partitions,
