@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from ansim.engine import QueryEngine, partition_of, xxhash64
+from ansim.errors import EngineError
 from ansim.linkage import (
     BlockingRule,
     EncodedRecords,
@@ -135,3 +136,10 @@ def test_empty_pairs_compare_to_nothing(engine: QueryEngine) -> None:
     empty = np.empty(0, np.int64)
     got = comparison_levels_on(engine, records, [FieldComparison("token_rrn")], empty, empty)
     assert got.shape == (0, 1)
+
+
+@pytest.mark.spark
+def test_a_column_named_like_the_partition_number_is_refused(spark_engine: QueryEngine) -> None:
+    table = spark_engine.create_table("clashing", pa.table({"key": [1], "ansim_partition": [0]}))
+    with pytest.raises(EngineError, match="rename it"):
+        spark_engine.map_partitions(table, _seen, _SEEN, by="key", partitions=2)

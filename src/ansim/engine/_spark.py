@@ -298,6 +298,8 @@ class SparkEngine(Closing):
             raise EngineError(f"partitions must be at least 1, not {partitions}")
         frame = self._frame(expr)
         columns = list(frame.columns)
+        if _PART in columns:
+            raise EngineError(f"the rows to partition have a column named {_PART!r}: rename it")
         part = F.pmod(F.xxhash64(F.col(by)), F.lit(partitions)).alias(_PART)
         frame = frame.select(part, *columns)
         frame = frame.repartition(partitions, _PART).sortWithinPartitions(_PART, by)
