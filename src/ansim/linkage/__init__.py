@@ -42,12 +42,15 @@ from ansim.linkage._encoded import (
     shared_columns,
 )
 from ansim.linkage._estimates import (
+    ACROSS_SOURCES,
     OVERCONFIDENCE,
+    WITHIN_SOURCE,
     Interval,
     cluster_doubt,
     estimated_missed_by_blocking,
     false_links,
     quality_estimates,
+    source_doubt,
 )
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model import (
@@ -75,6 +78,7 @@ from ansim.linkage._partitioned import (
     pattern_counts_on,
     using_engine,
 )
+from ansim.linkage._partitioned_scoring import comparison_levels_on, score_pairs_on
 from ansim.linkage._probabilistic import (
     ScoredPairs,
     link,
@@ -87,6 +91,7 @@ from ansim.linkage._service import LINKMAP_FILE, REPORT_FILE, match_files
 from ansim.linkage._training import train_model
 
 __all__ = [
+    "ACROSS_SOURCES",
     "ASSIGNMENTS",
     "BLOCKING_MODES",
     "CONFIG_KEYS",
@@ -98,6 +103,7 @@ __all__ = [
     "PAIRS_FILE",
     "PAIRS_PART",
     "REPORT_FILE",
+    "WITHIN_SOURCE",
     "BitMatrix",
     "BlockingPass",
     "BlockingRule",
@@ -123,6 +129,7 @@ __all__ = [
     "check_parts",
     "cluster_doubt",
     "comparison_levels",
+    "comparison_levels_on",
     "connected_components",
     "current_engine",
     "dice_pairs",
@@ -157,8 +164,10 @@ __all__ = [
     "quality_estimates",
     "reached_levels",
     "score_pairs",
+    "score_pairs_on",
     "select_links",
     "shared_columns",
+    "source_doubt",
     "threshold_sweep",
     "train_model",
     "using_engine",

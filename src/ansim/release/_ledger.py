@@ -34,7 +34,6 @@ because:
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ansim.errors import DisclosureCheckFailed, InvalidSpecError
+from ansim.release._kept import Atoms, Numbering, Witnesses, verified
 
 __all__ = ["AtomExposure", "LedgerAudit", "ReleasedCells", "audit_ledger"]
 
@@ -353,88 +353,43 @@ class _Reach:
         return np.asarray(self._highs.getSolution().col_value, dtype=np.float64)[: self._m]
 
 
-@dataclass
-class _Numbering:
-    """Member ids numbered and signed cell by cell, kept between audits (one per unit).
-
-    Every audit of a project's ledger reads the same released cells again, plus a candidate.
-    The numbering of the longest prefix of cells equal to the last audit's (compared as
-    sets, so a changed cell is never reused) is kept; only the cells after it are read.
-    """
-
-    cells: list[frozenset[str]] = field(default_factory=list)
-    columns: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    keys: list[npt.NDArray[np.uint64]] = field(default_factory=list)
-    ids: npt.NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))  # by code
-    # per member, the sum of the keys of the kept cells holding it
-    signature: npt.NDArray[np.uint64] = field(
-        default_factory=lambda: np.zeros((0, 2), dtype=np.uint64)
-    )
-
-    def extend(self, cells: Sequence[frozenset[str]]) -> None:
-        """Make the numbering that of ``cells``, reusing the common prefix."""
-        keep = 0
-        for old, new in zip(self.cells, cells, strict=False):
-            if old is not new and old != new:
-                break
-            keep += 1
-        if keep < len(self.cells):  # drop the cells after the common prefix
-            signature = self.signature.copy()
-            for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
-                signature[idx] -= key  # wraps back: the sums are modulo 2**64
-            self.signature = signature
-            del self.cells[keep:], self.columns[keep:], self.keys[keep:]
-        import pandas as pd  # noqa: PLC0415 - only the audit needs it
-
-        added = cells[keep:]
-        lengths = np.fromiter((len(m) for m in added), np.int64, len(added))
-        flat = np.fromiter((p for members in added for p in members), object, int(lengths.sum()))
-        # One hash-based lookup and factorisation in C (pandas), not a Python loop per member.
-        known = np.asarray(pd.Index(self.ids).get_indexer(flat), dtype=np.int64)
-        missing = known < 0
-        fresh, uniques = pd.factorize(flat[missing])
-        known[missing] = np.asarray(fresh, dtype=np.int64) + len(self.ids)
-        self.ids = np.concatenate([self.ids, np.asarray(uniques, dtype=object)])
-        rng = np.random.default_rng(secrets.randbits(128))
-        split = np.split(known, np.cumsum(lengths)[:-1]) if added else []
-        for members, idx in zip(added, split, strict=True):
-            self.cells.append(members)
-            self.columns.append(idx)
-            self.keys.append(rng.integers(0, np.iinfo(np.uint64).max, 2, np.uint64, endpoint=True))
-        grown = len(self.ids) - len(self.signature)
-        if grown:
-            self.signature = np.vstack([self.signature, np.zeros((grown, 2), dtype=np.uint64)])
-        for idx, key in zip(self.columns[keep:], self.keys[keep:], strict=True):
-            self.signature[idx] += key
-
-
-_NUMBERINGS: dict[str, _Numbering] = {}
+_NUMBERINGS: dict[str, Numbering] = {}
 _NUMBERING_LOCK = threading.Lock()
 
 
 def _signatures(
     cells: Sequence[frozenset[str]], unit: str
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64], list[Any]]:
-    """Atoms by hashed membership: member ids, each member's atom, atom sizes, cell columns.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], Any, Any, list[int]]:
+    """Members present, their signatures, every row's members (flat), row lengths, cell rows.
 
-    Each cell adds two random 64-bit keys to its members' signatures; members of equal
-    signature form an atom. The numbering of the cells an earlier audit read is reused.
+    Each distinct member set (row) adds two random 64-bit keys to its members' signatures;
+    members of equal signature form an atom. The numbering of the cells an earlier audit read
+    is reused. Rows' members are positions among the members present, concatenated.
     """
     with _NUMBERING_LOCK:
-        numbering = _NUMBERINGS.setdefault(unit, _Numbering())
+        numbering = _NUMBERINGS.setdefault(unit, Numbering())
         numbering.extend(cells)
+        flat = np.concatenate(numbering.columns) if numbering.columns else np.zeros(0, np.int64)
+        lengths = np.fromiter((len(c) for c in numbering.columns), np.int64)
         present = np.zeros(len(numbering.ids), dtype=bool)
-        for idx in numbering.columns:
-            present[idx] = True
+        present[flat] = True
         # Members of no current cell (say, of a candidate withheld since) are not atoms.
         used = np.flatnonzero(present)
         signature = numbering.signature[used]
-        ids = numbering.ids[used]
-        columns = list(numbering.columns)
-    _, atom_of, sizes = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
+        row_of = list(numbering.row_of)
     renumber = np.full(len(present), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
-    return ids, np.asarray(atom_of).ravel(), np.asarray(sizes), [renumber[c] for c in columns]
+    return used, signature, renumber[flat], lengths, row_of
+
+
+def _atoms_of(signature: npt.NDArray[np.uint64]) -> tuple[Any, Any]:
+    """Per member its atom (equal signatures), per atom its size: hash-based, no sort."""
+    import pandas as pd  # noqa: PLC0415
+
+    first, _ = pd.factorize(signature[:, 0])
+    second, seconds = pd.factorize(signature[:, 1])
+    atom_of, atoms = pd.factorize(np.asarray(first) * len(seconds) + np.asarray(second))
+    return np.asarray(atom_of, dtype=np.int64), np.bincount(atom_of, minlength=len(atoms))
 
 
 @dataclass
@@ -442,41 +397,61 @@ class _Partition:
     """The atoms of one unit's released cells and the equations over their sizes."""
 
     ids: npt.NDArray[Any]  # member ids, by position
-    atom_of: npt.NDArray[np.int64]  # per member, its atom
-    sizes: npt.NDArray[np.int64]  # per atom, its true size
-    matrix: Any  # distinct cells × atoms, 0/1
-    rhs: npt.NDArray[np.float64]  # per distinct cell, its published count
-    row_name: list[str]  # per distinct cell, the first name it was released under
-    where: dict[int, list[str]]  # per small atom, the cells containing it
+    atoms: Atoms  # members' codes and atoms, atom sizes, one equation per distinct cell
+    names: list[tuple[str, int]]  # every published cell's name and its equation
+
+    @property
+    def sizes(self) -> npt.NDArray[np.int64]:
+        """Per atom, its true size."""
+        return self.atoms.sizes
+
+    @property
+    def matrix(self) -> Any:
+        """Distinct cells × atoms, 0/1 (CSR)."""
+        return self.atoms.matrix
+
+    @property
+    def rhs(self) -> npt.NDArray[np.float64]:
+        """Per distinct cell, its published count."""
+        return self.atoms.rhs
 
     @classmethod
-    def build(
-        cls, named: Sequence[tuple[str, frozenset[str]]], threshold: int, unit: str
-    ) -> _Partition:
+    def build(cls, named: Sequence[tuple[str, frozenset[str]]], unit: str) -> _Partition:
         """Hash the members' signatures into atoms; one equation per distinct cell."""
         from scipy.sparse import csr_matrix  # noqa: PLC0415
 
-        ids, atom_of, sizes, columns = _signatures([s for _, s in named], unit)
-        rows: dict[bytes, int] = {}
-        row_atoms: list[npt.NDArray[np.int64]] = []
-        rhs: list[float] = []
-        row_name: list[str] = []
-        where: dict[int, list[str]] = {}
-        for (name, members), idx in zip(named, columns, strict=True):
-            atoms = np.unique(atom_of[idx])
-            if rows.setdefault(atoms.tobytes(), len(row_atoms)) == len(row_atoms):
-                row_atoms.append(atoms)
-                row_name.append(name)
-                rhs.append(float(len(members)))
-            for a in atoms[sizes[atoms] < threshold].tolist():
-                where.setdefault(a, []).append(name)
-        lengths = [len(a) for a in row_atoms]
-        matrix = csr_matrix(
-            (np.ones(sum(lengths)), (np.repeat(np.arange(len(row_atoms)), lengths),
-                                     np.concatenate(row_atoms))),
-            shape=(len(row_atoms), len(sizes)),
-        )  # fmt: skip
-        return cls(ids, atom_of, sizes, matrix, np.asarray(rhs), row_name, where)
+        used, signature, flat, lengths, row_of = _signatures([s for _, s in named], unit)
+        with _NUMBERING_LOCK:
+            ids = _NUMBERINGS[unit].ids[used]
+        atom_of, sizes = _atoms_of(signature)
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        matrix = csr_matrix((np.ones(len(flat)), (rows, atom_of[flat])),
+                            shape=(len(lengths), len(sizes)))  # fmt: skip
+        matrix.sum_duplicates()  # a row's members of one atom: one entry
+        matrix.data[:] = 1.0
+        rhs = lengths.astype(np.float64)
+        atoms = Atoms(used, atom_of, np.asarray(sizes), matrix, rhs)
+        return cls(ids, atoms, [(n, r) for (n, _), r in zip(named, row_of, strict=True)])
+
+    def near(self, atom: int, rows: Iterable[int]) -> list[str]:
+        """Up to five cell names bounding ``atom``: those holding it, then those of ``rows``."""
+        holding = set(self.matrix[:, [atom]].nonzero()[0].tolist())
+        shown: dict[str, None] = {}
+        for name, row in self.names:
+            if row in holding:
+                shown[name] = None
+                if len(shown) >= 5:  # noqa: PLR2004 - the report names five at most
+                    return list(shown)
+        first: dict[int, str] = {}
+        wanted = set(rows)
+        for name, row in self.names:
+            if row in wanted:
+                first.setdefault(row, name)
+        for row in sorted(first):  # equations in the order they were first released
+            shown.setdefault(first[row], None)
+            if len(shown) >= 5:  # noqa: PLR2004
+                break
+        return list(shown)[:5]
 
     def components(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Connected components of the atom–cell graph: labels of atoms and of cells."""
@@ -492,7 +467,7 @@ class _Partition:
 
     def members(self, atoms: Iterable[int]) -> dict[int, frozenset[str]]:
         """The member ids of some atoms."""
-        return {a: frozenset(str(m) for m in self.ids[self.atom_of == a]) for a in set(atoms)}
+        return {a: frozenset(str(m) for m in self.ids[self.atoms.atom_of == a]) for a in set(atoms)}
 
 
 @dataclass(frozen=True)
@@ -505,76 +480,139 @@ class _UnitAudit:
 
 
 def _exposed_in(
-    system: _System, targets: list[int], sizes: npt.NDArray[np.float64], n: float
+    system: _System,
+    targets: list[int],
+    sizes: npt.NDArray[np.float64],
+    n: float,
+    *,
+    settled: tuple[set[int], set[int]] = (set(), set()),
+    keep: Callable[[npt.NDArray[np.float64]], None] | None = None,
 ) -> set[int]:
-    """Targets of one component the attacker bounds too tightly."""
+    """Targets of one component the attacker bounds too tightly.
+
+    ``settled`` holds the targets already shown to reach ``n`` and those shown to reach their
+    lower level (by verified kept points); only the others need programs. ``keep`` receives
+    every whole point the programs find.
+    """
     floor = np.maximum(0.0, 2 * sizes - n)
     # Inside a published cell smaller than the threshold an atom cannot reach it.
     capped = {t for t in targets if system.ceiling[t] < n - _TOLERANCE}
-
-    rising = [t for t in targets if t not in capped]
+    up_done, down_done = settled
+    rising = [t for t in targets if t not in capped and t not in up_done]
+    falling = [t for t in targets if t not in down_done]
     m = system.matrix.shape[1]
+
+    def kept(
+        program: Callable[[list[int]], npt.NDArray[np.float64] | None],
+    ) -> Callable[[list[int]], npt.NDArray[np.float64] | None]:
+        def sizes_of(ts: list[int]) -> npt.NDArray[np.float64] | None:
+            found = program(ts)
+            found = None if found is None else found[:m]
+            if found is not None and keep is not None and _is_whole(found):
+                keep(found)
+            return found
+
+        return sizes_of
 
     def whole(
         program: Callable[[list[int]], npt.NDArray[np.float64] | None],
     ) -> Callable[[list[int]], npt.NDArray[np.float64] | None] | None:
-        if not system.integral:
-            return None
-
-        def sizes_of(ts: list[int]) -> npt.NDArray[np.float64] | None:
-            found = program(ts)
-            return None if found is None else found[:m]
-
-        return sizes_of
+        return kept(program) if system.integral else None
 
     too_low: set[int] = set()
     if rising:
         _, too_low = _witnessed(
-            rising, _Reach(system, rising, up=True, level=np.full(len(rising), n)),
+            rising, kept(_Reach(system, rising, up=True, level=np.full(len(rising), n))),
             whole(lambda ts: _reach_up(system, ts, n)), lambda x, t: x[t] >= n - _TOLERANCE,
         )  # fmt: skip
-    _, too_high = _witnessed(
-        targets, _Reach(system, targets, up=False, level=floor[np.asarray(targets)]),
-        whole(lambda ts: _reach_down(system, ts, floor[np.asarray(ts)])),
-        lambda x, t: x[t] <= floor[t] + _TOLERANCE,
-    )  # fmt: skip
+    too_high: set[int] = set()
+    if falling:
+        _, too_high = _witnessed(
+            falling, kept(_Reach(system, falling, up=False, level=floor[np.asarray(falling)])),
+            whole(lambda ts: _reach_down(system, ts, floor[np.asarray(ts)])),
+            lambda x, t: x[t] <= floor[t] + _TOLERANCE,
+        )  # fmt: skip
     return capped | too_low | too_high
 
 
-def _unit(releases: Sequence[ReleasedCells], integral: bool) -> _UnitAudit:
+def _ceiling(part: _Partition) -> npt.NDArray[np.float64]:
+    """Per atom, the smallest published count holding it."""
+    matrix = part.matrix
+    counts = np.repeat(part.rhs, np.diff(matrix.indptr))
+    ceiling = np.full(len(part.sizes), np.inf)
+    np.minimum.at(ceiling, matrix.indices, counts)
+    return ceiling
+
+
+def _settled(
+    points: npt.NDArray[np.float64], small: npt.NDArray[np.int64], sizes: Any, n: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """What verified points settle: per small atom, up to ``n`` and down to its floor.
+
+    Also per point, whether it settles anything.
+    """
+    if not len(points):
+        none = np.zeros(len(small), dtype=bool)
+        return none, none, np.zeros(0, dtype=bool)
+    floor = np.maximum(0.0, 2 * sizes[small].astype(np.float64) - n)
+    at = points[:, small]
+    up, down = at >= n - _TOLERANCE, at <= floor[None, :] + _TOLERANCE
+    return up.any(axis=0), down.any(axis=0), (up | down).any(axis=1)
+
+
+def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _UnitAudit:
     """Audit one unit's releases."""
     threshold = max(r.threshold for r in releases)
+    unit = releases[0].unit
     named = [(f"{r.release}: {c}", s) for r in releases for c, s in r.cells.items() if s]
     if not named:
         return _UnitAudit(0, 0, 0, 0, ())
-    part = _Partition.build(named, threshold, releases[0].unit)
+    part = _Partition.build(named, unit)
     small = np.flatnonzero(part.sizes < threshold)
     if not len(small):
         return _UnitAudit(len(part.rhs), len(part.sizes), 0, 0, ())
-    ceiling = np.full(len(part.sizes), np.inf)
-    for r in range(part.matrix.shape[0]):
-        atoms = part.matrix.indices[part.matrix.indptr[r] : part.matrix.indptr[r + 1]]
-        ceiling[atoms] = np.minimum(ceiling[atoms], part.rhs[r])
+    n = float(threshold)
+    ceiling = _ceiling(part)
+    with _NUMBERING_LOCK:
+        witnesses = _NUMBERINGS[unit].witnesses if integral else Witnesses()
+        points = witnesses.lift(part.atoms)
+    up, down, useful = _settled(points, small, part.sizes, n)
+    up_done = {int(a) for a in small[up]}
+    down_done = {int(a) for a in small[down]}
+    fresh: list[npt.NDArray[np.float64]] = []
     atom_label, row_label = part.components()
     found: dict[int, tuple[float, float, list[str]]] = {}
     programs = 0
-    for component in np.unique(atom_label[small]).tolist():
+    pending = [int(a) for a in small if int(a) not in up_done or int(a) not in down_done]
+    for component in np.unique(atom_label[pending]).tolist() if pending else []:
         atoms = np.flatnonzero(atom_label == component)
         local = {int(a): i for i, a in enumerate(atoms)}
         rows = np.flatnonzero(row_label == component)
         system = _System(part.matrix[rows][:, atoms].tocsr(), part.rhs[rows], ceiling[atoms],
                          integral)  # fmt: skip
         targets = [local[int(a)] for a in small if int(a) in local]
+        settled = ({local[a] for a in up_done if a in local},
+                   {local[a] for a in down_done if a in local})  # fmt: skip
+
+        def keep(point: npt.NDArray[np.float64], atoms: Any = atoms) -> None:
+            whole = part.sizes.astype(np.float64)
+            whole[atoms] = np.round(point)
+            fresh.append(whole)
+
         sizes = part.sizes[atoms].astype(np.float64)
-        for t in sorted(_exposed_in(system, targets, sizes, float(threshold))):
+        for t in sorted(_exposed_in(system, targets, sizes, n, settled=settled, keep=keep)):
             a = int(atoms[t])
-            near = [*part.where.get(a, []), *(part.row_name[r] for r in rows)]
-            bounds = _interval(system, t) if len(found) < _REPORTED else (np.nan, np.nan)
-            found[a] = (*bounds, list(dict.fromkeys(near))[:5])
+            report = bounds and len(found) < _REPORTED
+            low_high = _interval(system, t) if report else (np.nan, np.nan)
+            found[a] = (*low_high, part.near(a, rows.tolist()))
         programs += system.programs
+    if integral:
+        new = verified(part.atoms, np.asarray(fresh)) if fresh else np.zeros((0, len(part.sizes)))
+        with _NUMBERING_LOCK:
+            witnesses.keep(part.atoms, np.unique(np.vstack([points[useful], new]), axis=0))
     members = part.members(found)
     exposed = tuple(
-        AtomExposure(releases[0].unit, members[a], low, high, tuple(near))
+        AtomExposure(unit, members[a], low, high, tuple(near))
         for a, (low, high, near) in sorted(found.items())
     )
     return _UnitAudit(len(part.rhs), len(part.sizes), len(small), programs, exposed)
@@ -600,13 +638,17 @@ def _interval(system: _System, target: int) -> tuple[float, float]:
     return lower, upper
 
 
-def audit_ledger(releases: Iterable[ReleasedCells], *, integral: bool = True) -> LedgerAudit:
+def audit_ledger(
+    releases: Iterable[ReleasedCells], *, integral: bool = True, bounds: bool = True
+) -> LedgerAudit:
     """Bound every small atom of the released cells as an attacker holding all of them would.
 
     Args:
         releases: Everything the project has released, and the release being considered.
         integral: Whole atom sizes (an integer program per bound, what an attacker may
             assume) or the LP relaxation.
+        bounds: Compute the exact bounds of the first exposure for the report (two more
+            programs); without, its ``lower`` and ``upper`` are ``nan``.
 
     Returns:
         The audit; :attr:`LedgerAudit.passed` is False when some group of 1 to
@@ -632,7 +674,7 @@ def audit_ledger(releases: Iterable[ReleasedCells], *, integral: bool = True) ->
     parts: list[_UnitAudit] = []
     for unit in sorted(by_unit):
         try:
-            parts.append(_unit(by_unit[unit], integral))
+            parts.append(_unit(by_unit[unit], integral, bounds))
         except ValueError as e:  # HiGHS or SciPy refusing the system
             raise DisclosureCheckFailed(f"the ledger's attacker program failed ({e})") from e
     return LedgerAudit(

@@ -287,6 +287,12 @@ class Submission:
 
 _held = threading.local()
 
+# Per ledger folder, the released entries already read: id → (stamp, cells).
+_READ: dict[str, dict[str, tuple[tuple[Any, ...], ReleasedCells]]] = {}
+# Per ledger folder, each distinct released member set once (most later cells repeat one).
+_SAME: dict[str, dict[frozenset[str], frozenset[str]]] = {}
+_READ_LOCK = threading.Lock()
+
 
 class ProjectLedger:
     """A project's releases and the member ids behind their published counts, in the hub.
@@ -344,17 +350,42 @@ class ProjectLedger:
         return entries
 
     def released(self) -> list[ReleasedCells]:
-        """Everything the project has released, as the ledger audits it."""
+        """Everything the project has released, as the ledger audits it.
+
+        Entries read before are reused while their cells file is unchanged (same inode, size
+        and modification time), so an audit reads only what was released since, and hands the
+        audit the very cell objects its kept numbering was built from.
+        """
+        key = str(self.root.absolute())
+        with _READ_LOCK:
+            cache = _READ.setdefault(key, {})
+            same = _SAME.setdefault(key, {})
         out = []
         for entry in self.entries():
-            data = json.loads(self._cells_path(entry["id"]).read_text(encoding="utf-8"))
-            cells = {name: frozenset(ids) for name, ids in data.items()}
-            out.append(ReleasedCells(entry["id"], cells, entry["threshold"], entry["unit"]))
+            path = self._cells_path(entry["id"])
+            stat = path.stat()
+            stamp = (entry["id"], entry["threshold"], entry["unit"], stat.st_ino, stat.st_size,
+                     stat.st_mtime_ns)  # fmt: skip
+            hit = cache.get(entry["id"])
+            if hit is None or hit[0] != stamp:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                read = {name: frozenset(ids) for name, ids in data.items()}
+                with _READ_LOCK:  # equal cells of different releases: one object
+                    cells = {name: same.setdefault(m, m) for name, m in read.items()}
+                hit = (stamp, ReleasedCells(entry["id"], cells, entry["threshold"], entry["unit"]))
+                with _READ_LOCK:
+                    cache[entry["id"]] = hit
+            out.append(hit[1])
         return out
 
-    def audit(self, new: Sequence[ReleasedCells]) -> LedgerAudit:
-        """The attacker LP over everything released plus ``new``."""
-        return audit_ledger([*self.released(), *new])
+    def audit(self, new: Sequence[ReleasedCells], *, bounds: bool = True) -> LedgerAudit:
+        """The attacker LP over everything released plus ``new``.
+
+        Args:
+            new: The releases being considered.
+            bounds: Compute the first exposure's exact bounds (see :func:`audit_ledger`).
+        """
+        return audit_ledger([*self.released(), *new], bounds=bounds)
 
     def refuse_exposing(
         self, new: Sequence[ReleasedCells], *, excepted: Sequence[ReleasedCells] = ()

@@ -36,10 +36,18 @@ def _published(
 
 
 def _culprits(
-    exposure: AtomExposure, groups: Mapping[str, Mapping[str, frozenset[str]]], withheld: set[str]
+    exposure: AtomExposure,
+    groups: Mapping[str, Mapping[str, frozenset[str]]],
+    withheld: set[str],
+    repeated: set[str],
 ) -> set[str]:
-    """The groups to withhold for one exposed atom: those holding it, else those naming it."""
-    left = [g for g in groups if g not in withheld]
+    """The groups to withhold for one exposed atom: those holding it, else those naming it.
+
+    Groups in ``repeated`` only publish counts the ledger already holds (the same member
+    sets): they add no equation, so withholding them changes nothing and they are never
+    culprits.
+    """
+    left = [g for g in groups if g not in withheld and g not in repeated]
     holding = {g for g in left if any(exposure.members & m for m in groups[g].values())}
     if holding:
         return holding
@@ -76,16 +84,21 @@ def withhold_exposing(
         >>> sorted(withhold_exposing(ledger, groups, 10))
         ['a', 'b']
     """
-    known = [e.members for e in ledger.audit([]).exposed]
+    known = [e.members for e in ledger.audit([], bounds=False).exposed]
+    held = {m for r in ledger.released() if r.unit == unit for m in r.cells.values()}
+    repeated = {g for g, cells in groups.items() if all(m in held for m in cells.values())}
     withheld: set[str] = set()
     while len(withheld) < len(groups):
         cells = _published(groups, withheld)
-        audit = ledger.audit([ReleasedCells(_CANDIDATE, cells, threshold, unit)])
+        audit = ledger.audit([ReleasedCells(_CANDIDATE, cells, threshold, unit)], bounds=False)
         fresh = [e for e in audit.exposed if not any(e.members <= k for k in known)]
         if not fresh:
             break
+        before = len(withheld)
         for exposure in fresh:
-            withheld |= _culprits(exposure, groups, withheld)
+            withheld |= _culprits(exposure, groups, withheld, repeated)
+        if len(withheld) == before:  # only repeated counts are left to blame (a higher
+            withheld = set(groups)  # threshold than the ledger's): publish nothing
     return withheld
 
 

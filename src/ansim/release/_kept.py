@@ -1,0 +1,188 @@
+"""What the ledger's audit keeps between audits: the members' numbering and the witnesses.
+
+A project's audits all read the same released cells again, plus a candidate (or a candidate
+with some cells withheld since). Two things carry over:
+
+- :class:`Numbering`: member ids numbered and signed cell by cell. Identical cells (the same
+  member set, under any name) are one row: they add no equation and split no atom. The
+  numbering of the longest prefix of cells equal to the last audit's is kept; only the cells
+  after it are read.
+- :class:`Witnesses`: whole-number atom sizes that satisfy every equation of some earlier
+  audit (the programs' optima, and points carried over before). An audit lifts each onto its
+  own atoms and keeps it only if it **verifies**: whole, non-negative, and every published
+  count exactly the sum of its atoms. A verified point is a feasible attacker solution, so any
+  atom it takes up to the threshold (or down to its lower level) is shown protected without a
+  program; atoms no kept point settles go to the programs, which alone decide an exposure.
+  Kept points can therefore save programs but never change a verdict.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_TOLERANCE = 1e-6
+_FRAMES = 4  # audits whose points are kept
+_POINTS = 48  # points kept per audit
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """One audit's atoms as the witnesses need them."""
+
+    codes: npt.NDArray[np.int64]  # the numbering codes of the members present
+    atom_of: npt.NDArray[np.int64]  # per member present, its atom
+    sizes: npt.NDArray[np.int64]  # per atom, its true size
+    matrix: Any  # distinct cells × atoms, 0/1 (CSR)
+    rhs: npt.NDArray[np.float64]  # per distinct cell, its count
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Points of one earlier audit, over its atoms."""
+
+    atom_of_code: npt.NDArray[np.int64]  # per numbering code, its atom (-1: none)
+    sizes: npt.NDArray[np.float64]  # per atom, its true size
+    points: npt.NDArray[np.float64]  # points × atoms
+
+
+def verified(atoms: Atoms, points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The rows of ``points`` that are whole, non-negative solutions of every equation."""
+    if not len(points):
+        return points
+    whole = np.all(np.abs(points - np.round(points)) <= _TOLERANCE, axis=1)
+    positive = np.all(points >= -_TOLERANCE, axis=1)
+    residual = np.abs(atoms.matrix @ points.T - atoms.rhs[:, None])
+    exact = np.all(residual <= _TOLERANCE, axis=0) if residual.size else np.ones(len(points), bool)
+    return np.round(points[whole & positive & exact])
+
+
+@dataclass
+class Witnesses:
+    """Whole attacker solutions of earlier audits, lifted and verified for the next one."""
+
+    frames: list[_Frame] = field(default_factory=list)
+
+    def lift(self, atoms: Atoms) -> npt.NDArray[np.float64]:
+        """Every kept point carried onto ``atoms`` that verifies there (points × atoms)."""
+        found = [verified(atoms, self._carry(frame, atoms)) for frame in self.frames]
+        found = [f for f in found if len(f)]
+        if not found:
+            return np.zeros((0, len(atoms.sizes)))
+        return np.unique(np.vstack(found), axis=0)
+
+    @staticmethod
+    def _carry(frame: _Frame, atoms: Atoms) -> npt.NDArray[np.float64]:
+        """A frame's points on these atoms: true sizes, plus each old atom's excess on one.
+
+        An old atom's excess over its true size goes to one new atom holding some of its
+        members: the one in the fewest published cells, the largest among those. The result
+        is only a proposal: :func:`verified` decides whether it is a solution.
+        """
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        n_new = len(atoms.sizes)
+        old_of = np.full(len(atoms.codes), -1, dtype=np.int64)
+        inside = atoms.codes < len(frame.atom_of_code)
+        old_of[inside] = frame.atom_of_code[atoms.codes[inside]]
+        valid = old_of >= 0
+        pairs = np.unique(old_of[valid] * n_new + atoms.atom_of[valid])
+        old, new = pairs // n_new, pairs % n_new
+        degree = np.asarray(atoms.matrix.sum(axis=0)).ravel()
+        order = np.lexsort((-atoms.sizes[new], degree[new], old))
+        old, new = old[order], new[order]
+        first = np.ones(len(old), dtype=bool)
+        first[1:] = old[1:] != old[:-1]
+        old, new = old[first], new[first]
+        carry = csr_matrix(
+            (np.ones(len(old)), (old, new)), shape=(len(frame.sizes), n_new)
+        )  # fmt: skip
+        excess = frame.points - frame.sizes[None, :]
+        moved = np.asarray((carry.T @ excess.T).T)
+        return np.asarray(atoms.sizes, dtype=np.float64)[None, :] + moved
+
+    def keep(self, atoms: Atoms, points: npt.NDArray[np.float64]) -> None:
+        """Keep ``points`` (verified solutions over ``atoms``) for later audits."""
+        if not len(points):
+            return
+        size = int(atoms.codes.max()) + 1 if len(atoms.codes) else 0
+        atom_of_code = np.full(size, -1, dtype=np.int64)
+        atom_of_code[atoms.codes] = atoms.atom_of
+        frame = _Frame(atom_of_code, atoms.sizes.astype(np.float64), points[:_POINTS])
+        self.frames = [*self.frames[-(_FRAMES - 1) :], frame]
+
+
+@dataclass
+class Numbering:
+    """Member ids numbered and signed row by row (one row per distinct member set)."""
+
+    cells: list[frozenset[str]] = field(default_factory=list)  # the last audit's, in order
+    row_of: list[int] = field(default_factory=list)  # per cell, its row
+    rows: dict[frozenset[str], int] = field(default_factory=dict)  # member set → row
+    row_sets: list[frozenset[str]] = field(default_factory=list)  # per row, its members
+    columns: list[npt.NDArray[np.int64]] = field(default_factory=list)  # per row, codes
+    keys: list[npt.NDArray[np.uint64]] = field(default_factory=list)  # per row, its key
+    ids: npt.NDArray[Any] = field(default_factory=lambda: np.zeros(0, dtype=object))  # by code
+    # per member, the sum of the keys of the rows holding it (modulo 2**64)
+    signature: npt.NDArray[np.uint64] = field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.uint64)
+    )
+    # whole solutions of earlier audits, over these codes (integer programs only)
+    witnesses: Witnesses = field(default_factory=Witnesses)
+
+    def extend(self, cells: Sequence[frozenset[str]]) -> None:
+        """Make the numbering that of ``cells``, reusing the common prefix."""
+        keep = 0
+        for old, new in zip(self.cells, cells, strict=False):
+            if old is not new:
+                if old != new:
+                    break
+                self.cells[keep] = new  # the next audit compares by identity
+            keep += 1
+        if keep < len(self.cells):  # drop the rows first read after the common prefix
+            kept_rows = max(self.row_of[:keep]) + 1 if keep else 0
+            signature = self.signature.copy()
+            for idx, key in zip(self.columns[kept_rows:], self.keys[kept_rows:], strict=True):
+                signature[idx] -= key  # wraps back: the sums are modulo 2**64
+            self.signature = signature
+            for members in self.row_sets[kept_rows:]:
+                del self.rows[members]
+            del self.cells[keep:], self.row_of[keep:], self.row_sets[kept_rows:]
+            del self.columns[kept_rows:], self.keys[kept_rows:]
+        fresh: list[frozenset[str]] = []
+        for members in cells[keep:]:
+            row = self.rows.setdefault(members, len(self.rows))
+            if row == len(self.row_sets) + len(fresh):
+                fresh.append(members)
+            self.cells.append(members)
+            self.row_of.append(row)
+        if fresh:
+            self._number(fresh)
+
+    def _number(self, fresh: list[frozenset[str]]) -> None:
+        """Number the members of new rows and add their keys to the signatures."""
+        import pandas as pd  # noqa: PLC0415 - only the audit needs it
+
+        lengths = np.fromiter((len(m) for m in fresh), np.int64, len(fresh))
+        flat = np.fromiter((p for members in fresh for p in members), object, int(lengths.sum()))
+        # One hash-based lookup and factorisation in C (pandas), not a Python loop per member.
+        known = np.asarray(pd.Index(self.ids).get_indexer(flat), dtype=np.int64)
+        missing = known < 0
+        codes, uniques = pd.factorize(flat[missing])
+        known[missing] = np.asarray(codes, dtype=np.int64) + len(self.ids)
+        self.ids = np.concatenate([self.ids, np.asarray(uniques, dtype=object)])
+        grown = len(self.ids) - len(self.signature)
+        if grown:
+            self.signature = np.vstack([self.signature, np.zeros((grown, 2), dtype=np.uint64)])
+        rng = np.random.default_rng(secrets.randbits(128))
+        for members, idx in zip(fresh, np.split(known, np.cumsum(lengths)[:-1]), strict=True):
+            key = rng.integers(0, np.iinfo(np.uint64).max, 2, np.uint64, endpoint=True)
+            self.row_sets.append(members)
+            self.columns.append(idx)
+            self.keys.append(key)
+            self.signature[idx] += key
