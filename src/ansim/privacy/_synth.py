@@ -191,7 +191,8 @@ def _run_aim(
         "rounds": [[list(cl) for cl in batch] for batch in fitted.rounds],
         "rho_measured": fitted.rho_spent,
         "estimation": {
-            "library": "mbi (Private-PGM)", "iterations_per_round": spec.iterations,
+            "library": "mbi (Private-PGM)", "iterations_last_round": spec.iterations,
+            "iterations_earlier_rounds": max(spec.iterations // 4, 50),
             "rounds": len(fitted.rounds), "warm_start": True,
         },
         "post_processing": "selection scores' model side, mbi's graphical-model estimation "

@@ -11,7 +11,8 @@ iterations, is what costs, so
   ρ is known before any data is read) and they are made in a few *estimation rounds*: each
   round selects a batch of marginals from the same model (after a choice, the candidates it
   makes redundant — its subsets, supersets and the 3-way marginals sharing two of its columns —
-  leave that batch), measures them, then mbi re-estimates, warm-started from the last model;
+  leave that batch), measures them, then mbi re-estimates, warm-started from the last model,
+  with a quarter of the spec's mirror-descent iterations (all of them in the last round);
 - the workload is the 2- and 3-way marginals of at most ``max_cells`` cells, and a candidate
   is kept only if the model with it stays under a size cap (AIM's ``max_model_size``, growing
   with the rounds);
@@ -114,8 +115,10 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
             spent.append(plan.marginal.rho)
         rounds.append(tuple(batch))
+        last = r == plan.rounds - 1  # earlier models only guide the next selections
+        iters = plan.spec.iterations if last else max(plan.spec.iterations // 4, 50)
         model = estimator.estimate(
-            domain, log, iters=plan.spec.iterations, warm_start=model if _WARM_START else None
+            domain, log, iters=iters, warm_start=model if _WARM_START else None
         )
         total = max(float(model.total), 1.0)
         joint = _model_joint(model, sizes) if dense else None
