@@ -37,7 +37,7 @@ from ansim.errors import InvalidSpecError
 from ansim.governance import Governance, PrivacyLedger
 from ansim.privacy._bounding import bound_contributions
 from ansim.privacy._release import LedgerBudget, OneOffBudget, PrivacyBudget, _open_file
-from ansim.privacy._synth_aim import fit_aim, sample_aim
+from ansim.privacy._synth_aim import fit_aim, round_iterations, sample_aim
 from ansim.privacy._synth_mst import IntArray, fit_mst, sample_records
 from ansim.privacy._synth_plan import AIMPlan, SynthesisPlan, plan_synthesis
 from ansim.privacy._synth_spec import SynthColumn, SynthesisSpec
@@ -192,7 +192,7 @@ def _run_aim(
         "rho_measured": fitted.rho_spent,
         "estimation": {
             "library": "mbi (Private-PGM)", "iterations_last_round": spec.iterations,
-            "iterations_earlier_rounds": max(spec.iterations // 4, 50),
+            "iterations_earlier_rounds": round_iterations(spec.iterations, last=False),
             "rounds": len(fitted.rounds), "warm_start": True,
         },
         "post_processing": "selection scores' model side, mbi's graphical-model estimation "

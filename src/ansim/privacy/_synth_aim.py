@@ -40,7 +40,7 @@ import numpy as np
 from ansim.privacy._synth_mst import IntArray, _seeded_numpy, load_mbi
 from ansim.privacy._synth_plan import AIMPlan, Clique
 
-__all__ = ["AIMModel", "fit_aim", "sample_aim"]
+__all__ = ["AIMModel", "fit_aim", "round_iterations", "sample_aim"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -115,8 +115,7 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
             spent.append(plan.marginal.rho)
         rounds.append(tuple(batch))
-        last = r == plan.rounds - 1  # earlier models only guide the next selections
-        iters = plan.spec.iterations if last else max(plan.spec.iterations // 4, 50)
+        iters = round_iterations(plan.spec.iterations, last=r == plan.rounds - 1)
         model = estimator.estimate(
             domain, log, iters=iters, warm_start=model if _WARM_START else None
         )
@@ -124,6 +123,16 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
         joint = _model_joint(model, sizes) if dense else None
         estimate = _estimates(joint, total, sizes, _model_marginals(model))
     return AIMModel(model, sizes, tuple(rounds), tuple(spent), joint)
+
+
+def round_iterations(iterations: int, *, last: bool) -> int:
+    """Mirror-descent iterations of a round: a quarter before the last (they guide selections).
+
+    Example:
+        >>> round_iterations(1000, last=False), round_iterations(1000, last=True)
+        (250, 1000)
+    """
+    return iterations if last else min(iterations, max(iterations // 4, 50))
 
 
 def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique) -> IntArray:
