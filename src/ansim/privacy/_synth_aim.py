@@ -14,8 +14,8 @@ iterations, is what costs, so
   leave that batch), measures them, then mbi re-estimates, warm-started from the last model,
   with a quarter of the spec's mirror-descent iterations (all of them in the last round);
 - the workload is the 2- and 3-way marginals of at most ``max_cells`` cells, and a candidate
-  is kept only if the model with it stays under a size cap (AIM's ``max_model_size``, growing
-  with the rounds);
+  is kept only if the model the round starts from, with it, stays under a size cap (AIM's
+  ``max_model_size``, growing with the rounds);
 - when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model's joint
   distribution is computed once per round in NumPy from its potentials, so the candidates'
   model marginals cost no JAX compilation, and records are drawn from that joint by
@@ -238,20 +238,20 @@ def _select_batch(  # noqa: PLR0917 - one round's state, kept in fit_aim
         error = int(np.abs(answers[cl] - np.rint(estimate(cl))).sum())  # moves by <= 1
         bias = _BIAS * sigma * answers[cl].size  # public: the noise a measurement would add
         scores[cl] = weight * error - round(weight * bias)
+    # the size cap is checked against the model the batch starts from (a junction tree per
+    # candidate costs milliseconds); the batch's own choices may take it a little beyond
+    fitting = {
+        cl for cl in scores if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
+    }
     chosen: list[Clique] = []
     open_ = dict(scores)
     for _ in range(size):
         if not open_:
             open_ = {cl: s for cl, s in scores.items() if cl not in chosen} or dict(scores)
-        fits = [
-            cl for cl in open_ if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
-        ]
-        keys = fits or [min(open_, key=len)]
+        keys = [cl for cl in open_ if cl in fitting] or [min(open_, key=len)]
         cl = keys[plan.selection.select(np.array([open_[k] for k in keys], dtype=np.int64))]
         spent.append(plan.selection.rho)
         chosen.append(cl)
-        cliques = [*cliques, cl]
-        free |= set(_subsets(cl))
         open_ = {k: s for k, s in open_.items() if not _covered(k, cl)}
     return chosen
 
