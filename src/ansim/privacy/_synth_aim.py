@@ -46,7 +46,9 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
 _MAX_MODEL_MB = 80.0  # AIM's default cap on the junction tree's size, reached at the last round
-_WARM_START = True  # each round's estimation starts from the last round's model
+_WARM_START = True
+_IPF_ROUNDS = True  # with the joint held, rounds before the last are fitted in NumPy
+_IPF_SWEEPS = 5  # each round's estimation starts from the last round's model
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
 
@@ -115,7 +117,13 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
             spent.append(plan.marginal.rho)
         rounds.append(tuple(batch))
-        iters = round_iterations(plan.spec.iterations, last=r == plan.rounds - 1)
+        last = r == plan.rounds - 1
+        if dense and _IPF_ROUNDS and not last and joint is not None:
+            # a guide for the next selections only: fitted in NumPy, no JAX compilation
+            joint = _fit_proportional(joint, log, sizes)
+            estimate = _estimates(joint, total, sizes, _independent_marginals(ones, sizes, total))
+            continue
+        iters = round_iterations(plan.spec.iterations, last=last)
         model = estimator.estimate(
             domain, log, iters=iters, warm_start=model if _WARM_START else None
         )
@@ -133,6 +141,28 @@ def round_iterations(iterations: int, *, last: bool) -> int:
         (250, 1000)
     """
     return iterations if last else min(iterations, max(iterations // 4, 50))
+
+
+def _fit_proportional(joint: FloatArray, log: list[Any], sizes: Mapping[str, int]) -> FloatArray:
+    """Iterative proportional fitting of the held joint to the noisy marginals (NumPy).
+
+    Each noisy marginal, clipped at zero and normalised, is a target; a few sweeps scale the
+    joint to each in turn (the maximum-entropy fit mbi's model also approaches).
+    """
+    names = list(sizes)
+    p = joint.copy()
+    targets = []
+    for m in log:
+        axes = tuple(names.index(c) for c in m.clique)
+        t = np.clip(np.asarray(m.noisy_measurement, dtype=np.float64), 0, None) + 1e-9
+        shape = [sizes[c] if i in axes else 1 for i, c in enumerate(names)]
+        targets.append((axes, (t / t.sum()).reshape([sizes[names[a]] for a in axes]), shape))
+    for _ in range(_IPF_SWEEPS):
+        for axes, target, shape in targets:
+            other = tuple(i for i in range(len(names)) if i not in axes)
+            current = p.sum(axis=other)
+            p *= (target / np.maximum(current, 1e-300)).reshape(shape)
+    return p / p.sum()  # type: ignore[no-any-return]
 
 
 def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique) -> IntArray:
