@@ -192,8 +192,13 @@ def _run_aim(
         "rho_measured": fitted.rho_spent,
         "estimation": {
             "library": "mbi (Private-PGM)", "iterations_last_round": spec.iterations,
-            "iterations_earlier_rounds": round_iterations(spec.iterations, last=False),
-            "rounds": len(fitted.rounds), "warm_start": True,
+            "earlier_rounds": (
+                "iterative proportional fitting of the held joint (NumPy)"
+                if fitted.joint is not None
+                else f"mbi, {round_iterations(spec.iterations, last=False)} iterations, "
+                "warm-started"
+            ),
+            "rounds": len(fitted.rounds),
         },
         "post_processing": "selection scores' model side, mbi's graphical-model estimation "
         "from the noisy marginals and sampling of records from it (seeded)",

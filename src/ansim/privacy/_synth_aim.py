@@ -11,15 +11,18 @@ iterations, is what costs, so
   ρ is known before any data is read) and they are made in a few *estimation rounds*: each
   round selects a batch of marginals from the same model (after a choice, the candidates it
   makes redundant — its subsets, supersets and the 3-way marginals sharing two of its columns —
-  leave that batch), measures them, then mbi re-estimates, warm-started from the last model,
-  with a quarter of the spec's mirror-descent iterations (all of them in the last round);
+  leave that batch), measures them, then the model is re-fitted;
 - the workload is the 2- and 3-way marginals of at most ``max_cells`` cells, and a candidate
   is kept only if the model the round starts from, with it, stays under a size cap (AIM's
   ``max_model_size``, growing with the rounds);
-- when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model's joint
-  distribution is computed once per round in NumPy from its potentials, so the candidates'
-  model marginals cost no JAX compilation, and records are drawn from that joint by
-  randomised rounding; otherwise mbi's own inference and sampling are used.
+- when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model of the
+  rounds before the last is that joint, fitted in NumPy to the noisy marginals by iterative
+  proportional fitting (it only guides the next selections), and mbi estimates once, in the
+  last round, from every measurement; the candidates' model marginals are sums of the joint,
+  and records are drawn from mbi's joint (computed from its potentials) by randomised rounding.
+  So a synthesis costs one mbi compilation, as MST's does. Otherwise every round is an mbi
+  estimation, warm-started from the last, with a quarter of the spec's mirror-descent
+  iterations before the last round, and mbi's own inference and sampling are used.
 
 Every step that sees the data is an OpenDP measurement priced in the plan: the noisy max
 (integer scores: a person moves a weighted L1 error by at most the largest weight) and the
@@ -46,9 +49,9 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
 _MAX_MODEL_MB = 80.0  # AIM's default cap on the junction tree's size, reached at the last round
-_WARM_START = True
+_WARM_START = True  # each round's mbi estimation starts from the last round's model
 _IPF_ROUNDS = True  # with the joint held, rounds before the last are fitted in NumPy
-_IPF_SWEEPS = 5  # each round's estimation starts from the last round's model
+_IPF_SWEEPS = 5
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
 
