@@ -127,7 +127,11 @@ def _independent(codes: dict[str, np.ndarray], spec: SynthesisSpec) -> dict[str,
 
 def _one(rows: int, epsilon: float, data: str, method: str) -> None:
     """One mechanism on one data set, in this (fresh) process: prints its figures as JSON."""
-    spec = parse_synthesis_spec({**SPEC, "epsilon": epsilon, "method": method})
+    name, _, iterations = method.partition("-")  # "aim-500": AIM with 500 iterations
+    spec = parse_synthesis_spec({
+        **SPEC, "epsilon": epsilon, "method": name,
+        **({"iterations": int(iterations)} if iterations else {}),
+    })  # fmt: skip
     real = pa.table(GENERATORS[data](rows, 1))
     with Engine() as engine:
         load_mbi()  # importing JAX and mbi is not timed (the same for both mechanisms)
@@ -155,7 +159,7 @@ def main(rows: int, epsilon: float, data: str) -> None:
     spec = parse_synthesis_spec({**SPEC, "epsilon": epsilon})
     print(f"rows {rows:,} x {len(spec.columns)} columns, epsilon {epsilon} (rho {spec.rho:.5f})")
     for name in GENERATORS if data == "both" else [data]:
-        runs = {method: _fresh(rows, epsilon, name, method) for method in ("mst", "aim")}
+        runs = {m: _fresh(rows, epsilon, name, m) for m in ("mst", "aim", "aim-500")}
         generate = GENERATORS[name]
         real, fresh = pa.table(generate(rows, 1)), pa.table(generate(rows, 2))
         with Engine() as engine:
