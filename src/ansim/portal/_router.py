@@ -164,11 +164,13 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         request: Request,
         table_id: str,
         format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+        lang: Annotated[str, Query(pattern="^(ko|en)$")] = "ko",
     ) -> Response:
         if (wait := buckets.take(request)) is not None:
             return _too_many(wait)
         return catalogue.rendered(
-            ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
+            ("data", table_id, format, lang),
+            lambda: _download(catalogue.get(table_id), format, lang),
         ).response(request=request)
 
     _page_routes(router, catalogue, buckets)
@@ -286,8 +288,8 @@ async def portal_js(request: Request) -> Response:
 answer_head(_ASSETS)
 
 
-def _download(table: PublishedTable, format: str) -> Rendering:
-    rows = plain_rows(table)
+def _download(table: PublishedTable, format: str, lang: str = "ko") -> Rendering:
+    rows = plain_rows(table, lang=lang)
     attachment = (("Content-Disposition", f'attachment; filename="{table.id}.{format}"'),)
     if format == "csv":  # with a byte-order mark, so spreadsheet programs read it as UTF-8
         body = ("\ufeff" + safe_csv(rows)).encode("utf-8")
