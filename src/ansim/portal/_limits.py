@@ -206,7 +206,8 @@ class SqliteBucketStore:
     A request is one UPSERT that refills the client's bucket, takes a token when there is one
     and returns the count (WAL, ``synchronous=NORMAL``: a lost bucket after a power cut only
     gives a client a fresh burst). The clock is wall time, the same in every process. A bucket
-    idle long enough to be full again is deleted now and then (as good as kept). If the file
+    idle long enough to be full again is deleted (as good as kept) when a process opens the
+    file and every 1,024 requests, so client addresses do not stay long. If the file
     cannot be used (not writable, locked beyond a second) the store counts in this process
     (:class:`MemoryBucketStore`, logged) for a minute, then tries the file again: meanwhile the
     limit holds per process only.
@@ -245,6 +246,7 @@ class SqliteBucketStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
             self._db, self._pid = db, os.getpid()
+            self._sweep(db)  # what a quiet portal left behind
         return self._db
 
     def take(self, client: str, rate: float, size: float) -> float | None:
@@ -259,7 +261,7 @@ class SqliteBucketStore:
                 tokens, granted = db.execute(_TAKE, params).fetchone()
                 self._taken += 1
                 if self._taken % _PRUNE_EVERY == 0:
-                    db.execute("DELETE FROM buckets WHERE at < ?", (now - self._idle_after,))
+                    self._sweep(db)
         except (sqlite3.Error, OSError) as error:
             _LOG.warning(
                 "portal rate limits: %s unusable (%s); counted per process for a minute",
@@ -270,6 +272,10 @@ class SqliteBucketStore:
             return self._fallback.take(client, rate, size)
         self._retry_at = None
         return None if granted else (1 - float(tokens)) / rate
+
+    def _sweep(self, db: sqlite3.Connection) -> None:
+        """Delete the buckets idle long enough to be full again (client addresses included)."""
+        db.execute("DELETE FROM buckets WHERE at < ?", (self._clock() - self._idle_after,))
 
     def close(self) -> None:
         """Close this process's connection (a later take opens it again)."""

@@ -119,3 +119,16 @@ def test_an_unusable_file_falls_back_to_counting_in_the_process(
         answers = [store.take("a", 0.001, 2.0) for _ in range(3)]
     assert answers[:2] == [None, None] and answers[2] is not None  # still limited
     assert "counted per process" in caplog.text and "b.sqlite" in caplog.text
+
+
+def test_a_process_opening_the_file_sweeps_what_a_quiet_portal_left(tmp_path: Path) -> None:
+    now = [0.0]
+    first = SqliteBucketStore(tmp_path / "b.sqlite", clock=lambda: now[0], idle_after=10)
+    first.take("ip:192.0.2.1", 1.0, 5.0)
+    first.close()
+    now[0] = 11.0
+    SqliteBucketStore(tmp_path / "b.sqlite", clock=lambda: now[0], idle_after=10).take(
+        "ip:192.0.2.2", 1.0, 5.0
+    )
+    with sqlite3.connect(tmp_path / "b.sqlite") as db:
+        assert [row[0] for row in db.execute("SELECT client FROM buckets")] == ["ip:192.0.2.2"]
