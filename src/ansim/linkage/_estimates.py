@@ -73,9 +73,9 @@ demo worlds (docs/benchmarks.md): an empirical factor, not a proof."""
 ACROSS_SOURCES = (0.01, 1.0)
 """Factor range (low, high) on the doubt of pairs *across sources* inside a cluster (the
 point: the geometric mean, 0.1). The model is too unsure of its cross-dataset links: on the
-demo worlds (1× to 3× errors) no cluster holding at most one record per dataset joined
-different people against doubt sums of 0.01–2; on FEBRL4 1–2 wrong clusters against about
-9. A first calibration on small worlds, not a proof."""
+demo worlds (1× to 3× errors) clusters holding at most one record per dataset joined
+different people in 2 of 18 worlds (one each) against doubt sums of 0.01–2; on FEBRL4 0–2
+wrong clusters against about 9. A first calibration on small worlds, not a proof."""
 DOUBTFUL = 0.03
 """A cluster whose least likely pair inside has ``1 - p`` at or above this is counted in the
 report's ``doubtful_clusters`` (a review list: in a 10k demo world 8 of its 10 clusters that
@@ -238,15 +238,15 @@ def source_doubt(
 
 
 def false_links(
-    doubt: npt.NDArray[np.float64],
+    within: npt.NDArray[np.float64],
     across: npt.NDArray[np.float64] | None = None,
 ) -> Interval:
     """Expected clusters joining different people, from each cluster's doubt.
 
     Args:
-        doubt: Per cluster, ``max (1 - p)`` over its scored pairs within one source (see
-            :func:`source_doubt`); when ``across`` is not given, over all its pairs, all
-            judged as across sources.
+        within: Per cluster, ``max (1 - p)`` over its scored pairs within one source (see
+            :func:`source_doubt`); when ``across`` is not given (sources unknown), over all
+            its pairs, all judged as across sources.
         across: Per cluster, ``max (1 - p)`` over its pairs across sources.
 
     Returns:
@@ -262,9 +262,9 @@ def false_links(
         {'point': 0.7, 'low': 0.0, 'high': 2.0}
     """
     if across is None:
-        doubt, across = np.zeros_like(doubt), doubt
-    doubtful = (doubt > 0) | (across > 0)
-    within, across = doubt[doubtful], across[doubtful]
+        within, across = np.zeros_like(within), within
+    doubtful = (within > 0) | (across > 0)
+    within, across = within[doubtful], across[doubtful]
 
     def expected(k_within: float, k_across: float) -> float:
         return float(np.minimum(1.0, np.maximum(k_within * within, k_across * across)).sum())

@@ -77,6 +77,13 @@ REPORT_NOTES: dict[str, str] = {
         "clusters joining different people, from each cluster's least likely pair inside it, "
         "with a 90% interval (label-free)"
     ),
+    "estimates.false_links_within_source": (
+        "the false links from pairs of two records of one dataset inside a cluster alone "
+        "(false merges such as twins)"
+    ),
+    "estimates.false_links_across_sources": (
+        "the false links from pairs of two datasets inside a cluster alone (wrong links)"
+    ),
     "estimates.missed_links": (
         "true pairs left in different clusters: scored below the threshold, or not generated"
     ),

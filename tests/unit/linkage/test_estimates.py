@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansim.linkage import (
     ACROSS_SOURCES,
@@ -114,3 +116,32 @@ def test_blocking_interval_holds_pairs_lost_when_errors_co_occur() -> None:
         chao_covered += lost <= estimate.point * 2
     assert covered >= 90, covered
     assert chao_covered < covered  # the point stays a lower bound: the upper end does the work
+
+
+_doubts = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_doubts, _doubts)
+def test_false_link_interval_is_ordered_and_bounded_by_doubtful_clusters(
+    within: list[float], across: list[float]
+) -> None:
+    size = min(len(within), len(across))
+    w, a = np.array(within[:size]), np.array(across[:size])
+    estimate = false_links(w, a)
+    assert 0.0 <= estimate.low <= estimate.point <= estimate.high
+    assert estimate.high <= int(((w > 0) | (a > 0)).sum())
+    more = false_links(np.minimum(1.0, w * 2), a)  # more doubt never lowers the point
+    assert more.point >= estimate.point - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_the_two_doubts_split_the_cluster_doubt(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 6, size=20)
+    source = rng.integers(0, 3, size=20)
+    first, second = rng.integers(0, 20, size=30), rng.integers(0, 20, size=30)
+    p = rng.random(30)
+    within, across = source_doubt(labels, first, second, p, source)
+    np.testing.assert_allclose(np.maximum(within, across), cluster_doubt(labels, first, second, p))
