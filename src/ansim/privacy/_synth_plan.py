@@ -181,7 +181,7 @@ def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan | AIMPlan:
     if spec.method is SynthesisMethod.AIM:
         return plan_aim(spec)
     d = len(spec.columns)
-    third = spec.rho / 3
+    third = spec.rho * (1 - 1e-9) / 3  # the parts' float sum must not pass ρ by a rounding error
     one_way = calibrate(Mechanism.gaussian, math.sqrt(d), third, sum(spec.domain.values()))
     selection = calibrate_noisy_max(third / (d - 1))
     two_way = calibrate(Mechanism.gaussian, math.sqrt(d - 1), third)
