@@ -57,9 +57,10 @@ def verified(atoms: Atoms, points: npt.NDArray[np.float64]) -> npt.NDArray[np.fl
         return points
     whole = np.all(np.abs(points - np.round(points)) <= _TOLERANCE, axis=1)
     positive = np.all(points >= -_TOLERANCE, axis=1)
-    residual = np.abs(atoms.matrix @ points.T - atoms.rhs[:, None])
+    residual = np.abs(np.asarray(atoms.matrix @ points.T) - atoms.rhs[:, None])
     exact = np.all(residual <= _TOLERANCE, axis=0) if residual.size else np.ones(len(points), bool)
-    return np.round(points[whole & positive & exact])
+    kept: npt.NDArray[np.float64] = np.round(points[whole & positive & exact])
+    return kept
 
 
 def distinct(parts: Sequence[npt.NDArray[np.float64]], width: int) -> npt.NDArray[np.float64]:
@@ -111,8 +112,9 @@ class Witnesses:
             (np.ones(len(old)), (old, new)), shape=(len(frame.sizes), n_new)
         )  # fmt: skip
         excess = frame.points - frame.sizes[None, :]
-        moved = np.asarray((carry.T @ excess.T).T)
-        return np.asarray(atoms.sizes, dtype=np.float64)[None, :] + moved
+        moved = np.asarray((carry.T @ excess.T).T, dtype=np.float64)
+        carried: npt.NDArray[np.float64] = atoms.sizes.astype(np.float64)[None, :] + moved
+        return carried
 
     def keep(self, atoms: Atoms, points: npt.NDArray[np.float64]) -> None:
         """Keep ``points`` (verified solutions over ``atoms``) for later audits."""

@@ -557,7 +557,8 @@ def _settled(
     floor = np.maximum(0.0, 2 * sizes[small].astype(np.float64) - n)
     at = points[:, small]
     up, down = at >= n - _TOLERANCE, at <= floor[None, :] + _TOLERANCE
-    return up.any(axis=0), down.any(axis=0), (up | down).any(axis=1)
+    return (np.asarray(up.any(axis=0)), np.asarray(down.any(axis=0)),
+            np.asarray((up | down).any(axis=1)))  # fmt: skip
 
 
 def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _UnitAudit:
