@@ -1,11 +1,15 @@
-"""DP synthetic microdata: MST (OpenDP measurements, mbi estimation) on ROWS x 8 columns.
+"""DP synthetic microdata: MST and AIM (OpenDP measurements, mbi estimation) on ROWS x 8 columns.
 
-Usage: .venv/bin/python bench/privacy_synth.py [ROWS] [EPSILON]   (default 100000 1.0)
+Usage: PYTHONPATH=src .venv/bin/python bench/privacy_synth.py [ROWS] [EPSILON] [DATA]
+(default 100000 1.0 both; DATA is tree, loopy or both)
 
-The data: 8 categorical columns with a known dependency structure (31 si/gun, sex, 10 age
-bands, 8 income bands, 3 insurance kinds, 5 diagnoses, 6 visit counts, smoker), one row per
-person. Reported: wall time of the whole synthesis (plan, pay, bound and encode in DuckDB,
-measure, fit, sample) and its CPU time (all threads: less sensitive to a loaded machine);
+The data: 8 categorical columns (31 si/gun, sex, 10 age bands, 8 income bands, 3 insurance
+kinds, 5 diagnoses, 6 visit counts, smoker), one row per person, from one of two generators:
+``tree`` (each column depends on one other: the structure MST fits) and ``loopy`` (columns
+depend on pairs of others, so the 3-way marginals carry structure no tree holds). Each
+mechanism runs on the same rows in the same process, MST first. Reported per mechanism: wall
+time of the whole synthesis (plan, pay, bound and encode in DuckDB, measure, fit, sample) and
+its CPU time (all threads: less sensitive to a loaded machine);
 average and worst TVD of the 1-, 2- and 3-way marginals; the same for independent columns
 drawn from OpenDP-noised 1-way marginals at the same rho (a baseline) and for a fresh sample
 of the generator (the sampling floor).
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +28,9 @@ from ansim.engine import Engine
 from ansim.privacy import (
     Mechanism,
     OneOffBudget,
+    SynthesisMethod,
     SynthesisSpec,
+    SyntheticRelease,
     calibrate,
     encode_rows,
     parse_synthesis_spec,
@@ -35,6 +42,7 @@ from ansim.regions import GYEONGGI_SIGUNGU
 REGIONS = sorted(GYEONGGI_SIGUNGU)
 LOW_INCOME = 2  # income bands below it: medical aid
 VETERANS = 0.1  # share of the others insured as veterans
+OLD = 6  # age band from which men are often veterans (loopy data)
 
 
 def _people(n: int, seed: int) -> dict[str, np.ndarray]:
@@ -68,6 +76,34 @@ SPEC = {
 }  # fmt: skip
 
 
+def _loopy(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Columns that depend on two others each: 3-way structure a spanning tree cannot hold."""
+    rng = np.random.default_rng(seed)
+    weights = np.random.default_rng(0).dirichlet(np.ones(len(REGIONS)))
+    region = rng.choice(len(REGIONS), n, p=weights)
+    sex = rng.integers(0, 2, n)
+    age = np.clip(rng.normal(4.5, 2.4, n).round(), 0, 9).astype(int)
+    income = np.clip((age * 0.6 + sex * 1.5 + rng.normal(0, 1.2, n)).round(), 0, 7).astype(int)
+    poor_area = region % 4 == 0
+    aid = (income < LOW_INCOME) | (poor_area & (income < 2 * LOW_INCOME))
+    veteran = rng.random(n) < np.where((sex == 0) & (age >= OLD), 0.4, 0.03)
+    insurance = np.where(aid, 1, np.where(veteran, 2, 0))
+    smoker = (rng.random(n) < np.where(sex == 0, 0.1 + 0.05 * age, 0.05)).astype(int)
+    diagnosis = np.clip((age / 3 + 1.5 * smoker + rng.normal(0, 0.8, n)).round(), 0, 4)
+    visits = np.clip(
+        diagnosis * (insurance != 1) + 2 * (insurance == 1) + rng.poisson(0.5, n), 0, 5
+    )
+    return {
+        "region": np.array(REGIONS)[region], "sex": np.array(["M", "F"])[sex],
+        "age": age * 10, "income": income, "insurance": np.array(["nhis", "aid", "vet"])[insurance],
+        "diagnosis": np.array(list("ABCDE"))[diagnosis.astype(int)], "visits": visits,
+        "smoker": np.array(["no", "yes"])[smoker],
+    }  # fmt: skip
+
+
+GENERATORS = {"tree": _people, "loopy": _loopy}
+
+
 def _codes(engine: Engine, table: pa.Table, spec: SynthesisSpec) -> dict[str, np.ndarray]:
     coded = engine.to_pyarrow(encode_rows(engine.create_table("c", table), spec))
     return {c: coded[c].to_numpy().astype(np.int64) for c in coded.column_names}
@@ -87,28 +123,51 @@ def _independent(codes: dict[str, np.ndarray], spec: SynthesisSpec) -> dict[str,
     return out
 
 
-def main(rows: int, epsilon: float) -> None:
+def _run(
+    engine: Engine, spec: SynthesisSpec, real: pa.Table
+) -> tuple[float, float, SyntheticRelease]:
+    start, cpu = time.perf_counter(), time.process_time()
+    release = run_synthesis(
+        spec, OneOffBudget(spec.rho), engine, lambda: engine.create_table("rows", real)
+    )
+    return time.perf_counter() - start, time.process_time() - cpu, release
+
+
+def main(rows: int, epsilon: float, data: str) -> None:
     spec = parse_synthesis_spec({**SPEC, "epsilon": epsilon})
-    real, fresh = pa.table(_people(rows, 1)), pa.table(_people(rows, 2))
-    with Engine() as engine:
-        start, cpu = time.perf_counter(), time.process_time()
-        release = run_synthesis(
-            spec, OneOffBudget(spec.rho), engine, lambda: engine.create_table("rows", real)
-        )
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        real_codes = _codes(engine, real, spec)
-        floor = utility_report(real_codes, _codes(engine, fresh, spec), spec.domain)
-        alone = utility_report(real_codes, _independent(real_codes, spec), spec.domain)
     print(f"rows {rows:,} x {len(spec.columns)} columns, epsilon {epsilon} (rho {spec.rho:.5f})")
-    print(f"MST (OpenDP + mbi): {seconds:.1f} s wall, {cpu:.1f} s CPU (all threads), "
-          f"{release.table.num_rows:,} synthetic rows")  # fmt: skip
-    for order in ("1way", "2way", "3way"):
-        u, f, a = (r[f"tvd_{order}"] for r in (release.utility, floor, alone))
-        print(f"  TVD {order}: MST {u['average']:.4f} / {u['worst']:.4f} | independent columns "
-              f"{a['average']:.4f} / {a['worst']:.4f} | fresh sample {f['average']:.4f} / "
-              f"{f['worst']:.4f}  (average / worst)")  # fmt: skip
+    for name in GENERATORS if data == "both" else [data]:
+        generate = GENERATORS[name]
+        real, fresh = pa.table(generate(rows, 1)), pa.table(generate(rows, 2))
+        with Engine() as engine:
+            runs = {
+                method: _run(engine, spec.with_method(method), real)
+                for method in (SynthesisMethod.MST, SynthesisMethod.AIM)
+            }
+            real_codes = _codes(engine, real, spec)
+            floor = utility_report(real_codes, _codes(engine, fresh, spec), spec.domain)
+            alone = utility_report(real_codes, _independent(real_codes, spec), spec.domain)
+        print(f"data {name}:")
+        for method, (seconds, cpu, release) in runs.items():
+            print(f"  {method.value.upper()}: {seconds:.1f} s wall, {cpu:.1f} s CPU (all threads), "
+                  f"{release.table.num_rows:,} rows, rho {release.plan.rho:.5f}; "
+                  + _tvd(release.utility))  # fmt: skip
+        print(f"  independent columns: {_tvd(alone)}")
+        print(f"  fresh sample (floor): {_tvd(floor)}")
+
+
+def _tvd(report: dict[str, Any]) -> str:
+    """Average / worst TVD of the 1-, 2- and 3-way marginals."""
+    return " | ".join(
+        f"{k}-way {report[f'tvd_{k}way']['average']:.4f} / {report[f'tvd_{k}way']['worst']:.4f}"
+        for k in (1, 2, 3)
+    )
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(int(args[0]) if args else 100_000, float(args[1]) if len(args) > 1 else 1.0)
+    main(
+        int(args[0]) if args else 100_000,
+        float(args[1]) if len(args) > 1 else 1.0,
+        args[2] if len(args) > 2 else "both",  # noqa: PLR2004
+    )

@@ -46,6 +46,17 @@ CHANGES = {
     "28177": ("미추홀구", "2018-07-01", ""),
     "47720": ("군위군", "", "2023-06-30"),
     "27720": ("군위군", "2023-07-01", ""),
+    "36110": ("세종시", "2012-07-01", ""),
+    # Incheon's reorganisation of 2026-07-01: Jung-gu and Dong-gu become Jemulpo-gu and
+    # Yeongjong-gu, Seo-gu splits into Seohae-gu and Geomdan-gu. 28125 and 28155 are confirmed
+    # by two independent listings of MOIS codes, 28275 and 28290 by one (README, honest limits).
+    "28110": ("중구", "", "2026-06-30"),
+    "28140": ("동구", "", "2026-06-30"),
+    "28260": ("서구", "", "2026-06-30"),
+    "28125": ("제물포구", "2026-07-01", ""),
+    "28155": ("영종구", "2026-07-01", ""),
+    "28275": ("서해구", "2026-07-01", ""),
+    "28290": ("검단구", "2026-07-01", ""),
 }
 # Provinces renumbered: old prefix → (new prefix, new name, date of the change).
 RENUMBERED = {

@@ -1,11 +1,15 @@
 """Calibration of the label-free false-link estimate on demo worlds (issue 15).
 
     PYTHONPATH=src .venv/bin/python bench/linkage/calibration.py 10000 1 [error_scale]
+    PYTHONPATH=src .venv/bin/python bench/linkage/calibration.py --table 20000:101:1 10000:106:3
 
 Links the three demo datasets with the default configuration and prints, as JSON, the true
 number of false links beside the report's ``false_links`` interval: clusters of the link map
-that join different true persons (what ``false_links`` estimates), the accepted pairs that
-join different persons, and the model's own sum of ``1 - p`` over the links.
+that join different true persons (what ``false_links`` estimates), split into those holding
+two records of one dataset (false merges within a source) and the others (wrong links
+across sources), the accepted pairs that join different persons, and the model's own sum of
+``1 - p`` over the links. ``--table`` runs each ``people:seed:scale`` world in its own
+process and prints a Markdown table (inside the interval? point within 1.5x on counts + 1?).
 """
 
 from __future__ import annotations
@@ -60,9 +64,15 @@ def main(people: int, seed: int, out: Path) -> dict[str, object]:
         for p in links
     )
     persons_in: defaultdict[str, set[object]] = defaultdict(set)
+    records_in: defaultdict[str, list[str]] = defaultdict(list)
     for row in linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist():
         persons_in[row["person_id"]].add(person[row["dataset"], row["serial"]])
+        records_in[row["person_id"]].append(row["dataset"])
     false_clusters = sum(len(found) > 1 for found in persons_in.values())
+    false_within = sum(
+        len(found) > 1 and len(set(records_in[c])) < len(records_in[c])
+        for c, found in persons_in.items()
+    )
     missed = _missed(
         linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist(), pairs, person
     )
@@ -75,6 +85,10 @@ def main(people: int, seed: int, out: Path) -> dict[str, object]:
         "seed": seed,
         "links": len(links),
         "true_false_links": false_clusters,
+        "true_false_within_source": false_within,
+        "true_false_across_sources": false_clusters - false_within,
+        "false_links_within_source": estimates["false_links_within_source"],
+        "false_links_across_sources": estimates["false_links_across_sources"],
         "true_false_pairs": false_pairs,
         "model_expected": estimates["model_expected_false_links"],
         "false_links": interval,
@@ -113,7 +127,38 @@ def _missed(
     }
 
 
+def table(worlds: list[str]) -> None:
+    """Run each ``people:seed:scale`` world in its own process; print a Markdown table."""
+    import subprocess  # noqa: PLC0415 -- only for the table
+
+    print("| people | seed | errors | true (within + across) | `false_links` | inside | ratio |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    inside = close = 0
+    for world in worlds:
+        people, seed, scale = world.split(":")
+        run = subprocess.run(  # noqa: S603 -- this script, fixed arguments
+            [sys.executable, __file__, people, seed, scale],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        r = json.loads(run.stdout.strip().splitlines()[-1])
+        f, true = r["false_links"], r["true_false_links"]
+        ratio = max((f["point"] + 1) / (true + 1), (true + 1) / (f["point"] + 1))
+        inside += r["covered"]
+        close += ratio <= 1.5  # noqa: PLR2004 -- the issue's goal
+        print(
+            f"| {int(people):,} | {seed} | {float(scale):g}× | {true} "
+            f"({r['true_false_within_source']} + {r['true_false_across_sources']}) "
+            f"| {f['point']} [{f['low']:g}, {f['high']:g}] | {'yes' if r['covered'] else 'NO'} "
+            f"| {ratio:.2f} |",
+            flush=True,
+        )
+    print(f"\ninside: {inside} of {len(worlds)}; point within 1.5x (counts + 1): {close}")
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--table":
+        table(sys.argv[2:])
+        sys.exit(0)
     if len(sys.argv) > 3:  # noqa: PLR2004 -- the optional error scale
         from run import _scale_errors
 

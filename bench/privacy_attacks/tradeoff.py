@@ -51,12 +51,24 @@ DATASETS = ("gyeonggi_cases", "kostat_register")
 ATTACKED = "kostat_register"
 
 
+def _with_taps(name: int | None, clk: int, digits: int | None = 10) -> EncodingSpec:
+    """The hardened spec with ``name`` taps on ``bf_name``, ``clk`` on the CLK, ``digits`` on
+    birth date, phone and RRN (``None``: the spec's taps)."""
+    own = {"name": name, "address": name, "birth_date": digits, "phone": digits, "rrn": digits}
+    fields = tuple(
+        replace(f, taps=own.get(f.field)) if f.bits else f for f in HARDENED_ENCODING_SPEC.fields
+    )
+    return replace(HARDENED_ENCODING_SPEC, fields=fields, taps=clk)
+
+
 def encodings() -> dict[str, EncodingSpec]:
-    """Today's default; the hardened spec at several tap counts; a CLK-only variant."""
-    out = {"default (balance)": DEFAULT_ENCODING_SPEC}
-    for taps in (1, 2, 3, 4, 5):
-        out[f"hardened, taps {taps}"] = replace(HARDENED_ENCODING_SPEC, taps=taps)
-    clk_only = tuple(replace(f, bits=0) for f in HARDENED_ENCODING_SPEC.fields)
+    """Today's default; the hardened spec and variants of its taps; a CLK-only variant."""
+    out = {"default (balance)": DEFAULT_ENCODING_SPEC, "hardened": HARDENED_ENCODING_SPEC}
+    for taps in (1, 2, 3, 4, 5, 6):
+        out[f"taps {taps} everywhere"] = _with_taps(None, taps, None)
+    for name, clk, digits in ((4, 4, 6), (4, 8, 10), (5, 8, 6), (6, 8, 6), (4, 8, 14)):
+        out[f"name {name}, clk {clk}, digits {digits}"] = _with_taps(name, clk, digits)
+    clk_only = tuple(replace(f, bits=0, taps=None) for f in HARDENED_ENCODING_SPEC.fields)
     for taps in (1, 3):
         out[f"hardened CLK only, taps {taps}"] = replace(
             HARDENED_ENCODING_SPEC, fields=clk_only, taps=taps

@@ -18,11 +18,17 @@ def parse_yaml(text: str, what: str) -> Any:
     Example:
         >>> parse_yaml("a: [1, 2]", "the spec")
         {'a': [1, 2]}
+        >>> parse_yaml("day: 2012-13-01", "the spec")
+        Traceback (most recent call last):
+        ...
+        ansim.errors.InvalidSpecError: the spec holds a value YAML cannot read: month must be ...
     """
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise InvalidSpecError(f"{what} is not valid YAML: {e}") from e
+    except ValueError as e:  # an unquoted impossible date such as 2012-13-01
+        raise InvalidSpecError(f"{what} holds a value YAML cannot read: {e}") from e
 
 
 def read_spec_text(path: Path, what: str) -> str:

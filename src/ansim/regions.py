@@ -6,11 +6,17 @@ of later reforms and their validity dates), and every code is validated against 
 si/gun also carry names and populations for the synthetic demo. Gwangju-si (41610) is in
 Gyeonggi and is not Gwangju Metropolitan City (29).
 
+A code can also be checked against a date (the day a row's record refers to): a code is valid
+on a day that lies in one of its validity intervals; codes of the base vintage carry no dates
+(valid before and after, unless a reform retired them).
+
 Example:
     >>> GYEONGGI_SIGUNGU["41610"].name_en
     'Gwangju-si'
     >>> [is_known_sigungu_code(c) for c in ("41117", "41999", "1111", "11999", "50000", "41730")]
     [True, False, False, False, False, True]
+    >>> is_known_sigungu_code("41730", dt.date(2020, 1, 1))
+    False
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ __all__ = [
     "PROVINCE_CODES",
     "AdminCode",
     "Sigungu",
+    "admin_code_history",
     "admin_codes",
     "is_known_sigungu_code",
+    "sigungu_code_problem",
     "sigungu_of",
 ]
 
@@ -151,41 +159,91 @@ def _date(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+def _day(text: str) -> str:
+    return text or "…"
+
+
+@cache
+def admin_code_history() -> dict[str, tuple[AdminCode, ...]]:
+    """Every si/gun/gu code with all its validity intervals (a code reused later has several).
+
+    Example:
+        >>> [(a.valid_from, a.valid_to) for a in admin_code_history()["41670"]]
+        [(datetime.date(2013, 9, 23), None)]
+    """
+    text = (files("ansim") / "_data" / "sigungu_codes.csv").read_text(encoding="utf-8")
+    history: dict[str, list[AdminCode]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        history.setdefault(row["code"], []).append(
+            AdminCode(
+                row["code"],
+                row["sido"],
+                row["name"],
+                row["parent"],
+                _date(row["valid_from"]),
+                _date(row["valid_to"]),
+            )
+        )
+    return {
+        code: tuple(sorted(spans, key=lambda a: a.valid_from or dt.date.min))
+        for code, spans in history.items()
+    }
+
+
 @cache
 def admin_codes() -> dict[str, AdminCode]:
-    """Every si/gun/gu code of every province, current and retired, by code.
+    """Every si/gun/gu code of every province, current and retired, by code (its last interval).
 
     Example:
         >>> codes = admin_codes()
         >>> codes["11110"].name, codes["41135"].parent, len(codes) > 300
         ('종로구', '41130', True)
     """
-    text = (files("ansim") / "_data" / "sigungu_codes.csv").read_text(encoding="utf-8")
-    return {
-        row["code"]: AdminCode(
-            row["code"],
-            row["sido"],
-            row["name"],
-            row["parent"],
-            _date(row["valid_from"]),
-            _date(row["valid_to"]),
-        )
-        for row in csv.DictReader(io.StringIO(text))
-    }
+    return {code: spans[-1] for code, spans in admin_code_history().items()}
 
 
-def is_known_sigungu_code(code: str) -> bool:
-    """Whether ``code`` is a MOIS si/gun/gu code in the shipped list (current or retired).
+def sigungu_code_problem(code: str, on: dt.date | None = None) -> str | None:
+    """Why ``code`` is not a valid si/gun/gu code (on the day ``on``, if given), or ``None``.
 
     Args:
         code: A five-digit code as text.
+        on: The day the code must have been in use; ``None``: in use at any time.
 
     Returns:
-        True if the code is in the list.
+        The reason (the code and the day, no other value), or ``None`` if valid.
+
+    Example:
+        >>> sigungu_code_problem("41670", dt.date(2012, 5, 1))
+        'code 41670 not valid on 2012-05-01: in use 2013-09-23 to …'
+        >>> sigungu_code_problem("41999"), sigungu_code_problem("51110", dt.date(2024, 1, 1))
+        ('unknown si/gun code', None)
     """
     if not _FIVE_DIGITS.match(code):
-        return False
-    return code in admin_codes() or code in GYEONGGI_SIGUNGU or code in GYEONGGI_GU
+        return "unknown si/gun code"
+    spans = admin_code_history().get(code)
+    if spans is None:
+        return "unknown si/gun code"
+    if on is None or any(a.valid_on(on) for a in spans):
+        return None
+    used = ", ".join(
+        f"{_day(a.valid_from.isoformat() if a.valid_from else '')} to "
+        f"{_day(a.valid_to.isoformat() if a.valid_to else '')}"
+        for a in spans
+    )
+    return f"code {code} not valid on {on.isoformat()}: in use {used}"
+
+
+def is_known_sigungu_code(code: str, on: dt.date | None = None) -> bool:
+    """Whether ``code`` is a MOIS si/gun/gu code in the shipped list.
+
+    Args:
+        code: A five-digit code as text.
+        on: The day the code must have been in use; ``None`` (the default): current or retired.
+
+    Returns:
+        True if the code is in the list (and was in use on ``on``).
+    """
+    return sigungu_code_problem(code, on) is None
 
 
 def sigungu_of(code: str) -> str:

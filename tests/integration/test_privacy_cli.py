@@ -78,15 +78,15 @@ def test_release_without_a_project_or_a_trial_file_is_refused(tmp_path: Path) ->
     _input(tmp_path)
     result = _ansim(["privacy", "release", "--spec", "spec.yaml"], tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: give --project, --store and --table")
+    assert result.stderr.startswith("error: give --project and --table")
     assert "Traceback" not in result.stderr
 
 
 def test_project_release_with_a_file_or_out_folder_is_refused(tmp_path: Path) -> None:
     rows = _input(tmp_path)
     result = _ansim(
-        ["privacy", "release", "--spec", "spec.yaml", "--project", "p1", "--store", "hub.duckdb",
-         "--table", "linked_t", "--input", str(rows), "--out", "o"],
+        ["privacy", "release", "--spec", "spec.yaml", "--project", "p1", "--table", "linked_t",
+         "--input", str(rows), "--out", "o"],
         tmp_path,
     )  # fmt: skip
     assert result.returncode == 2

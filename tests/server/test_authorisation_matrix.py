@@ -22,6 +22,9 @@ CROSSTAB = {
     "sql": "SELECT person_id, sex FROM register",
     "by": ["sex"],
 }
+DP_SPEC = (
+    "name: r\nrho: 0.1\nkeys: {sex: [M, F]}\nqueries: [{name: n, statistic: count, by: [sex]}]\n"
+)
 # name → (method, path, body, roles allowed in the project; "admin" for administrators)
 ENDPOINTS: dict[str, tuple[str, str, dict[str, object] | None, set[str]]] = {
     "project": ("GET", "/api/projects/{p}", None, {"member", "admin"}),
@@ -42,9 +45,16 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, object] | None, set[str]]] = {
                     {Role.LINKAGE_UNIT_OPERATOR}),
     "hub_combine": ("POST", "/api/projects/{p}/hub/combine", None, {Role.HUB_OPERATOR}),
     "hub_views": ("GET", "/api/projects/{p}/hub/views", None, {Role.ANALYST, Role.HUB_OPERATOR}),
+    "releases": ("GET", "/api/projects/{p}/releases", None, {Role.ANALYST, Role.OUTPUT_CHECKER}),
+    "submit_rate_table": ("POST", "/api/projects/{p}/releases/rate-table", {}, {Role.ANALYST}),
+    "submit_dp": ("POST", "/api/projects/{p}/releases/dp",
+                  {"spec": DP_SPEC, "table": "linked_register"}, {Role.ANALYST}),
+    "party_keys": ("GET", "/api/projects/{p}/parties/keys", None, {"member", "admin"}),
 }  # fmt: skip
 # what an allowed caller gets where the deployment holds nothing to act on (no package waits)
-WHEN_ALLOWED = {"linkage_run": 422, "hub_combine": 422}
+WHEN_ALLOWED = {"linkage_run": 422, "hub_combine": 422,
+                "submit_rate_table": 422,  # the hub holds no linked cases and register
+                "submit_dp": 409}  # the project has no privacy budget  # fmt: skip
 
 
 def _roles(user: str, project: str) -> set[object]:

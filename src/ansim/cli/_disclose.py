@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ansim.cli._app import app, console
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
+from ansim.cli._release import ServerOpt
 
 if TYPE_CHECKING:
-    from ansim.disclosure import Hierarchy, ProtectedTable, SuppressionRule
+    from ansim.disclosure import Hierarchy, Records, SuppressionRule
 
 __all__: list[str] = []
 
@@ -31,6 +31,26 @@ _NAMED_DELIMITERS = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "
 def _delimiter(text: str) -> str:
     r"""``\t``, ``tab``, ``comma``, ``semicolon`` and ``pipe`` name their characters."""
     return _NAMED_DELIMITERS.get(text.lower(), text)
+
+
+def _read(path: Path, delimiter: str, encoding: str | None) -> Records:
+    """The usable records of ``path``; unreadable rows are quarantined, not refused."""
+    from ansim.disclosure import read_records
+
+    return read_records(path, delimiter=_delimiter(delimiter), encoding=encoding)
+
+
+def _quarantined(records: Records, path: Path | None) -> str:
+    """Write the quarantine list to ``path`` and say what was set aside (``""`` if nothing)."""
+    if path is not None:
+        records.write_quarantine(path)
+    if not records.rows_quarantined:
+        return ""
+    where = f"listed in {path}" if path is not None else "give --out to write the list"
+    return (
+        f"; {records.rows_quarantined:,} of {records.rows_read:,} rows could not be read and "
+        f"were set aside ({where})"
+    )
 
 
 def _builtin(specs: list[str]) -> dict[str, Hierarchy]:
@@ -114,9 +134,12 @@ def disclose_microdata(
     """Anonymise microdata optimally (ARX-compatible Loss) and write the CSV and report.json.
 
     The CSV holds only the quasi-identifiers, the sensitive attribute and the ``--keep``
-    columns; report.json lists the columns dropped.
+    columns; report.json lists the columns dropped. Rows the reader cannot take (wrong column
+    count, unclosed quote, NUL or control characters, invalid Unicode) are left out and listed
+    in OUT/quarantine.csv (row, line range, reason; no values); report.json counts them.
     """
     from ansim.disclosure import (
+        QUARANTINE_FILE,
         DistinctLDiversity,
         EntropyLDiversity,
         KAnonymity,
@@ -126,7 +149,6 @@ def disclose_microdata(
         TCloseness,
         anonymise,
         output_columns,
-        read_microdata,
         risk_report,
         write_anonymisation,
     )
@@ -148,7 +170,8 @@ def disclose_microdata(
         raise InvalidSpecError(f"unknown metric {metric!r}; choose one of {choices}") from e
     if out.exists() and not out.is_dir():
         raise InvalidSpecError(f"--out {out} is a file; give a folder")
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    records = _read(input_path, delimiter, encoding)
+    table = records.table
     columns, _ = output_columns(
         table, names, [sensitive] if sensitive else [], kept, direct_identifiers=direct
     )
@@ -185,12 +208,14 @@ def disclose_microdata(
             "seconds": round(time.perf_counter() - started, 3),
             "search_seconds": round(result.seconds, 3),
             "output": "anonymised.csv",
+            **records.counts(),
         },
     )
+    note = _quarantined(records, out / QUARANTINE_FILE)
     levels = ", ".join(f"{a} {lv}" for a, lv in result.levels.items())
     console.print(
         f"levels: {levels}; {quality.value} {result.score:.6f}; "
-        f"{result.suppressed:,} of {result.records:,} records suppressed → {out}"
+        f"{result.suppressed:,} of {result.records:,} records suppressed{note} → {out}"
     )
 
 
@@ -289,28 +314,28 @@ def disclose_table(
     ] = None,
     project: Annotated[
         str | None,
-        typer.Option("--project", help="Submit the table to this project's release path."),
+        typer.Option(
+            "--project", help="Upload the records to the hub's server; submit the table there."
+        ),
     ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="With --project: its hub store (the ledger is beside it)."),
-    ] = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
 ) -> None:
     """Tabulate records with all margins, suppress sensitive cells, protect them, audit.
 
     OUT/table.csv shows every withheld cell as ``x`` (no status; the statuses are in
-    OUT/report.json) and is safe to open in a spreadsheet. With --project (and --store,
-    --contributor naming the persons' or firms' id column), the same files are submitted as
-    a candidate to the project's release service: only two output checkers' approvals and
-    ``ansim release publish`` release it, after the ledger's attacker LP.
+    OUT/report.json) and is safe to open in a spreadsheet. With --project (and --contributor
+    naming the persons' or firms' id column) this is a client of the hub's server ('ansim
+    login' first): the records file is uploaded, read and protected on the server and the
+    table submitted to the project's release path (OUT gets the submitted files): only two
+    output checkers' approvals and ``ansim release publish`` release it, after the ledger's
+    attacker LP. Rows the reader cannot take are left out and listed in OUT/quarantine.csv
+    (no values); report.json counts them (rows_read = rows_used + rows_quarantined).
     """
     from ansim.disclosure import (
+        QUARANTINE_FILE,
         SecondaryMethod,
         link_tables,
         protect_cells,
-        read_microdata,
         tabulate,
         write_protected_table,
     )
@@ -324,26 +349,29 @@ def disclose_table(
         chosen = SecondaryMethod(method.lower())
     except ValueError as e:
         raise InvalidSpecError(f"--method must be heuristic or optimal, not {method!r}") from e
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    if project is not None:
+        _Submitted(project, server, contributor, out).send(
+            input_path, by, value=value, threshold=threshold, dominance=dominance, p=p_percent,
+            method=chosen.value, delimiter=_delimiter(delimiter), encoding=encoding,
+            refused={"--round": round_base, "--hierarchies": hierarchies},
+        )  # fmt: skip
+        return
+    records = _read(input_path, delimiter, encoding)
+    table = records.table
     found = _table_hierarchies(hierarchies, dimensions, hierarchy_delimiter)
     if round_base is not None:
         from ansim.disclosure import controlled_rounding, write_rounded_table
-
-        if project is not None:
-            raise InvalidSpecError(
-                "--round with --project: the release ledger audits exact counts; submit a "
-                "suppressed table"
-            )
 
         cells = link_tables(*(tabulate(table, t, value=value, hierarchies=found) for t in tables))
         rounded = controlled_rounding(cells, round_base)
         write_rounded_table(
             rounded, out, delimiter=_delimiter(delimiter),
-            extra={"seconds": round(time.perf_counter() - started, 3)},
+            extra={"seconds": round(time.perf_counter() - started, 3), **records.counts()},
         )  # fmt: skip
+        note = _quarantined(records, out / QUARANTINE_FILE)
         console.print(
-            f"{cells.cells:,} cells rounded to base {round_base}: {rounded.changed:,} changed → "
-            f"{out}"
+            f"{cells.cells:,} cells rounded to base {round_base}: {rounded.changed:,} changed"
+            f"{note} → {out}"
         )
         return
     cells = link_tables(
@@ -353,67 +381,76 @@ def disclose_table(
         )
     )
     protected = protect_cells(cells, rules, method=chosen)
-    extra = {"seconds": round(time.perf_counter() - started, 3)}
-    if project is None:
-        write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
-    else:
-        _submit_table(protected, out, _Governed(project, store, home, url, contributor),
-                      threshold or 1, _delimiter(delimiter), extra)  # fmt: skip
+    extra = {"seconds": round(time.perf_counter() - started, 3), **records.counts()}
+    write_protected_table(protected, out, delimiter=_delimiter(delimiter), extra=extra)
+    note = _quarantined(records, out / QUARANTINE_FILE)
     s = protected.summary()
     console.print(
         f"{s['cells']:,} cells: {s['primary']:,} sensitive, {s['secondary']:,} secondary; "
-        f"audit {'passed' if s['audit_passed'] else 'FAILED'} → {out}"
+        f"audit {'passed' if s['audit_passed'] else 'FAILED'}{note} → {out}"
     )
 
 
 @dataclass(frozen=True)
-class _Governed:
-    """Where ``disclose table --project`` submits its table."""
+class _Submitted:
+    """Where ``disclose table --project`` submits its table: the hub's server."""
 
     project: str
-    store: Path | None
-    home: Path
-    url: str | None
+    server: str | None
     contributor: str | None
+    out: Path
 
+    def send(self, records: Path, by: list[str], *, refused: dict[str, Any], **rules: Any) -> None:
+        """Upload the records; the server protects and submits the table; OUT gets its files.
 
-def _submit_table(  # noqa: PLR0917 - the table, where it goes and how it is written
-    protected: ProtectedTable,
-    out: Path,
-    governed: _Governed,
-    threshold: int,
-    delimiter: str,
-    extra: dict[str, Any],
-) -> None:
-    """Write the candidate's files to ``out`` and submit them to the project's release path."""
-    from ansim._atomic import write_bytes_atomic
-    from ansim.cli._acting import acting_user
-    from ansim.cli._release import release_service
-    from ansim.errors import InvalidSpecError
-    from ansim.release import Candidate
+        Raises:
+            InvalidSpecError: No contributor column, or an option the server does not take.
+        """
+        from ansim.cli._release import hub_client
+        from ansim.errors import InvalidSpecError
 
-    if governed.store is None or governed.contributor is None:
-        raise InvalidSpecError(
-            "--project needs --store (the project's hub store) and --contributor (the column "
-            "of the persons' or firms' ids the ledger audits)"
+        if self.contributor is None:
+            raise InvalidSpecError(
+                "--project needs --contributor (the column of the persons' or firms' ids the "
+                "ledger audits)"
+            )
+        given = [flag for flag, v in refused.items() if v is not None]
+        if given:
+            raise InvalidSpecError(
+                f"{', '.join(given)} with --project: the server protects exact, suppressed "
+                "tables over the built-in margins; submit without it"
+            )
+        if not rules.get("threshold"):
+            raise InvalidSpecError(
+                "--project needs --threshold of at least 1: the ledger audits the groups below it"
+            )
+        if self.out.exists() and not self.out.is_dir():
+            raise InvalidSpecError(f"--out {self.out} is a file; give a folder")
+        if not records.is_file():
+            raise InvalidSpecError(f"input file {records} does not exist")
+        fields = {"by": by, "contributor": self.contributor, **rules}
+        with hub_client(self.server) as client:
+            done = client.releases.submit_table(self.project, records, fields)
+            submitted = str((done.get("submission") or {}).get("id"))
+            files = client.releases.fetch(self.project, submitted)
+        self._write(files)
+        q = done.get("quarantine") or {}
+        s = done.get("summary") or {}
+        console.print(
+            f"{q.get('rows_used', 0):,} of {q.get('rows_read', 0):,} rows used, "
+            f"{q.get('rows_quarantined', 0):,} quarantined by the server; {s.get('cells', 0):,} "
+            f"cells: {s.get('primary', 0):,} sensitive, {s.get('secondary', 0):,} secondary; "
+            f"submitted as {submitted} to {self.project}'s release path: two output checkers "
+            f"approve it, then 'ansim release publish' releases it → {self.out}",
+            highlight=False,
         )
-    user = acting_user()
-    candidate = Candidate.protected_table(
-        protected, threshold=threshold, unit=governed.contributor, delimiter=delimiter,
-        extra=extra,
-    )  # fmt: skip
-    gov = open_governance(governed.home, governed.url)
-    try:
-        submitted = release_service(gov, governed.project, governed.store).submit(user, candidate)
-    finally:
-        gov.close()
-    for name, data in candidate.files.items():
-        write_bytes_atomic(data, out / name)
-    console.print(
-        f"submitted as {submitted.id} to {governed.project}'s release path: two output "
-        "checkers approve it, then 'ansim release publish' releases it",
-        highlight=False,
-    )
+
+    def _write(self, files: dict[str, bytes]) -> None:
+        from ansim._atomic import write_bytes_atomic
+
+        for name, data in files.items():
+            if Path(name).name == name and not name.startswith("."):
+                write_bytes_atomic(data, self.out / name)
 
 
 @disclose_app.command("risk")
@@ -431,18 +468,32 @@ def disclose_risk(
     delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator.")] = ",",
     encoding: Annotated[str | None, typer.Option("--encoding")] = None,
 ) -> None:
-    """Measure re-identification risk (prosecutor, journalist, marketer, uniques)."""
+    """Measure re-identification risk (prosecutor, journalist, marketer, uniques).
+
+    Rows the reader cannot take are left out and counted; with --out F.json they are listed in
+    F.quarantine.csv beside it (row, line range, reason; no values).
+    """
     import json
 
-    from ansim._atomic import write_text_atomic
-    from ansim.disclosure import read_microdata, risk_profile
+    from rich.console import Console
 
-    table = read_microdata(input_path, delimiter=_delimiter(delimiter), encoding=encoding)
+    from ansim._atomic import write_text_atomic
+    from ansim.disclosure import risk_profile
+
+    records = _read(input_path, delimiter, encoding)
     names = [name.strip() for name in qi.split(",") if name.strip()]
     profile = risk_profile(
-        table, names, threshold=threshold, sampling_fraction=sampling_fraction
+        records.table, names, threshold=threshold, sampling_fraction=sampling_fraction
     ).to_dict()
-    text = json.dumps({"quasi_identifiers": names, **profile}, indent=2, ensure_ascii=False)
+    # The quarantine list sits beside the JSON file: risk.json → risk.quarantine.csv.
+    listing = None if out is None else out.with_name(f"{out.stem}.quarantine.csv")
+    report = {"quasi_identifiers": names, **profile, **records.counts()}
+    if listing is not None:
+        report["quarantine_file"] = listing.name
+    text = json.dumps(report, indent=2, ensure_ascii=False)
     if out is not None:
         write_text_atomic(text + "\n", out)
+    note = _quarantined(records, listing)
     console.print(text, highlight=False)
+    if note:
+        Console(stderr=True).print(f"note: {note.removeprefix('; ')}", highlight=False)

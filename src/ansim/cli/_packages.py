@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ansim.cli._app import app, console
+
+if TYPE_CHECKING:
+    from ansim.packages import PartyPublicKeys
 
 __all__: list[str] = []
 
@@ -45,15 +48,64 @@ def keys_init(
 
 @keys_app.command("trust")
 def keys_trust(
-    public: Annotated[Path, typer.Option("--public", help="Another party's party.json.")],
     store: StoreOpt,
+    public: Annotated[
+        Path | None, typer.Option("--public", help="Another party's party.json.")
+    ] = None,
+    from_server: Annotated[
+        bool,
+        typer.Option(
+            "--from-server",
+            help="Fetch the project's linkage unit's and hub's public keys (ansim login first).",
+        ),
+    ] = False,
+    project: Annotated[
+        str | None, typer.Option("--project", help="With --from-server: the project.")
+    ] = None,
+    fingerprint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fingerprint", help="With --from-server: trust only the keys of this fingerprint."
+        ),
+    ] = None,
 ) -> None:
     """Trust another party's public keys (compare the fingerprint with them first)."""
+    from ansim.errors import InvalidSpecError
     from ansim.packages import PartyKeyStore, PartyPublicKeys
 
-    keys = PartyPublicKeys.from_json(public.read_text("utf-8"))
-    PartyKeyStore.open(store, passphrase=passphrase()).trust(keys)
-    console.print(f"trusted {keys.party!r} (fingerprint {keys.fingerprint})")
+    if from_server == (public is not None):
+        raise InvalidSpecError("give --public FILE or --from-server --project P")
+    if public is not None:
+        found = [PartyPublicKeys.from_json(public.read_text("utf-8"))]
+    else:
+        found = _server_keys(project, fingerprint or [])
+    keystore = PartyKeyStore.open(store, passphrase=passphrase())
+    for keys in found:
+        keystore.trust(keys)
+        console.print(f"trusted {keys.party!r} (fingerprint {keys.fingerprint})")
+
+
+def _server_keys(project: str | None, fingerprints: list[str]) -> list[PartyPublicKeys]:
+    """The project's receiving parties' keys from the hub's server; the given ones required."""
+    from ansim.cli._release import hub_client
+    from ansim.errors import InvalidSpecError
+    from ansim.packages import PartyPublicKeys
+
+    if project is None:
+        raise InvalidSpecError("--from-server needs --project P")
+    with hub_client() as client:
+        answer = client.custodian.party_keys(project)
+    found = [PartyPublicKeys.from_json(str(p.get("keys"))) for p in answer]
+    if not found:
+        raise InvalidSpecError(f"the server holds no public keys of project {project!r}'s parties")
+    missing = set(fingerprints) - {k.fingerprint for k in found}
+    if missing:
+        raise InvalidSpecError(
+            f"the server's keys do not have the fingerprint(s) {', '.join(sorted(missing))}: "
+            "nothing trusted; ask the parties which keys they use"
+        )
+    # with fingerprints given, only the keys they name are trusted
+    return [k for k in found if k.fingerprint in fingerprints] if fingerprints else found
 
 
 @package_app.command("seal")

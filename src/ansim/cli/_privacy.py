@@ -1,12 +1,13 @@
 """Differential-privacy commands: ``ansim privacy budget``, ``release`` and ``synthesize``.
 
-None takes a user name: a name proves nothing. ``release --project`` reads the project's hub
-store as the user ``ansim login`` proved, charges the project's privacy budget once, and
-submits each DP table (CSV, JSON and a ``portal.json`` with 95% intervals) to the project's one
-release path: nothing is written outside the hub until two output checkers approve it and one
-publishes it (``ansim release review/publish``). Without ``--project``, ``release`` is a
-*trial* on a plain file with a one-off budget: it writes into ``--out/trial-not-for-publication``
-with a notice saying it was not reviewed and may not be published. ``synthesize`` still works
+None takes a user name: a name proves nothing. ``release --project`` is a client of the hub's
+server: the server reads the project's hub table as the user ``ansim login`` proved, charges
+the project's privacy budget once, and submits each DP table (CSV, JSON and a ``portal.json``
+with 95% intervals) to the project's one release path: nothing is written outside the hub
+until two output checkers approve it and one publishes it (``ansim release review/publish``).
+Without ``--project``, ``release`` is a *trial* on a plain file with a one-off budget: it
+writes into ``--out/trial-not-for-publication`` with a notice saying it was not reviewed and
+may not be published. ``synthesize`` still works
 on a plain file with a one-off budget.
 """
 
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ansim.cli._app import app, console
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
+from ansim.cli._release import ServerOpt
 
 if TYPE_CHECKING:
     from ansim.privacy import ReleaseSpec
@@ -71,9 +72,6 @@ def privacy_release(
         str | None,
         typer.Option("--project", help="Release from this project: reviewed, then published."),
     ] = None,
-    store: Annotated[
-        Path | None, typer.Option("--store", help="The project's hub store (with --project).")
-    ] = None,
     table: Annotated[
         str | None, typer.Option("--table", help="The hub table to read (with --project).")
     ] = None,
@@ -85,10 +83,12 @@ def privacy_release(
         typer.Option("--out", help="Trial only: folder for trial-not-for-publication/."),
     ] = None,
     rho: Annotated[float | None, _RHO] = None,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
 ) -> None:
     """Submit DP tables with 95% intervals for review (--project), or make a trial from a file.
+
+    With --project this is a client of the hub's server ('ansim login' first): the server
+    reads the hub table, charges the project's budget and submits the tables.
 
     차분 프라이버시 공표: 프로젝트의 공표 경로로 제출합니다(반출 검토자 두 명의 승인 후 공개).
     """
@@ -98,19 +98,19 @@ def privacy_release(
     if project is None:
         if input_path is None or out is None:
             raise InvalidSpecError(
-                "give --project, --store and --table to release a project's data, or --input "
-                "and --out for a trial that may not be published"
+                "give --project and --table to release a project's data (through the hub's "
+                "server), or --input and --out for a trial that may not be published"
             )
         _trial(spec, input_path, out, rho)
         return
     if input_path is not None or out is not None:
         raise InvalidSpecError(
-            "with --project the rows are the project's hub table (--store, --table) and nothing "
-            "is written before review: the checkers publish with 'ansim release publish --out'"
+            "with --project the rows are the project's hub table (--table) and nothing is "
+            "written before review: the checkers publish with 'ansim release publish --out'"
         )
-    if store is None or table is None:
-        raise InvalidSpecError("with --project give the hub store (--store) and table (--table)")
-    _submit(spec, project=project, store=store, table=table, home=home, url=url)
+    if table is None:
+        raise InvalidSpecError("with --project give the hub table to read (--table)")
+    _submit(spec, spec_path, project=project, table=table, rho=rho, server=server)
 
 
 def _trial(spec: ReleaseSpec, input_path: Path, out: Path, rho: float | None) -> None:
@@ -131,30 +131,31 @@ def _trial(spec: ReleaseSpec, input_path: Path, out: Path, rho: float | None) ->
 
 
 def _submit(
-    spec: ReleaseSpec, *, project: str, store: Path, table: str, home: Path, url: str | None
+    spec: ReleaseSpec,
+    spec_path: Path,
+    *,
+    project: str,
+    table: str,
+    rho: float | None,
+    server: str | None,
 ) -> None:
-    from ansim.cli import _acting
-    from ansim.cli._release import deployment_home, release_service
-    from ansim.governance import PrivacyLedger
-    from ansim.privacy import release_for_review, review_hint
+    from ansim._specfile import read_spec_text
+    from ansim.cli._release import hub_client
+    from ansim.privacy import review_hint
+    from ansim.release import Submission
 
-    user = _acting.acting_user()
-    gov = open_governance(home, url)
-    try:
-        service = release_service(gov, project, store, portal_home=deployment_home(home))
-        with gov.open_hub_store(user, project, store) as engine:
-            release, submitted = release_for_review(service, user, spec, engine=engine, table=table)
-        left = PrivacyLedger(gov).balance(project).rho_remaining
-    finally:
-        gov.close()
-    ids = ", ".join(s.id for s in submitted)
-    where = {"project": project, "store": store}
+    with hub_client(server) as client:
+        done = client.releases.submit_dp(
+            project, read_spec_text(spec_path, "release spec"), table, rho
+        )
+    submitted = [Submission.from_dict(s) for s in done.get("submissions") or ()]
     console.print(
-        f"charged rho {release.plan.rho:.4g} (epsilon {release.plan.epsilon:.3g} at delta "
-        f"{spec.conversion_delta:g}) to project {project}'s privacy budget ({left:.4g} left; "
-        f"privacy unit: {release.plan.spec.privacy_unit}); submitted {ids} for review — nothing "
-        f"is published yet (검토 대기: 반출 검토자 두 명의 승인 후 공개). "
-        f"{review_hint(submitted, where)}",
+        f"charged rho {done.get('rho', 0):.4g} (epsilon {done.get('epsilon', 0):.3g} at delta "
+        f"{spec.conversion_delta:g}) to project {project}'s privacy budget "
+        f"({done.get('rho_remaining', 0):.4g} left; privacy unit: {done.get('privacy_unit')}); "
+        f"submitted {', '.join(s.id for s in submitted)} for review — nothing is published yet "
+        f"(검토 대기: 반출 검토자 두 명의 승인 후 공개). "
+        f"{review_hint(submitted, {'project': project})}",
         highlight=False,
     )
 
@@ -176,16 +177,27 @@ def privacy_synthesize(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the record sampling (not of the noise).")
     ] = None,
+    mechanism: Annotated[
+        str | None,
+        typer.Option(
+            "--mechanism", help="mst or aim (overrides the spec's method; default: the spec's)."
+        ),
+    ] = None,
 ) -> None:
-    """DP synthetic microdata (MST through mbi) from a file, paid from a one-off budget.
+    """DP synthetic microdata (MST or AIM through mbi) from a file, paid from a one-off budget.
 
     합성 데이터: 차등정보보호(DP)로 만든 가상 마이크로데이터.
     """
     from ansim._specfile import parse_yaml, read_spec_text
     from ansim.errors import InvalidSpecError
-    from ansim.privacy import parse_synthesis_spec, synthesize_file
+    from ansim.privacy import SynthesisMethod, parse_synthesis_spec, synthesize_file
 
     data = parse_yaml(read_spec_text(spec_path, "synthesis spec"), "the synthesis spec")
+    if mechanism is not None:
+        if mechanism not in {m.value for m in SynthesisMethod}:
+            raise InvalidSpecError(f"--mechanism {mechanism!r}: give mst or aim")
+        if isinstance(data, dict):
+            data = {**data, "method": mechanism}
     spec = parse_synthesis_spec(data, rho=rho)
     if seed is not None:
         spec = spec.with_seed(seed)

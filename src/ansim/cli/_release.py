@@ -1,11 +1,11 @@
-"""Release commands: ``ansim release table/queue/review/publish``: the project's one release path.
+"""Release commands: ``ansim release table/queue/review/publish``: clients of the hub's server.
 
-``release table`` makes the rate table in the hub and submits it to the project's release
-service (:class:`~ansim.release.ReleaseService`); nothing is written outside the hub until two
-output checkers other than its author approve it and one of them publishes it with
-``release publish``, after the ledger's attacker LP over everything the project has released.
-The acting user is the one ``ansim login`` proved (never a name given here); the ledger lives
-beside the project's hub store (``<store dir>/workspace``), as the workspace's does.
+``release table`` asks the server to make the rate table inside the hub and submit it to the
+project's release path (:class:`~ansim.services.Release`); nothing leaves the hub until two
+output checkers other than its author approve it and one of them publishes it with ``release
+publish``, after the ledger's attacker LP; the released files are then fetched into ``--out``.
+Every command acts as the user whose token ``ansim login`` stored (the server says who that
+is); none opens the governance store, the hub store or a key from the user's own process.
 """
 
 from __future__ import annotations
@@ -15,104 +15,118 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ansim.cli._acting import acting_user
 from ansim.cli._app import console, release_app
-from ansim.cli._audit import DEFAULT_HOME, HomeOpt, UrlOpt, open_governance
 
 if TYPE_CHECKING:
-    from ansim.governance import Governance
-    from ansim.release import ReleaseService
+    from ansim.client import Client
 
-__all__ = ["deployment_home", "release_service"]
+__all__ = ["ServerOpt", "hub_client", "write_release_files"]
 
 Project = Annotated[str, typer.Option("--project", help="The project.")]
-Store = Annotated[
-    Path, typer.Option("--store", help="The project's hub store (its release ledger is beside it).")
-]
 ReleaseId = Annotated[str, typer.Argument(help="Submission id, such as rel-0001.")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="The hub's server (default: the one 'ansim login' stored; another needs a login).",
+    ),
+]
 
 
-def deployment_home(governance_home: Path) -> Path:
-    """The deployment home whose portal shows a governance home's releases.
-
-    The inverse of ``ansim serve``'s layout: a governance home nested as ``DIR/governance``
-    belongs to ``DIR``; otherwise it is the deployment home itself.
-
-    Example:
-        >>> deployment_home(Path("demo/governance")), deployment_home(Path("site"))
-        (PosixPath('demo'), PosixPath('site'))
-    """
-    return governance_home.parent if governance_home.name == "governance" else governance_home
-
-
-def release_service(
-    governance: Governance, project: str, store: Path, *, portal_home: Path | None = None
-) -> ReleaseService:
-    """The project's release service; its ledger is beside the hub store, in ``workspace``.
+def hub_client(server: str | None = None) -> Client:
+    """A client of the hub's server with the token ``ansim login`` stored.
 
     Args:
-        governance: The governance service.
-        project: The project.
-        store: The project's hub store.
-        portal_home: The deployment home whose portal shows released ``portal.json`` tables
-            (``None``: a candidate may not carry one).
-    """
-    from ansim.release import ReleaseService
+        server: The server the user means; the stored token is sent to no other.
 
-    return ReleaseService(governance, project, store.parent / "workspace", portal_home=portal_home)
+    Raises:
+        AccessDenied: Not logged in, or logged in to another server.
+    """
+    from ansim.client import Client, Credentials, normalise_server
+    from ansim.errors import AccessDenied
+
+    stored = Credentials.load()
+    if server is not None and normalise_server(server) != stored.server:
+        raise AccessDenied(
+            f"logged in to {stored.server}, not to {normalise_server(server)}: run 'ansim "
+            "login --server URL' for that server first"
+        )
+    return Client(stored.server, stored.token)
+
+
+def write_release_files(files: dict[str, bytes], out: Path) -> None:
+    """Write fetched files and their ``SHA256SUMS`` into the new folder ``out``, all or none.
+
+    Raises:
+        InvalidSpecError: ``out`` exists.
+    """
+    import hashlib
+    import shutil
+    import tempfile
+
+    from ansim.errors import InvalidSpecError
+
+    if out.exists():
+        raise InvalidSpecError(f"{out} exists: publish into a new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, data in files.items():
+            if Path(name).name != name or name.startswith("."):
+                raise InvalidSpecError(f"the server sent a file named {name!r}: not written")
+            (staging / name).write_bytes(data)
+        sums = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()))
+        (staging / "SHA256SUMS").write_text(sums, encoding="utf-8")
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 @release_app.command("table")
 def release_table(
     *,
-    store: Store,
     project: Project,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
     events: Annotated[str, typer.Option("--events")] = "gyeonggi_cases",
     population: Annotated[str, typer.Option("--population")] = "kostat_register",
     threshold: Annotated[int, typer.Option("--threshold", help="Smallest publishable cell.")] = 10,
 ) -> None:
-    """Make events per 100,000 by si/gun × age band × sex and submit it for review.
+    """Make events per 100,000 by si/gun × age band × sex in the hub and submit it for review.
 
     Cells with fewer than the threshold, and cells the project's release ledger would refuse
     given everything it has released, are shown as ``x``.
     """
-    from ansim.release import Candidate, RateTableSpec, rate_table, vet_rate_table
-
-    user = acting_user()
-    spec = RateTableSpec(events=events, population=population, threshold=threshold)
-    gov = open_governance(home, url)
-    try:
-        service = release_service(gov, project, store)
-        with gov.open_hub_store(user, project, store) as engine:
-            # cells the project's ledger would refuse, given all it released, are x too
-            released = vet_rate_table(rate_table(engine, spec), service.ledger)
-        submitted = service.submit(user, Candidate.rate_table(released))
-    finally:
-        gov.close()
-    s = released.summary
+    with hub_client(server) as client:
+        done = client.releases.submit_rate_table(
+            project, events=events, population=population, threshold=threshold
+        )
+    submitted = done.get("submission") or {}
     console.print(
-        f"{s['cells']:,} cells, {s['cells_suppressed']:,} suppressed: submitted as "
-        f"{submitted.id} for review (two output checkers, then 'ansim release publish')",
+        f"{done.get('cells', 0):,} cells, {done.get('cells_suppressed', 0):,} suppressed: "
+        f"submitted as {submitted.get('id')} for review (two output checkers, then 'ansim "
+        "release publish')",
         highlight=False,
     )
 
 
 @release_app.command("queue")
 def release_queue(
-    *, store: Store, project: Project, home: HomeOpt = DEFAULT_HOME, url: UrlOpt = None
+    *,
+    project: Project,
+    server: ServerOpt = None,
+    waiting: Annotated[
+        bool, typer.Option("--waiting", help="Only the submissions awaiting review.")
+    ] = False,
 ) -> None:
     """List the project's submissions and where each is in review."""
-    gov = open_governance(home, url)
-    try:
-        found = release_service(gov, project, store).all()
-    finally:
-        gov.close()
+    with hub_client(server) as client:
+        found = client.releases.submissions(project, queue=waiting)
     for item in found:
         console.print(
-            f"{item.id} {item.kind.value} {item.status.value} "
-            f"({len(item.approvals)}/{item.needed} approvals) by {item.author}: {item.title}",
+            f"{item.get('id')} {item.get('kind')} {item.get('status')} "
+            f"({len(item.get('approvals') or ())}/{item.get('needed')} approvals) by "
+            f"{item.get('author')}: {item.get('title')}",
             highlight=False,
         )
 
@@ -121,26 +135,17 @@ def release_queue(
 def release_review(
     release: ReleaseId,
     *,
-    store: Store,
     project: Project,
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
     reject: Annotated[bool, typer.Option("--reject")] = False,
     comment: Annotated[str, typer.Option("--comment")] = "",
 ) -> None:
     """Approve (default) or reject a submission, as an output checker who is not its author."""
-    user = acting_user()
-    gov = open_governance(home, url)
-    try:
-        service = release_service(gov, project, store)
-        if reject:
-            done = service.reject(user, release, comment)
-        else:
-            done = service.approve(user, release, comment)
-    finally:
-        gov.close()
+    with hub_client(server) as client:
+        done = client.releases.review(project, release, "reject" if reject else "approve", comment)
     console.print(
-        f"{done.id}: {done.status.value} ({len(done.approvals)}/{done.needed} approvals)",
+        f"{done.get('id')}: {done.get('status')} "
+        f"({len(done.get('approvals') or ())}/{done.get('needed')} approvals)",
         highlight=False,
     )
 
@@ -149,22 +154,22 @@ def release_review(
 def release_publish(
     release: ReleaseId,
     *,
-    store: Store,
     project: Project,
     out: Annotated[Path, typer.Option("--out", help="A new directory for the released files.")],
-    home: HomeOpt = DEFAULT_HOME,
-    url: UrlOpt = None,
+    server: ServerOpt = None,
 ) -> None:
-    """Publish an approved submission, if the ledger's attacker LP allows it."""
-    user = acting_user()
-    gov = open_governance(home, url)
-    try:
-        service = release_service(gov, project, store, portal_home=deployment_home(home))
-        published = service.release(user, release, out)
-    finally:
-        gov.close()
+    """Publish an approved submission, if the ledger's attacker LP allows it; fetch its files."""
+    from ansim.errors import InvalidSpecError
+
+    if out.exists():  # refused before the server releases anything
+        raise InvalidSpecError(f"{out} exists: publish into a new directory")
+    with hub_client(server) as client:
+        published = client.releases.release(project, release)
+        files = client.releases.fetch(project, release)
+    write_release_files(files, out)
+    audit = published.get("audit") or {}
     console.print(
-        f"released {published.submission} to {out} ({len(published.checksums)} files; ledger: "
-        f"{published.audit.releases} releases, {published.audit.cells} cells audited)",
+        f"released {release} to {out} ({len(files)} files; ledger: "
+        f"{audit.get('releases')} releases, {audit.get('cells')} cells audited)",
         highlight=False,
     )

@@ -18,6 +18,7 @@ from ansim.client._api import (
     HubClient,
     Identity,
     LinkageClient,
+    ReleaseClient,
     WorkspaceClient,
 )
 from ansim.client._credentials import Credentials, credentials_path, normalise_server
@@ -32,6 +33,7 @@ __all__ = [
     "HubClient",
     "Identity",
     "LinkageClient",
+    "ReleaseClient",
     "Transport",
     "WorkspaceClient",
     "credentials_path",

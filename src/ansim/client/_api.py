@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ __all__ = [
     "HubClient",
     "Identity",
     "LinkageClient",
+    "ReleaseClient",
     "WorkspaceClient",
 ]
 
@@ -171,6 +173,14 @@ class Custodian(_Part):
         )
         return answer if isinstance(answer, dict) else {}
 
+    def party_keys(self, project: str) -> list[JSON]:
+        """The project's receiving parties' public keys.
+
+        Each has ``role``, ``party``, ``fingerprint`` and ``keys`` (the ``party.json`` text).
+        """
+        path = f"/api/projects/{_p(project)}/parties/keys"
+        return _list(self._t.request("GET", path), "GET parties/keys")
+
     def send_package(self, project: str, package: Path) -> JSON:
         """Upload one sealed package (the server checks its header, size and the sender's role)."""
         files = {"package": (package.name, package.read_bytes(), "application/octet-stream")}
@@ -271,6 +281,91 @@ class WorkspaceClient(_Part):
         return _object(self._t.request("POST", path), "POST release")
 
 
+class ReleaseClient(_Part):
+    """A project's release path: submissions made in the hub, their review, their release."""
+
+    def _path(self, project: str, rest: str = "") -> str:
+        return f"/api/projects/{_p(project)}/releases{rest}"
+
+    def submit_rate_table(
+        self, project: str, *, events: str, population: str, threshold: int
+    ) -> JSON:
+        """Make the rate table in the hub and submit it (``submission``, ``cells``, …)."""
+        body = {"events": events, "population": population, "threshold": threshold}
+        answer = self._t.request("POST", self._path(project, "/rate-table"), body=body)
+        return _object(answer, "POST rate-table")
+
+    def submit_dp(self, project: str, spec: str, table: str, rho: float | None = None) -> JSON:
+        """Charge the project's budget once and submit DP tables (the spec's YAML text)."""
+        body: JSON = {"spec": spec, "table": table, "rho": rho}
+        return _object(self._t.request("POST", self._path(project, "/dp"), body=body), "POST dp")
+
+    def submit_table(self, project: str, records: Path, fields: dict[str, Any]) -> JSON:
+        """Upload records and submit the protected table the server makes of them.
+
+        Args:
+            project: The project.
+            records: The records file (read on the server, then deleted there).
+            fields: ``by`` (a list), ``contributor`` and the optional rules and options.
+
+        Returns:
+            ``submission``, the table's ``summary`` and the ``quarantine`` counts.
+        """
+        files = {"records": (records.name, records.read_bytes(), "application/octet-stream")}
+        data = {k: v for k, v in fields.items() if v is not None}
+        answer = self._t.request(
+            "POST", self._path(project, "/protected-table"), files=files, data=data
+        )
+        return _object(answer, "POST protected-table")
+
+    def submissions(self, project: str, *, queue: bool = False) -> list[JSON]:
+        """Every submission (or those awaiting review), oldest first."""
+        params = {"queue": "true"} if queue else None
+        return _list(self._t.request("GET", self._path(project), params=params), "GET releases")
+
+    def submission(self, project: str, release: str) -> JSON:
+        """One submission's state."""
+        return _object(self._t.request("GET", self._path(project, f"/{_p(release)}")), "GET")
+
+    def review(self, project: str, release: str, decision: str, comment: str) -> JSON:
+        """Approve or reject a submission (``decision``: approve | reject)."""
+        path = self._path(project, f"/{_p(release)}/reviews")
+        body = {"decision": decision, "comment": comment}
+        return _object(self._t.request("POST", path, body=body), "POST reviews")
+
+    def release(self, project: str, release: str) -> JSON:
+        """Release an approved submission on the server (the ledger's attacker LP first)."""
+        path = self._path(project, f"/{_p(release)}/release")
+        return _object(self._t.request("POST", path), "POST release")
+
+    def files(self, project: str, release: str) -> dict[str, str]:
+        """File name → SHA-256 of what a submission publishes."""
+        answer = _object(self._t.request("GET", self._path(project, f"/{_p(release)}/files")),
+                         "GET files")  # fmt: skip
+        files = answer.get("files")
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ServerError("the server's files answer holds no checksums")
+        return {str(k): v for k, v in files.items()}
+
+    def file(self, project: str, release: str, name: str) -> bytes:
+        """One file's bytes, checked against nothing yet (see :meth:`fetch`)."""
+        return self._t.get_bytes(self._path(project, f"/{_p(release)}/files/{_p(name)}"))
+
+    def fetch(self, project: str, release: str) -> dict[str, bytes]:
+        """Every file of a submission, each checked against the checksum the server gave.
+
+        Raises:
+            ServerError: A file does not match its checksum.
+        """
+        found = {}
+        for name, digest in self.files(project, release).items():
+            data = self.file(project, release, name)
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise ServerError(f"{name} of {release} does not match its checksum: fetch again")
+            found[name] = data
+        return found
+
+
 class Audit(_Part):
     """The audit chain as the server holds it."""
 
@@ -318,6 +413,7 @@ class Client(Closing):
         self.workspace = WorkspaceClient(self.transport)
         self.linkage = LinkageClient(self.transport)
         self.hub = HubClient(self.transport)
+        self.releases = ReleaseClient(self.transport)
         self.audit = Audit(self.transport)
 
     @classmethod

@@ -127,6 +127,7 @@ class Transport(Closing):
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str | int] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> Any:
         """Send one request and return its JSON answer (``None`` for an empty one).
 
@@ -141,7 +142,13 @@ class Transport(Closing):
         headers = {"X-CSRF-Token": self._csrf} if self._csrf and method != "GET" else {}
         try:
             response = self._http.request(
-                method, path, json=body, params=params, files=files, headers=headers
+                method,
+                path,
+                json=body,
+                params=params,
+                files=files,
+                data=data,
+                headers=headers,
             )
         except httpx.HTTPError as e:
             raise ServerError(

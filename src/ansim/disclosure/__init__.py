@@ -51,6 +51,7 @@ from ansim.disclosure._protect import (
     write_protected_table,
     write_rounded_table,
 )
+from ansim.disclosure._records import QUARANTINE_FILE, Records, read_records
 from ansim.disclosure._risk import RiskProfile, risk_profile, risk_report
 from ansim.disclosure._rounding import RoundedTable, controlled_rounding
 from ansim.disclosure._scaled import anonymise_on, encode_on, outliers_on
@@ -63,6 +64,7 @@ from ansim.disclosure._secondary import (
 from ansim.disclosure._table import TOTAL, Additivity, TableCells, link_tables, tabulate
 
 __all__ = [
+    "QUARANTINE_FILE",
     "SUPPRESSED",
     "SUPPRESSED_SYMBOL",
     "TOTAL",
@@ -79,6 +81,7 @@ __all__ = [
     "PrivacyModel",
     "ProtectedTable",
     "QualityModel",
+    "Records",
     "RecursiveCLDiversity",
     "RiskProfile",
     "RoundedTable",
@@ -107,6 +110,7 @@ __all__ = [
     "protected_table_files",
     "read_hierarchy",
     "read_microdata",
+    "read_records",
     "risk_profile",
     "risk_report",
     "secondary_suppression",

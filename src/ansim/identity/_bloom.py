@@ -266,13 +266,13 @@ def _diffuse(words: _U64, taps: _I64) -> _U64:
     return out
 
 
-def _harden(words: _U64, spec: EncodingSpec, key: bytes, label: str) -> _U64:
+def _harden(words: _U64, spec: EncodingSpec, key: bytes, label: str, taps: int) -> _U64:
     """The stored form of plain (or balanced) filters: folded or diffused as the spec says."""
     if spec.hardening is Hardening.XOR_FOLD:
         half = words.shape[1] // 2
         return np.bitwise_xor(words[:, :half], words[:, half:])
     if spec.hardening is Hardening.DIFFUSION:
-        return _diffuse(words, _taps(key, label, 64 * words.shape[1], spec.taps))
+        return _diffuse(words, _taps(key, label, 64 * words.shape[1], taps))
     return words
 
 
@@ -378,7 +378,7 @@ def _field_filter(
     template = layout.template()
     distinct = np.zeros((len(values), layout.words), dtype=np.uint64)
     set_bits(grams.ids, setp, clearp, template, distinct)
-    stored = _harden(distinct, spec, key, field.field)
+    stored = _harden(distinct, spec, key, field.field, spec.taps_of(field))
     out_bits = spec.output_bits(field.bits)
     present = values.index >= 0
     encoded = int(present.sum())
@@ -429,7 +429,7 @@ def _assemble_clk(
     words = np.empty((n, layout.words), dtype=np.uint64)
     set_counts = assemble_clk(rows, on, off, layout.template(), layout.perm is not None, words)
     valid = set_counts >= 0
-    records = _harden(words, spec, key, "clk")
+    records = _harden(words, spec, key, "clk", spec.taps_of(None))
     out_bits = spec.output_bits(spec.clk_bits)
     encoded = int(valid.sum())
     stored_bits = np.bitwise_count(records).sum(axis=1, dtype=np.int64)

@@ -96,6 +96,9 @@ class FieldEncoding:
         hashes: Hash functions per q-gram in the field-level filter.
         clk_weight: Hash functions per q-gram in the record-level filter (the field's bit
             weight); 0 keeps the field out of the CLK.
+        taps: Under ``diffusion`` hardening, filter bits XOR-ed into each stored bit of this
+            field-level filter (1 to 16); ``None`` takes the spec's ``taps``. Fields of few
+            q-grams over a small alphabet (birth dates, phones) need more (docs/privacy.md).
 
     Example:
         >>> FieldEncoding("name", alphabet=Alphabet.JAMO).column
@@ -108,6 +111,7 @@ class FieldEncoding:
     bits: int = 512
     hashes: int = 20
     clk_weight: int = 10
+    taps: int | None = None
 
     def __post_init__(self) -> None:
         where = f"encoding field {self.field!r}"
@@ -123,6 +127,8 @@ class FieldEncoding:
             raise InvalidSpecError(f"{where}: clk_weight must not be negative")
         if not self.bits and not self.clk_weight:
             raise InvalidSpecError(f"{where}: give it field-level bits, a clk_weight, or both")
+        if self.taps is not None and not 1 <= self.taps <= _MAX_TAPS:
+            raise InvalidSpecError(f"{where}: taps must be between 1 and {_MAX_TAPS}")
 
     @property
     def kind(self) -> IdentifierKind:
@@ -135,8 +141,8 @@ class FieldEncoding:
         return f"bf_{self.field}"
 
     def to_dict(self) -> dict[str, Any]:
-        """Mapping form (for YAML and JSON)."""
-        return {
+        """Mapping form (for YAML and JSON); ``taps`` only when set."""
+        out: dict[str, Any] = {
             "field": self.field,
             "q": self.q,
             "alphabet": self.alphabet.value,
@@ -144,6 +150,9 @@ class FieldEncoding:
             "hashes": self.hashes,
             "clk_weight": self.clk_weight,
         }
+        if self.taps is not None:
+            out["taps"] = self.taps
+        return out
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,21 @@ class EncodingSpec:
             raise InvalidSpecError(f"salt must be one of {list(_SALTS)} or absent")
         if not 1 <= self.taps <= _MAX_TAPS:
             raise InvalidSpecError(f"taps must be between 1 and {_MAX_TAPS}")
+        if self.hardening is not Hardening.DIFFUSION and any(f.taps for f in self.fields):
+            raise InvalidSpecError("a field's taps need hardening: diffusion")
         object.__setattr__(self, "_by_name", {f.field: f for f in self.fields})
+
+    def taps_of(self, field: FieldEncoding | None) -> int:
+        """Taps of a field-level filter (its own, else the spec's) or of the CLK (``None``).
+
+        Example:
+            >>> H = HARDENED_ENCODING_SPEC
+            >>> H.taps_of(H.field("birth_date")), H.taps_of(None)
+            (6, 8)
+        """
+        if field is None or field.taps is None:
+            return self.taps
+        return field.taps
 
     def output_bits(self, bits: int) -> int:
         """Size of a ``bits``-bit filter once hardened (balance, diffusion: x2; xor_fold: /2)."""
@@ -306,7 +329,7 @@ class EncodingSpec:
 
 
 def _field_from_dict(raw: Mapping[str, Any]) -> FieldEncoding:
-    known = {"field", "q", "alphabet", "bits", "hashes", "clk_weight"}
+    known = {"field", "q", "alphabet", "bits", "hashes", "clk_weight", "taps"}
     unknown = sorted(set(raw) - known)
     if unknown or "field" not in raw:
         raise InvalidSpecError(f"encoding field: needs 'field'; allowed keys {sorted(known)}")
@@ -317,6 +340,7 @@ def _field_from_dict(raw: Mapping[str, Any]) -> FieldEncoding:
         bits=int(raw.get("bits", 512)),
         hashes=int(raw.get("hashes", 20)),
         clk_weight=int(raw.get("clk_weight", 10)),
+        taps=None if raw.get("taps") is None else int(raw["taps"]),
     )
 
 
@@ -342,18 +366,22 @@ HARDENED_ENCODING_SPEC = EncodingSpec(
     name="ansim-hardened",
     version=1,
     fields=(
-        FieldEncoding("name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20),
-        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12),
+        FieldEncoding(
+            "name", q=2, alphabet=Alphabet.JAMO, bits=512, hashes=40, clk_weight=20, taps=4
+        ),
+        # digits: few distinct q-grams, each in many records: more taps (docs/privacy.md)
+        FieldEncoding("birth_date", q=2, bits=512, hashes=36, clk_weight=12, taps=6),
         # two values: never a filter of its own (the hub's by-sex feedback would label it)
         FieldEncoding("sex", q=1, bits=0, clk_weight=8),
-        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10),
-        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12),
-        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4),
+        FieldEncoding("phone", q=2, bits=512, hashes=28, clk_weight=10, taps=6),
+        FieldEncoding("rrn", q=2, bits=512, hashes=24, clk_weight=12, taps=6),
+        FieldEncoding("address", q=2, bits=512, hashes=22, clk_weight=4, taps=4),
     ),
     clk_bits=1024,
     hardening=Hardening.DIFFUSION,
-    taps=DEFAULT_DIFFUSION_TAPS,
+    taps=8,  # the CLK: compared by the fuzzy method only, attacked by graph matching
 )
 """Opt-in encoding against pattern-mining and low-cardinality attacks (issue 18): the default's
 fields and sizes, sex only inside the CLK, every filter balanced then diffused with a keyed
-layer (Armknecht, Heng and Schnell 2023). Not the default; measured in docs/privacy.md."""
+layer (Armknecht, Heng and Schnell 2023): 4 taps on names and addresses, 6 on the digit
+fields, 8 on the CLK. Not the default; measured in docs/privacy.md."""

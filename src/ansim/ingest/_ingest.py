@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,8 +19,8 @@ from ansim._atomic import atomic_directory, write_parquet_atomic
 from ansim._safecsv import safe_csv_text
 from ansim.errors import IngestError
 from ansim.identity import identifier_quality
-from ansim.ingest._values import validate_column
-from ansim.schema import DatasetSpec
+from ansim.ingest._values import code_date_problems, validate_column
+from ansim.schema import DatasetSpec, IdentifierKind
 from ansim.tabular import DEFAULT_MAX_BYTES, ParsedCsv, RejectedRow, read_file
 
 __all__ = ["DEFAULT_MAX_BYTES", "IngestResult", "ingest_file", "load_ingested"]
@@ -112,6 +114,24 @@ def _record_id_problems(ids: list[str], numbers: list[int]) -> dict[int, str]:
     return problems
 
 
+_CODE_ON_DAY = re.compile(r": code \S+ not valid on .*$")
+
+
+def _reason_key(part: str) -> str:
+    """A reason as counted in ``summary.json``: no row numbers, codes or dates."""
+    part = part.split(" (first at row", maxsplit=1)[0]
+    return _CODE_ON_DAY.sub(": code not valid on its reference date", part)
+
+
+def _dated_codes(spec: DatasetSpec) -> list[tuple[str, str]]:
+    """The si/gun/gu code columns checked on a date, and what that date is."""
+    return [
+        (c.name, c.reference_date or "any")
+        for c in spec.columns
+        if c.effective_kind is IdentifierKind.SIGUNGU_CODE and c.values is None
+    ]
+
+
 def _quarantine_csv(rejected: list[RejectedRow], delimiter: str) -> bytes:
     rows = []
     for row in sorted(rejected, key=lambda r: r.row_number):
@@ -160,6 +180,12 @@ def ingest_file(
         arrays[column.name] = validated.values
         for index, reason in validated.problems.items():
             problems.setdefault(index, []).append(reason)
+    today = dt.date.today()
+    for name, _ in _dated_codes(spec):
+        column = spec.column(name)
+        days = arrays.get(column.reference_column or "")
+        for index, reason in code_date_problems(column, arrays[name], days, today).items():
+            problems.setdefault(index, []).append(reason)
     keep = pa.array([i not in problems for i in range(len(rows))], type=pa.bool_())
     landed = pa.table(arrays).filter(keep)
     landed_numbers = [n for i, n in enumerate(numbers) if i not in problems]
@@ -168,9 +194,7 @@ def ingest_file(
     ]
     rejected = list(parsed.rejected)
     rejected += [RejectedRow(numbers[i], "; ".join(r), tuple(rows[i])) for i, r in problems.items()]
-    reasons = Counter(
-        part.split(" (first at row")[0] for row in rejected for part in row.reason.split("; ")
-    )
+    reasons = Counter(_reason_key(part) for row in rejected for part in row.reason.split("; "))
     result = IngestResult(
         dataset=spec.dataset,
         directory=out / spec.dataset,
@@ -198,6 +222,10 @@ def ingest_file(
         "multiline_continuation_lines": parsed.continuation_lines,
         "reasons": result.reasons,
         "ignored_columns": list(ignored),
+        # The day each si/gun/gu code column was checked on: a date column, a date, or 'any'.
+        "code_reference_dates": {
+            name: today.isoformat() if ref == "today" else ref for name, ref in _dated_codes(spec)
+        },
         # Landed rows whose RRN or phone number fails a check (quality.csv says which).
         "rows_with_identifier_problems": len({q[0] for q in quality}),
     }

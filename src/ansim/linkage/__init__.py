@@ -42,12 +42,15 @@ from ansim.linkage._encoded import (
     shared_columns,
 )
 from ansim.linkage._estimates import (
+    ACROSS_SOURCES,
     OVERCONFIDENCE,
+    WITHIN_SOURCE,
     Interval,
     cluster_doubt,
     estimated_missed_by_blocking,
     false_links,
     quality_estimates,
+    source_doubt,
 )
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model import (
@@ -87,6 +90,7 @@ from ansim.linkage._service import LINKMAP_FILE, REPORT_FILE, match_files
 from ansim.linkage._training import train_model
 
 __all__ = [
+    "ACROSS_SOURCES",
     "ASSIGNMENTS",
     "BLOCKING_MODES",
     "CONFIG_KEYS",
@@ -98,6 +102,7 @@ __all__ = [
     "PAIRS_FILE",
     "PAIRS_PART",
     "REPORT_FILE",
+    "WITHIN_SOURCE",
     "BitMatrix",
     "BlockingPass",
     "BlockingRule",
@@ -159,6 +164,7 @@ __all__ = [
     "score_pairs",
     "select_links",
     "shared_columns",
+    "source_doubt",
     "threshold_sweep",
     "train_model",
     "using_engine",

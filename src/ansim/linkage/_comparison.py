@@ -11,8 +11,9 @@ model keeps their weights non-increasing (see :func:`ansim.linkage.monotone_m`).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,8 @@ __all__ = [
     "EncodedRecords",
     "FieldComparison",
     "comparison_levels",
+    "diffused_bands",
+    "diffusion_taps",
     "reached_levels",
 ]
 
@@ -116,17 +119,80 @@ class EncodedRecords:
         codes: Per column, a value code per record (equal values, equal codes; ``-1`` null).
         filters: Per Bloom-filter column, the bit matrix and validity.
         popcounts: Per Bloom-filter column, set bits per record.
+        taps: Per Bloom-filter column stored through a diffusion layer, its taps (from the
+            parts' public encoding spec, :func:`diffusion_taps`); empty otherwise.
     """
 
     source: IntArray
     codes: Mapping[str, IntArray]
     filters: Mapping[str, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]
     popcounts: Mapping[str, npt.NDArray[np.int32]]
+    taps: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         """Number of records."""
         return int(self.source.size)
+
+
+DIFFUSED_NOISE = 0.55
+"""Diffused filters of unrelated values have Dice 0.5 ± 0.02 (1,024 bits): bands are kept above
+this, so no level is made of noise."""
+
+
+def diffused_bands(bands: Sequence[float], taps: int) -> tuple[float, ...]:
+    """Dice bands for filters stored through a diffusion layer of ``taps`` taps.
+
+    Two balanced filters of Dice ``d`` differ in a share ``1 - d`` of their bits; a stored
+    bit XORs ``taps`` of them, so it differs with probability ``(1 - (2d - 1)^taps) / 2``
+    (Armknecht, Heng and Schnell 2023, section 4): band ``d`` becomes
+    ``(1 + (2d - 1)^taps) / 2``. Bands that fall below :data:`DIFFUSED_NOISE` or within 0.01
+    of the band above are dropped (their levels could not be told apart).
+
+    Example:
+        >>> diffused_bands(DEFAULT_DICE_BANDS, 1) == DEFAULT_DICE_BANDS
+        True
+        >>> diffused_bands(DEFAULT_DICE_BANDS, 4)
+        (1.0, 0.828, 0.7048, 0.62, 0.5648)
+    """
+    out = [1.0]
+    for band in bands[1:]:
+        mapped = round((1 + (2 * band - 1) ** taps) / 2, 4)
+        if DIFFUSED_NOISE <= mapped < out[-1] - 0.01:  # noqa: PLR2004
+            out.append(mapped)
+    return tuple(out)
+
+
+def diffusion_taps(specs: Sequence[str | None]) -> dict[str, int]:
+    """Taps per filter column of parts whose encoding spec (JSON metadata) says diffusion.
+
+    Read from the public spec each identity part carries (``ansim.encoding``); columns get a
+    value only when every part's spec agrees on it (so no part is compared on wrong bands).
+
+    Example:
+        >>> spec = '{"hardening": "diffusion", "taps": 4, "fields": [{"field": "name", '
+        >>> spec += '"bits": 512}, {"field": "birth_date", "bits": 512, "taps": 10}]}'
+        >>> diffusion_taps([spec, spec])
+        {'bf_name': 4, 'bf_birth_date': 10, 'clk': 4}
+    """
+    found: list[dict[str, int]] = []
+    for text in specs:
+        if text is None:
+            return {}
+        raw = json.loads(text)
+        if raw.get("hardening") != "diffusion":
+            return {}
+        base = int(raw.get("taps", 4))
+        taps = {
+            f"bf_{f['field']}": int(f.get("taps") or base)
+            for f in raw.get("fields", [])
+            if int(f.get("bits", 512))
+        }
+        taps["clk"] = base
+        found.append(taps)
+    if not found:
+        return {}
+    return {c: t for c, t in found[0].items() if all(other.get(c) == t for other in found)}
 
 
 def comparison_levels(

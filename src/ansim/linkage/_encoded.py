@@ -13,9 +13,15 @@ import pyarrow.compute as pc
 from ansim.errors import LinkageError
 from ansim.linkage._bits import bit_matrix
 from ansim.linkage._blocking import BlockingRule
-from ansim.linkage._comparison import DEFAULT_DICE_BANDS, EncodedRecords, FieldComparison
+from ansim.linkage._comparison import (
+    DEFAULT_DICE_BANDS,
+    EncodedRecords,
+    FieldComparison,
+    diffused_bands,
+    diffusion_taps,
+)
 from ansim.linkage._dice import popcounts
-from ansim.packages import Part
+from ansim.packages import ENCODING_METADATA_KEY, Part, part_extra
 
 __all__ = [
     "COMPOUND_PAIRS_PER_RECORD",
@@ -149,7 +155,8 @@ def encode_records(
         if not column.startswith("token_"):
             filters[column] = bit_matrix(values)
             counts[column] = popcounts(filters[column][0])
-    return EncodedRecords(source, codes, filters, counts)
+    specs = [part_extra(p.table.schema, ENCODING_METADATA_KEY) for p in parts]
+    return EncodedRecords(source, codes, filters, counts, diffusion_taps(specs))
 
 
 _FIELD_ORDER = ("bf_birth_date", "bf_sex", "bf_name", "bf_address", "bf_phone", "bf_rrn")
@@ -194,6 +201,10 @@ def fitted_to_field(comparison: FieldComparison, records: EncodedRecords | None)
     if comparison.is_token or comparison.bands != DEFAULT_DICE_BANDS:
         return comparison
     if not _few_values(records, comparison.column):
+        taps = records.taps.get(comparison.column, 1) if records is not None else 1
+        if taps > 1:  # diffused filters: the same similarities sit lower (docs/privacy.md)
+            bands = diffused_bands(DEFAULT_DICE_BANDS, taps)
+            return FieldComparison(comparison.column, bands, comparison.term_frequency)
         return comparison
     return FieldComparison(comparison.column, (1.0,), comparison.term_frequency)
 

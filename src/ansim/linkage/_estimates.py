@@ -6,11 +6,15 @@ Every estimate is a point with a 90% interval (``low``, ``high``):
   such cluster counted once). A cluster asserts that *every* pair of its records is one
   person, also pairs never linked directly (two twins linked to one record of another
   source), so each cluster is judged by its least likely scored pair inside it, links and
-  candidates alike: ``s = max (1 - p)``. The expectation is the sum over clusters of
-  ``min(1, k s)``, ``k`` the factor by which the model's own probabilities may be too sure
-  (see :data:`OVERCONFIDENCE`), with the Poisson-binomial spread. The model's sum of
-  ``1 - p`` over the links alone (``model_expected_false_links``) misses the pairs a
-  cluster implies and was 3–30 times too low on demo worlds.
+  candidates alike, ``s = max (1 - p)``, taken apart for the two ways a cluster goes wrong,
+  each scaled by its own empirical factor (how many times the model's doubt the truth may
+  be): **within one source** (two records of one dataset joined, mostly through a third
+  record: a false merge, such as twins; :data:`WITHIN_SOURCE`) and **across sources** (a
+  wrong cross-dataset link; :data:`ACROSS_SOURCES`). A cluster's chance of being wrong is
+  ``min(1, max(k_w s_w, k_a s_a))``; their sum is the point, with Poisson intervals from the
+  factors' ends. The model's sum of ``1 - p`` over the links alone
+  (``model_expected_false_links``) misses the pairs a cluster implies and was 3–30 times too
+  low on demo worlds.
 * **missed links**: true pairs left in different clusters, either scored below the threshold
   (the summed ``p`` of candidates whose records end in different clusters, scaled by
   :data:`OVERCONFIDENCE` like the doubt, with Poisson intervals; a pair scored low but
@@ -29,7 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import poisson  # type: ignore[import-untyped]  # scipy ships no type stubs
+from scipy.optimize import minimize  # type: ignore[import-untyped]  # scipy ships no type stubs
+from scipy.stats import betabinom, poisson  # type: ignore[import-untyped]
 
 from ansim.linkage._pairs import threshold_sweep
 
@@ -37,24 +42,40 @@ if TYPE_CHECKING:
     from ansim.linkage._probabilistic import ScoredPairs
 
 __all__ = [
+    "ACROSS_SOURCES",
     "OVERCONFIDENCE",
+    "WITHIN_SOURCE",
     "Interval",
     "cluster_doubt",
     "estimated_missed_by_blocking",
     "false_links",
     "quality_estimates",
+    "source_doubt",
 ]
 
 _HISTOGRAM_EDGES = tuple(range(-40, 52, 4))
 _Z90 = 1.6449  # standard normal quantile of a two-sided 90% interval
 OVERCONFIDENCE = (0.1, 8.0)
-"""How many times the model's own doubt the truth may be (low, high). Field evidence is not
-independent among non-matches (twins share a birth date, an address and most of an RRN), so
-on the demo worlds the model is too sure of its best non-matches (the truth up to 8 times
-its doubt); on FEBRL4, whose true pairs carry errors in every field, it is too unsure (1–2
-wrong clusters against a doubt sum near 9). Applied per cluster to its doubt (see
-:func:`false_links`), the point is the geometric mean (about the model's own doubt). Measured
-in docs/benchmarks.md: a first calibration, not a proof."""
+"""How many times the model's own doubt the truth may be (low, high), for the missed links:
+field evidence is not independent among non-matches (twins share a birth date, an address
+and most of an RRN), so on the demo worlds the model is too sure of its best non-matches;
+on FEBRL4, whose true pairs carry errors in every field, it is too unsure. The point is the
+geometric mean. Measured in docs/benchmarks.md: a first calibration, not a proof."""
+WITHIN_SOURCE = (1.0, 50.0)
+"""Factor range (low, high) on the doubt of pairs *within one source* inside a cluster (the
+point: the geometric mean, about 7). Two records of one dataset in one cluster are a
+duplicate or a false merge (twins, linked directly or each to one record of another
+source); the model is far too sure they are one person, since the twins' shared fields
+count as independent evidence: on demo worlds clusters joining twins had doubts from
+0.0002 to 0.9999, false at 1 to several hundred times their doubt, while most correct
+duplicates stay below 0.003 (more of them above it with more errors). Fitted on 18 small
+demo worlds (docs/benchmarks.md): an empirical factor, not a proof."""
+ACROSS_SOURCES = (0.01, 1.0)
+"""Factor range (low, high) on the doubt of pairs *across sources* inside a cluster (the
+point: the geometric mean, 0.1). The model is too unsure of its cross-dataset links: on the
+demo worlds (1× to 3× errors) no cluster holding at most one record per dataset joined
+different people against doubt sums of 0.01–2; on FEBRL4 1–2 wrong clusters against about
+9. A first calibration on small worlds, not a proof."""
 DOUBTFUL = 0.03
 """A cluster whose least likely pair inside has ``1 - p`` at or above this is counted in the
 report's ``doubtful_clusters`` (a review list: in a 10k demo world 8 of its 10 clusters that
@@ -87,6 +108,11 @@ def estimated_missed_by_blocking(passes: npt.NDArray[np.uint64], count: int) -> 
     and by two (``f2``) say how many were found by none: ``f1 (f1 - 1) / (2 (f2 + 1))``
     (Chao 1987, bias-corrected), a lower-bound estimator that holds when pairs differ in how
     easily they are found (errors in several fields at once), with its log-normal interval.
+    Being a lower bound, it was too low on demo worlds where errors co-occur (0 when one
+    or two pairs were lost, with ``f1 = 0``): the interval's upper end is at least what a
+    beta-binomial fit of the whole found-by histogram extrapolates to zero passes (pairs
+    differ in how easily each pass finds them), which held the truth on every demo world
+    measured (docs/benchmarks.md), at the price of a wide interval.
 
     Args:
         passes: For each likely match, the bit set of the passes that generated it.
@@ -98,7 +124,7 @@ def estimated_missed_by_blocking(passes: npt.NDArray[np.uint64], count: int) -> 
     Example:
         >>> found = np.array([1, 2, 4, 3, 3, 7, 7, 7], np.uint64)
         >>> estimated_missed_by_blocking(found, 3).to_dict()
-        {'point': 1.0, 'low': 0.1, 'high': 7.2}
+        {'point': 1.0, 'low': 0.1, 'high': 8.0}
     """
     if passes.size == 0 or count == 0:
         return Interval(0.0, 0.0, 0.0)
@@ -114,10 +140,37 @@ def estimated_missed_by_blocking(passes: npt.NDArray[np.uint64], count: int) -> 
         + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2)
         + f1**2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4)
     )
+    heterogeneous = _beta_binomial_unseen(np.bincount(found, minlength=count + 1), count)
     if f0 <= 0:
-        return Interval(0.0, 0.0, _Z90 * math.sqrt(var))
+        return Interval(0.0, 0.0, max(_Z90 * math.sqrt(var), heterogeneous))
     spread = math.exp(_Z90 * math.sqrt(math.log1p(var / f0**2)))
-    return Interval(f0, f0 / spread, f0 * spread)
+    return Interval(f0, f0 / spread, max(f0 * spread, heterogeneous))
+
+
+def _beta_binomial_unseen(histogram: npt.NDArray[np.int64], count: int) -> float:
+    """Pairs found by no pass, from a zero-truncated beta-binomial fit of ``histogram``.
+
+    ``histogram[j]`` counts the pairs found by ``j`` of ``count`` passes (``j >= 1``).
+    """
+    found = np.arange(1, count + 1)
+    seen = histogram[1:].astype(np.float64)
+    if count < 3 or seen.sum() == 0:  # noqa: PLR2004 -- two parameters need three counts
+        return 0.0
+
+    def unseen_share(log_ab: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
+        a, b = np.exp(np.clip(log_ab, -10.0, 10.0))
+        return float(betabinom.pmf(0, count, a, b)), betabinom.pmf(found, count, a, b)
+
+    def loss(log_ab: npt.NDArray[np.float64]) -> float:
+        zero, pmf = unseen_share(log_ab)
+        return -float((seen * np.log(np.maximum(pmf / max(1.0 - zero, 1e-300), 1e-300))).sum())
+
+    fit = minimize(loss, np.zeros(2), method="Nelder-Mead")
+    zero, _ = unseen_share(np.asarray(fit.x, np.float64))
+    unseen = seen.sum() * zero / max(1.0 - zero, 1e-12)
+    # the count lost is Poisson about the fit's mean; a U-shaped fit to a few pairs can
+    # extrapolate to any number: never more than were seen
+    return float(min(seen.sum(), poisson.ppf(0.95, unseen) if unseen > 0 else 0.0))
 
 
 def cluster_doubt(
@@ -149,33 +202,79 @@ def cluster_doubt(
     return doubt
 
 
-def false_links(doubt: npt.NDArray[np.float64]) -> Interval:
+def source_doubt(
+    labels: npt.NDArray[np.int64],
+    first: npt.NDArray[np.int64],
+    second: npt.NDArray[np.int64],
+    probability: npt.NDArray[np.float64],
+    source: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per cluster, its doubt from pairs within one source and from pairs across sources.
+
+    Args:
+        labels: Cluster of every record.
+        first: First record of each scored pair.
+        second: Second record of each scored pair.
+        probability: Match probability of each scored pair.
+        source: Dataset (part index) of every record.
+
+    Returns:
+        ``(within, across)``: per cluster label, ``max (1 - p)`` over its scored pairs of two
+        records of one dataset, and over its pairs of two datasets (0: no such pair).
+
+    Example:
+        >>> labels, source = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 0, 1])
+        >>> pairs = np.array([0, 0, 1, 3]), np.array([1, 2, 2, 4])
+        >>> within, across = source_doubt(
+        ...     labels, *pairs, np.array([0.99, 0.98, 0.6, 0.9]), source
+        ... )
+        >>> within.round(2).tolist(), across.round(2).tolist()
+        ([0.4, 0.0], [0.02, 0.1])
+    """
+    same = source[first] == source[second]
+    within = cluster_doubt(labels, first[same], second[same], probability[same])
+    across = cluster_doubt(labels, first[~same], second[~same], probability[~same])
+    return within, across
+
+
+def false_links(
+    doubt: npt.NDArray[np.float64],
+    across: npt.NDArray[np.float64] | None = None,
+) -> Interval:
     """Expected clusters joining different people, from each cluster's doubt.
 
     Args:
-        doubt: Per cluster, ``max (1 - p)`` over its scored pairs (see :func:`cluster_doubt`).
+        doubt: Per cluster, ``max (1 - p)`` over its scored pairs within one source (see
+            :func:`source_doubt`); when ``across`` is not given, over all its pairs, all
+            judged as across sources.
+        across: Per cluster, ``max (1 - p)`` over its pairs across sources.
 
     Returns:
-        The point (the model's doubt scaled by the geometric mean of
-        :data:`OVERCONFIDENCE`) with a 90% interval: the 5% quantile of a Poisson count
-        with the low factor's mean, the 95% quantile with the high factor's (a Poisson is
-        wider than the Poisson-binomial sum, and right where most clusters have a small
-        doubt, so that no false link at all stays inside the interval).
+        The point (each cluster ``min(1, max(k_w s_w, k_a s_a))`` with the geometric means of
+        :data:`WITHIN_SOURCE` and :data:`ACROSS_SOURCES`, summed) with a 90% interval: the 5%
+        quantile of a Poisson count with the low factors' mean, the 95% quantile with the
+        high factors' (a Poisson is wider than the Poisson-binomial sum, and right where
+        most clusters have a small doubt, so that no false link at all stays inside the
+        interval).
 
     Example:
-        >>> false_links(np.array([0.0, 0.01, 0.5, 1.0])).to_dict()
-        {'point': 1.4, 'low': 0.0, 'high': 3.0}
+        >>> false_links(np.array([0.0, 0.0, 0.1]), np.array([0.0, 0.01, 0.5])).to_dict()
+        {'point': 0.7, 'low': 0.0, 'high': 2.0}
     """
-    doubt = doubt[doubt > 0]
+    if across is None:
+        doubt, across = np.zeros_like(doubt), doubt
+    doubtful = (doubt > 0) | (across > 0)
+    within, across = doubt[doubtful], across[doubtful]
 
-    def expected(factor: float) -> float:
-        return float(np.minimum(1.0, factor * doubt).sum())
+    def expected(k_within: float, k_across: float) -> float:
+        return float(np.minimum(1.0, np.maximum(k_within * within, k_across * across)).sum())
 
-    low_factor, high_factor = OVERCONFIDENCE
-    low = float(poisson.ppf(0.05, expected(low_factor))) if doubt.size else 0.0
-    high = float(poisson.ppf(0.95, expected(high_factor))) if doubt.size else 0.0
-    point = expected(math.sqrt(low_factor * high_factor))
-    return Interval(point, min(low, point), min(float(doubt.size), max(high, point)))
+    (w_low, w_high), (a_low, a_high) = WITHIN_SOURCE, ACROSS_SOURCES
+    count = int(doubtful.sum())
+    low = float(poisson.ppf(0.05, expected(w_low, a_low))) if count else 0.0
+    high = float(poisson.ppf(0.95, expected(w_high, a_high))) if count else 0.0
+    point = expected(math.sqrt(w_low * w_high), math.sqrt(a_low * a_high))
+    return Interval(point, min(low, point), min(float(count), max(high, point)))
 
 
 def _counts(
@@ -237,6 +336,8 @@ def quality_estimates(
     keep: npt.NDArray[np.bool_],
     accepted: npt.NDArray[np.int64],
     labels: npt.NDArray[np.int64],
+    *,
+    source: npt.NDArray[np.int64] | None = None,
 ) -> dict[str, object]:
     """Estimated precision, recall, false and missed links, the blocking report, histograms.
 
@@ -247,6 +348,9 @@ def quality_estimates(
         keep: Among accepted pairs, those kept as links.
         accepted: Indices of accepted pairs among the candidates.
         labels: Cluster of every record in the link map.
+        source: Dataset (part index) of every record, which splits the false links into
+            false merges within one source and wrong links across sources (see
+            :func:`false_links`); without it every pair is judged as across sources.
 
     Returns:
         A counts-only dictionary (key ``blocking`` holds the blocking report; ``estimates``
@@ -268,11 +372,18 @@ def quality_estimates(
         return out
     p = scored.probability.astype(np.float64)
     doubt = cluster_doubt(labels, candidates.first, candidates.second, p)
-    false = false_links(doubt)
+    if source is None:
+        within, across = np.zeros_like(doubt), doubt
+    else:
+        within, across = source_doubt(labels, candidates.first, candidates.second, p, source)
+    false = false_links(within, across)
     apart = labels[candidates.first] != labels[candidates.second]
     below = float(p[apart].sum())
     estimates = _counts(int(links.size), false, below, blocking)
     out |= estimates
+    # each part alone (their points need not add up: a cluster counts once, by its larger)
+    out["false_links_within_source"] = false_links(within, np.zeros_like(within)).to_dict()
+    out["false_links_across_sources"] = false_links(np.zeros_like(across), across).to_dict()
     out["estimated_precision"] = estimates["precision"]["point"]
     out["estimated_recall"] = estimates["recall"]["point"]
     out["model_expected_false_links"] = round(float((1.0 - p[links]).sum()), 2)

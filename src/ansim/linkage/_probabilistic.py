@@ -399,7 +399,7 @@ def link(
             "match_weight": pa.array(np.round(best, 3), pa.float64(), mask=~np.isfinite(best)),
         }
     )
-    estimates = quality_estimates(scored, keep, accepted, labels)
+    estimates = quality_estimates(scored, keep, accepted, labels, source=records.source)
     report = linkage_report(
         config.method,
         names,

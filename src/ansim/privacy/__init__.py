@@ -53,7 +53,13 @@ from ansim.privacy._synth import (
     write_synthetic,
 )
 from ansim.privacy._synth_demo import demo_synthesis_spec, write_demo_synthetic
-from ansim.privacy._synth_plan import NoisyMax, SynthesisPlan, calibrate_noisy_max, plan_synthesis
+from ansim.privacy._synth_plan import (
+    AIMPlan,
+    NoisyMax,
+    SynthesisPlan,
+    calibrate_noisy_max,
+    plan_synthesis,
+)
 from ansim.privacy._synth_spec import (
     SynthColumn,
     SynthesisMethod,
@@ -64,6 +70,7 @@ from ansim.privacy._synth_utility import marginal_tvd, utility_report
 
 __all__ = [
     "TRIAL_FOLDER",
+    "AIMPlan",
     "DPQuery",
     "DPRelease",
     "DPTable",

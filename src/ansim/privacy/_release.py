@@ -268,8 +268,8 @@ TRIAL_FOLDER = "trial-not-for-publication"
 TRIAL_NOTICE = (
     "TRIAL: not reviewed, not for publication. These DP tables were made from a plain file "
     "with a one-off budget that no project's ledger knows of; a project's DP release goes "
-    "through its release path ('ansim privacy release --project P --store S --table T', then "
-    "two output checkers with 'ansim release review/publish').\n"
+    "through its release path ('ansim privacy release --project P --table T' on the hub's "
+    "server, then two output checkers with 'ansim release review/publish').\n"
     "시험용: 검토를 거치지 않았으며 공개할 수 없습니다. 프로젝트의 차분 프라이버시 공표는 "
     "'ansim privacy release --project …'로 제출하고 반출 검토자 두 명의 승인을 받습니다.\n"
 )

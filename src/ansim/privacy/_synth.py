@@ -37,8 +37,9 @@ from ansim.errors import InvalidSpecError
 from ansim.governance import Governance, PrivacyLedger
 from ansim.privacy._bounding import bound_contributions
 from ansim.privacy._release import LedgerBudget, OneOffBudget, PrivacyBudget, _open_file
+from ansim.privacy._synth_aim import fit_aim, sample_aim
 from ansim.privacy._synth_mst import IntArray, fit_mst, sample_records
-from ansim.privacy._synth_plan import SynthesisPlan, plan_synthesis
+from ansim.privacy._synth_plan import AIMPlan, SynthesisPlan, plan_synthesis
 from ansim.privacy._synth_spec import SynthColumn, SynthesisSpec
 from ansim.privacy._synth_utility import utility_report
 
@@ -68,7 +69,7 @@ class SyntheticRelease:
         utility: ``utility.json`` (aggregate, computed at the hub, not DP).
     """
 
-    plan: SynthesisPlan
+    plan: SynthesisPlan | AIMPlan
     receipt: dict[str, Any]
     table: pa.Table
     metadata: dict[str, Any]
@@ -139,32 +140,64 @@ def run_synthesis(
     plan = plan_synthesis(spec)
     receipt = budget.pay(plan)
     real = _read_codes(engine, source(), spec)
-    fitted = fit_mst(real, plan)
-    synthetic = sample_records(fitted, spec.rows, spec.seed)
+    if isinstance(plan, AIMPlan):
+        synthetic, facts = _run_aim(real, plan)
+    else:
+        synthetic, facts = _run_mst(real, plan)
     table = pa.table({
         c.name: pa.array(np.asarray(c.labels, dtype=object)[synthetic[c.name]], pa.string())
         for c in spec.columns
     })  # fmt: skip
-    merged = {
-        c.name: [c.labels[i] for i in fitted.compressions[c.name].merged]
-        for c in spec.columns
-        if fitted.compressions[c.name].merged.size
-    }
     metadata = {
         **plan.describe(),
         "domain": {c.name: list(c.labels) for c in spec.columns},
-        "marginals_measured": fitted.measured,
-        "merged_values": merged,
+        **facts,
         "rows": table.num_rows,
         "seed": spec.seed,
-        "estimation": {"library": "mbi (Private-PGM)", "iterations": spec.iterations},
-        "post_processing": "mbi's graphical-model estimation from the noisy marginals and "
-        "sampling of records from it (seeded); values with a noisy count below 3 sigma merged",
         "budget": receipt,
     }
     return SyntheticRelease(
         plan, receipt, table, metadata, utility_report(real, synthetic, spec.domain)
     )
+
+
+def _run_mst(
+    real: dict[str, IntArray], plan: SynthesisPlan
+) -> tuple[dict[str, IntArray], dict[str, Any]]:
+    spec = plan.spec
+    fitted = fit_mst(real, plan)
+    merged = {
+        c.name: [c.labels[i] for i in fitted.compressions[c.name].merged]
+        for c in spec.columns
+        if fitted.compressions[c.name].merged.size
+    }
+    facts = {
+        "marginals_measured": fitted.measured,
+        "merged_values": merged,
+        "estimation": {"library": "mbi (Private-PGM)", "iterations": spec.iterations},
+        "post_processing": "mbi's graphical-model estimation from the noisy marginals and "
+        "sampling of records from it (seeded); values with a noisy count below 3 sigma merged",
+    }
+    return sample_records(fitted, spec.rows, spec.seed), facts
+
+
+def _run_aim(
+    real: dict[str, IntArray], plan: AIMPlan
+) -> tuple[dict[str, IntArray], dict[str, Any]]:
+    spec = plan.spec
+    fitted = fit_aim(real, plan)
+    facts = {
+        "marginals_measured": fitted.measured,
+        "rounds": [[list(cl) for cl in batch] for batch in fitted.rounds],
+        "rho_measured": fitted.rho_spent,
+        "estimation": {
+            "library": "mbi (Private-PGM)", "iterations_per_round": spec.iterations,
+            "rounds": len(fitted.rounds), "warm_start": True,
+        },
+        "post_processing": "selection scores' model side, mbi's graphical-model estimation "
+        "from the noisy marginals and sampling of records from it (seeded)",
+    }  # fmt: skip
+    return sample_aim(fitted, spec.rows, spec.seed), facts
 
 
 def synthesize_dp(

@@ -10,6 +10,14 @@ MST (McKenna, Miklau and Sheldon 2021) spends a third of ρ on each of its three
 3. the ``d − 1`` chosen 2-way marginals, as one integer vector (√(d − 1) in L2), discrete
    Gaussian again.
 
+AIM (McKenna, Mullins, Sheldon and Miklau 2022) as Ansim runs it, with a fixed number of
+rounds so that it too is priced before any data: 10% of ρ measures every 1-way marginal (as
+above), and each of the ``marginals`` selections spends 10% / ``marginals`` on one OpenDP
+noisy max over the candidate 1-, 2- and 3-way marginals (integer scores of sensitivity the
+largest workload weight) and 80% / ``marginals`` on measuring the chosen marginal (one person
+moves it by 1 in L2). AIM's budget annealing (data-dependent per-round ρ) is not used: every
+round's cost is fixed in the plan, so the total can never exceed what was paid.
+
 Only the measurements read data; everything after them (mbi's estimation and the sampling of
 records) is post-processing. The plan depends on the spec alone, so a synthesis is priced,
 and refused, without touching the data.
@@ -18,6 +26,7 @@ and refused, without touching the data.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +36,18 @@ import opendp.prelude as dp
 
 from ansim.errors import InvalidSpecError
 from ansim.privacy._noise import Mechanism, NoisyMeasure, calibrate, epsilon_of_rho
-from ansim.privacy._synth_spec import SynthesisSpec
+from ansim.privacy._synth_spec import SynthesisMethod, SynthesisSpec
 
-__all__ = ["NoisyMax", "SynthesisPlan", "calibrate_noisy_max", "plan_synthesis"]
+__all__ = [
+    "AIMPlan",
+    "NoisyMax",
+    "SynthesisPlan",
+    "aim_workload",
+    "calibrate_noisy_max",
+    "plan_synthesis",
+]
+
+_AIM_ONE_WAY, _AIM_SELECT, _AIM_MEASURE = 0.1, 0.1, 0.8  # AIM's shares of ρ
 
 dp.enable_features("contrib")  # the measurement constructors (see ansim.privacy._noise)
 
@@ -61,8 +79,12 @@ class NoisyMax:
         return int(self.measurement([int(s) for s in scores]))
 
 
-def calibrate_noisy_max(rho: float) -> NoisyMax:
-    """The noisy-max selection with the smallest scale within ``rho`` (scores of sensitivity 1).
+def calibrate_noisy_max(rho: float, sensitivity: int = _SCORE_SENSITIVITY) -> NoisyMax:
+    """The noisy-max selection with the smallest scale within ``rho``.
+
+    Args:
+        rho: The zCDP budget of one selection.
+        sensitivity: How far one person moves any score (an integer).
 
     Example:
         >>> m = calibrate_noisy_max(0.125)
@@ -71,10 +93,12 @@ def calibrate_noisy_max(rho: float) -> NoisyMax:
     """
     if not rho > 0 or not math.isfinite(rho):
         raise InvalidSpecError("each selection needs rho > 0")
+    if sensitivity < 1:
+        raise InvalidSpecError("a score sensitivity is an integer >= 1")
     # non-monotonic scores: rho = (2Δ / scale)² / 8
-    scale = 2 * _SCORE_SENSITIVITY / math.sqrt(8 * rho)
+    scale = 2 * sensitivity / math.sqrt(8 * rho)
     for attempt in range(60):
-        measure = _noisy_max(scale)
+        measure = _noisy_max(scale, sensitivity)
         if measure.rho <= rho:
             return measure
         scale *= 1 + 1e-9 * 4 ** min(attempt, 20)  # OpenDP rounds its map up: widen a hair
@@ -82,12 +106,12 @@ def calibrate_noisy_max(rho: float) -> NoisyMax:
 
 
 @functools.lru_cache(maxsize=256)
-def _noisy_max(scale: float) -> NoisyMax:
+def _noisy_max(scale: float, sensitivity: int) -> NoisyMax:
     domain = dp.vector_domain(dp.atom_domain(T=dp.i64))
     m = dp.m.make_noisy_max(
         domain, dp.linf_distance(T=dp.i64), dp.zero_concentrated_divergence(), scale=scale
     )
-    return NoisyMax(scale, float(m.map(_SCORE_SENSITIVITY)), m)  # type: ignore[no-untyped-call]
+    return NoisyMax(scale, float(m.map(sensitivity)), m)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -144,7 +168,7 @@ class SynthesisPlan:
         }  # fmt: skip
 
 
-def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan:
+def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan | AIMPlan:
     """Calibrate every measurement of a synthesis and add up its cost (no data is read).
 
     Example:
@@ -154,6 +178,8 @@ def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan:
         >>> plan.rounds, plan.rho <= 0.3, round(plan.one_way.scale, 3)
         (2, True, 3.873)
     """
+    if spec.method is SynthesisMethod.AIM:
+        return plan_aim(spec)
     d = len(spec.columns)
     third = spec.rho / 3
     one_way = calibrate(Mechanism.gaussian, math.sqrt(d), third, sum(spec.domain.values()))
@@ -161,3 +187,133 @@ def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan:
     two_way = calibrate(Mechanism.gaussian, math.sqrt(d - 1), third)
     total = one_way.rho + (d - 1) * selection.rho + two_way.rho
     return SynthesisPlan(spec, one_way, selection, d - 1, two_way, total)
+
+
+Clique = tuple[str, ...]
+
+
+def aim_workload(spec: SynthesisSpec) -> dict[Clique, int]:
+    """AIM's candidates and their integer weights, from the declared domains alone.
+
+    The workload is every 2- and 3-way marginal of at most ``max_cells`` cells; the
+    candidates are its downward closure (with the 1-way marginals), each weighted by how many
+    attributes it shares with the workload's marginals (AIM's ``compile_workload``).
+
+    Example:
+        >>> from ansim.privacy._synth_spec import SynthColumn
+        >>> spec = SynthesisSpec("s", tuple(SynthColumn(c, ("a", "b")) for c in "xyz"), 1.0)
+        >>> w = aim_workload(spec)
+        >>> w[("x",)], w[("x", "y")], w[("x", "y", "z")]
+        (3, 6, 9)
+    """
+    sizes = spec.domain
+    names = list(sizes)
+    workload = [
+        cl
+        for order in (2, 3)
+        for cl in itertools.combinations(names, order)
+        if math.prod(sizes[c] for c in cl) <= spec.max_cells
+    ]
+    closure = {sub for cl in workload for k in (1, 2, 3) for sub in itertools.combinations(cl, k)}
+    closure |= {(c,) for c in names}
+    return {
+        cl: sum(len(set(cl) & set(w)) for w in workload) or 1
+        for cl in sorted(closure, key=lambda cl: (len(cl), [names.index(c) for c in cl]))
+    }
+
+
+@dataclass(frozen=True)
+class AIMPlan:
+    """An AIM synthesis, priced: the 1-way measurement and a fixed number of rounds.
+
+    Attributes:
+        spec: The synthesis spec.
+        one_way: Measurement of all 1-way marginals (one vector).
+        selection: One selection (OpenDP noisy max over the candidates' weighted errors).
+        marginal: Measurement of one selected marginal (L2 sensitivity 1).
+        measurements: Selections (each followed by its measurement), over all rounds.
+        rounds: Estimation rounds the selections are spread over.
+        candidates: The candidate marginals with their workload weights.
+        rho: Total zCDP cost (zCDP composes additively).
+        delta: δ spent beyond the conversion (none: every step is zCDP).
+    """
+
+    spec: SynthesisSpec
+    one_way: NoisyMeasure
+    selection: NoisyMax
+    marginal: NoisyMeasure
+    measurements: int
+    rounds: int
+    candidates: dict[Clique, int] = field(repr=False)
+    rho: float = 0.0
+    delta: float = 0.0
+
+    @property
+    def epsilon(self) -> float:
+        """ε of the whole synthesis at the spec's ``conversion_delta``."""
+        return epsilon_of_rho(self.rho, self.spec.conversion_delta)
+
+    @property
+    def mechanism(self) -> str:
+        """A one-line description of the mechanisms used (recorded with the spend)."""
+        return (
+            f"AIM synthetic data ({self.measurements} marginals in {self.rounds} rounds): "
+            "discrete Gaussian marginals + noisy-max selection (OpenDP 0.16), estimation by mbi"
+        )
+
+    def round_sizes(self) -> list[int]:
+        """How many marginals each round selects (the first rounds take the remainder).
+
+        Example:
+            >>> from ansim.privacy._synth_spec import SynthColumn
+            >>> spec = SynthesisSpec("s", tuple(SynthColumn(c, ("a", "b")) for c in "xyz"),
+            ...                      1.0, method=SynthesisMethod.AIM, rounds=3, marginals=7)
+            >>> plan_synthesis(spec).round_sizes()  # type: ignore[union-attr]
+            [3, 2, 2]
+        """
+        base, extra = divmod(self.measurements, self.rounds)
+        return [base + (r < extra) for r in range(self.rounds)]
+
+    def describe(self) -> dict[str, Any]:
+        """What the synthesis costs and how noisy its measurements are, without data."""
+        return {
+            "synthesis": self.spec.name, "method": self.spec.method.value,
+            "rho": self.rho, "epsilon": self.epsilon,
+            "delta": self.spec.conversion_delta + self.delta,
+            "privacy_unit": self.spec.privacy_unit, "mechanism": self.mechanism,
+            "domain": self.spec.domain,
+            "measurements": {
+                "one_way": {"rho": self.one_way.rho, "sigma": self.one_way.scale,
+                            "l2_sensitivity": self.one_way.sensitivity},
+                "selection": {"rho_per_round": self.selection.rho,
+                              "rounds": self.measurements, "gumbel_scale": self.selection.scale,
+                              "score_sensitivity": max(self.candidates.values())},
+                "marginal": {"rho_each": self.marginal.rho, "count": self.measurements,
+                             "sigma": self.marginal.scale,
+                             "l2_sensitivity": self.marginal.sensitivity},
+                "estimation_rounds": self.rounds, "candidates": len(self.candidates),
+                "max_cells": self.spec.max_cells,
+            },
+        }  # fmt: skip
+
+
+def plan_aim(spec: SynthesisSpec) -> AIMPlan:
+    """Calibrate AIM's 1-way measurement and its rounds (no data is read).
+
+    Example:
+        >>> from ansim.privacy._synth_spec import SynthColumn
+        >>> spec = SynthesisSpec("s", tuple(SynthColumn(c, ("a", "b")) for c in "xyz"), 0.3,
+        ...                      method=SynthesisMethod.AIM, marginals=4, rounds=2)
+        >>> plan = plan_aim(spec)
+        >>> plan.measurements, plan.rho <= 0.3, len(plan.candidates)
+        (4, True, 7)
+    """
+    d, t = len(spec.columns), spec.marginals
+    candidates = aim_workload(spec)
+    one_way = calibrate(
+        Mechanism.gaussian, math.sqrt(d), _AIM_ONE_WAY * spec.rho, sum(spec.domain.values())
+    )
+    selection = calibrate_noisy_max(_AIM_SELECT * spec.rho / t, max(candidates.values()))
+    marginal = calibrate(Mechanism.gaussian, 1.0, _AIM_MEASURE * spec.rho / t)
+    total = one_way.rho + t * (selection.rho + marginal.rho)
+    return AIMPlan(spec, one_way, selection, marginal, t, spec.rounds, candidates, total)

@@ -3,7 +3,7 @@
 A spec is data (YAML or JSON), so a synthesis is reproducible from its file::
 
     name: cohort_synthetic
-    method: mst                    # MST (McKenna, Miklau, Sheldon 2021) through mbi
+    method: mst                    # MST (McKenna, Miklau, Sheldon 2021) or aim, through mbi
     rho: 0.5                       # or epsilon: 1.0 (converted at conversion_delta)
     person: person_id              # one row per person is kept (the privacy unit)
     privacy_unit: a person of the linked project
@@ -14,6 +14,10 @@ A spec is data (YAML or JSON), so a synthesis is reproducible from its file::
       sex: [M, F]
       age: {edges: [0, 20, 40, 60, 80]}       # bands 0-19 … 80+; values outside are clipped
       insurance: {values: [health, aid], other: other}   # undeclared values → other
+
+AIM (``method: aim``) takes three more fields: ``rounds`` (estimation rounds, default 3),
+``marginals`` (marginals it measures over all rounds, default 12) and ``max_cells`` (the
+largest 2- or 3-way marginal it may select, default 10,000 cells).
 
 A value outside a categorical column's declared values goes to its ``other`` label when one is
 declared; otherwise that person's row is left out of the synthesis (so no undeclared value can
@@ -38,6 +42,7 @@ __all__ = ["SynthColumn", "SynthesisMethod", "SynthesisSpec", "parse_synthesis_s
 _MAX_VALUES = 1000  # per column: larger domains need bucketing first
 _MAX_PAIR_CELLS = 1_000_000  # a 2-way marginal (measured as one noisy vector)
 _MAX_ROWS = 50_000_000
+_AIM_FIELDS = ("rounds", "marginals", "max_cells")
 
 
 class SynthesisMethod(StrEnum):
@@ -45,6 +50,8 @@ class SynthesisMethod(StrEnum):
 
     MST = "mst"
     """Maximum spanning tree of 2-way marginals (McKenna, Miklau and Sheldon 2021)."""
+    AIM = "aim"
+    """Adaptive and iterative selection of 2- and 3-way marginals (McKenna et al. 2022)."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,11 @@ class SynthesisSpec:
         privacy_unit: The privacy unit, stated on the release.
         rows: Synthetic rows to sample (``None``: the fitted model's noisy total).
         seed: Seed of the sampling of records from the fitted model (never of the noise).
-        iterations: Mirror-descent iterations of mbi's estimation.
+        iterations: Mirror-descent iterations of mbi's estimation (per round, for AIM).
         conversion_delta: δ at which ρ is shown as (ε, δ).
+        rounds: AIM: estimation rounds (each selects and measures a batch of marginals).
+        marginals: AIM: marginals selected and measured over all rounds.
+        max_cells: AIM: the largest candidate marginal (cells).
 
     Example:
         >>> spec = SynthesisSpec("s", (SynthColumn("sex", ("M", "F")),
@@ -133,6 +143,9 @@ class SynthesisSpec:
     seed: int = 0
     iterations: int = 1000
     conversion_delta: float = 1e-6
+    rounds: int = 3
+    marginals: int = 12
+    max_cells: int = 10_000
 
     def __post_init__(self) -> None:
         where = f"synthesis {self.name!r}"
@@ -155,6 +168,10 @@ class SynthesisSpec:
             raise InvalidSpecError(f"{where}: conversion_delta must be in (0, 1)")
         if self.seed < 0:
             raise InvalidSpecError(f"{where}: seed must be >= 0")
+        if not 1 <= self.rounds <= self.marginals <= 1000:  # noqa: PLR2004
+            raise InvalidSpecError(f"{where}: need 1 <= rounds <= marginals <= 1000")
+        if not 1 <= self.max_cells <= _MAX_PAIR_CELLS:
+            raise InvalidSpecError(f"{where}: max_cells must be between 1 and {_MAX_PAIR_CELLS}")
         sizes = [len(c.labels) for c in self.columns]
         if max(a * b for a, b in itertools.combinations(sizes, 2)) > _MAX_PAIR_CELLS:
             raise InvalidSpecError(
@@ -174,6 +191,10 @@ class SynthesisSpec:
         """The same synthesis with another sampling seed."""
         return replace(self, seed=seed)
 
+    def with_method(self, method: SynthesisMethod) -> SynthesisSpec:
+        """The same synthesis with another mechanism."""
+        return replace(self, method=method)
+
 
 def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpec:
     """A synthesis spec from parsed YAML/JSON (``rho`` overrides the file's budget).
@@ -188,7 +209,7 @@ def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpe
         raise InvalidSpecError("a synthesis spec is a mapping with name, columns and rho/epsilon")
     known = {
         "name", "method", "rho", "epsilon", "person", "privacy_unit", "rows", "seed",
-        "iterations", "conversion_delta", "columns",
+        "iterations", "conversion_delta", "columns", *_AIM_FIELDS,
     }  # fmt: skip
     extra = sorted(set(data) - known)
     if extra:
@@ -208,14 +229,18 @@ def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpe
             raise InvalidSpecError("synthesis spec: columns is a mapping of column → domain")
         person = data.get("person", "person_id")
         rows = data.get("rows")
+        method = SynthesisMethod(data.get("method", "mst"))
+        aim = {k: int(data[k]) for k in _AIM_FIELDS if k in data}
+        if aim and method is not SynthesisMethod.AIM:
+            raise InvalidSpecError(f"synthesis spec: {sorted(aim)} apply to method aim only")
         return SynthesisSpec(
             name=str(data.get("name", "")),
             columns=tuple(_column(str(n), v) for n, v in columns.items()),
-            rho=rho, method=SynthesisMethod(data.get("method", "mst")),
+            rho=rho, method=method,
             person=None if person is None else str(person),
             privacy_unit=str(data.get("privacy_unit", DEFAULT_UNIT)),
             rows=None if rows is None else int(rows), seed=int(data.get("seed", 0)),
-            iterations=int(data.get("iterations", 1000)), conversion_delta=delta,
+            iterations=int(data.get("iterations", 1000)), conversion_delta=delta, **aim,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, InvalidSpecError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ _STRING_KINDS = {
     IdentifierKind.PHONE,
     IdentifierKind.ADDRESS,
 }
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_KINDS = {IdentifierKind.DATE, IdentifierKind.BIRTH_DATE}
 # Columns recognised by name when the spec gives no kind (the issue's example spec does so).
 _KIND_BY_NAME = {
@@ -101,6 +103,10 @@ class ColumnSpec:
             column quarantines the row.
         scan_exempt: Why this content column is exempt from the scan for identifier-shaped
             values before a content part is written (``None``: scanned).
+        reference_date: For a ``sigungu_code`` column, the day each code must have been in use:
+            the name of a date column of the same file (per row), a fixed ``YYYY-MM-DD``,
+            ``today``, or ``any`` (in use at any time; also what ``None`` means: historical files
+            carry the codes of their own day, so only a named day can retire a code).
 
     Example:
         >>> sex = ColumnSpec("sex", ColumnType.CATEGORY, Role.QUASI_IDENTIFIER, values=("M", "F"))
@@ -118,9 +124,11 @@ class ColumnSpec:
     max: float | None = None
     multiline: bool = False
     scan_exempt: str | None = None
+    reference_date: str | None = None
 
     def __post_init__(self) -> None:
         where = f"column {self.name!r}"
+        self._check_reference_date(where)
         if self.scan_exempt is not None and not self.scan_exempt.strip():
             raise InvalidSpecError(
                 f"{where}: 'scan_exempt' needs the reason why this column may hold "
@@ -164,6 +172,48 @@ class ColumnSpec:
         ):
             raise InvalidSpecError(f"{where}: kind sigungu_code needs type category or string")
 
+    def _check_reference_date(self, where: str) -> None:
+        ref = self.reference_date
+        if ref is None:
+            return
+        if self.effective_kind is not IdentifierKind.SIGUNGU_CODE:
+            raise InvalidSpecError(f"{where}: 'reference_date' applies to kind sigungu_code only")
+        if _ISO_DAY.match(ref):
+            try:
+                dt.date.fromisoformat(ref)
+            except ValueError:
+                raise InvalidSpecError(f"{where}: reference_date {ref!r} is not a date") from None
+        elif not ref.strip() or ref == self.name:
+            raise InvalidSpecError(
+                f"{where}: 'reference_date' names a date column, a YYYY-MM-DD date, today or any"
+            )
+
+    @property
+    def fixed_reference_date(self) -> dt.date | None:
+        """The fixed day codes are checked on (a date, or ``today``), or ``None``.
+
+        ``None`` when codes are checked on each row's date column, or at any time (``any``,
+        the default).
+
+        Example:
+            >>> ColumnSpec("si", ColumnType.STRING, Role.QUASI_IDENTIFIER,
+            ...            kind=IdentifierKind.SIGUNGU_CODE, reference_date="2012-05-01",
+            ...            ).fixed_reference_date
+            datetime.date(2012, 5, 1)
+        """
+        ref = self.reference_date
+        if ref == "today":
+            return dt.date.today()
+        return dt.date.fromisoformat(ref) if _ISO_DAY.match(ref) else None
+
+    @property
+    def reference_column(self) -> str | None:
+        """The date column whose day each row's code is checked on, if one is named."""
+        ref = self.reference_date
+        if ref is None or ref in {"today", "any"} or _ISO_DAY.match(ref):
+            return None
+        return ref
+
     @property
     def effective_kind(self) -> IdentifierKind | None:
         """The declared kind, or the kind a conventional name implies (``birth_date``, ``sex``)."""
@@ -181,7 +231,7 @@ class ColumnSpec:
         if not isinstance(raw, Mapping):
             raise InvalidSpecError(f"{where}: expected a mapping such as {{type: string, role: …}}")
         known = {"type", "role", "kind", "values", "required", "min", "max", "description"}
-        known |= {"multiline", "scan_exempt"}
+        known |= {"multiline", "scan_exempt", "reference_date"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise InvalidSpecError(f"{where}: unknown keys {unknown}; allowed: {sorted(known)}")
@@ -200,6 +250,13 @@ class ColumnSpec:
         exempt = raw.get("scan_exempt")
         if exempt is not None and not isinstance(exempt, str):
             raise InvalidSpecError(f"{where}: 'scan_exempt' must be the reason, as text")
+        reference = raw.get("reference_date")
+        if isinstance(reference, dt.date):  # YAML reads an unquoted 2012-05-01 as a date
+            reference = reference.isoformat()
+        if reference is not None and not isinstance(reference, str):
+            raise InvalidSpecError(
+                f"{where}: 'reference_date' names a date column, a YYYY-MM-DD date, today or any"
+            )
         return cls(
             name=str(name),
             type=_enum(ColumnType, raw["type"], f"{where} type"),
@@ -211,6 +268,7 @@ class ColumnSpec:
             max=_number(raw.get("max"), f"{where} max"),
             multiline=multiline,
             scan_exempt=exempt,
+            reference_date=reference,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,6 +288,8 @@ class ColumnSpec:
             out["multiline"] = True
         if self.scan_exempt is not None:
             out["scan_exempt"] = self.scan_exempt
+        if self.reference_date is not None:
+            out["reference_date"] = self.reference_date
         return out
 
 
@@ -297,6 +357,15 @@ class DatasetSpec:
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise InvalidSpecError(f"dataset {self.dataset!r}: columns declared twice: {repeated}")
+        for column in self.columns:
+            ref = column.reference_column
+            if ref is not None and (
+                ref not in names or self.column(ref).type is not ColumnType.DATE
+            ):
+                raise InvalidSpecError(
+                    f"dataset {self.dataset!r}: column {column.name!r} takes its reference_date "
+                    f"from {ref!r}, which must be a declared column of type date"
+                )
         if self.record_id in names:
             raise InvalidSpecError(
                 f"dataset {self.dataset!r}: the record-id column {self.record_id!r} is declared "

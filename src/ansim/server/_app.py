@@ -17,10 +17,12 @@ from ansim.portal import public_router
 from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
+from ansim.server._keys_api import router as keys_router
 from ansim.server._pages import router as pages_router
 from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router
 from ansim.server._releases_api import router as releases_router
+from ansim.server._submissions_api import router as submissions_router
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app"]
 
@@ -73,6 +75,8 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(projects_router)
     app.include_router(releases_router)
+    app.include_router(submissions_router)
+    app.include_router(keys_router)
     app.include_router(parties_router)
     app.include_router(pages_router)
     app.include_router(public_router(home))

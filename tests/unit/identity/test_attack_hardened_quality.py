@@ -20,7 +20,9 @@ from ansim.identity import (
 )
 from ansim.ingest import ingest_file
 from ansim.linkage import LinkageConfig, link, pairwise_quality
-from ansim.packages import read_part
+from ansim.linkage._comparison import DEFAULT_DICE_BANDS, diffused_bands
+from ansim.linkage._encoded import automatic_comparisons, encode_records
+from ansim.packages import Part, read_part
 from ansim.schema import DatasetSpec
 
 SPECS = Path(__file__).resolve().parents[3] / "src" / "ansim" / "demo" / "specs"
@@ -42,8 +44,10 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pa.Table, Pa
     return out, truth.filter(pc.is_in(truth["dataset"], value_set=pa.array(DATASETS))), tmp
 
 
-def _f1(landed: tuple[dict, pa.Table, Path], encoding: EncodingSpec, label: str) -> float:
-    datasets, truth, tmp = landed
+def _parts(
+    landed: tuple[dict, pa.Table, Path], encoding: EncodingSpec, label: str
+) -> tuple[list[Part], list[pa.Table]]:
+    datasets, _, tmp = landed
     secret = LinkageSecret(hashlib.sha256(b"hardened quality").digest())
     parts, located = [], []
     for d, (spec, records) in datasets.items():
@@ -51,6 +55,12 @@ def _f1(landed: tuple[dict, pa.Table, Path], encoding: EncodingSpec, label: str)
         parts.append(read_part(prepared.identity, "identity"))
         serials = pq.read_table(prepared.serial_map)
         located.append(serials.append_column("dataset", pa.array([d] * serials.num_rows)))
+    return parts, located
+
+
+def _f1(landed: tuple[dict, pa.Table, Path], encoding: EncodingSpec, label: str) -> float:
+    truth = landed[1]
+    parts, located = _parts(landed, encoding, label)
     linkmap = link(parts, LinkageConfig()).table
     joined = pa.concat_tables(located).join(linkmap, ["serial", "dataset"])
 
@@ -67,7 +77,21 @@ def test_hardened_spec_links_as_well_as_the_default(landed) -> None:
     today = _f1(landed, DEFAULT_ENCODING_SPEC, "default")
     hardened = _f1(landed, HARDENED_ENCODING_SPEC, "hardened")
     assert today > 0.98
-    assert hardened >= today - 0.005  # 20k, one run: 0.9993 vs 0.9994 (docs/privacy.md)
+    assert hardened >= today - 0.005  # 100k, one run: see docs/privacy.md
+
+
+def test_prepared_hardened_parts_are_compared_on_diffused_bands(landed) -> None:
+    parts, _ = _parts(landed, HARDENED_ENCODING_SPEC, "bands")
+    columns = ["bf_birth_date", "bf_name", "clk"]
+    records = encode_records(parts, columns)
+    assert {c: records.taps[c] for c in columns} == {"bf_birth_date": 6, "bf_name": 4, "clk": 8}
+    bands = {c.column: c.bands for c in automatic_comparisons(columns, records)}
+    assert bands == {
+        "bf_birth_date": diffused_bands(DEFAULT_DICE_BANDS, 6),
+        "bf_name": diffused_bands(DEFAULT_DICE_BANDS, 4),
+    }
+    today, _ = _parts(landed, DEFAULT_ENCODING_SPEC, "bands-default")
+    assert encode_records(today, columns).taps == {}
 
 
 def test_record_level_only_falls_back_to_tokens_and_loses_quality(landed) -> None:

@@ -1,15 +1,20 @@
 """Label-free false-link estimates at the cluster level."""
 
 import numpy as np
+import pytest
 
 from ansim.linkage import (
+    ACROSS_SOURCES,
     OVERCONFIDENCE,
+    WITHIN_SOURCE,
     BlockingPass,
     CandidatePairs,
     ScoredPairs,
     cluster_doubt,
+    estimated_missed_by_blocking,
     false_links,
     quality_estimates,
+    source_doubt,
 )
 
 
@@ -36,17 +41,37 @@ def test_interval_holds_the_point_and_grows_with_doubt() -> None:
     assert large.high <= 1000  # never more false links than doubtful clusters
 
 
-def test_interval_covers_worlds_where_the_model_is_as_sure_as_it_says_or_too_sure() -> None:
-    """Simulated worlds: each cluster is false with probability k x its doubt."""
+def test_interval_covers_worlds_with_any_factor_in_the_stated_ranges() -> None:
+    """Simulated worlds: a cluster is false with probability k x its doubt, k per kind."""
     rng = np.random.default_rng(15)
-    for factor in (1.0, OVERCONFIDENCE[1]):
+    for k_within, k_across in [(WITHIN_SOURCE[0], ACROSS_SOURCES[0]),
+                               (WITHIN_SOURCE[1], ACROSS_SOURCES[1]),
+                               (WITHIN_SOURCE[0], ACROSS_SOURCES[1]),
+                               (WITHIN_SOURCE[1], ACROSS_SOURCES[0])]:  # fmt: skip
         covered = 0
         for _ in range(200):
-            doubt = rng.beta(0.2, 60.0, size=3000)  # most clusters nearly sure, a few not
-            false = int((rng.random(doubt.size) < np.minimum(1.0, factor * doubt)).sum())
-            estimate = false_links(doubt)
+            across = rng.beta(0.2, 60.0, size=3000)  # most clusters nearly sure, a few not
+            within = np.where(rng.random(3000) < 0.05, rng.beta(0.2, 20.0, size=3000), 0.0)
+            chance = np.minimum(1.0, np.maximum(k_within * within, k_across * across))
+            false = int((rng.random(chance.size) < chance).sum())
+            estimate = false_links(within, across)
             covered += estimate.low <= false <= estimate.high
-        assert covered >= 0.9 * 200, (factor, covered)
+        assert covered >= 0.9 * 200, (k_within, k_across, covered)
+
+
+def test_pairs_within_one_source_weigh_more_than_pairs_across() -> None:
+    # cluster 0: records 0 (source 0), 1 and 2 (source 1); the 1-2 pair within source 1
+    labels, source = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 1, 0, 1])
+    first, second = np.array([0, 0, 1, 3]), np.array([1, 2, 2, 4])
+    within, across = source_doubt(labels, first, second, np.array([0.99, 0.98, 0.9, 0.9]), source)
+    np.testing.assert_allclose(within, [0.1, 0.0])
+    np.testing.assert_allclose(across, [0.02, 0.1])
+    split = false_links(within, across)
+    judged_across = false_links(np.maximum(within, across))  # sources unknown
+    k_within = np.sqrt(np.prod(WITHIN_SOURCE))
+    k_across = np.sqrt(np.prod(ACROSS_SOURCES))
+    assert split.point == pytest.approx(min(1.0, k_within * 0.1) + k_across * 0.1)
+    assert split.point > judged_across.point
 
 
 def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
@@ -58,12 +83,34 @@ def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
     )
     scored = ScoredPairs(candidates, np.zeros(4, np.float32), p >= 0.9, p)
     labels = np.array([0, 0, 0, 1, 2])
-    estimates = quality_estimates(scored, np.array([True, True]), np.array([0, 1]), labels)
+    source = np.array([0, 1, 0, 0, 1])  # records 0 and 2 of one dataset
+    estimates = quality_estimates(
+        scored, np.array([True, True]), np.array([0, 1]), labels, source=source
+    )
     missed = estimates["missed_links"]
     scale = np.sqrt(np.prod(OVERCONFIDENCE))
     assert missed["point"] == round(0.6 * scale, 1)  # only the 3-4 pair, not the 0-2 pair
     assert missed["low"] <= missed["point"] <= missed["high"]
     false = estimates["false_links"]
-    # the cluster {0, 1, 2} is doubted by its implied pair scored 0.4, not by its links (0.99)
-    assert false["point"] == round(0.6 * scale, 1)
+    # the cluster {0, 1, 2} is doubted by its implied pair scored 0.4 (within one source, so
+    # by the within-source factor), not by its links (0.99)
+    assert false["point"] == round(min(1.0, 0.6 * np.sqrt(np.prod(WITHIN_SOURCE))), 1)
+    assert estimates["false_links_within_source"]["point"] == false["point"]
     assert estimates["model_expected_false_links"] == 0.02
+
+
+def test_blocking_interval_holds_pairs_lost_when_errors_co_occur() -> None:
+    """Pairs differ in how easily each pass finds them; Chao's lower bound alone says 0."""
+    rng = np.random.default_rng(7)
+    passes, covered, chao_covered = 12, 0, 0
+    for _ in range(100):
+        ease = rng.beta(2.0, 0.4, size=3000)  # most pairs found by nearly every pass
+        hits = rng.random((3000, passes)) < ease[:, None]
+        bits = (hits * (np.uint64(1) << np.arange(passes, dtype=np.uint64))).sum(axis=1)
+        found = bits[hits.any(axis=1)].astype(np.uint64)
+        lost = int((~hits.any(axis=1)).sum())
+        estimate = estimated_missed_by_blocking(found, passes)
+        covered += estimate.low <= lost <= estimate.high
+        chao_covered += lost <= estimate.point * 2
+    assert covered >= 90, covered
+    assert chao_covered < covered  # the point stays a lower bound: the upper end does the work

@@ -1,18 +1,25 @@
-"""A project's DP release goes through the one release path: reviewed, then published."""
+"""A project's DP release goes through the one release path: reviewed, then published.
+
+The release is made by the hub's release service (:class:`ansim.services.Release`), as the
+server's route makes it; ``ansim privacy release --project`` is its client (tested against a
+running server in ``tests/server/test_submissions_cli.py``).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ansim.cli import app
-from ansim.errors import AccessDenied, BudgetExhaustedError
+from ansim.errors import AccessDenied, AnsimError, BudgetExhaustedError
 from ansim.governance import PrivacyLedger
-from ansim.privacy import portal_table_id
+from ansim.privacy import parse_release_spec, portal_table_id
 from ansim.release import ReleaseService, ReleaseStatus
+from ansim.services import DPSubmission, Release
 from tests.unit.release.conftest import PROJECT, Project, project
 
 __all__ = ["project"]
@@ -30,27 +37,20 @@ queries:
 TABLE = "linked_kostat_register"
 
 
-def _as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:
-    """Stand in for ``ansim login`` (tested against a real server elsewhere)."""
-    monkeypatch.setattr("ansim.cli._acting.acting_user", lambda: user)
-    monkeypatch.setattr("ansim.cli._release.acting_user", lambda: user)
-
-
-def _where(project: Project) -> list[str]:
-    return ["--project", PROJECT, "--store", str(project.store), "--home", str(project.home)]
-
-
 def _budget(project: Project, rho: float = 1.0) -> None:
     PrivacyLedger(project.gov).set_budget("admin", PROJECT, rho, privacy_unit="a person of p1")
 
 
-def _submit(project: Project, *extra: str) -> str:
-    spec = project.tmp / "spec.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    args = ["privacy", "release", "--spec", str(spec), "--table", TABLE, *extra]
-    result = runner.invoke(app, [*args, *_where(project)])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.output
+def _release(project: Project) -> Release:
+    """The hub's release service, its portal on the deployment home."""
+    return Release(project.gov, PROJECT, project.store, portal_home=project.home)
+
+
+def _submit(project: Project, spec: str = SPEC, table: str = TABLE) -> DPSubmission:
+    import yaml  # noqa: PLC0415
+
+    parsed = parse_release_spec(yaml.safe_load(spec))
+    return _release(project).submit_dp_tables("analyst", parsed, table)
 
 
 def _files_outside_hub(project: Project) -> list[Path]:
@@ -63,13 +63,12 @@ def _files_outside_hub(project: Project) -> list[Path]:
 
 
 def test_project_release_is_submitted_reviewed_then_published_charging_once(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+    project: Project,
 ) -> None:
     _budget(project)
-    _as(monkeypatch, "analyst")
-    printed = _submit(project)
-    assert "submitted rel-0001, rel-0002 for review" in printed
-    assert "nothing is published yet" in printed and "ansim release publish" in printed
+    done = _submit(project)
+    assert [s.id for s in done.submissions] == ["rel-0001", "rel-0002"]
+    assert done.rho_remaining == pytest.approx(1.0 - done.release.plan.rho)
     assert not _files_outside_hub(project)
     public = project.home / "release" / "public"
     assert not public.exists()
@@ -99,14 +98,11 @@ def test_project_release_is_submitted_reviewed_then_published_charging_once(
         service.release("checker", "rel-0001", project.tmp / "early")
     assert not (project.tmp / "early").exists() and not public.exists()
 
-    _as(monkeypatch, "checker2")
-    review = runner.invoke(app, ["release", "review", "rel-0001", *_where(project)])
-    assert "approved (2/2" in review.output, review.output
-    _as(monkeypatch, "checker")
+    assert service.approve("checker2", "rel-0001").status == ReleaseStatus.APPROVED
     out = project.tmp / "published"
-    done = runner.invoke(app, ["release", "publish", "rel-0001", "--out", str(out),
-                               *_where(project)])  # fmt: skip
-    assert done.exit_code == 0, (done.output, done.exception)
+    ReleaseService(project.gov, PROJECT, project.workspace, portal_home=project.home).release(
+        "checker", "rel-0001", out
+    )
     lines = (out / "people_by_sigungu_sex.csv").read_text().splitlines()
     assert lines[0] == '"sigungu_code","sex","estimate","ci_low","ci_high"' and len(lines) == 7
     published = json.loads((out / "portal.json").read_text())
@@ -124,16 +120,10 @@ def test_project_release_is_submitted_reviewed_then_published_charging_once(
     assert project.gov.verify_audit().ok
 
 
-def test_an_exhausted_budget_submits_nothing(
-    project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_exhausted_budget_submits_nothing(project: Project) -> None:
     _budget(project, rho=0.1)
-    _as(monkeypatch, "analyst")
-    spec = project.tmp / "spec.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    result = runner.invoke(app, ["privacy", "release", "--spec", str(spec), "--table", TABLE,
-                                 *_where(project)])  # fmt: skip
-    assert isinstance(result.exception, BudgetExhaustedError)
+    with pytest.raises(BudgetExhaustedError):
+        _submit(project)
     assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
 
@@ -146,14 +136,13 @@ def test_an_exhausted_budget_submits_nothing(
     ],
 )
 def test_project_release_refuses_a_file_or_an_out_folder(
-    project: Project, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
+    project: Project, extra: list[str], message: str
 ) -> None:
     _budget(project)
-    _as(monkeypatch, "analyst")
     spec = project.tmp / "spec.yaml"
     spec.write_text(SPEC, encoding="utf-8")
     result = runner.invoke(app, ["privacy", "release", "--spec", str(spec), "--table", TABLE,
-                                 *extra, *_where(project)])  # fmt: skip
+                                 *extra, "--project", PROJECT])  # fmt: skip
     assert result.exit_code != 0
     assert message in str(result.exception)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
@@ -167,22 +156,16 @@ def test_project_release_refuses_a_file_or_an_out_folder(
     ],
 )
 def test_a_misnamed_table_or_column_costs_no_budget(
-    project: Project, monkeypatch: pytest.MonkeyPatch, table: str, spec: str, message: str
+    project: Project, table: str, spec: str, message: str
 ) -> None:
     _budget(project)
-    _as(monkeypatch, "analyst")
-    path = project.tmp / "spec.yaml"
-    path.write_text(spec, encoding="utf-8")
-    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", table,
-                                 *_where(project)])  # fmt: skip
-    assert message in str(result.exception)
+    with pytest.raises(AnsimError, match=re.escape(message)):
+        _submit(project, spec, table)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
     assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
 
 
-def test_a_portal_id_of_another_project_costs_no_budget(
-    project: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_portal_id_of_another_project_costs_no_budget(project: Project) -> None:
     from ansim.portal import Cell, PublishedTable, TableMetadata, publish  # noqa: PLC0415
 
     taken = PublishedTable(
@@ -195,11 +178,7 @@ def test_a_portal_id_of_another_project_costs_no_budget(
     )  # fmt: skip
     publish(taken, project.home)
     _budget(project)
-    _as(monkeypatch, "analyst")
-    path = project.tmp / "spec.yaml"
-    path.write_text(SPEC, encoding="utf-8")
-    result = runner.invoke(app, ["privacy", "release", "--spec", str(path), "--table", TABLE,
-                                 *_where(project)])  # fmt: skip
-    assert "of another project" in str(result.exception)
+    with pytest.raises(AnsimError, match="of another project"):
+        _submit(project)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
     assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []

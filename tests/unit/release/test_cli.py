@@ -1,4 +1,9 @@
-"""``ansim release table/queue/review/publish`` and ``disclose table --project``: one path."""
+"""The release path's submissions as the hub's release service makes them, and ``disclose table``.
+
+``ansim release table/queue/review/publish`` and ``disclose table --project`` are clients of
+the hub's server (``tests/server/test_submissions_cli.py`` runs them against a live one); the
+server's routes call :class:`ansim.services.Release`, tested here as a library.
+"""
 
 from __future__ import annotations
 
@@ -10,52 +15,35 @@ import pytest
 from typer.testing import CliRunner
 
 from ansim.cli import app
+from ansim.disclosure import read_microdata
 from ansim.errors import AccessDenied
-from ansim.release import ReleaseService, ReleaseStatus
+from ansim.release import RateTableSpec, ReleaseService, ReleaseStatus
+from ansim.services import Release, TableRequest
 
 from .conftest import PROJECT, Project
 
 runner = CliRunner()
 
 
-def _as(monkeypatch: pytest.MonkeyPatch, user: str) -> None:
-    """Stand in for ``ansim login`` (tested against a real server elsewhere)."""
-    monkeypatch.setattr("ansim.cli._release.acting_user", lambda: user)
-    monkeypatch.setattr("ansim.cli._acting.acting_user", lambda: user)
-
-
-def _run(project: Project, *args: str) -> str:
-    where = ["--project", PROJECT, "--store", str(project.store), "--home", str(project.home)]
-    result = runner.invoke(app, [*args, *where])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.output
-
-
-def test_release_table_is_a_candidate_published_only_after_two_approvals(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+def test_a_rate_table_is_a_candidate_published_only_after_two_approvals(
+    project: Project,
 ) -> None:
-    _as(monkeypatch, "analyst")
-    printed = _run(project, "release", "table")
-    assert "submitted as rel-0001" in printed
+    hub = Release(project.gov, PROJECT, project.store)
+    released, submitted = hub.submit_rate_table("analyst", RateTableSpec())
+    assert submitted.id == "rel-0001" and released.summary["cells"] > 0
     assert not list(project.tmp.glob("*.csv")) and not (project.tmp / "out").exists()
-    _as(monkeypatch, "analyst")
-    where = ["--project", PROJECT, "--store", str(project.store), "--home", str(project.home)]
-    own = runner.invoke(app, ["release", "review", "rel-0001", *where])
-    assert isinstance(own.exception, AccessDenied)
-    _as(monkeypatch, "checker")
-    early = runner.invoke(
-        app, ["release", "publish", "rel-0001", "--out", str(project.tmp / "o"), *where]
-    )
-    assert isinstance(early.exception, AccessDenied) and not (project.tmp / "o").exists()
-    assert "1/2 approvals" in _run(project, "release", "review", "rel-0001")
-    _as(monkeypatch, "checker2")
-    assert "approved (2/2" in _run(project, "release", "review", "rel-0001", "--comment", "ok")
-    assert "rel-0001 rate_table approved" in _run(project, "release", "queue")
-    vetted = ReleaseService(project.gov, PROJECT, project.workspace).audit("rel-0001")
+    service = hub.path()
+    with pytest.raises(AccessDenied):
+        service.approve("analyst", "rel-0001")
+    with pytest.raises(AccessDenied):
+        service.release("checker", "rel-0001", project.tmp / "o")
+    assert not (project.tmp / "o").exists()
+    service.approve("checker", "rel-0001")
+    assert service.approve("checker2", "rel-0001", "ok").status == ReleaseStatus.APPROVED
+    vetted = service.audit("rel-0001")
     assert vetted.passed and vetted.cells > 0  # vetted against the ledger before submission
-    _as(monkeypatch, "checker")
     out = project.tmp / "out"
-    _run(project, "release", "publish", "rel-0001", "--out", str(out))
+    service.release("checker", "rel-0001", out)
     with (out / "rates.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and "status" not in rows[0]
@@ -93,19 +81,17 @@ def test_disclose_table_writes_one_symbol_safe_to_open(project: Project) -> None
     assert {s["status"] for s in report["status"]} >= {"primary", "published"}
 
 
-def test_disclose_table_with_a_project_is_submitted_to_its_release_path(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+def test_a_protected_table_of_records_is_submitted_to_the_release_path(
+    project: Project,
 ) -> None:
-    _as(monkeypatch, "analyst")
-    out = project.tmp / "t"
-    data = _records(project.tmp / "t.csv")
-    args = ["disclose", "table", "--input", str(data), "--by", "si,sex", "--threshold", "11",
-            "--out", str(out), "--contributor", "person"]  # fmt: skip
-    printed = _run(project, *args)
-    assert "submitted as rel-0001" in printed
-    service = ReleaseService(project.gov, PROJECT, project.workspace)
-    (submitted,) = service.queue()
+    records = read_microdata(_records(project.tmp / "t.csv"))
+    ask = TableRequest((("si", "sex"),), "person", threshold=11)
+    hub = Release(project.gov, PROJECT, project.store)
+    protected, submitted = hub.submit_protected_table("analyst", records, ask)
     assert submitted.unit == "person" and submitted.author == "analyst"
-    assert service.files("rel-0001")["table.csv"] == (out / "table.csv").read_bytes()
-    missing = runner.invoke(app, [*args[:-2], "--project", PROJECT, "--home", str(project.home)])
-    assert "--contributor" in str(missing.exception)
+    assert submitted.kind.value == "protected_table" and protected.summary()["primary"] > 0
+    (queued,) = hub.path().queue()
+    assert queued.id == submitted.id
+    assert b"p00001" not in hub.path().files(submitted.id)["table.csv"]
+    with pytest.raises(AccessDenied):
+        hub.submit_protected_table("checker", records, ask)

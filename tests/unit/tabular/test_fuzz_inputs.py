@@ -2,7 +2,8 @@
 
 About 11,000 files in all, in process: 10,000 through the shared reader (what every command
 reads with, ingest and disclose alike), 500 of them through a full ingest, and smaller runs
-through ``ansim disclose microdata`` and ``ansim link`` via the CLI runner.
+through ``ansim disclose microdata|table|risk`` (whose counts must add up) and ``ansim link``
+via the CLI runner.
 """
 
 import json
@@ -122,6 +123,19 @@ def _cli(args: list[str]) -> int:
     return result.exit_code
 
 
+def _disclosed(out: Path, report: Path) -> None:
+    """A clean disclose result: the counts add up and the quarantine lists exactly the rest."""
+    counts = json.loads(report.read_text(encoding="utf-8"))
+    assert counts["rows_read"] == counts["rows_used"] + counts["rows_quarantined"] > 0
+    assert counts["rows_used"] > 0
+    lines = counts["rows_read"] + counts["blank_lines"] + counts["multiline_continuation_lines"]
+    assert counts["data_lines"] == lines
+    listing = out.read_text(encoding="utf-8").splitlines()
+    assert listing[0] == "row_number,line_range,reason"
+    assert len(listing) - 1 == counts["rows_quarantined"]
+    assert "800522" not in "".join(listing)  # no value of a damaged row (only reasons)
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -130,17 +144,28 @@ def _cli(args: list[str]) -> int:
 )
 @given(seed=st.integers(0, 2**32), rows=st.integers(0, 12))
 def test_disclose_never_crashes(tmp_path_factory, seed: int, rows: int) -> None:  # fmt: skip
+    """Random damaged files end in a clean result whose counts add up, or in exit 2 and no OUT."""
     tmp = tmp_path_factory.mktemp("fuzzd")
     path = tmp / "in.csv"
     path.write_bytes(_files(seed, rows, noise=False)[0])
-    code = _cli([
-        "disclose", "microdata", "--input", str(path), "--qi", "sex", "--k", "2",
-        "--builtin", "sex=age", "--out", str(tmp / "m"), "--suppression-limit", "1",
-    ])  # fmt: skip
-    assert code in (0, 2)
-    code = _cli(["disclose", "table", "--input", str(path), "--by", "sex", "--threshold", "2",
-                 "--out", str(tmp / "t")])  # fmt: skip
-    assert code in (0, 2)
+    (tmp / "h").mkdir()
+    (tmp / "h" / "h_sex.csv").write_text("M;*\nF;*\n", encoding="utf-8")
+    runs = {
+        "m": ["microdata", "--qi", "sex", "--k", "1", "--hierarchies", str(tmp / "h"),
+              "--suppression-limit", "1", "--out", str(tmp / "m")],
+        "t": ["table", "--by", "sex", "--threshold", "2", "--out", str(tmp / "t")],
+        "r": ["risk", "--qi", "sex", "--out", str(tmp / "r" / "risk.json")],
+    }  # fmt: skip
+    for name, args in runs.items():
+        code = _cli(["disclose", args[0], "--input", str(path), *args[1:]])
+        assert code in (0, 2)
+        out = tmp / name
+        if code == 2:
+            assert not out.exists()
+        elif name == "r":
+            _disclosed(out / "risk.quarantine.csv", out / "risk.json")
+        else:
+            _disclosed(out / "quarantine.csv", out / "report.json")
 
 
 @pytest.mark.parametrize("case", range(12))

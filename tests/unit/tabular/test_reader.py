@@ -220,29 +220,33 @@ def test_keeping_an_identifier_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["microdata", "table"])
-def test_disclose_reads_cp949_excel_and_refuses_bad_rows(tmp_path: Path, command: str) -> None:
+def test_disclose_reads_cp949_excel_and_quarantines_bad_rows(tmp_path: Path, command: str) -> None:
     rows = [["age", "sex", "n"], *[[30 + i % 3, "MF"[i % 2], i] for i in range(12)]]
     xlsx = _xlsx(tmp_path / "m.xlsx", rows)
     bad = tmp_path / "bad.csv"
-    bad.write_bytes("age,sex,나이\n30,M,가\n31\n".encode("cp949"))
+    good = "".join(f"{30 + i % 3},{'MF'[i % 2]},가\n" for i in range(12))
+    bad.write_bytes(f"age,sex,나이\n{good}31\n".encode("cp949"))
+    hopeless = tmp_path / "hopeless.csv"
+    hopeless.write_bytes("age,sex,나이\n31\n32,M\n".encode("cp949"))
     if command == "microdata":
         ok, _ = _microdata(tmp_path, data=xlsx)
-        wrong, _ = _microdata(tmp_path, data=bad)
+        wrong, out = _microdata(tmp_path, data=bad)
+        none, _ = _microdata(tmp_path, "--out", str(tmp_path / "none"), data=hopeless)
     else:
-        args = [
-            "disclose",
-            "table",
-            "--by",
-            "age",
-            "--threshold",
-            "1",
-            "--out",
-            str(tmp_path / "t"),
-        ]
-        ok = _Run([*args, "--input", str(xlsx)])
-        wrong = _Run([*args, "--input", str(bad)])
+        out = tmp_path / "t"
+        args = ["disclose", "table", "--by", "age", "--threshold", "1"]
+        ok = _Run([*args, "--input", str(xlsx), "--out", str(out)])
+        wrong = _Run([*args, "--input", str(bad), "--out", str(out)])
+        none = _Run([*args, "--input", str(hopeless), "--out", str(tmp_path / "none")])
     assert ok.exit_code == 0, ok.output
-    assert wrong.exit_code == 2 and "line 3" in wrong.output
+    assert wrong.exit_code == 0, wrong.output
+    assert (out / "quarantine.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        '14,14,"wrong column count: expected 3, found 1"'
+    ]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows_read"], report["rows_used"], report["rows_quarantined"]) == (13, 12, 1)
+    assert none.exit_code == 2 and "no usable rows" in none.output
+    assert not (tmp_path / "none").exists()
     folder = _Run(
         [
             "disclose",
