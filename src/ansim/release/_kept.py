@@ -57,9 +57,19 @@ def verified(atoms: Atoms, points: npt.NDArray[np.float64]) -> npt.NDArray[np.fl
         return points
     whole = np.all(np.abs(points - np.round(points)) <= _TOLERANCE, axis=1)
     positive = np.all(points >= -_TOLERANCE, axis=1)
-    residual = np.abs(atoms.matrix @ points.T - atoms.rhs[:, None])
+    residual = np.abs(np.asarray(atoms.matrix @ points.T) - atoms.rhs[:, None])
     exact = np.all(residual <= _TOLERANCE, axis=0) if residual.size else np.ones(len(points), bool)
-    return np.round(points[whole & positive & exact])
+    kept: npt.NDArray[np.float64] = np.round(points[whole & positive & exact])
+    return kept
+
+
+def distinct(parts: Sequence[npt.NDArray[np.float64]], width: int) -> npt.NDArray[np.float64]:
+    """The rows of ``parts`` stacked, each distinct row once (first kept)."""
+    seen: dict[bytes, npt.NDArray[np.float64]] = {}
+    for part in parts:
+        for row in part:
+            seen.setdefault(row.tobytes(), row)
+    return np.vstack(list(seen.values())) if seen else np.zeros((0, width))
 
 
 @dataclass
@@ -71,10 +81,7 @@ class Witnesses:
     def lift(self, atoms: Atoms) -> npt.NDArray[np.float64]:
         """Every kept point carried onto ``atoms`` that verifies there (points × atoms)."""
         found = [verified(atoms, self._carry(frame, atoms)) for frame in self.frames]
-        found = [f for f in found if len(f)]
-        if not found:
-            return np.zeros((0, len(atoms.sizes)))
-        return np.unique(np.vstack(found), axis=0)
+        return distinct(found, len(atoms.sizes))
 
     @staticmethod
     def _carry(frame: _Frame, atoms: Atoms) -> npt.NDArray[np.float64]:
@@ -90,6 +97,8 @@ class Witnesses:
         old_of = np.full(len(atoms.codes), -1, dtype=np.int64)
         inside = atoms.codes < len(frame.atom_of_code)
         old_of[inside] = frame.atom_of_code[atoms.codes[inside]]
+        if len(frame.sizes) == n_new and np.array_equal(old_of, atoms.atom_of):
+            return frame.points  # the same atoms (no cell split one): the points as they are
         valid = old_of >= 0
         pairs = np.unique(old_of[valid] * n_new + atoms.atom_of[valid])
         old, new = pairs // n_new, pairs % n_new
@@ -103,8 +112,9 @@ class Witnesses:
             (np.ones(len(old)), (old, new)), shape=(len(frame.sizes), n_new)
         )  # fmt: skip
         excess = frame.points - frame.sizes[None, :]
-        moved = np.asarray((carry.T @ excess.T).T)
-        return np.asarray(atoms.sizes, dtype=np.float64)[None, :] + moved
+        moved = np.asarray((carry.T @ excess.T).T, dtype=np.float64)
+        carried: npt.NDArray[np.float64] = atoms.sizes.astype(np.float64)[None, :] + moved
+        return carried
 
     def keep(self, atoms: Atoms, points: npt.NDArray[np.float64]) -> None:
         """Keep ``points`` (verified solutions over ``atoms``) for later audits."""

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ansim.errors import DisclosureCheckFailed, InvalidSpecError
-from ansim.release._kept import Atoms, Numbering, Witnesses, verified
+from ansim.release._kept import Atoms, Numbering, Witnesses, distinct, verified
 
 __all__ = ["AtomExposure", "LedgerAudit", "ReleasedCells", "audit_ledger"]
 
@@ -557,7 +557,8 @@ def _settled(
     floor = np.maximum(0.0, 2 * sizes[small].astype(np.float64) - n)
     at = points[:, small]
     up, down = at >= n - _TOLERANCE, at <= floor[None, :] + _TOLERANCE
-    return up.any(axis=0), down.any(axis=0), (up | down).any(axis=1)
+    return (np.asarray(up.any(axis=0)), np.asarray(down.any(axis=0)),
+            np.asarray((up | down).any(axis=1)))  # fmt: skip
 
 
 def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _UnitAudit:
@@ -609,7 +610,7 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _U
     if integral:
         new = verified(part.atoms, np.asarray(fresh)) if fresh else np.zeros((0, len(part.sizes)))
         with _NUMBERING_LOCK:
-            witnesses.keep(part.atoms, np.unique(np.vstack([points[useful], new]), axis=0))
+            witnesses.keep(part.atoms, distinct([points[useful], new], len(part.sizes)))
     members = part.members(found)
     exposed = tuple(
         AtomExposure(unit, members[a], low, high, tuple(near))
