@@ -56,6 +56,10 @@ def test_the_report_page_is_the_linkage_units_and_serves_plotly_locally(tmp_path
         assert "Linkage quality report" not in refused.text
     anonymous = site.anonymous().get(REPORT, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    (site.home / "linkage_unit" / REPORT_FILE).write_text("{not json", encoding="utf-8")
+    broken = linker.get(REPORT)
+    assert 400 <= broken.status_code < 500 and "cannot be read" in broken.text
+    assert "Traceback" not in broken.text
 
 
 def test_hub_rates_older_than_the_report_are_not_shown(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ansim.errors import NotFoundError
+from ansim.errors import LinkageError, NotFoundError
 from ansim.governance import Role
 from ansim.linkage import (
     METHODS,
@@ -205,7 +205,10 @@ async def linkage_report(project: str, request: Request, found: DeploymentDep) -
         path = parties_api.report_path(found, project)
         if path is None:  # none yet, or the unit's last linkage was another project's
             return render(request, "linkage_report_none.html", visitor=visitor, project=project)
-        report = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:  # written atomically; a hand-edited file is refused, not shown
+            raise LinkageError("the linkage report cannot be read: run the linkage again") from e
         page = render_linkage_report(
             report, rates=_hub_rates(path), plotly_src="/public/static/plotly.min.js"
         )
