@@ -10,6 +10,10 @@ error count (any status but 200, or a failed request), as one JSON line.
 Usage::
 
     .venv/bin/python bench/portal_load.py [--home DIR] [--clients 50] [--requests 40] [--seconds 90]
+        [--limits sqlite|memory]
+
+The rate limits count in the home's ``portal/rate-limits.sqlite`` (as ``ansim serve`` does) unless
+``--limits memory``.
 
 Without ``--home`` it publishes five tables shaped like the demo's (si/gun × age band × sex,
 weekly DP cases) into a temporary home. The clients send a registered API key (``X-API-Key``),
@@ -51,10 +55,11 @@ _REQUEST = (
 _SERVER = """
 import sys, uvicorn
 from pathlib import Path
-from ansim.portal import RateLimit, create_app
+from ansim.portal import MemoryBucketStore, RateLimit, create_app
 limit = RateLimit(keyed_per_minute=10_000_000, keyed_burst=1_000_000,
                   key_digests=frozenset({sys.argv[3]}))
-uvicorn.run(create_app(Path(sys.argv[1]), limit), host="127.0.0.1", port=int(sys.argv[2]),
+store = MemoryBucketStore() if sys.argv[4] == "memory" else None  # None: the home's SQLite file
+uvicorn.run(create_app(Path(sys.argv[1]), limit, store), host="127.0.0.1", port=int(sys.argv[2]),
             log_level="warning", access_log=False)
 """
 
@@ -179,6 +184,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40, help="requests per client")
     parser.add_argument("--seconds", type=float, default=90.0, help="stop after this long")
+    parser.add_argument(
+        "--limits", choices=("sqlite", "memory"), default="sqlite",
+        help="where the rate limits count: the home's SQLite file (as ansim serve) or in memory",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ansim-portal-load-") as scratch:
         home = args.home or Path(scratch)
@@ -186,7 +195,15 @@ def main() -> None:
             _demo_like(home)
         port = _free_port()
         server = subprocess.Popen(  # noqa: S603 - this interpreter, our own script
-            [sys.executable, "-c", _SERVER, str(home), str(port), api_key_digest(_KEY)],
+            [
+                sys.executable,
+                "-c",
+                _SERVER,
+                str(home),
+                str(port),
+                api_key_digest(_KEY),
+                args.limits,
+            ],
             env=os.environ.copy(),
         )
         try:
@@ -206,7 +223,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(json.dumps({"paths": len(paths), **result}))
+    print(json.dumps({"paths": len(paths), "limits": args.limits, **result}))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 Records are demo-like: names and birth years drawn from the demo world's register
 (``generate_world``), days of the year uniform, 30% of people with a second record (the true
 pairs). Stages: blocking (an RRN-token pass and "equal birth date, Dice of the name filter
->= 0.7"), connected components of the found pairs, the disclosure group-by that reduces the
-records to their distinct quasi-identifier combinations, and the hub's join of a content part
-with the link map. Spark's start-up is measured apart.
+>= 0.7"), the candidates' comparison levels (name by Dice bands, birth date, RRN), EM's
+sufficient statistics (pattern counts) and the match weights, connected components of the
+found pairs, the disclosure group-by that reduces the records to their distinct
+quasi-identifier combinations, and the hub's join of a content part with the link map.
+Spark's start-up is measured apart.
 
 ``--extrapolate`` gives the largest blocks at 52M people from the demo world's distributions;
 ``--simulate`` runs the partitioned dice pass on a 1/50 sample of the birth-date blocks with
@@ -18,6 +20,7 @@ Run: ``PYTHONPATH=src .venv/bin/python bench/scale.py --people 1000000 --extrapo
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import tempfile
@@ -37,10 +40,18 @@ from ansim.engine import Engine, QueryEngine, SparkEngine, connected_components_
 from ansim.hub import combine
 from ansim.linkage import (
     BlockingRule,
+    EncodedRecords,
+    FellegiSunterModel,
+    FieldComparison,
     block_pairs,
     block_pairs_on,
+    comparison_levels,
+    comparison_levels_on,
     connected_components,
+    pattern_counts,
+    pattern_counts_on,
     popcounts,
+    score_pairs_on,
 )
 from ansim.packages import Part
 
@@ -96,7 +107,11 @@ def records(people: int, dist: dict[str, Any], seed: int) -> dict[str, Any]:
     ones = popcounts(bits)
     return {
         "n": n,
-        "codes": {"token_rrn": person.astype(np.int64), "token_birth_date": birth[person]},
+        "codes": {
+            "token_rrn": person.astype(np.int64),
+            "token_birth_date": birth[person],
+            "bf_name": name[person].astype(np.int64),
+        },
         "filters": {"bf_name": (bits, np.ones(n, bool))},
         "popcounts": {"bf_name": ones},
         "qi": pa.table(
@@ -134,6 +149,62 @@ def _timed(results: dict[str, Any], stage: str, engine: str, fn: Any, spark: Any
     return out
 
 
+COMPARISONS = (
+    FieldComparison("bf_name"),
+    FieldComparison("token_birth_date"),
+    FieldComparison("token_rrn"),
+)
+MODEL = FellegiSunterModel(
+    COMPARISONS,
+    m=((0.9, *[0.1 / 8] * 8), (0.95, 0.05), (0.98, 0.02)),
+    u=((0.001, *[0.999 / 8] * 8), (0.01, 0.99), (0.0001, 0.9999)),
+)
+
+
+def _scoring_stages(
+    data: dict[str, Any], pairs: Any, engine_name: str, engine: QueryEngine | None, results: dict
+) -> None:
+    """Comparison levels, EM's sufficient statistics and the match weights of the pairs."""
+    n = data["n"]
+    records = EncodedRecords(
+        np.zeros(n, np.int64), data["codes"], data["filters"], data["popcounts"]
+    )
+    first, second = pairs.first, pairs.second
+    spark = engine if isinstance(engine, SparkEngine) else None
+    if engine is None:
+        levels = _timed(
+            results, "comparison levels", engine_name,
+            lambda: comparison_levels(records, COMPARISONS, first, second),
+        )  # fmt: skip
+        _timed(results, "EM pattern counts", engine_name, lambda: pattern_counts(levels))
+        weights = _timed(
+            results, "scoring", engine_name,
+            lambda: MODEL.field_weights(levels, [None] * 3).sum(axis=1),
+        )  # fmt: skip
+        _digest(results, engine_name, levels, weights)
+        return
+    levels = _timed(
+        results, "comparison levels", engine_name,
+        lambda: comparison_levels_on(engine, records, COMPARISONS, first, second),
+        spark,
+    )  # fmt: skip
+    _timed(
+        results, "EM pattern counts", engine_name, lambda: pattern_counts_on(engine, levels), spark
+    )
+    weights = _timed(
+        results, "scoring", engine_name,
+        lambda: score_pairs_on(engine, MODEL, levels, [None] * 3),
+        spark,
+    )  # fmt: skip
+    _digest(results, engine_name, levels, weights)
+
+
+def _digest(results: dict, engine_name: str, levels: Any, weights: Any) -> None:
+    """A digest of the levels and weights: equal digests, identical results on every engine."""
+    digest = hashlib.sha256(levels.tobytes() + weights.astype(np.float32).tobytes()).hexdigest()
+    results.setdefault("scores_sha256", {})[engine_name] = digest[:16]
+
+
 def _hierarchies() -> dict[str, Hierarchy]:
     return {
         "age": age_hierarchy("age"),
@@ -163,6 +234,7 @@ def run_stages(
             engine_name,
             lambda: encode(data["qi"], _hierarchies(), ["age", "sex", "region"]),
         )
+        _scoring_stages(data, pairs, engine_name, None, results)
     else:
         pairs = _timed(
             results,
@@ -171,6 +243,7 @@ def run_stages(
             lambda: block_pairs_on(engine, RULES, codes, filters, counts, partitions=8),
             spark,
         )
+        _scoring_stages(data, pairs, engine_name, engine, results)
         _timed(
             results,
             "components",
@@ -274,6 +347,7 @@ def main() -> None:
     parser.add_argument("--extrapolate", action="store_true")
     parser.add_argument("--simulate", choices=["duckdb", "spark"])
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--driver-memory", default="3g", help="Spark driver heap (local mode)")
     args = parser.parse_args()
     dist = _distributions(_register(args.seed))
     results: dict[str, Any] = {}
@@ -283,7 +357,7 @@ def main() -> None:
     spark: SparkEngine | None = None
     if "spark" in args.engines or args.simulate == "spark":
         start = time.perf_counter()
-        spark = SparkEngine(shuffle_partitions=8, driver_memory="6g")
+        spark = SparkEngine(shuffle_partitions=8, driver_memory=args.driver_memory)
         results["spark_start_seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps({"spark_start_seconds": results["spark_start_seconds"]}), flush=True)
     for people in args.people:

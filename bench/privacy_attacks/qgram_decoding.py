@@ -62,9 +62,7 @@ def _distinct_patterns(held: _B, same: float = 0.95) -> list[int]:
         col = held[:, i]
         if not col.any():
             continue
-        if all(
-            (col & held[:, k]).sum() < same * (col | held[:, k]).sum() for k in kept
-        ):
+        if all((col & held[:, k]).sum() < same * (col | held[:, k]).sum() for k in kept):
             kept.append(i)
     return kept
 

@@ -7,7 +7,10 @@ their custodians do, then for each encoding prepares both datasets with the proj
 ``prepare`` (same secret for all encodings), links them with the project's linkage (default
 configuration: probabilistic, and the fuzzy CLK method) and scores the link maps pairwise
 against the true links; on the KOSTAT identity part it runs the attacks (frequency alignment,
-low-cardinality + hub feedback, surname pattern mining). Prints one Markdown table.
+low-cardinality + hub feedback, surname pattern mining, graph matching). Prints one Markdown
+table. ``--only`` picks rows of :func:`encodings` by name: the default, the hardened spec, one
+tap count everywhere (``taps 4 everywhere``), and ``name N, clk C, digits D`` variants (taps on
+names and addresses, the CLK, birth date / phone / RRN).
 """
 
 from __future__ import annotations

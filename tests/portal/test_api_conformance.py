@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import warnings
 from pathlib import Path
@@ -182,3 +183,116 @@ def test_overlong_parameters_get_each_api_s_own_error(client: TestClient) -> Non
     assert listing.json()["err"] == "21"
     items = _items(client, "cases-rate", pageNo="1" * 1000)
     assert items["response"]["header"]["resultCode"] == "10"
+
+
+@pytest.fixture
+def english(tmp_path: Path) -> TestClient:
+    """The three tables, the first with English labels for sex, its item and its unit."""
+    first, *others = publish_all(tmp_path)
+    publish(dataclasses.replace(first, labels_en=({}, {"M": "Male", "F": "  "}),
+                                items_en={"rate": "Cases per 100,000"},
+                                unit_en="persons"), tmp_path)  # fmt: skip
+    del others
+    return TestClient(create_app(tmp_path, RateLimit(per_minute=100_000, burst=10_000)))
+
+
+def test_kosis_rows_in_english_have_the_same_fields_and_english_names(english: TestClient) -> None:
+    korean = english.get(DATA, params=_kosis()).json()
+    rows = english.get(DATA, params=_kosis(lang="en")).json()
+    fields = [*KOSIS_ROW, "C1", "C1_NM", "C2", "C2_NM", *KOSIS_ITEM]
+    assert len(rows) == len(korean) == 62 and all(list(row) == fields for row in rows)
+    assert rows[0] | {"DT": ""} == {
+        "ORG_ID": "941", "TBL_ID": "DT_ANSIM_001",
+        "TBL_NM": "Confirmed cases per 100,000 by si/gun and sex", "PRD_SE": "Y", "PRD_DE": "2021",
+        "C1": "41110", "C1_NM": "Suwon-si", "C2": "M", "C2_NM": "Male", "ITM_ID": "rate",
+        "ITM_NM": "Cases per 100,000", "UNIT_NM": "persons", "DT": "",
+    }  # fmt: skip
+    assert {r["C2_NM"] for r in rows if r["C2"] == "F"} == {"여"}  # blank English: Korean
+    assert [r["DT"] for r in rows] == [r["DT"] for r in korean]  # the same numbers
+    assert english.get(DATA, params=_kosis(lang="ko")).json() == korean
+
+
+def test_english_falls_back_to_korean_and_is_never_empty(english: TestClient) -> None:
+    rows = english.get(DATA, params=_kosis("DT_ANSIM_003", lang="en")).json()
+    assert {(r["TBL_NM"], r["C1_NM"], r["ITM_NM"], r["UNIT_NM"]) for r in rows} == {
+        ("Self-rated health by vaccination", "접종", "건강 좋음 비율", "%"),
+        ("Self-rated health by vaccination", "미접종", "건강 좋음 비율", "%"),
+    }
+    for table_id in ("DT_ANSIM_001", "DT_ANSIM_002", "DT_ANSIM_003"):
+        for row in english.get(DATA, params=_kosis(table_id, lang="en")).json():
+            assert all(row[f].strip() for f in row if f.endswith("_NM"))
+
+
+def test_kosis_metadata_and_list_in_english(english: TestClient) -> None:
+    meta = {**_kosis(lang="en"), "method": "getMeta"}
+    tbl = english.get(DATA, params={**meta, "type": "TBL"}).json()
+    assert (
+        tbl[0]["TBL_NM"] == tbl[0]["TBL_NM_ENG"] == "Confirmed cases per 100,000 by si/gun and sex"
+    )
+    itm = english.get(DATA, params={**meta, "type": "ITM"}).json()
+    assert all(list(r) == KOSIS_META_ITM for r in itm) and len(itm) == 31 + 2 + 1
+    assert {r["ITM_NM"] for r in itm if r["OBJ_ID"] == "ITEM"} == {"Cases per 100,000"}
+    assert {r["OBJ_NM"] for r in itm if r["OBJ_ID"] == "ITEM"} == {"Item"}
+    assert "Goyang-si" in {r["ITM_NM"] for r in itm}
+    listed = {"method": "getList", "vwCd": "MT_ANSIM", "format": "json"}
+    listing = english.get("/openapi/statisticsList.do", params={**listed, "lang": "en"}).json()
+    assert all(list(r) == KOSIS_TABLE_LIST for r in listing) and len(listing) == 3
+    assert {r["TBL_NM"] for r in listing} == {
+        "Confirmed cases per 100,000 by si/gun and sex",
+        "Confirmed cases per week (differential privacy)",
+        "Self-rated health by vaccination",
+    }
+    assert {r["VW_NM"] for r in listing} == {"Ansim open statistics"}
+    korean = english.get("/openapi/statisticsList.do", params=listed).json()
+    assert {r["VW_NM"] for r in korean} == {"안심 공개 통계"}
+
+
+@pytest.mark.parametrize("kind", ["json", "xml"])
+def test_data_go_kr_items_in_english_keep_their_fields(english: TestClient, kind: str) -> None:
+    params = {"numOfRows": "2", "type": kind}
+    korean = english.get("/openapi/tables/cases-rate/items", params=params)
+    answer = english.get("/openapi/tables/cases-rate/items", params={**params, "lang": "en"})
+    if kind == "xml":
+        root = ET.fromstring(answer.content)  # noqa: S314 - our own output
+        assert root.findtext("header/resultCode") == "00"
+        assert root.findtext("body/items/item/sigungu_name") == "Suwon-si"
+        assert [c.tag for c in root.find("body/items/item")] == [  # type: ignore[union-attr]
+            c.tag
+            for c in ET.fromstring(korean.content).find("body/items/item")  # type: ignore[union-attr]  # noqa: S314
+        ]
+        return
+    items = answer.json()["response"]["body"]["items"]["item"]
+    assert [list(i) for i in items] == [list(i) for i in korean.json()["response"]["body"]
+                                        ["items"]["item"]]  # fmt: skip
+    assert (items[0]["sigungu_name"], items[0]["sex_name"], items[0]["item"], items[0]["unit"]) == (
+        "Suwon-si",
+        "Male",
+        "Cases per 100,000",
+        "persons",
+    )
+
+
+def test_an_unknown_lang_is_each_api_s_parameter_error(english: TestClient) -> None:
+    for bad in ("fr", "EN", "", "k" * 1000):
+        assert english.get(DATA, params=_kosis(lang=bad)).json() == {
+            "err": "21", "errMsg": "잘못된 요청변수를 입력했습니다."
+        }  # fmt: skip
+        listing = english.get("/openapi/statisticsList.do", params={
+            "method": "getList", "vwCd": "MT_ANSIM", "lang": bad}).json()  # fmt: skip
+        assert listing["err"] == "21"
+        header = _items(english, "cases-rate", lang=bad)["response"]["header"]
+        assert header["resultCode"] == "10"
+
+
+def test_renderings_are_cached_per_language(english: TestClient) -> None:
+    for _ in range(2):  # the second round comes from the cache: each language keeps its own
+        en = english.get(DATA, params=_kosis(lang="en")).json()
+        ko = english.get(DATA, params=_kosis()).json()
+        assert (en[0]["C1_NM"], ko[0]["C1_NM"]) == ("Suwon-si", "수원시")
+        items_en = _items(english, "cases-rate", lang="en")["response"]["body"]["items"]["item"]
+        items_ko = _items(english, "cases-rate")["response"]["body"]["items"]["item"]
+        assert (items_en[0]["sigungu_name"], items_ko[0]["sigungu_name"]) == ("Suwon-si", "수원시")
+        csv_en = english.get(
+            "/public/tables/cases-rate/data", params={"format": "csv", "lang": "en"}
+        )
+        assert "Suwon-si" in csv_en.text and "수원시" not in csv_en.text

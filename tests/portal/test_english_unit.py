@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from pathlib import Path
 
-from ansim.portal import PublishedTable
+from ansim.portal import MemoryBucketStore, PublishedTable, create_app, publish
 from ansim.portal._charts import figures
 from ansim.portal._pages import table_page
 from tests.unit.portal.tables import cases_by_sigungu_sex
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 
 def _english() -> PublishedTable:
@@ -40,3 +46,22 @@ def _traces(figure: object) -> list[dict[str, object]]:
     if isinstance(figure, list):
         return [t for v in figure for t in _traces(v)]
     return []
+
+
+def test_the_english_page_links_downloads_and_api_calls_in_english(tmp_path: Path) -> None:
+    import html  # noqa: PLC0415 - only this test reads links out of a page
+    import re  # noqa: PLC0415
+
+    publish(_english(), tmp_path)
+    client = TestClient(create_app(tmp_path, None, MemoryBucketStore()))
+    english, korean = (client.get(f"/public/tables/cases-rate?lang={lang}").text
+                       for lang in ("en", "ko"))  # fmt: skip
+    assert "lang=en" not in korean.split('id="downloads"')[1]
+    links = [
+        html.unescape(h)
+        for h in re.findall(r'href="(/public/tables/cases-rate/data[^"]*)"', english)
+    ]
+    assert len(links) == 3 and all(link.endswith("&lang=en") for link in links)
+    csv = client.get(links[0]).text
+    assert "Suwon-si" in csv and "persons per 100,000" in csv and "수원시" not in csv
+    assert english.count("&amp;lang=en</code>") == 2  # the KOSIS and data.go.kr calls

@@ -182,6 +182,7 @@ def test_an_uploaded_table_is_protected_with_its_unreadable_rows_quarantined(
     q = body["quarantine"]
     assert (q["rows_read"], q["rows_used"], q["rows_quarantined"]) == (83, 80, 3)
     assert [p["row_number"] for p in q["problems"]] == [82, 83, 84]
+    assert sum(q["quarantine_reasons"].values()) == 3 and q["data_lines"] == 83
     assert "bad" not in made.text and "only-two" not in made.text  # type: ignore[attr-defined]
     submission = body["submission"]
     assert submission["kind"] == "protected_table" and submission["unit"] == "person"

@@ -20,6 +20,7 @@ import pytest
 
 from ansim.errors import AccessDenied, InvalidSpecError
 from ansim.governance import Governance
+from ansim.release import ReleaseService, ReleaseStatus
 from tests.integration.serving import cli, login, ok, serving
 
 from .conftest import P1, PASSWORD, POLICY, TODAY, Site
@@ -113,24 +114,53 @@ def test_release_commands_go_through_the_server_only(
         for line in sums:
             digest, name = line.split()
             assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+        copy = tmp_path / "copy"
+        fetched = ok(machine["analyst_b"], "release", "fetch", "rel-0001", *PROJECT, "--out",
+                     str(copy))  # fmt: skip
+        assert "rel-0001 (released): 2 files" in fetched
+        assert (copy / "rates.csv").read_bytes() == (out / "rates.csv").read_bytes()
         again = cli(checker, "release", "publish", "rel-0001", *PROJECT, "--out", str(out))
         assert isinstance(again.exception, InvalidSpecError)  # refused before the server acts
+    assert opened == []
+    gov = Governance(home, today=TODAY)
+    try:  # the ledger holds the released table; the audit chain is whole
+        service = ReleaseService(gov, P1, home / "hub" / P1 / "workspace")
+        assert [e["id"] for e in service.ledger.entries()] == ["rel-0001"]
+        assert service.get("rel-0001").status == ReleaseStatus.RELEASED
+        assert gov.verify_audit().ok
+    finally:
+        gov.close()
 
+
+def test_dp_and_protected_tables_are_submitted_through_the_server_only(
+    served: tuple[Path, str, dict[str, Path]], tmp_path: Path
+) -> None:
+    home, _, machine = served
+    analyst, checker = machine["analyst"], machine["checker"]
+    with _WATCH.watching(home) as opened:
         spec = tmp_path / "spec.yaml"
         spec.write_text(SPEC, encoding="utf-8")
         dp = _said(analyst, "privacy", "release", "--spec", str(spec), "--table",
                 "linked_register", *PROJECT)  # fmt: skip
-        assert "submitted rel-0002 for review" in dp and "nothing is published yet" in dp
+        assert "submitted rel-0001 for review" in dp and "nothing is published yet" in dp
 
         table = tmp_path / "table"
         printed = _said(analyst, "disclose", "table", "--input", str(_records(tmp_path / "r.csv")),
                      "--by", "sex,band", "--threshold", "5", "--contributor", "person",
                      "--out", str(table), *PROJECT)  # fmt: skip
-        assert "submitted as rel-0003" in printed and "1 quarantined" in printed
+        assert "submitted as rel-0002" in printed and "1 quarantined" in printed
         assert "90 of 91 rows used" in printed
-        fetched = ok(checker, "release", "queue", *PROJECT, "--waiting")
-        assert "rel-0002" in fetched and "rel-0003" in fetched and "rel-0001" not in fetched
+        waiting = ok(checker, "release", "queue", *PROJECT, "--waiting")
+        assert "rel-0001" in waiting and "rel-0002" in waiting
+        unreleased = cli(machine["analyst_b"], "release", "fetch", "rel-0002", *PROJECT,
+                         "--out", str(tmp_path / "not-yet"))  # fmt: skip
+        assert isinstance(unreleased.exception, AccessDenied)  # not theirs, not released
+        assert not (tmp_path / "not-yet").exists()
         assert (table / "table.csv").is_file() and (table / "report.json").is_file()
+        bare = cli(checker, "release", "review", "rel-0001", "--reject", *PROJECT)
+        assert isinstance(bare.exception, InvalidSpecError)  # a rejection says why
+        assert "rejected" in ok(checker, "release", "review", "rel-0001", "--reject",
+                                "--comment", "too fine", *PROJECT)  # fmt: skip
     assert opened == []
 
 
@@ -162,7 +192,7 @@ def test_the_token_goes_to_its_own_server_only_and_a_login_is_needed(
 @pytest.mark.parametrize(
     "command",
     [("release", "table"), ("release", "queue"), ("release", "review"), ("release", "publish"),
-     ("privacy", "release"), ("disclose", "table")],
+     ("release", "fetch"), ("privacy", "release"), ("disclose", "table")],
 )  # fmt: skip
 def test_no_command_reaches_the_hub_from_the_users_process(
     command: tuple[str, str], tmp_path: Path

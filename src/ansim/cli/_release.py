@@ -173,3 +173,26 @@ def release_publish(
         f"{audit.get('releases')} releases, {audit.get('cells')} cells audited)",
         highlight=False,
     )
+
+
+@release_app.command("fetch")
+def release_fetch(
+    release: ReleaseId,
+    *,
+    project: Project,
+    out: Annotated[Path, typer.Option("--out", help="A new directory for the files.")],
+    server: ServerOpt = None,
+) -> None:
+    """Fetch a released submission's files (checksummed) into a new directory.
+
+    Its author and the output checkers may fetch a submission under review, to read it.
+    """
+    from ansim.errors import InvalidSpecError
+
+    if out.exists():
+        raise InvalidSpecError(f"{out} exists: fetch into a new directory")
+    with hub_client(server) as client:
+        state = client.releases.submission(project, release)
+        files = client.releases.fetch(project, release)
+    write_release_files(files, out)
+    console.print(f"{release} ({state.get('status')}): {len(files)} files → {out}", highlight=False)

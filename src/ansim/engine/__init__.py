@@ -7,6 +7,7 @@ opens an encrypted DuckDB file, the hub's safe store) and :class:`SparkEngine` (
 :class:`SandboxEngine` runs analysts' read-only SQL on a locked-down in-memory copy of a
 project's views. :func:`connected_components_on` labels the components of a graph held by an
 engine (large-star/small-star), for link maps too large for one machine.
+:func:`partition_of` is the one rule by which every engine assigns keys to partitions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ansim.engine._components import connected_components_on
 from ansim.engine._duckdb import Engine
 from ansim.engine._encryption import HUB_CATALOG, attach_encrypted, httpfs_extension_path
 from ansim.engine._factory import ENGINE_KINDS, open_engine
+from ansim.engine._partitioning import partition_of, xxhash64
 from ansim.engine._protocol import EngineKind, PartitionFunction, QueryEngine
 from ansim.engine._sandbox import SandboxEngine
 from ansim.engine._spark import SPARK_EXTRA, SparkEngine, spark_config
@@ -33,5 +35,7 @@ __all__ = [
     "connected_components_on",
     "httpfs_extension_path",
     "open_engine",
+    "partition_of",
     "spark_config",
+    "xxhash64",
 ]

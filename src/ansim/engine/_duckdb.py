@@ -15,6 +15,7 @@ from ibis.expr.types import Table
 from ansim._atomic import write_parquet_atomic
 from ansim._closing import Closing
 from ansim.engine._encryption import HUB_CATALOG, attach_encrypted
+from ansim.engine._partitioning import partition_of
 from ansim.engine._protocol import PartitionFunction
 from ansim.errors import EngineError
 
@@ -186,10 +187,11 @@ class Engine(Closing):
         by: str,
         partitions: int,
     ) -> Table:
-        """Run ``fn`` over partitions of ``expr`` by ``by`` modulo ``partitions``, in process.
+        """Run ``fn`` over partitions of ``expr`` hashed on ``by``, in process.
 
-        Each partition holds every row of its keys, sorted by key (as on Spark, where the
-        partitions run in the executors); the outputs are united into an in-memory table.
+        A key's partition is ``pmod(xxhash64(key), partitions)``, as on Spark
+        (:func:`~ansim.engine.partition_of`), so ``fn`` sees the same rows on both engines:
+        every row of its keys, sorted by key. The outputs are united into an in-memory table.
 
         Args:
             expr: Rows to partition; ``by`` is an integer column.
@@ -216,7 +218,7 @@ class Engine(Closing):
         if partitions < 1:
             raise EngineError(f"partitions must be at least 1, not {partitions}")
         rows = self.to_pyarrow(expr.order_by(by))
-        part = np.mod(rows[by].to_numpy(zero_copy_only=False).astype(np.int64), partitions)
+        part = partition_of(rows[by].to_numpy(zero_copy_only=False), partitions)
         outputs = []
         for p in range(partitions):
             index = np.flatnonzero(part == p)

@@ -88,8 +88,10 @@ class QueryEngine(Protocol):
     ) -> Table:
         """Run ``fn`` over partitions of ``expr`` hashed on the integer column ``by``.
 
-        Every row with one value of ``by`` is in the same partition, sorted by ``by``; the
-        results (rows of ``schema``) are united into a table.
+        A key's partition is ``pmod(xxhash64(key), partitions)`` on every engine
+        (:func:`ansim.engine.partition_of`), so ``fn`` is called once per non-empty partition
+        with the same rows everywhere: every row of its keys, sorted by ``by``. The results
+        (rows of ``schema``) are united into a table.
         """
         ...
 

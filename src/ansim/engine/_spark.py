@@ -18,11 +18,12 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import ibis
+import numpy as np
 import pyarrow as pa
 from ibis.expr.types import Table
 
@@ -38,6 +39,29 @@ SPARK_EXTRA = "pip install 'ansim[spark]'"
 """How to install what the Spark engine needs."""
 
 _PARTITION_VIEWS = itertools.count()
+_PART = "ansim_partition"
+
+
+def _partition_runner(
+    fn: PartitionFunction, schema: pa.Schema
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The ``mapInArrow`` function of one task: ``fn`` once per partition number it holds."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        gathered = list(batches)
+        if not gathered:
+            return
+        rows = pa.Table.from_batches(gathered)
+        if rows.num_rows == 0:
+            return
+        part = rows[_PART].to_numpy(zero_copy_only=False)
+        rows = rows.drop_columns([_PART])
+        starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+        ends = np.r_[starts[1:], part.size]
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            yield from fn(rows.slice(start, end - start)).cast(schema).to_batches()
+
+    return run
 
 
 def spark_config(
@@ -250,8 +274,12 @@ class SparkEngine(Closing):
     ) -> Table:
         """Run ``fn`` in the executors over ``expr`` hash-partitioned on ``by`` (``mapInArrow``).
 
-        Each partition is gathered into one Arrow table (sorted by ``by``, so a key's rows are
-        together) before ``fn`` sees it: the memory of a partition is the memory of its rows.
+        A key's partition is ``pmod(xxhash64(key), partitions)``, the rule of every engine
+        (:func:`~ansim.engine.partition_of`), so ``fn`` sees the same rows as on DuckDB. Spark
+        shuffles on that partition number, and an executor's task may hold more than one
+        (two numbers can hash to the same task): the task gathers its rows into one Arrow
+        table sorted by partition and key and calls ``fn`` once per partition. The memory of a
+        call is the memory of its partition's rows.
 
         Args:
             expr: Rows to partition.
@@ -263,19 +291,19 @@ class SparkEngine(Closing):
         Returns:
             The united outputs (checkpointed).
         """
+        from pyspark.sql import functions as F  # noqa: PLC0415 - optional dependency
         from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415 - optional
 
         if partitions < 1:
             raise EngineError(f"partitions must be at least 1, not {partitions}")
-
-        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            gathered = list(batches)
-            rows = pa.Table.from_batches(gathered) if gathered else None
-            if rows is None or rows.num_rows == 0:
-                return
-            yield from fn(rows).cast(schema).to_batches()
-
-        frame = self._frame(expr).repartition(partitions, by).sortWithinPartitions(by)
+        frame = self._frame(expr)
+        columns = list(frame.columns)
+        if _PART in columns:
+            raise EngineError(f"the rows to partition have a column named {_PART!r}: rename it")
+        part = F.pmod(F.xxhash64(F.col(by)), F.lit(partitions)).alias(_PART)
+        frame = frame.select(part, *columns)
+        frame = frame.repartition(partitions, _PART).sortWithinPartitions(_PART, by)
+        run = _partition_runner(fn, schema)
         out = frame.mapInArrow(run, from_arrow_schema(schema)).localCheckpoint(eager=True)
         name = f"ansim_partitions_{next(_PARTITION_VIEWS)}"
         out.createOrReplaceTempView(name)

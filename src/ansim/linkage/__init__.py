@@ -78,6 +78,7 @@ from ansim.linkage._partitioned import (
     pattern_counts_on,
     using_engine,
 )
+from ansim.linkage._partitioned_scoring import comparison_levels_on, score_pairs_on
 from ansim.linkage._probabilistic import (
     ScoredPairs,
     link,
@@ -139,6 +140,7 @@ __all__ = [
     "check_parts",
     "cluster_doubt",
     "comparison_levels",
+    "comparison_levels_on",
     "connected_components",
     "current_engine",
     "dice_pairs",
@@ -175,6 +177,7 @@ __all__ = [
     "read_linkage_rates",
     "render_linkage_report",
     "score_pairs",
+    "score_pairs_on",
     "select_links",
     "shared_columns",
     "source_doubt",

@@ -158,7 +158,7 @@ def diffused_bands(bands: Sequence[float], taps: int) -> tuple[float, ...]:
     out = [1.0]
     for band in bands[1:]:
         mapped = round((1 + (2 * band - 1) ** taps) / 2, 4)
-        if DIFFUSED_NOISE <= mapped < out[-1] - 0.01:  # noqa: PLR2004
+        if DIFFUSED_NOISE <= mapped < out[-1] - 0.01:
             out.append(mapped)
     return tuple(out)
 

@@ -23,7 +23,6 @@ from ansim.linkage._blocking import BlockingRule, CandidatePairs
 from ansim.linkage._comparison import (
     EncodedRecords,
     FieldComparison,
-    comparison_levels,
     reached_levels,
 )
 from ansim.linkage._config import LinkageConfig
@@ -42,6 +41,7 @@ from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import pairs_table
 from ansim.linkage._partitioned import blocked_pairs, components
+from ansim.linkage._partitioned_scoring import compared_levels, pair_weights
 from ansim.linkage._training import train_model
 from ansim.packages import Part
 
@@ -218,17 +218,17 @@ def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
                 f"the model compares {missing}, which the identity parts lack: apply it to "
                 "parts encoded with the same encoding spec"
             )
-        levels = comparison_levels(records, comparisons, first, second)
+        levels = compared_levels(records, comparisons, first, second)
         fs = model.weights
     else:
         configured = tuple(fitted_to_field(c, records) for c in config.comparisons)
         comparisons = configured or automatic_comparisons(columns, records)
         if not comparisons:
             raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
-        levels = comparison_levels(records, comparisons, first, second)
+        levels = compared_levels(records, comparisons, first, second)
         comparisons, levels = reached_levels(comparisons, levels)
         fs = train_model(records, comparisons, config, levels)
-    weights = fs.field_weights(levels, _exact_shares(records, comparisons, first)).sum(axis=1)
+    weights = pair_weights(fs, levels, _exact_shares(records, comparisons, first))
     kind, totals = _pair_kinds(records, first, second)
     sizes = {n: int(c) for n, c in zip(names, np.bincount(records.source), strict=True)}
     prior = _priors(weights, kind, totals)

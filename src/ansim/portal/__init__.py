@@ -11,11 +11,15 @@ from ansim.portal._formats import kosis_rows, plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import build_gyeonggi_geojson, gyeonggi_geojson
 from ansim.portal._limits import (
     API_KEY_HEADER,
+    BucketStore,
+    MemoryBucketStore,
     RateLimit,
+    SqliteBucketStore,
     TokenBuckets,
     api_key_digest,
     api_keys_file,
     issue_api_key,
+    rate_limits_file,
 )
 from ansim.portal._published import (
     SUPPRESSED_SYMBOL,
@@ -32,10 +36,13 @@ from ansim.portal._router import Catalogue, create_app, public_router
 __all__ = [
     "API_KEY_HEADER",
     "SUPPRESSED_SYMBOL",
+    "BucketStore",
     "Catalogue",
     "Cell",
+    "MemoryBucketStore",
     "PublishedTable",
     "RateLimit",
+    "SqliteBucketStore",
     "TableMetadata",
     "TableShape",
     "TokenBuckets",
@@ -53,6 +60,7 @@ __all__ = [
     "public_dir",
     "public_router",
     "publish",
+    "rate_limits_file",
     "safe_csv",
     "table_shape",
     "xlsx_bytes",

@@ -11,7 +11,7 @@ import io
 from typing import Any
 
 from ansim._safecsv import safe_csv_text
-from ansim.portal._charts import table_shape
+from ansim.portal._charts import category_label, table_shape
 from ansim.portal._published import PublishedTable
 
 __all__ = ["kosis_rows", "plain_rows", "safe_csv", "xlsx_bytes"]
@@ -66,6 +66,10 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, sheet: str = "data") -> bytes:
 def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any]]:
     """One row per cell: dimension codes and labels, item, value, protection, error bar.
 
+    The labels, the item and the unit are in ``lang`` (``ko`` or ``en``): English where the
+    table gives it (si/gun names from :mod:`ansim.regions`), Korean otherwise. The fields are
+    the same in both languages.
+
     Example:
         >>> from ansim.portal import Cell, PublishedTable, TableMetadata
         >>> meta = TableMetadata(("gyeonggi",), "covid", "s", "2021", "t", "2026-12-01", ("c",))
@@ -81,24 +85,26 @@ def plain_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, Any
     rows = []
     for cell in table.cells:
         row: dict[str, Any] = {}
-        for name, key, labels in zip(table.dimensions, cell.keys, table.labels, strict=True):
+        for dim, (name, key) in enumerate(zip(table.dimensions, cell.keys, strict=True)):
             row[name] = key
-            row[f"{name}_name"] = labels[key]
+            row[f"{name}_name"] = category_label(table, dim, key, lang)
         row |= {
-            "item": table.items[cell.item],
+            "item": table.item_label(cell.item, lang),
             "value": cell.value,
             "protection": cell.protection,
             "ci_low": cell.ci_low,
             "ci_high": cell.ci_high,
-            "unit": table.unit,
+            "unit": table.unit_label(lang),
         }
         rows.append(row)
-    del lang  # labels are Korean; English titles only for now
     return rows
 
 
-def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
+def kosis_rows(table: PublishedTable, *, lang: str = "ko") -> list[dict[str, str]]:
     """Rows in KOSIS ``statisticsData.do`` shape (``jsonVD=Y``); suppressed ``DT`` is ``x``.
+
+    ``TBL_NM``, ``C{i}_NM``, ``ITM_NM`` and ``UNIT_NM`` are in ``lang`` (``ko`` or ``en``):
+    English where the table gives it, Korean otherwise; the fields are the same in both.
 
     Dimension *i* is ``C{i}``/``C{i}_NM``, in the table's order. ``PRD_DE`` is the table's
     period, or, when the table has a period dimension (a week, a month), that cell's period
@@ -112,6 +118,8 @@ def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
         ...     (Cell(("41110",), "n", 12.0), Cell(("41610",), "n", None, "suppressed")), meta)
         >>> [(r["C1_NM"], r["DT"]) for r in kosis_rows(table)]
         [('수원시', '12'), ('광주시', 'x')]
+        >>> [(r["TBL_NM"], r["C1_NM"], r["ITM_NM"]) for r in kosis_rows(table, lang="en")][1]
+        ('Cases', 'Gwangju-si', '확진자')
     """
     period = table_shape(table).period
     rows = []
@@ -119,17 +127,17 @@ def kosis_rows(table: PublishedTable) -> list[dict[str, str]]:
         row = {
             "ORG_ID": table.org_id,
             "TBL_ID": table.tbl_id,
-            "TBL_NM": table.title_ko,
+            "TBL_NM": table.title(lang),
             "PRD_SE": table.period_type,
             "PRD_DE": table.period if period is None else cell.keys[period],
         }
-        for i, (key, labels) in enumerate(zip(cell.keys, table.labels, strict=True), start=1):
+        for i, key in enumerate(cell.keys, start=1):
             row[f"C{i}"] = key
-            row[f"C{i}_NM"] = labels[key]
+            row[f"C{i}_NM"] = category_label(table, i - 1, key, lang)
         row |= {
             "ITM_ID": cell.item,
-            "ITM_NM": table.items[cell.item],
-            "UNIT_NM": table.unit,
+            "ITM_NM": table.item_label(cell.item, lang),
+            "UNIT_NM": table.unit_label(lang),
             "DT": cell.shown(),
         }
         rows.append(row)

@@ -8,6 +8,11 @@
   ``response.body.items.item[]`` with ``numOfRows``, ``pageNo``, ``totalCount``, as JSON or XML
   (``type``), with the portal's result codes.
 
+Both take ``lang=ko`` (the default) or ``lang=en``: the names (``TBL_NM``, ``C1_NM`` …,
+``ITM_NM``, ``UNIT_NM``; data.go.kr's ``*_name``, ``item``, ``unit``) come from the table's
+English labels where it has them, Korean otherwise; the fields stay the same. Another ``lang``
+is the API's own parameter error (KOSIS ``21``, data.go.kr ``10``).
+
 Every parameter is read as text and checked here, so a bad request gets the API's own error
 shape rather than a framework's.
 """
@@ -22,7 +27,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ansim.portal._charts import table_shape
+from ansim.portal._charts import category_label, table_shape
 from ansim.portal._formats import kosis_rows, plain_rows
 from ansim.portal._published import PublishedTable, format_number
 from ansim.portal._rendering import Rendering
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     from ansim.portal._router import Catalogue
 
 __all__ = [
+    "API_LANGUAGES",
     "DATA_GO_KR_CODES",
     "KOSIS_ERRORS",
     "KOSIS_MAX_CELLS",
@@ -64,6 +70,11 @@ DATA_GO_KR_CODES = {
 }
 """data.go.kr result codes the portal answers."""
 
+API_LANGUAGES = ("ko", "en")
+"""The values of the open API's ``lang`` parameter (the first is the default)."""
+
+_VIEW_NAME = {"ko": "안심 공개 통계", "en": "Ansim open statistics"}
+_ITEM_OBJ_NAME = {"ko": "항목", "en": "Item"}
 _MAX_ROWS = 10_000
 _MAX_PAGE = 1_000_000
 Text = Annotated[str, Query()]
@@ -134,10 +145,10 @@ def _codes(value: str) -> set[str] | None:
 
 
 def _kosis_filter(
-    table: PublishedTable, wanted: dict[str, set[str] | None], start: str, end: str
+    table: PublishedTable, wanted: dict[str, set[str] | None], start: str, end: str, lang: str
 ) -> list[dict[str, str]]:
     rows = []
-    for row in kosis_rows(table):
+    for row in kosis_rows(table, lang=lang):
         if any(codes is not None and row.get(f) not in codes for f, codes in wanted.items()):
             continue
         if (start and row["PRD_DE"] < start) or (end and row["PRD_DE"] > end):
@@ -146,11 +157,11 @@ def _kosis_filter(
     return rows
 
 
-def _kosis_meta(table: PublishedTable, kind: str) -> list[dict[str, str]] | None:
+def _kosis_meta(table: PublishedTable, kind: str, lang: str) -> list[dict[str, str]] | None:
     shape = table_shape(table)
     if kind == "TBL":
-        return [{"ORG_ID": table.org_id, "TBL_ID": table.tbl_id, "TBL_NM": table.title_ko,
-                 "TBL_NM_ENG": table.title_en}]  # fmt: skip
+        return [{"ORG_ID": table.org_id, "TBL_ID": table.tbl_id, "TBL_NM": table.title(lang),
+                 "TBL_NM_ENG": table.title("en")}]  # fmt: skip
     if kind == "PRD":
         periods = sorted(table.labels[shape.period]) if shape.period is not None else [table.period]
         return [{"PRD_SE": table.period_type, "PRD_DE": p} for p in periods]
@@ -158,13 +169,14 @@ def _kosis_meta(table: PublishedTable, kind: str) -> list[dict[str, str]] | None
         classes = range(len(table.dimensions))
         rows = [{"ORG_ID": table.org_id, "TBL_ID": table.tbl_id, "OBJ_ID": table.dimensions[d],
                  "OBJ_NM": table.dimensions[d], "OBJ_ID_SN": str(sn), "ITM_ID": code,
-                 "ITM_NM": label, "UP_ITM_ID": "", "UNIT_NM": ""}
+                 "ITM_NM": category_label(table, d, code, lang), "UP_ITM_ID": "", "UNIT_NM": ""}
                 for sn, d in enumerate(classes, start=1)
-                for code, label in table.labels[d].items()]  # fmt: skip
+                for code in table.labels[d]]  # fmt: skip
         rows += [{"ORG_ID": table.org_id, "TBL_ID": table.tbl_id, "OBJ_ID": "ITEM",
-                  "OBJ_NM": "항목", "OBJ_ID_SN": "0", "ITM_ID": code, "ITM_NM": label,
-                  "UP_ITM_ID": "", "UNIT_NM": table.unit}
-                 for code, label in table.items.items()]  # fmt: skip
+                  "OBJ_NM": _ITEM_OBJ_NAME[lang], "OBJ_ID_SN": "0", "ITM_ID": code,
+                  "ITM_NM": table.item_label(code, lang), "UP_ITM_ID": "",
+                  "UNIT_NM": table.unit_label(lang)}
+                 for code in table.items]  # fmt: skip
         return rows
     return None
 
@@ -191,6 +203,7 @@ class KosisQuery(BaseModel):
     objL6: str = ""
     objL7: str = ""
     objL8: str = ""
+    lang: str = "ko"
 
     def too_long(self) -> bool:
         """Whether a parameter is longer than the portal reads."""
@@ -208,16 +221,16 @@ def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Renderi
     """KOSIS's answer to ``q``: rows, metadata or an error in KOSIS's shape."""
     if q.method not in ("getList", "getMeta") or not q.orgId or not q.tblId:
         return _kosis_error("20")
-    if q.format != "json" or q.jsonVD not in ("Y", "N", ""):
+    if q.format != "json" or q.jsonVD not in ("Y", "N", "") or q.lang not in API_LANGUAGES:
         return _kosis_error("21")
     tables = [t for t in published if (t.org_id, t.tbl_id) == (q.orgId, q.tblId)]
     if not tables or (q.prdSe and q.prdSe != tables[0].period_type):
         return _kosis_error("30")
     if q.method == "getMeta":
-        meta = [row for t in tables for row in (_kosis_meta(t, q.type) or [])]
+        meta = [row for t in tables for row in (_kosis_meta(t, q.type, q.lang) or [])]
         return Rendering.json(meta) if meta else _kosis_error("21" if q.type else "20")
     wanted = q.wanted()
-    rows = [r for t in tables for r in _kosis_filter(t, wanted, q.startPrdDe, q.endPrdDe)]
+    rows = [r for t in tables for r in _kosis_filter(t, wanted, q.startPrdDe, q.endPrdDe, q.lang)]
     if q.newEstPrdCnt.isdigit() and int(q.newEstPrdCnt) > 0:
         latest = sorted({r["PRD_DE"] for r in rows})[-int(q.newEstPrdCnt) :]
         rows = [r for r in rows if r["PRD_DE"] in latest]
@@ -226,19 +239,21 @@ def _kosis_answer(published: Iterable[PublishedTable], q: KosisQuery) -> Renderi
     return Rendering.json(rows) if len(rows) <= KOSIS_MAX_CELLS else _kosis_error("31")
 
 
-def _table_list(published: Iterable[PublishedTable], topic: str) -> list[dict[str, str]]:
+def _table_list(published: Iterable[PublishedTable], topic: str, lang: str) -> list[dict[str, str]]:
     return [
-        {"VW_CD": "MT_ANSIM", "VW_NM": "안심 공개 통계", "LIST_ID": t.topic,
-         "LIST_NM": t.topic, "ORG_ID": t.org_id, "TBL_ID": t.tbl_id, "TBL_NM": t.title_ko,
+        {"VW_CD": "MT_ANSIM", "VW_NM": _VIEW_NAME[lang], "LIST_ID": t.topic,
+         "LIST_NM": t.topic, "ORG_ID": t.org_id, "TBL_ID": t.tbl_id, "TBL_NM": t.title(lang),
          "STAT_ID": t.id, "SEND_DE": t.metadata.release_date, "REC_TBL_SE": "N"}
         for t in published if topic in ("", t.topic)
     ]  # fmt: skip
 
 
 def _items_answer(
-    table: PublishedTable | None, page_no: str, num_rows: str, kind: str
+    table: PublishedTable | None, page_no: str, num_rows: str, kind: str, lang: str
 ) -> Rendering:
     """The data.go.kr answer for one table (``kind`` already checked: json or xml)."""
+    if lang not in API_LANGUAGES:
+        return _data_go_kr(envelope("10", [], 1, 1), kind)
     if not page_no.isdigit() or not num_rows.isdigit():
         return _data_go_kr(envelope("10", [], 1, 1), kind)
     page, rows = int(page_no), int(num_rows)
@@ -246,7 +261,7 @@ def _items_answer(
         return _data_go_kr(envelope("10", [], 1, 1), kind)
     if table is None:
         return _data_go_kr(envelope("03", [], page, rows), kind)
-    return _data_go_kr(envelope("00", plain_rows(table), page, rows), kind)
+    return _data_go_kr(envelope("00", plain_rows(table, lang=lang), page, rows), kind)
 
 
 def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
@@ -269,33 +284,39 @@ def open_api_router(catalogue: Catalogue, buckets: TokenBuckets) -> APIRouter:
     @router.get("/openapi/statisticsList.do", summary="KOSIS statisticsList: the table list")
     async def statistics_list(
         request: Request, *, method: Text = "", vwCd: Text = "", parentListId: Text = "",
-        format: Text = "json", jsonVD: Text = "Y",
+        format: Text = "json", jsonVD: Text = "Y", lang: Text = "ko",
     ) -> Response:  # fmt: skip
         if buckets.take(request) is not None:
             return _kosis_error("40").response(429)
-        if max(map(len, (method, vwCd, parentListId, format, jsonVD))) > _MAX_PARAM:
+        if max(map(len, (method, vwCd, parentListId, format, jsonVD, lang))) > _MAX_PARAM:
             return _kosis_error("21").response(request=request)
         if method != "getList" or not vwCd:
             return _kosis_error("20").response(request=request)
         if format != "json" or vwCd != "MT_ANSIM" or jsonVD not in ("Y", "N", ""):
             return _kosis_error("21").response(request=request)
-        rows = _table_list(catalogue.tables().values(), parentListId)
+        if lang not in API_LANGUAGES:
+            return _kosis_error("21").response(request=request)
+        rows = _table_list(catalogue.tables().values(), parentListId, lang)
         return (Rendering.json(rows) if rows else _kosis_error("30")).response(request=request)
 
     @router.get("/openapi/tables/{table_id}/items", summary="data.go.kr-style items of a table")
     async def data_go_kr(
         request: Request, table_id: str, *, pageNo: Text = "1", numOfRows: Text = "10",
-        type: Text = "json", serviceKey: Text = "",
+        type: Text = "json", serviceKey: Text = "", lang: Text = "ko",
     ) -> Response:  # fmt: skip
         del serviceKey  # accepted as data.go.kr clients send it; keys go in X-API-Key
         kind = "xml" if type.lower() == "xml" else "json"
         if buckets.take(request) is not None:
             return _data_go_kr(envelope("22", [], 1, 1), kind).response(429)
-        if type.lower() not in ("json", "xml") or max(len(pageNo), len(numOfRows)) > _MAX_PARAM:
+        if type.lower() not in ("json", "xml") or lang not in API_LANGUAGES:
+            return _data_go_kr(envelope("10", [], 1, 1), kind).response(request=request)
+        if max(len(pageNo), len(numOfRows)) > _MAX_PARAM:
             return _data_go_kr(envelope("10", [], 1, 1), kind).response(request=request)
         table = catalogue.tables().get(table_id)
-        key = ("items", table_id if table else "", pageNo, numOfRows, kind)
-        answer = catalogue.rendered(key, lambda: _items_answer(table, pageNo, numOfRows, kind))
+        key = ("items", table_id if table else "", pageNo, numOfRows, kind, lang)
+        answer = catalogue.rendered(
+            key, lambda: _items_answer(table, pageNo, numOfRows, kind, lang)
+        )
         return answer.response(request=request)
 
     return router

@@ -185,7 +185,7 @@ def table_page(table: PublishedTable, lang: str) -> str:
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         data = data.replace(char, escaped)  # JSON inside <script>: no tag can end it
     return _TEMPLATES.get_template("public_table.html").render(
-        lang=lang, t=t, table=table, title=table.title_en if lang == "en" else table.title_ko,
+        lang=lang, t=t, table=table, title=table.title(lang),
         facts=facts, rows=_rows(table, lang), figures=drawn, figures_json=Markup(data),  # noqa: S704 - escaped above
         dimensions=[_dimension_name(d, lang) for d in table.dimensions],
         has_map=table_shape(table).region is not None,

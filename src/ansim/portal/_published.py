@@ -221,15 +221,13 @@ class PublishedTable:
             >>> t.label(0, "M"), t.label(0, "M", "en"), t.label(0, "F", "en")
             ('남', 'Male', '여')
         """
-        if lang == "en" and self.labels_en and code in self.labels_en[dim]:
-            return self.labels_en[dim][code]
-        return self.labels[dim][code]
+        english = self.labels_en[dim].get(code, "") if lang == "en" and self.labels_en else ""
+        return english if english.strip() else self.labels[dim][code]
 
     def item_label(self, item: str, lang: str = "ko") -> str:
         """The label of ``item`` in ``lang`` (Korean fallback)."""
-        if lang == "en" and item in self.items_en:
-            return self.items_en[item]
-        return self.items[item]
+        english = self.items_en.get(item, "") if lang == "en" else ""
+        return english if english.strip() else self.items[item]
 
     def unit_label(self, lang: str = "ko") -> str:
         """The unit in ``lang`` (Korean fallback).
@@ -241,7 +239,19 @@ class PublishedTable:
             >>> t.unit_label(), t.unit_label("en")
             ('명', 'persons')
         """
-        return self.unit_en if lang == "en" and self.unit_en else self.unit
+        return self.unit_en if lang == "en" and self.unit_en.strip() else self.unit
+
+    def title(self, lang: str = "ko") -> str:
+        """The title in ``lang`` (Korean when the English title is blank).
+
+        Example:
+            >>> meta = TableMetadata(("g",), "p", "s", "2021", "t", "2026-12-01", ("c",))
+            >>> t = PublishedTable("t", "제목", "", "1", "T", "health", "2021", "Y", "명",
+            ...     (), (), {"n": "수"}, (), meta)
+            >>> t.title(), t.title("en")
+            ('제목', '제목')
+        """
+        return self.title_en if lang == "en" and self.title_en.strip() else self.title_ko
 
     @classmethod
     def from_json(cls, text: str) -> PublishedTable:

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 
 from ansim.portal._formats import plain_rows, safe_csv, xlsx_bytes
 from ansim.portal._geo import gyeonggi_geojson
-from ansim.portal._limits import RateLimit, TokenBuckets
+from ansim.portal._limits import BucketStore, RateLimit, TokenBuckets
 from ansim.portal._openapi import open_api_router
 from ansim.portal._pages import LANGUAGES, CatalogueFilter, catalogue_page, matches, table_page
 from ansim.portal._published import PublishedTable, load_published, public_dir
@@ -139,15 +139,22 @@ def _listing(table: PublishedTable) -> dict[str, str]:
     }  # fmt: skip
 
 
-def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
+def public_router(
+    home: Path, limit: RateLimit | None = None, store: BucketStore | None = None
+) -> APIRouter:
     """The portal's public routes over the published tables of ``home`` (no login).
 
     Args:
         home: The deployment home whose ``release/public`` folder is published.
         limit: Per-client request limits (default: :class:`RateLimit` with the home's API keys).
+        store: Where the token buckets live (default: ``<home>/portal/rate-limits.sqlite``,
+            shared by every worker process serving the home).
     """
     catalogue = Catalogue(home)
-    buckets = TokenBuckets(limit if limit is not None else RateLimit.for_home(home))
+    limit = limit if limit is not None else RateLimit.for_home(home)
+    buckets = (
+        TokenBuckets.for_home(home, limit) if store is None else TokenBuckets(limit, store=store)
+    )
     router = APIRouter(tags=["portal"])
 
     @router.get("/public/tables", summary="Released tables (JSON: id, title, org_id, tbl_id …)")
@@ -164,11 +171,13 @@ def public_router(home: Path, limit: RateLimit | None = None) -> APIRouter:
         request: Request,
         table_id: str,
         format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+        lang: Annotated[str, Query(pattern="^(ko|en)$")] = "ko",
     ) -> Response:
         if (wait := buckets.take(request)) is not None:
             return _too_many(wait)
         return catalogue.rendered(
-            ("data", table_id, format), lambda: _download(catalogue.get(table_id), format)
+            ("data", table_id, format, lang),
+            lambda: _download(catalogue.get(table_id), format, lang),
         ).response(request=request)
 
     _page_routes(router, catalogue, buckets)
@@ -286,8 +295,8 @@ async def portal_js(request: Request) -> Response:
 answer_head(_ASSETS)
 
 
-def _download(table: PublishedTable, format: str) -> Rendering:
-    rows = plain_rows(table)
+def _download(table: PublishedTable, format: str, lang: str = "ko") -> Rendering:
+    rows = plain_rows(table, lang=lang)
     attachment = (("Content-Disposition", f'attachment; filename="{table.id}.{format}"'),)
     if format == "csv":  # with a byte-order mark, so spreadsheet programs read it as UTF-8
         body = ("\ufeff" + safe_csv(rows)).encode("utf-8")
@@ -298,8 +307,10 @@ def _download(table: PublishedTable, format: str) -> Rendering:
     return Rendering.json(rows)
 
 
-def create_app(home: Path, limit: RateLimit | None = None) -> FastAPI:
-    """A standalone portal app over ``home`` (for tests and local use)."""
+def create_app(
+    home: Path, limit: RateLimit | None = None, store: BucketStore | None = None
+) -> FastAPI:
+    """A standalone portal app over ``home`` (tests, local use; see :func:`public_router`)."""
     app = FastAPI(title="Ansim open statistics portal")
-    app.include_router(public_router(home, limit))
+    app.include_router(public_router(home, limit, store))
     return app

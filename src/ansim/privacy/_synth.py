@@ -37,7 +37,7 @@ from ansim.errors import InvalidSpecError
 from ansim.governance import Governance, PrivacyLedger
 from ansim.privacy._bounding import bound_contributions
 from ansim.privacy._release import LedgerBudget, OneOffBudget, PrivacyBudget, _open_file
-from ansim.privacy._synth_aim import fit_aim, sample_aim
+from ansim.privacy._synth_aim import fit_aim, round_iterations, sample_aim
 from ansim.privacy._synth_mst import IntArray, fit_mst, sample_records
 from ansim.privacy._synth_plan import AIMPlan, SynthesisPlan, plan_synthesis
 from ansim.privacy._synth_spec import SynthColumn, SynthesisSpec
@@ -191,8 +191,14 @@ def _run_aim(
         "rounds": [[list(cl) for cl in batch] for batch in fitted.rounds],
         "rho_measured": fitted.rho_spent,
         "estimation": {
-            "library": "mbi (Private-PGM)", "iterations_per_round": spec.iterations,
-            "rounds": len(fitted.rounds), "warm_start": True,
+            "library": "mbi (Private-PGM)", "iterations_last_round": spec.iterations,
+            "earlier_rounds": (
+                "iterative proportional fitting of the held joint (NumPy)"
+                if fitted.joint is not None
+                else f"mbi, {round_iterations(spec.iterations, last=False)} iterations, "
+                "warm-started"
+            ),
+            "rounds": len(fitted.rounds),
         },
         "post_processing": "selection scores' model side, mbi's graphical-model estimation "
         "from the noisy marginals and sampling of records from it (seeded)",

@@ -11,14 +11,18 @@ iterations, is what costs, so
   ρ is known before any data is read) and they are made in a few *estimation rounds*: each
   round selects a batch of marginals from the same model (after a choice, the candidates it
   makes redundant — its subsets, supersets and the 3-way marginals sharing two of its columns —
-  leave that batch), measures them, then mbi re-estimates, warm-started from the last model;
+  leave that batch), measures them, then the model is re-fitted;
 - the workload is the 2- and 3-way marginals of at most ``max_cells`` cells, and a candidate
-  is kept only if the model with it stays under a size cap (AIM's ``max_model_size``, growing
-  with the rounds);
-- when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model's joint
-  distribution is computed once per round in NumPy from its potentials, so the candidates'
-  model marginals cost no JAX compilation, and records are drawn from that joint by
-  randomised rounding; otherwise mbi's own inference and sampling are used.
+  is kept only if the model the round starts from, with it, stays under a size cap (AIM's
+  ``max_model_size``, growing with the rounds);
+- when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model of the
+  rounds before the last is that joint, fitted in NumPy to the noisy marginals by iterative
+  proportional fitting (it only guides the next selections), and mbi estimates once, in the
+  last round, from every measurement; the candidates' model marginals are sums of the joint,
+  and records are drawn from mbi's joint (computed from its potentials) by randomised rounding.
+  So a synthesis costs one mbi compilation, as MST's does. Otherwise every round is an mbi
+  estimation, warm-started from the last, with a quarter of the spec's mirror-descent
+  iterations before the last round, and mbi's own inference and sampling are used.
 
 Every step that sees the data is an OpenDP measurement priced in the plan: the noisy max
 (integer scores: a person moves a weighted L1 error by at most the largest weight) and the
@@ -39,13 +43,15 @@ import numpy as np
 from ansim.privacy._synth_mst import IntArray, _seeded_numpy, load_mbi
 from ansim.privacy._synth_plan import AIMPlan, Clique
 
-__all__ = ["AIMModel", "fit_aim", "sample_aim"]
+__all__ = ["AIMModel", "fit_aim", "round_iterations", "sample_aim"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
 _MAX_MODEL_MB = 80.0  # AIM's default cap on the junction tree's size, reached at the last round
-_WARM_START = True  # each round's estimation starts from the last round's model
+_WARM_START = True  # each round's mbi estimation starts from the last round's model
+_IPF_ROUNDS = True  # with the joint held, rounds before the last are fitted in NumPy
+_IPF_SWEEPS = 5
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
 
@@ -114,13 +120,52 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
             spent.append(plan.marginal.rho)
         rounds.append(tuple(batch))
+        last = r == plan.rounds - 1
+        if dense and _IPF_ROUNDS and not last and joint is not None:
+            # a guide for the next selections only: fitted in NumPy, no JAX compilation
+            joint = _fit_proportional(joint, log, sizes)
+            estimate = _estimates(joint, total, sizes, _independent_marginals(ones, sizes, total))
+            continue
+        iters = round_iterations(plan.spec.iterations, last=last)
         model = estimator.estimate(
-            domain, log, iters=plan.spec.iterations, warm_start=model if _WARM_START else None
+            domain, log, iters=iters, warm_start=model if _WARM_START else None
         )
         total = max(float(model.total), 1.0)
         joint = _model_joint(model, sizes) if dense else None
         estimate = _estimates(joint, total, sizes, _model_marginals(model))
     return AIMModel(model, sizes, tuple(rounds), tuple(spent), joint)
+
+
+def round_iterations(iterations: int, *, last: bool) -> int:
+    """Mirror-descent iterations of a round: a quarter before the last (they guide selections).
+
+    Example:
+        >>> round_iterations(1000, last=False), round_iterations(1000, last=True)
+        (250, 1000)
+    """
+    return iterations if last else min(iterations, max(iterations // 4, 50))
+
+
+def _fit_proportional(joint: FloatArray, log: list[Any], sizes: Mapping[str, int]) -> FloatArray:
+    """Iterative proportional fitting of the held joint to the noisy marginals (NumPy).
+
+    Each noisy marginal, clipped at zero and normalised, is a target; a few sweeps scale the
+    joint to each in turn (the maximum-entropy fit mbi's model also approaches).
+    """
+    names = list(sizes)
+    p = joint.copy()
+    targets = []
+    for m in log:
+        axes = tuple(names.index(c) for c in m.clique)
+        t = np.clip(np.asarray(m.noisy_measurement, dtype=np.float64), 0, None) + 1e-9
+        shape = [sizes[c] if i in axes else 1 for i, c in enumerate(names)]
+        targets.append((axes, (t / t.sum()).reshape([sizes[names[a]] for a in axes]), shape))
+    for _ in range(_IPF_SWEEPS):
+        for axes, target, shape in targets:
+            other = tuple(i for i in range(len(names)) if i not in axes)
+            current = p.sum(axis=other)
+            p *= (target / np.maximum(current, 1e-300)).reshape(shape)
+    return p / p.sum()  # type: ignore[no-any-return]
 
 
 def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique) -> IntArray:
@@ -226,20 +271,20 @@ def _select_batch(  # noqa: PLR0917 - one round's state, kept in fit_aim
         error = int(np.abs(answers[cl] - np.rint(estimate(cl))).sum())  # moves by <= 1
         bias = _BIAS * sigma * answers[cl].size  # public: the noise a measurement would add
         scores[cl] = weight * error - round(weight * bias)
+    # the size cap is checked against the model the batch starts from (a junction tree per
+    # candidate costs milliseconds); the batch's own choices may take it a little beyond
+    fitting = {
+        cl for cl in scores if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
+    }
     chosen: list[Clique] = []
     open_ = dict(scores)
     for _ in range(size):
         if not open_:
             open_ = {cl: s for cl, s in scores.items() if cl not in chosen} or dict(scores)
-        fits = [
-            cl for cl in open_ if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
-        ]
-        keys = fits or [min(open_, key=len)]
+        keys = [cl for cl in open_ if cl in fitting] or [min(open_, key=len)]
         cl = keys[plan.selection.select(np.array([open_[k] for k in keys], dtype=np.int64))]
         spent.append(plan.selection.rho)
         chosen.append(cl)
-        cliques = [*cliques, cl]
-        free |= set(_subsets(cl))
         open_ = {k: s for k, s in open_.items() if not _covered(k, cl)}
     return chosen
 

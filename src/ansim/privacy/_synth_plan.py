@@ -181,7 +181,7 @@ def plan_synthesis(spec: SynthesisSpec) -> SynthesisPlan | AIMPlan:
     if spec.method is SynthesisMethod.AIM:
         return plan_aim(spec)
     d = len(spec.columns)
-    third = spec.rho / 3
+    third = spec.rho * (1 - 1e-9) / 3  # the parts' float sum must not pass ρ by a rounding error
     one_way = calibrate(Mechanism.gaussian, math.sqrt(d), third, sum(spec.domain.values()))
     selection = calibrate_noisy_max(third / (d - 1))
     two_way = calibrate(Mechanism.gaussian, math.sqrt(d - 1), third)
@@ -310,10 +310,11 @@ def plan_aim(spec: SynthesisSpec) -> AIMPlan:
     """
     d, t = len(spec.columns), spec.marginals
     candidates = aim_workload(spec)
+    rho = spec.rho * (1 - 1e-9)  # the parts' float sum must not pass ρ by a rounding error
     one_way = calibrate(
-        Mechanism.gaussian, math.sqrt(d), _AIM_ONE_WAY * spec.rho, sum(spec.domain.values())
+        Mechanism.gaussian, math.sqrt(d), _AIM_ONE_WAY * rho, sum(spec.domain.values())
     )
-    selection = calibrate_noisy_max(_AIM_SELECT * spec.rho / t, max(candidates.values()))
-    marginal = calibrate(Mechanism.gaussian, 1.0, _AIM_MEASURE * spec.rho / t)
+    selection = calibrate_noisy_max(_AIM_SELECT * rho / t, max(candidates.values()))
+    marginal = calibrate(Mechanism.gaussian, 1.0, _AIM_MEASURE * rho / t)
     total = one_way.rho + t * (selection.rho + marginal.rho)
     return AIMPlan(spec, one_way, selection, marginal, t, spec.rounds, candidates, total)

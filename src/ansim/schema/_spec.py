@@ -202,6 +202,8 @@ class ColumnSpec:
             datetime.date(2012, 5, 1)
         """
         ref = self.reference_date
+        if ref is None:
+            return None
         if ref == "today":
             return dt.date.today()
         return dt.date.fromisoformat(ref) if _ISO_DAY.match(ref) else None

@@ -4,7 +4,7 @@ What ``ansim release table``, ``ansim privacy release --project`` and ``ansim di
 --project`` ask for is made here, inside the hub, by :class:`~ansim.services.Release` as the
 caller: the rate table from the project's hub store, the DP tables paid from its privacy
 budget, a protected table from a records file uploaded to the server (size-limited, read by
-the one reader, :func:`ansim.tabular.read_file`; rows it cannot read are quarantined and
+the one reader, :func:`ansim.disclosure.read_records`; rows it cannot read are quarantined and
 counted, never echoed). Each route resolves the caller, hides projects the caller is not part
 of (404), checks the API token's scope and the caller's role (403) and calls one service
 method; governance checks again and audits. Review and release are in ``_releases_api``.
@@ -40,7 +40,7 @@ from ansim.release import ReleaseStatus, Submission
 from ansim.server._auth import Caller, CallerDep, DeploymentDep
 from ansim.server._deployment import Deployment
 from ansim.server._errors import JsonResponse
-from ansim.services import Release, TableRequest, records_table
+from ansim.services import Release, TableRequest
 
 __all__ = ["router"]
 
@@ -53,6 +53,7 @@ _READERS = (Role.ANALYST, Role.OUTPUT_CHECKER)
 _CHUNK = 1 << 20
 _RECORD_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".parquet"})
 _MAX_SPEC = 200_000
+_SHOWN_PROBLEMS = 100
 
 
 class RateTableRequest(BaseModel):
@@ -119,7 +120,13 @@ class QuarantineCounts(BaseModel):
     rows_read: int
     rows_used: int
     rows_quarantined: int
-    problems: list[dict[str, Any]] = Field(description="row_number, lines, reason (no values).")
+    data_lines: int
+    blank_lines: int
+    multiline_continuation_lines: int
+    quarantine_reasons: dict[str, int] = Field(description="Quarantined rows per kind of reason.")
+    problems: list[dict[str, Any]] = Field(
+        description="The first quarantined rows: row_number, lines, reason (no values)."
+    )
 
 
 class TableSubmitted(BaseModel):
@@ -266,7 +273,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     Rows the reader cannot take are quarantined (counted, with row numbers and reasons, never
     values); the table is made from the others. A file with no readable row is refused.
     """
-    from ansim.tabular import read_file  # noqa: PLC0415
+    from ansim.disclosure import read_records  # noqa: PLC0415
 
     service = _release(found, caller, project, Operation.SUBMIT_OUTPUT)
     tables = tuple(tuple(d.strip() for d in spec.split(",") if d.strip()) for spec in by)
@@ -277,9 +284,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     _read_options(delimiter, encoding)
     staged = await _staged(request, records, service.store.parent / "uploads")
     try:
-        limit: int = request.app.state.max_upload_bytes
-        read = read_file(staged, delimiter=delimiter, encoding=encoding, max_bytes=limit)
-        table, quarantine = records_table(read)
+        rows = read_records(staged, delimiter=delimiter, encoding=encoding)
     except OversizedInputError:
         raise
     except AnsimError as e:  # the reader names its file: never the server's path
@@ -287,12 +292,14 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
         raise IngestError(message.replace(staged.name, "the records file")) from None
     finally:
         staged.unlink(missing_ok=True)
-    counts = quarantine.to_dict()
-    extra = {k: v for k, v in counts.items() if k != "problems"}
-    protected, submitted = service.submit_protected_table(caller.user, table, ask, extra=extra)
+    extra = rows.counts()
+    rejected = sorted(rows.quarantined, key=lambda r: r.row_number)[:_SHOWN_PROBLEMS]
+    problems = [{"row_number": r.row_number, "lines": r.line_range, "reason": r.reason}
+                for r in rejected]  # fmt: skip
+    protected, submitted = service.submit_protected_table(caller.user, rows.table, ask, extra=extra)
     return TableSubmitted(
         submission=_submission(submitted), summary=protected.summary(),
-        quarantine=QuarantineCounts.model_validate(counts),
+        quarantine=QuarantineCounts(**extra, problems=problems),
     )  # fmt: skip
 
 

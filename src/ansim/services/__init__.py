@@ -20,7 +20,7 @@ from ansim.services._common import Received, file_hashes, require_packages
 from ansim.services._custodian import Custodian, SealedParts
 from ansim.services._hub import Hub
 from ansim.services._linkage import LinkageUnit
-from ansim.services._release import DPSubmission, Quarantine, Release, TableRequest, records_table
+from ansim.services._release import DPSubmission, Release, TableRequest
 from ansim.services._trial import TrialKeys, TrialProject
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "Hub",
     "LinkageUnit",
     "Member",
-    "Quarantine",
     "Received",
     "Release",
     "SealedParts",
@@ -39,6 +38,5 @@ __all__ = [
     "TrialKeys",
     "TrialProject",
     "file_hashes",
-    "records_table",
     "require_packages",
 ]

@@ -24,12 +24,10 @@ if TYPE_CHECKING:
     from ansim.disclosure import ProtectedTable, SuppressionRule
     from ansim.privacy import DPRelease, ReleaseSpec
     from ansim.release import RateTableSpec, ReleasedTable, ReleaseService, Submission
-    from ansim.tabular import ReadFile
 
-__all__ = ["DPSubmission", "Quarantine", "Release", "TableRequest", "records_table"]
+__all__ = ["DPSubmission", "Release", "TableRequest"]
 
 _METHODS = ("heuristic", "optimal")
-_SHOWN_PROBLEMS = 100
 
 
 @dataclass(frozen=True)
@@ -90,34 +88,6 @@ class TableRequest:
 
 
 @dataclass(frozen=True)
-class Quarantine:
-    """The rows of an uploaded records file that could not be read (their places, no values).
-
-    Attributes:
-        rows_read: Rows in the file (used and quarantined).
-        rows_used: Rows the table was made from.
-        problems: ``{"row_number", "lines", "reason"}`` of the first quarantined rows.
-        rows_quarantined: Rows that could not be read.
-    """
-
-    rows_read: int
-    rows_used: int
-    problems: tuple[dict[str, Any], ...]
-
-    @property
-    def rows_quarantined(self) -> int:
-        """Rows that could not be read."""
-        return self.rows_read - self.rows_used
-
-    def to_dict(self) -> dict[str, Any]:
-        """Counts and the first problems (JSON)."""
-        return {
-            "rows_read": self.rows_read, "rows_used": self.rows_used,
-            "rows_quarantined": self.rows_quarantined, "problems": list(self.problems),
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
 class DPSubmission:
     """A DP release paid from the project's budget and submitted for review.
 
@@ -130,35 +100,6 @@ class DPSubmission:
     release: DPRelease
     submissions: tuple[Submission, ...]
     rho_remaining: float
-
-
-def records_table(read: ReadFile) -> tuple[pa.Table, Quarantine]:
-    """The rows a records file could give (all columns as text) and those it could not.
-
-    Raises:
-        IngestError: No row could be read.
-    """
-    import pyarrow as pa  # noqa: PLC0415
-
-    from ansim.errors import IngestError  # noqa: PLC0415
-
-    parsed = read.parsed
-    rejected = sorted(parsed.rejected, key=lambda r: r.row_number)
-    quarantine = Quarantine(
-        len(parsed.rows) + len(rejected), len(parsed.rows),
-        tuple({"row_number": r.row_number, "lines": r.line_range, "reason": r.reason}
-              for r in rejected[:_SHOWN_PROBLEMS]),
-    )  # fmt: skip
-    if not parsed.rows:
-        raise IngestError(
-            f"no row of the records file could be read ({quarantine.rows_quarantined} "
-            "quarantined): fix the file and submit it again"
-        )
-    columns = list(zip(*parsed.rows, strict=True))
-    table = pa.table(
-        {n: pa.array(list(c), pa.string()) for n, c in zip(parsed.header, columns, strict=True)}
-    )
-    return table, quarantine
 
 
 @dataclass(frozen=True)

@@ -50,19 +50,28 @@ def test_attacker_with_half_the_people_gets_far_less(people) -> None:
     assert half.share < full.share
 
 
-def test_hardened_clk_is_not_re_identified_beyond_a_few_percent(people) -> None:
+def test_hardened_filters_are_re_identified_below_one_percent(people) -> None:
     names, births, sexes = people
     keys = [record_key(*r) for r in zip(names, births, sexes, strict=True)]
-    targets = encode_targets(names, births, sexes, spec=HARDENED_ENCODING_SPEC, secret=SECRET)
-    result = graph_attack(
-        targets.columns["clk"],
-        keys,
-        lambda i: record_grams(names[i], births[i], sexes[i]),
-        sample=400,
-    )
-    # diffusion keeps similarities (that is how records still link), so this attack is weakened,
-    # not defeated: 0.006 at a sample of 1,000 under this key, up to 0.012 under others (docs)
-    assert result.share < 0.03
+    cols = encode_targets(names, births, sexes, spec=HARDENED_ENCODING_SPEC, secret=SECRET).columns
+    # three samples of 400 (a small sample favours the attacker): measured 0.005-0.0125 on
+    # bf_name (5 taps; 4 taps gave 0.015 on average, up to 0.04) and 0.0025-0.0075 on the CLK
+    name = [
+        graph_attack(cols["bf_name"], names, lambda i: name_grams(names[i]), sample=400, seed=s)
+        for s in range(3)
+    ]
+    clk = [
+        graph_attack(
+            cols["clk"],
+            keys,
+            lambda i: record_grams(names[i], births[i], sexes[i]),
+            sample=400,
+            seed=s,
+        )
+        for s in range(3)
+    ]
+    assert np.mean([r.share for r in name]) < 0.01
+    assert np.mean([r.share for r in clk]) < 0.01
 
 
 def test_diffusion_cuts_graph_matching_of_names(people) -> None:
@@ -73,4 +82,4 @@ def test_diffusion_cuts_graph_matching_of_names(people) -> None:
     ).columns["bf_name"]
     plain = graph_attack(today, names, lambda i: name_grams(names[i]), sample=400)
     diffused = graph_attack(hardened, names, lambda i: name_grams(names[i]), sample=400)
-    assert diffused.share <= plain.share / 4  # 20k, sample 1,000: 0.138 -> 0.006
+    assert diffused.share <= plain.share / 8  # here 0.145 -> 0.005

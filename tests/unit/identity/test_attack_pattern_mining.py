@@ -97,9 +97,12 @@ def test_hardened_spec_has_no_two_valued_filter_and_diffuses_every_filter() -> N
     assert cols["clk"].type.byte_width == 2 * 1024 // 8
     assert cols["bf_name"].type.byte_width == 2 * 512 // 8
     assert cols["clk"].null_count == 1
-    plain = encode_bloom(
-        replace(HARDENED_ENCODING_SPEC, hardening=Hardening.BALANCE), values, SECRET
+    balanced = replace(
+        HARDENED_ENCODING_SPEC,
+        hardening=Hardening.BALANCE,
+        fields=tuple(replace(f, taps=None) for f in HARDENED_ENCODING_SPEC.fields),
     )
+    plain = encode_bloom(balanced, values, SECRET)
     assert cols["bf_name"].to_pylist()[0] != plain["bf_name"].to_pylist()[0]
     assert EncodingSpec.from_yaml_text(HARDENED_ENCODING_SPEC.to_yaml()) == HARDENED_ENCODING_SPEC
     assert "taps" not in DEFAULT_ENCODING_SPEC.to_yaml()  # the default spec file is unchanged

@@ -308,3 +308,22 @@ def test_utility_within_the_range_mst_reaches_on_the_same_data() -> None:
     assert aim["tvd_3way"]["average"] <= mst["tvd_3way"]["average"]
     assert aim["tvd_2way"]["worst"] <= 1.25 * mst["tvd_2way"]["worst"]
     assert aim["tvd_1way"]["worst"] < 0.05
+
+
+def test_proportional_fitting_meets_consistent_marginals() -> None:
+    """The rounds' NumPy guide: fitted to exact marginals, the joint reproduces them."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    sizes = {"a": 3, "b": 4, "c": 2}
+    truth = rng.dirichlet(np.ones(24)).reshape(3, 4, 2) * 1000
+    log = [
+        SimpleNamespace(clique=("a", "b"), noisy_measurement=truth.sum(axis=2).ravel()),
+        SimpleNamespace(clique=("b", "c"), noisy_measurement=truth.sum(axis=0).ravel()),
+        SimpleNamespace(clique=("a",), noisy_measurement=truth.sum(axis=(1, 2))),
+    ]
+    start = np.full((3, 4, 2), 1 / 24)
+    fitted = _synth_aim._fit_proportional(start, log, sizes)
+    assert fitted.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(fitted.sum(axis=2), truth.sum(axis=2) / 1000, atol=1e-6)
+    np.testing.assert_allclose(fitted.sum(axis=0), truth.sum(axis=0) / 1000, atol=1e-6)
