@@ -28,6 +28,7 @@ from ansim.linkage import (
     LINKMAP_FILE,
     PAIRS_FILE,
     REPORT_FILE,
+    REPORT_HTML_FILE,
     LinkageConfig,
     LinkageModel,
     LinkageReport,
@@ -70,7 +71,8 @@ def link_files(
     """Ingest, prepare and link files of two or more datasets in a throwaway governed project.
 
     Writes ``out/serials/<dataset>.parquet``, ``out/linkmap.parquet``,
-    ``out/linkage_report.json`` and ``out/ingest/<dataset>/`` (landed rows and quarantine).
+    ``out/linkage_report.json`` (and ``.html``, for people) and ``out/ingest/<dataset>/``
+    (landed rows and quarantine).
     A new output folder is built under a temporary name, so a failed run leaves none.
 
     Args:
@@ -199,6 +201,7 @@ def _link(specs: list[tuple[DatasetSpec, Path]], out: Path, options: _LinkOption
             pq.read_table(unit.home / LINKMAP_FILE, columns=columns), out / LINKMAP_FILE
         )
         write_bytes_atomic((unit.home / REPORT_FILE).read_bytes(), out / REPORT_FILE)
+        write_bytes_atomic((unit.home / REPORT_HTML_FILE).read_bytes(), out / REPORT_HTML_FILE)
     return LinkRun(out / LINKMAP_FILE, serials, ingested, linkmap.report)
 
 

@@ -129,6 +129,7 @@ def linkage_match(
         gov.close()
     _summary(linkmap.report)
     console.print(f"link map: {out / 'linkmap.parquet'} (stays here)\nsealed for {hub}: {package}")
+    console.print(f"report for people: {out / 'linkage_report.html'}")
 
 
 @linkage_app.command("explain")
@@ -292,3 +293,4 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
         )
     _summary(run.report)
     console.print(f"link map: {run.linkmap}\nserial maps: {out / 'serials'}")
+    console.print(f"report for people: {out / 'linkage_report.html'}")

@@ -33,7 +33,13 @@ from ansim.governance import (
 )
 from ansim.identity import LinkageSecret
 from ansim.ingest import IngestResult
-from ansim.linkage import PairwiseQuality, quality_against_truth
+from ansim.linkage import (
+    RATES_FILE,
+    PairwiseQuality,
+    quality_against_truth,
+    read_linkage_rates,
+    write_linkage_report_html,
+)
 from ansim.packages import PartyKeyStore, introduce
 from ansim.privacy import write_demo_dp_releases as write_dp
 from ansim.privacy import write_demo_synthetic as write_synthetic
@@ -151,7 +157,7 @@ def _report_linkage_rates(hub: Hub, out: Path) -> Path:
     Written to ``<demo>/linkage_unit/feedback/``: counts by group only, small groups withheld.
     """
     rates = hub.linkage_rates(HUB_OPERATOR, "gyeonggi_cases", "kostat_register")
-    path = out / "linkage_unit" / "feedback" / "linkage_rates_by_subgroup.csv"
+    path = out / "linkage_unit" / RATES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(rates, sink)
@@ -369,7 +375,8 @@ def run_demo(
     store.unlink(missing_ok=True)
     hub = Hub(gov, PROJECT, out / "hub", keys["hub"], store)
     hub.combine(HUB_OPERATOR, hub.receive(HUB_OPERATOR, hub.inbox()))
-    _report_linkage_rates(hub, out)
+    rates = read_linkage_rates(_report_linkage_rates(hub, out))  # the report gains them
+    write_linkage_report_html(dataclasses.asdict(linkmap.report), unit.home, rates=rates)
     lap("combine")
     say("release: the public statistics, each approved twice and audited by the ledger")
     for stale in (out / "release", out / "hub" / "workspace"):  # from nothing, as governance

@@ -87,6 +87,14 @@ from ansim.linkage._probabilistic import (
     score_pairs,
 )
 from ansim.linkage._quality import PairwiseQuality, pairwise_quality, quality_against_truth
+from ansim.linkage._report_html import (
+    RATES_FILE,
+    REPORT_HTML_FILE,
+    REPORT_SCRIPT_HASH,
+    read_linkage_rates,
+    render_linkage_report,
+    write_linkage_report_html,
+)
 from ansim.linkage._service import LINKMAP_FILE, REPORT_FILE, match_files
 from ansim.linkage._training import train_model
 
@@ -102,7 +110,10 @@ __all__ = [
     "OVERCONFIDENCE",
     "PAIRS_FILE",
     "PAIRS_PART",
+    "RATES_FILE",
     "REPORT_FILE",
+    "REPORT_HTML_FILE",
+    "REPORT_SCRIPT_HASH",
     "WITHIN_SOURCE",
     "BitMatrix",
     "BlockingPass",
@@ -163,6 +174,8 @@ __all__ = [
     "quality_against_truth",
     "quality_estimates",
     "reached_levels",
+    "read_linkage_rates",
+    "render_linkage_report",
     "score_pairs",
     "score_pairs_on",
     "select_links",
@@ -172,4 +185,5 @@ __all__ = [
     "train_model",
     "using_engine",
     "waterfall",
+    "write_linkage_report_html",
 ]

@@ -17,6 +17,7 @@ from ansim.linkage._exact import LinkMap
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import PAIRS_FILE, PAIRS_PART
 from ansim.linkage._probabilistic import link
+from ansim.linkage._report_html import write_linkage_report_html
 from ansim.packages import Part, inspect_part, label_part, read_part
 
 __all__ = ["LINKMAP_FILE", "REPORT_FILE", "match_files"]
@@ -44,7 +45,7 @@ def match_files(
     pairs: bool = False,
     save_model: Path | None = None,
 ) -> LinkMap:
-    """Link identity part files and write ``linkmap.parquet`` and ``linkage_report.json``.
+    """Link identity part files; write ``linkmap.parquet``, ``linkage_report.json`` and ``.html``.
 
     Args:
         identity_parts: One identity part per dataset.
@@ -83,4 +84,5 @@ def match_files(
     write_parquet_atomic(linkmap.table, out / LINKMAP_FILE)
     report = json.dumps(asdict(linkmap.report), ensure_ascii=False, indent=2)
     write_text_atomic(report, out / REPORT_FILE)
+    write_linkage_report_html(asdict(linkmap.report), out)  # the hub's rates come later
     return linkmap

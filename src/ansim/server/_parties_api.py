@@ -40,6 +40,7 @@ __all__ = [
     "linkage_unit",
     "opened",
     "party_hub",
+    "report_path",
     "router",
 ]
 
@@ -272,8 +273,8 @@ async def linkage_runs(project: str, caller: CallerDep, found: DeploymentDep) ->
             "waiting": [read_package_header(p).package_id for p in waiting]}  # fmt: skip
 
 
-def _last_report(found: Deployment, project: str) -> dict[str, Any] | None:
-    """The counts of the linkage unit's last report (its method, records per dataset, persons).
+def report_path(found: Deployment, project: str) -> Path | None:
+    """The linkage unit's report file if it is this project's, else None.
 
     The unit's working directory serves every project: its report is shown only if the unit's
     last linkage, across the deployment, was this project's.
@@ -285,6 +286,14 @@ def _last_report(found: Deployment, project: str) -> dict[str, Any] | None:
     ]  # fmt: skip
     path = found.home / "linkage_unit" / REPORT_FILE
     if not links or links[-1].project != project or not path.is_file():
+        return None
+    return path
+
+
+def _last_report(found: Deployment, project: str) -> dict[str, Any] | None:
+    """The counts of the linkage unit's last report (its method, records per dataset, persons)."""
+    path = report_path(found, project)
+    if path is None:
         return None
     report = json.loads(path.read_text(encoding="utf-8"))
     return {key: report.get(key) for key in ("method", "records", "persons")}

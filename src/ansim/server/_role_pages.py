@@ -17,9 +17,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ansim.errors import NotFoundError
+from ansim.errors import LinkageError, NotFoundError
 from ansim.governance import Role
-from ansim.linkage import METHODS, REPORT_FILE
+from ansim.linkage import (
+    METHODS,
+    RATES_FILE,
+    REPORT_SCRIPT_HASH,
+    read_linkage_rates,
+    render_linkage_report,
+)
 from ansim.packages import PACKAGE_SUFFIX, read_package_header
 from ansim.server import _parties_api as parties_api
 from ansim.server import _projects_api as projects_api
@@ -153,8 +159,8 @@ async def linkage(project: str, request: Request, found: DeploymentDep) -> Respo
     async def build(visitor: PageVisitor) -> Response:
         seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
         record = await projects_api.get_project(project, visitor.caller, found)
-        path = found.home / "linkage_unit" / REPORT_FILE
-        report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        path = parties_api.report_path(found, project)  # only this project's last report
+        report = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
         opened = await _unopened(found, visitor, project)
         waiting = [_header(p) for p in _identity_packages(found, project, opened)]
         runs = [
@@ -166,6 +172,47 @@ async def linkage(project: str, request: Request, found: DeploymentDep) -> Respo
         return render(request, "linkage.html", visitor=visitor, project=record, waiting=waiting,
                       runs=runs,
                       report=report, summary=_report_rows(report), methods=METHODS)  # fmt: skip
+
+    return await guarded(request, found, build)
+
+
+_REPORT_HEADERS = {
+    # the page's one inline script is its drawing code (allowed by hash); Plotly comes from
+    # the portal's local route, sets inline styles and draws some images as data: URLs
+    "Content-Security-Policy": f"default-src 'self'; script-src 'self' '{REPORT_SCRIPT_HASH}'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _hub_rates(report: Path) -> list[dict[str, object]] | None:
+    """The hub's linkage rates by subgroup, if they came back after this report was made."""
+    path = report.parent / RATES_FILE
+    if not path.is_file() or path.stat().st_mtime < report.stat().st_mtime:
+        return None  # rates about an earlier link map
+    return read_linkage_rates(path)
+
+
+@router.get("/projects/{project}/linkage/report", response_class=HTMLResponse)
+async def linkage_report(project: str, request: Request, found: DeploymentDep) -> Response:
+    """The linkage report for people (charts and tables), for the linkage unit's operators."""
+
+    async def build(visitor: PageVisitor) -> Response:
+        seeing(found, visitor, project, Role.LINKAGE_UNIT_OPERATOR)
+        path = parties_api.report_path(found, project)
+        if path is None:  # none yet, or the unit's last linkage was another project's
+            return render(request, "linkage_report_none.html", visitor=visitor, project=project)
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:  # written atomically; a hand-edited file is refused, not shown
+            raise LinkageError("the linkage report cannot be read: run the linkage again") from e
+        page = render_linkage_report(
+            report, rates=_hub_rates(path), plotly_src="/public/static/plotly.min.js"
+        )
+        return HTMLResponse(page, headers=_REPORT_HEADERS)
 
     return await guarded(request, found, build)
 
