@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ansim.errors import LinkageError
@@ -91,6 +91,7 @@ def test_odd_field_names_are_escaped_everywhere() -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.text(min_size=1, max_size=20))
 def test_no_field_name_can_add_markup(name: str) -> None:
+    assume(name != "b")  # a second dataset called "b" would be one key, not two
     report = {"method": "probabilistic", "records": {name: 1, "b": 1}, "persons": 2,
               "model": {"fields": {name: [{"level": name, "m": 0.5, "u": 0.5, "weight": 0.0}]}},
               "blocking": {"passes": [{"rule": name, "pairs": 1}]}}  # fmt: skip
