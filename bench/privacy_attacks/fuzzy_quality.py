@@ -46,6 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--threshold", type=float, default=0.85)
+    parser.add_argument(
+        "--also", type=float, nargs="*", default=[], help="more thresholds for the hardened parts"
+    )
     args = parser.parse_args()
     secret = LinkageSecret(hashlib.sha256(b"fuzzy quality").digest())
     rows = []
@@ -68,6 +71,7 @@ def main() -> None:
                 _unmapped(args.threshold, HARDENED_ENCODING_SPEC.taps),
             ),
         ]
+        runs += [(f"hardened, threshold {t}", HARDENED_ENCODING_SPEC, t) for t in args.also]
         for label, encoding, threshold in runs:
             out = Path(tmp) / str(len(rows))
             parts, located = [], []

@@ -11,8 +11,8 @@ model keeps their weights non-increasing (see :func:`ansim.linkage.monotone_m`).
 from __future__ import annotations
 
 import itertools
-import math
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
