@@ -21,7 +21,6 @@ from ansim.errors import LinkageError
 from ansim.linkage._assignment import select_links
 from ansim.linkage._blocking import BlockingRule, CandidatePairs
 from ansim.linkage._comparison import (
-    DIFFUSED_NOISE,
     EncodedRecords,
     FieldComparison,
     diffused_dice,
@@ -266,12 +265,13 @@ def fuzzy_threshold(records: EncodedRecords, threshold: float) -> float:
 
     A ``clk`` stored through a diffusion layer of ``t`` taps (every part's encoding spec says
     so) is compared with the Dice :func:`~ansim.linkage._comparison.diffused_dice` gives for
-    the threshold set on balanced filters, but not below
-    :data:`~ansim.linkage._comparison.DIFFUSED_NOISE` (as the probabilistic method's bands):
-    0.85 with 8 taps maps to 0.5288, within the noise of unrelated diffused CLKs (0.5 ± 0.02),
-    so 0.55 is used (0.875 before diffusion; F1 in docs/privacy.md). Without diffusion the
-    threshold is kept. Parts linked on ``bf_*`` filters (no ``clk``) have their Dice mapped
-    back per field instead (:func:`_fuzzy_scores`), so the threshold is kept.
+    the threshold set on balanced filters (0.85 with 8 taps: 0.5288); without diffusion the
+    threshold is kept. The mapped value is not raised to
+    :data:`~ansim.linkage._comparison.DIFFUSED_NOISE` as the probabilistic bands are: that
+    would override the configured threshold (0.55 is 0.875 before 8 taps), and measured it
+    cost more recall at 100k people than it gained precision (docs/privacy.md). Parts linked
+    on ``bf_*`` filters (no ``clk``) have their Dice mapped back per field instead
+    (:func:`_fuzzy_scores`), so the threshold is kept.
 
     Args:
         records: The encoded records (their ``taps`` come from the parts' specs).
@@ -282,10 +282,7 @@ def fuzzy_threshold(records: EncodedRecords, threshold: float) -> float:
     """
     if "clk" not in records.filters:
         return threshold
-    taps = records.taps.get("clk", 1)
-    if taps <= 1:
-        return threshold
-    return max(diffused_dice(threshold, taps), DIFFUSED_NOISE)
+    return diffused_dice(threshold, records.taps.get("clk", 1))
 
 
 def _undiffused(dice: npt.NDArray[np.float32], taps: int) -> npt.NDArray[np.float32]:

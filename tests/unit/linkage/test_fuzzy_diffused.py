@@ -77,11 +77,12 @@ def _records(taps: dict[str, int], clk: bool = True) -> EncodedRecords:
     return EncodedRecords(np.zeros(2, np.int64), {}, filters, {}, taps)
 
 
-def test_the_fuzzy_threshold_follows_the_clk_taps_and_stays_above_noise() -> None:
+def test_the_fuzzy_threshold_follows_the_clk_taps() -> None:
     assert fuzzy_threshold(_records({}), 0.85) == 0.85
     assert fuzzy_threshold(_records({"clk": 1}), 0.85) == 0.85
     assert fuzzy_threshold(_records({"clk": 2}), 0.85) == diffused_dice(0.85, 2) == 0.745
-    assert fuzzy_threshold(_records({"clk": 8}), 0.85) == DIFFUSED_NOISE  # 0.5288 is noise
+    assert fuzzy_threshold(_records({"clk": 8}), 0.85) == 0.5288  # not raised to the noise
+    assert DIFFUSED_NOISE > 0.5288
     assert fuzzy_threshold(_records({"clk": 8}), 0.97) == diffused_dice(0.97, 8) > DIFFUSED_NOISE
     assert fuzzy_threshold(_records({"bf_name": 5}, clk=False), 0.85) == 0.85
 
