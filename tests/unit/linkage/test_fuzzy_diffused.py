@@ -36,7 +36,8 @@ from ansim.linkage._comparison import (
     diffused_dice,
     diffusion_conflicts,
 )
-from ansim.linkage._probabilistic import fuzzy_threshold
+from ansim.linkage._dice import popcounts
+from ansim.linkage._probabilistic import _fuzzy_scores, fuzzy_threshold
 from ansim.packages import Part, read_part, seal_part
 from ansim.schema import DatasetSpec
 from ansim.services import TrialProject
@@ -91,6 +92,25 @@ def test_the_fuzzy_threshold_follows_the_clk_taps() -> None:
     assert DIFFUSED_NOISE > 0.5288
     assert fuzzy_threshold(_records({"clk": 8}), 0.97) == diffused_dice(0.97, 8) > DIFFUSED_NOISE
     assert fuzzy_threshold(_records({"bf_name": 5}, clk=False), 0.85) == 0.85
+
+
+def test_without_a_clk_each_field_dice_is_mapped_back_before_the_mean() -> None:
+    rng = np.random.default_rng(2)
+    words = rng.integers(0, 2**63, (2, 16), dtype=np.uint64)
+    words[1, :8] = words[0, :8]  # half the words shared: some Dice between 0.5 and 1
+    valid = np.ones(2, np.bool_)
+    filters = {"bf_name": (words, valid), "bf_rrn": (words.copy(), valid)}
+    counts = {c: popcounts(w) for c, (w, _) in filters.items()}
+    first, second = np.array([0]), np.array([1])
+    plain = EncodedRecords(np.zeros(2, np.int64), {}, filters, counts)
+    stored = float(_fuzzy_scores(plain, list(filters), first, second)[0])
+    diffused = EncodedRecords(plain.source, {}, filters, counts, {"bf_name": 3, "bf_rrn": 5})
+    mapped = float(_fuzzy_scores(diffused, list(filters), first, second)[0])
+    # read as diffused, the same stored Dice means more similar balanced filters
+    back = [(1 + (2 * stored - 1) ** (1 / t)) / 2 for t in (3, 5)]
+    assert 0.5 < stored < mapped
+    assert abs(mapped - sum(back) / 2) < 1e-5
+    assert abs(diffused_dice(back[0], 3) - stored) < 1e-3
 
 
 def test_conflicting_diffusion_is_named() -> None:
