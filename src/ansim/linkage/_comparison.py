@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,8 @@ __all__ = [
     "FieldComparison",
     "comparison_levels",
     "diffused_bands",
+    "diffused_dice",
+    "diffusion_conflicts",
     "diffusion_taps",
     "reached_levels",
 ]
@@ -161,6 +164,52 @@ def diffused_bands(bands: Sequence[float], taps: int) -> tuple[float, ...]:
         if DIFFUSED_NOISE <= mapped < out[-1] - 0.01:
             out.append(mapped)
     return tuple(out)
+
+
+def diffused_dice(dice: float, taps: int) -> float:
+    """A Dice threshold of balanced filters mapped through a diffusion layer of ``taps`` taps.
+
+    The mapping of :func:`diffused_bands` for one value, ``(1 + (2d - 1)^taps) / 2``, with the
+    sign of ``2d - 1`` kept so that it stays increasing below 0.5 too (Armknecht, Heng and
+    Schnell 2023, section 4). One tap (no diffusion) leaves ``dice`` as it is.
+
+    Args:
+        dice: A Dice similarity of the filters before diffusion, in ``[0, 1]``.
+        taps: Bits XOR-ed into each stored bit (1 or more).
+
+    Returns:
+        The Dice the diffused filters of such a pair have on average.
+
+    Example:
+        >>> diffused_dice(0.85, 1), diffused_dice(0.85, 8), diffused_dice(1.0, 8)
+        (0.85, 0.5288, 1.0)
+    """
+    if taps <= 1:
+        return dice
+    centred = 2 * dice - 1
+    return round((1 + math.copysign(abs(centred) ** taps, centred)) / 2, 4)
+
+
+def diffusion_conflicts(specs: Sequence[str | None], columns: Sequence[str]) -> list[str]:
+    """Columns of ``columns`` that some parts store diffused and others differently.
+
+    A filter diffused with ``t`` taps in one part and with other taps (or none) in another
+    cannot be compared between them on any one scale of Dice.
+
+    Args:
+        specs: Each part's public encoding spec (JSON metadata, ``None`` when absent).
+        columns: Filter columns compared.
+
+    Returns:
+        The columns whose taps differ between parts, in the order of ``columns``.
+
+    Example:
+        >>> spec = '{"hardening": "diffusion", "taps": 4, "fields": []}'
+        >>> diffusion_conflicts([spec, None], ["clk"]), diffusion_conflicts([spec, spec], ["clk"])
+        (['clk'], [])
+    """
+    each = [diffusion_taps([text]) for text in specs]
+    return [c for c in columns if len({taps.get(c, 1) for taps in each}) > 1]
 
 
 def diffusion_taps(specs: Sequence[str | None]) -> dict[str, int]:

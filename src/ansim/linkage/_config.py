@@ -37,7 +37,9 @@ class LinkageConfig:
             the model is overconfident where identifiers depend on each other among
             non-matches, such as twins; 0.9 was best or near best on the 100k and 1M demo
             worlds and on a 100k world with three times the identifier errors).
-        fuzzy_threshold: Fuzzy: pairs whose ``clk`` Dice is at or above this are links.
+        fuzzy_threshold: Fuzzy: pairs whose ``clk`` Dice is at or above this are links (set
+            on balanced filters; a diffused ``clk`` is compared with it mapped through the
+            parts' taps, see ``fuzzy_threshold`` in ``ansim.linkage._probabilistic``).
         assignment: ``cluster`` (default: duplicates within a source stay together),
             ``greedy`` or ``optimal`` (1-to-1 between each pair of sources).
         u_from: ``random`` (u from random pairs, m by EM) or ``em`` (both by EM).

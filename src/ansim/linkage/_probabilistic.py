@@ -23,6 +23,8 @@ from ansim.linkage._blocking import BlockingRule, CandidatePairs
 from ansim.linkage._comparison import (
     EncodedRecords,
     FieldComparison,
+    diffused_dice,
+    diffusion_conflicts,
     reached_levels,
 )
 from ansim.linkage._config import LinkageConfig
@@ -43,7 +45,7 @@ from ansim.linkage._pairs import pairs_table
 from ansim.linkage._partitioned import blocked_pairs, components
 from ansim.linkage._partitioned_scoring import compared_levels, pair_weights
 from ansim.linkage._training import train_model
-from ansim.packages import Part
+from ansim.packages import ENCODING_METADATA_KEY, Part, part_extra
 
 __all__ = ["ScoredPairs", "link", "link_fuzzy", "link_probabilistic", "score_pairs"]
 
@@ -153,7 +155,8 @@ def score_pairs(
     candidates = blocked_pairs(rules, records.codes, records.filters, records.popcounts)
     if config.method == "fuzzy":
         dice = _fuzzy_scores(records, columns, candidates.first, candidates.second)
-        accepted = dice >= np.float32(config.fuzzy_threshold)
+        threshold = fuzzy_threshold(records, config.fuzzy_threshold)
+        accepted = dice >= np.float32(threshold)
         return ScoredPairs(candidates, dice, accepted, None), {}, None
     scored, linkage_model = _score_probabilistic(records, config, columns, candidates, names, model)
     has_filters = any(c.startswith("bf_") for c in records.filters)
@@ -257,9 +260,48 @@ def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
     return scored, saved_model
 
 
+def fuzzy_threshold(records: EncodedRecords, threshold: float) -> float:
+    """The fuzzy method's ``clk`` Dice threshold on the scale of the parts' stored filters.
+
+    A ``clk`` stored through a diffusion layer of ``t`` taps (every part's encoding spec says
+    so) is compared with the Dice :func:`~ansim.linkage._comparison.diffused_dice` gives for
+    the threshold set on balanced filters (0.85 with 8 taps: 0.5288); without diffusion the
+    threshold is kept. The mapped value is not raised to
+    :data:`~ansim.linkage._comparison.DIFFUSED_NOISE` as the probabilistic bands are: that
+    would override the configured threshold (0.55 is 0.875 before 8 taps), and measured it
+    cost more recall at 100k people than it gained precision (docs/privacy.md). Parts linked
+    on ``bf_*`` filters (no ``clk``) have their Dice mapped back per field instead
+    (:func:`_fuzzy_scores`), so the threshold is kept.
+
+    Args:
+        records: The encoded records (their ``taps`` come from the parts' specs).
+        threshold: The configured ``fuzzy_threshold``.
+
+    Returns:
+        The threshold to compare the stored filters' Dice with.
+    """
+    if "clk" not in records.filters:
+        return threshold
+    return diffused_dice(threshold, records.taps.get("clk", 1))
+
+
+def _undiffused(dice: npt.NDArray[np.float32], taps: int) -> npt.NDArray[np.float32]:
+    """Dice of diffused filters mapped back to balanced filters (the inverse of the layer)."""
+    if taps <= 1:
+        return dice
+    centred = 2 * dice.astype(np.float64) - 1
+    back = np.sign(centred) * np.abs(centred) ** (1.0 / taps)
+    return ((1 + back) / 2).astype(np.float32)
+
+
 def _fuzzy_scores(
     records: EncodedRecords, columns: Sequence[str], first: IntArray, second: IntArray
 ) -> npt.NDArray[np.float32]:
+    """Dice of each pair's ``clk`` as stored, else the mean Dice of its ``bf_*`` filters.
+
+    The mean is taken on the balanced scale: each field's Dice is mapped back through its
+    diffusion layer first (fields differ in taps, so their stored Dice cannot be averaged).
+    """
     if "clk" in records.filters:
         bits, _ = records.filters["clk"]
         count = records.popcounts["clk"]
@@ -273,7 +315,11 @@ def _fuzzy_scores(
         bits, valid = records.filters[column]
         count = records.popcounts[column]
         both = valid[first] & valid[second]
-        total += np.where(both, dice_pairs(bits, bits, first, second, counts=(count, count)), 0)
+        dice = _undiffused(
+            dice_pairs(bits, bits, first, second, counts=(count, count)),
+            records.taps.get(column, 1),
+        )
+        total += np.where(both, dice, 0)
         present += both
     return (total / np.maximum(present, 1)).astype(np.float32)
 
@@ -374,7 +420,10 @@ def link(
     if not shared:
         raise LinkageError("no encoded column is shared by two datasets")
     names = [p.dataset for p in parts]
-    records = encode_records(parts, _needed(shared, config, model), load)
+    needed = _needed(shared, config, model)
+    if config.method == "fuzzy":
+        _check_fuzzy_encodings(parts, needed)
+    records = encode_records(parts, needed, load)
     scored, summary, trained = score_pairs(
         records, config, list(records.codes), names=names, model=model
     )
@@ -415,6 +464,24 @@ def link(
     if pairs:
         scored_pairs = _pairs_above_floor(scored, trained, serials, datasets, config.pairs_floor)
     return LinkMap(table, report, model=trained, pairs=scored_pairs)
+
+
+def _check_fuzzy_encodings(parts: Sequence[Part], columns: Sequence[str]) -> None:
+    """Refuse fuzzy linkage of parts whose compared filters are diffused differently.
+
+    Raises:
+        LinkageError: Some parts store a compared filter through a diffusion layer with other
+            taps (or none) than the rest, so no one Dice threshold fits every pair.
+    """
+    compared = ["clk"] if "clk" in columns else [c for c in columns if c.startswith("bf_")]
+    specs = [part_extra(p.table.schema, ENCODING_METADATA_KEY) for p in parts]
+    conflicts = diffusion_conflicts(specs, compared)
+    if conflicts:
+        raise LinkageError(
+            f"fuzzy linkage: the parts' encoding specs disagree on the diffusion of "
+            f"{', '.join(conflicts)} (taps differ or some parts are not hardened): prepare every "
+            "dataset with the same encoding spec"
+        )
 
 
 def _pairs_above_floor(
