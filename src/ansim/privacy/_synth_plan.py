@@ -114,8 +114,31 @@ def _noisy_max(scale: float, sensitivity: int) -> NoisyMax:
     return NoisyMax(scale, float(m.map(sensitivity)), m)  # type: ignore[no-untyped-call]
 
 
+class _Priced:
+    """What every priced synthesis states: its spec, ρ and δ, and so its ε."""
+
+    spec: SynthesisSpec
+    rho: float
+    delta: float
+
+    @property
+    def epsilon(self) -> float:
+        """ε of the whole synthesis at the spec's ``conversion_delta``."""
+        return epsilon_of_rho(self.rho, self.spec.conversion_delta)
+
+    def _priced(self, mechanism: str) -> dict[str, Any]:
+        """The head of :meth:`describe`: the synthesis, its cost and its privacy unit."""
+        return {
+            "synthesis": self.spec.name, "method": self.spec.method.value,
+            "rho": self.rho, "epsilon": self.epsilon,
+            "delta": self.spec.conversion_delta + self.delta,
+            "privacy_unit": self.spec.privacy_unit, "mechanism": mechanism,
+            "domain": self.spec.domain,
+        }  # fmt: skip
+
+
 @dataclass(frozen=True)
-class SynthesisPlan:
+class SynthesisPlan(_Priced):
     """A synthesis, priced.
 
     Attributes:
@@ -137,11 +160,6 @@ class SynthesisPlan:
     delta: float = 0.0
 
     @property
-    def epsilon(self) -> float:
-        """ε of the whole synthesis at the spec's ``conversion_delta``."""
-        return epsilon_of_rho(self.rho, self.spec.conversion_delta)
-
-    @property
     def mechanism(self) -> str:
         """A one-line description of the mechanisms used (recorded with the spend)."""
         return (
@@ -152,11 +170,7 @@ class SynthesisPlan:
     def describe(self) -> dict[str, Any]:
         """What the synthesis costs and how noisy its measurements are, without data."""
         return {
-            "synthesis": self.spec.name, "method": self.spec.method.value,
-            "rho": self.rho, "epsilon": self.epsilon,
-            "delta": self.spec.conversion_delta + self.delta,
-            "privacy_unit": self.spec.privacy_unit, "mechanism": self.mechanism,
-            "domain": self.spec.domain,
+            **self._priced(self.mechanism),
             "measurements": {
                 "one_way": {"rho": self.one_way.rho, "sigma": self.one_way.scale,
                             "l2_sensitivity": self.one_way.sensitivity},
@@ -223,7 +237,7 @@ def aim_workload(spec: SynthesisSpec) -> dict[Clique, int]:
 
 
 @dataclass(frozen=True)
-class AIMPlan:
+class AIMPlan(_Priced):
     """An AIM synthesis, priced: the 1-way measurement and a fixed number of rounds.
 
     Attributes:
@@ -249,11 +263,6 @@ class AIMPlan:
     delta: float = 0.0
 
     @property
-    def epsilon(self) -> float:
-        """ε of the whole synthesis at the spec's ``conversion_delta``."""
-        return epsilon_of_rho(self.rho, self.spec.conversion_delta)
-
-    @property
     def mechanism(self) -> str:
         """A one-line description of the mechanisms used (recorded with the spend)."""
         return (
@@ -277,11 +286,7 @@ class AIMPlan:
     def describe(self) -> dict[str, Any]:
         """What the synthesis costs and how noisy its measurements are, without data."""
         return {
-            "synthesis": self.spec.name, "method": self.spec.method.value,
-            "rho": self.rho, "epsilon": self.epsilon,
-            "delta": self.spec.conversion_delta + self.delta,
-            "privacy_unit": self.spec.privacy_unit, "mechanism": self.mechanism,
-            "domain": self.spec.domain,
+            **self._priced(self.mechanism),
             "measurements": {
                 "one_way": {"rho": self.one_way.rho, "sigma": self.one_way.scale,
                             "l2_sensitivity": self.one_way.sensitivity},
