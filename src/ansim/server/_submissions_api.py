@@ -241,10 +241,31 @@ async def _staged(request: Request, upload: UploadFile, folder: FilePath) -> Fil
                         f"the records file is larger than the upload limit of {limit} bytes"
                     )
                 sink.write(chunk)
+        _check_unpacked(staged, limit)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     return staged
+
+
+def _check_unpacked(staged: FilePath, limit: int) -> None:
+    """Refuse a workbook that would unpack past the upload limit (a zip "bomb").
+
+    An .xlsx file is a zip archive: a small upload could otherwise expand to gigabytes in the
+    reader. The members' declared unpacked sizes are checked before anything is decompressed;
+    a file that is not a zip archive is left to the reader, which refuses it.
+    """
+    import zipfile  # noqa: PLC0415
+
+    if staged.suffix != ".xlsx" or not zipfile.is_zipfile(staged):
+        return
+    with zipfile.ZipFile(staged) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > limit:
+        raise OversizedInputError(
+            f"the records file would be {unpacked} bytes unpacked, larger than the upload "
+            f"limit of {limit} bytes"
+        )
 
 
 @router.post(

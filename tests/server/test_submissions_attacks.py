@@ -1,0 +1,124 @@
+"""Attacks on the submission routes by ordinary accounts, and what stops each one.
+
+An analyst of p1, a checker of p2, a hub operator and an anonymous caller try: oversized bodies
+before they have logged in, an Excel "zip bomb" that is small on the wire and huge when read,
+another user's session cookie without its CSRF token, tokens scoped to another project or role,
+IDOR on project and release ids, path traversal in file names, a DP release that names a table
+outside the project's hub store, and error messages that would echo submitted values.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+import pytest
+
+from ansim.server import create_app
+
+from .conftest import P1, P2, POLICY, TODAY, Site
+from .test_submissions_api import DP, RATE, RELEASES, SPEC, TABLE, _records, _upload, with_rate_data
+
+
+@pytest.fixture
+def rates(fresh: Callable[[], Site]) -> Site:
+    return with_rate_data(fresh())
+
+
+def _small(site: Site, limit: int) -> Site:
+    app = create_app(site.home, secure_cookies=False, today=TODAY, policy=POLICY,
+                     max_upload_bytes=limit)  # fmt: skip
+    return Site(site.home, app, {})
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_even_without_a_login(
+    fresh: Callable[[], Site],
+) -> None:
+    small = _small(fresh(), 10_000)
+    big = b"x" * 2_000_000
+    anonymous = small.anonymous()
+    upload = anonymous.post(TABLE, files={"records": ("r.csv", big, "text/csv")},
+                            data={"by": ["sex"], "contributor": "person"})  # fmt: skip
+    assert upload.status_code == 413, upload.text
+    assert "upload limit" in upload.json()["error"]
+    # a JSON body is held in memory whole: one far past any request's needs is refused too
+    huge = b'{"spec": "' + b"a" * (17 * 1024 * 1024) + b'", "table": "t"}'
+    answer = anonymous.post(DP, content=huge, headers={"content-type": "application/json"})
+    assert answer.status_code == 413, answer.text
+    # an honest small request still reaches the route (and its 401)
+    assert anonymous.post(DP, json={"spec": SPEC, "table": "t"}).status_code == 401
+
+
+def test_a_chunked_body_without_a_length_is_cut_at_the_limit(fresh: Callable[[], Site]) -> None:
+    small = _small(fresh(), 10_000)
+
+    def chunks() -> object:
+        yield b"--b\r\nContent-Disposition: form-data; name=records; filename=r.csv\r\n\r\n"
+        for _ in range(300):
+            yield b"y" * 10_000
+
+    kind = {"content-type": "multipart/form-data; boundary=b"}
+    answer = small.anonymous().post(TABLE, content=chunks(), headers=kind)  # type: ignore[arg-type]
+    assert answer.status_code == 413, answer.text
+
+
+def _bomb_xlsx(rows: int) -> bytes:
+    """A valid one-sheet workbook of ``rows`` identical rows: tiny zipped, large unzipped."""
+    sheet = io.StringIO()
+    sheet.write('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+                'openxmlformats.org/spreadsheetml/2006/main"><sheetData>')  # fmt: skip
+    sheet.write('<row><c t="inlineStr"><is><t>person</t></is></c>'
+                '<c t="inlineStr"><is><t>sex</t></is></c></row>')  # fmt: skip
+    for _ in range(rows):
+        sheet.write('<row><c t="inlineStr"><is><t>p</t></is></c>'
+                    '<c t="inlineStr"><is><t>M</t></is></c></row>')  # fmt: skip
+    sheet.write("</sheetData></worksheet>")
+    ns = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            f'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            f'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            f'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            f'spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/'
+            f'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" '
+            f'xmlns:r="{ns}/officeDocument/2006/relationships"><sheets><sheet name="S" '
+            f'sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" '
+            f'Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet.getvalue(),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return out.getvalue()
+
+
+def test_an_excel_zip_bomb_is_refused_before_it_is_unpacked(fresh: Callable[[], Site]) -> None:
+    site = fresh()
+    bomb = _bomb_xlsx(40_000)  # about 4 MB of XML in well under 100 kB
+    assert len(bomb) < 100_000
+    small = _small(site, 200_000)
+    answer = _upload(small.login("analyst"), bomb, name="records.xlsx", by=["sex"])
+    assert answer.status_code == 413, answer.text  # type: ignore[attr-defined]
+    assert "unpacked" in answer.json()["error"]  # type: ignore[attr-defined]
+    assert not list((site.home / "hub" / P1 / "uploads").iterdir())
+    assert small.login("checker").get(RELEASES).json() == []
+    # a small workbook within the limit is read as before
+    fine = _upload(small.login("analyst"), _bomb_xlsx(50), name="records.xlsx", by=["sex"])
+    assert fine.status_code == 201, fine.text  # type: ignore[attr-defined]
