@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,48 @@ def test_an_excel_zip_bomb_is_refused_before_it_is_unpacked(fresh: Callable[[], 
     # a small workbook within the limit is read as before
     fine = _upload(small.login("analyst"), _bomb_xlsx(50), name="records.xlsx", by=["sex"])
     assert fine.status_code == 201, fine.text  # type: ignore[attr-defined]
+
+
+class _KeysServer:
+    """A hub server that answers a project's party keys with whatever it was given."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.custodian = self
+        self.keys = keys
+
+    def __enter__(self) -> _KeysServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def party_keys(self, _project: str) -> list[dict[str, str]]:
+        return [{"keys": k} for k in self.keys]
+
+
+def test_keys_from_the_server_are_trusted_only_by_their_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's server could substitute the linkage unit's key and read identity parts."""
+    from ansim.cli import _release  # noqa: PLC0415
+    from ansim.errors import InvalidSpecError  # noqa: PLC0415
+    from ansim.packages import PartyKeyStore  # noqa: PLC0415
+    from tests.integration.serving import cli  # noqa: PLC0415
+
+    monkeypatch.delenv("ANSIM_KEY_PASSPHRASE", raising=False)
+    forged = PartyKeyStore.create(tmp_path / "forged", "linkage_unit").public
+    hub = PartyKeyStore.create(tmp_path / "hub", "hub").public
+    mine = tmp_path / "mine"
+    PartyKeyStore.create(mine, "gyeonggi")
+    served = [forged.to_json(), hub.to_json()]
+    monkeypatch.setattr(_release, "hub_client", lambda server=None: _KeysServer(served))
+    trust = ("keys", "trust", "--from-server", "--store", str(mine), "--project", P1)
+    blind = cli(tmp_path, *trust)
+    assert isinstance(blind.exception, InvalidSpecError), blind.output
+    assert "--fingerprint" in str(blind.exception)
+    assert forged.fingerprint in str(blind.exception)  # shown, to compare with the parties
+    assert not (mine / "trusted").exists()
+    named = cli(tmp_path, *trust, "--fingerprint", hub.fingerprint)
+    assert named.exit_code == 0, named.output
+    assert PartyKeyStore.open(mine).trusted("hub") == hub
+    assert [p.name for p in (mine / "trusted").iterdir()] == ["hub.json"]
