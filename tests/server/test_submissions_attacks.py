@@ -168,3 +168,23 @@ def test_keys_from_the_server_are_trusted_only_by_their_fingerprint(
     assert named.exit_code == 0, named.output
     assert PartyKeyStore.open(mine).trusted("hub") == hub
     assert [p.name for p in (mine / "trusted").iterdir()] == ["hub.json"]
+
+
+@pytest.mark.parametrize("encoding", ["zlib_codec", "base64", "hex", "no-such-codec"])
+def test_an_encoding_that_is_not_a_text_encoding_is_refused_plainly(
+    rates: Site, encoding: str
+) -> None:
+    answer = _upload(rates.login("analyst"), _records(), encoding=encoding)
+    assert answer.status_code == 422, answer.text  # type: ignore[attr-defined]
+    assert "encoding" in answer.json()["error"]  # type: ignore[attr-defined]
+    assert rates.login("checker").get(RELEASES).json() == []
+
+
+def test_an_undecodable_cp949_upload_is_read_with_its_bad_rows_quarantined(rates: Site) -> None:
+    good = "".join(f"p{i:03d},{'남여'[i % 2]},가\n" for i in range(40)).encode("cp949")
+    data = "person,sex,band\n".encode("cp949") + good + b"bad\x81\xff,\xfe,A\n"
+    answer = _upload(rates.login("analyst"), data, by=["sex"], encoding="cp949")
+    assert answer.status_code == 201, answer.text  # type: ignore[attr-defined]
+    quarantine = answer.json()["quarantine"]  # type: ignore[attr-defined]
+    assert (quarantine["rows_used"], quarantine["rows_quarantined"]) == (40, 1)
+    assert "bad" not in answer.text  # type: ignore[attr-defined]  # counted, not echoed

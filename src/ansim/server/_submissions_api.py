@@ -218,9 +218,11 @@ def _read_options(delimiter: str, encoding: str | None) -> None:
         raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
     if encoding is not None:
         try:
-            codecs.lookup(encoding)
+            text = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
         except LookupError:
-            raise InvalidSpecError("unknown encoding: name one such as utf-8 or cp949") from None
+            text = False
+        if not text:  # unknown, or bytes to bytes (zlib, base64)
+            raise InvalidSpecError("unknown encoding: name one such as utf-8 or cp949")
 
 
 async def _staged(request: Request, upload: UploadFile, folder: FilePath) -> FilePath:
