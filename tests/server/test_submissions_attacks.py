@@ -188,3 +188,88 @@ def test_an_undecodable_cp949_upload_is_read_with_its_bad_rows_quarantined(rates
     quarantine = answer.json()["quarantine"]  # type: ignore[attr-defined]
     assert (quarantine["rows_used"], quarantine["rows_quarantined"]) == (40, 1)
     assert "bad" not in answer.text  # type: ignore[attr-defined]  # counted, not echoed
+
+
+def test_a_session_cookie_without_its_own_csrf_token_changes_nothing(rates: Site) -> None:
+    rates.login("checker")  # another session, whose CSRF token the attacker holds
+    theirs = rates.clients["checker"].headers["X-CSRF-Token"]
+    stolen = rates.anonymous()
+    stolen.cookies.update(rates.login("analyst").cookies)
+    replayed = rates.anonymous()
+    replayed.cookies.update(rates.login("analyst").cookies)
+    replayed.headers["X-CSRF-Token"] = theirs
+    for client in (stolen, replayed):
+        assert client.post(RATE, json={}).status_code == 403
+        assert client.post(DP, json={"spec": SPEC, "table": "linked_register"}).status_code == 403
+        assert _upload(client, _records()).status_code == 403  # type: ignore[attr-defined]
+    rel = rates.login("analyst").post(RATE, json={}).json()["submission"]["id"]
+    forged = rates.anonymous()
+    forged.cookies.update(rates.login("checker").cookies)
+    review = forged.post(f"{RELEASES}/{rel}/reviews", json={"decision": "approve"})
+    assert review.status_code == 403
+    assert rates.login("checker").get(f"{RELEASES}/{rel}").json()["approvals"] == []
+    assert rates.login("checker").get(RELEASES).json()[0]["id"] == rel  # only the honest one
+
+
+def test_a_token_acts_only_within_its_project_and_role(rates: Site) -> None:
+    rel = rates.login("analyst").post(RATE, json={}).json()["submission"]["id"]
+    p2 = RELEASES.replace(P1, P2)
+    hubop = rates.token("hubop", project=P2)  # a member of both projects, token for p2 only
+    for path in (RELEASES, f"{RELEASES}/{rel}", f"{RELEASES}/{rel}/files"):
+        answer = hubop.get(path)
+        assert answer.status_code == 403 and "limited to project" in answer.json()["error"]
+    assert hubop.get(p2).status_code == 403  # in p2 still no reader of releases
+    reading = rates.token("checker", role="output_checker", project=P1)
+    assert reading.get(f"{RELEASES}/{rel}/files").status_code == 200
+    for path, body in ((RATE, {}), (DP, {"spec": SPEC, "table": "linked_register"})):
+        assert reading.post(path, json=body).status_code == 403
+    analyst = rates.token("analyst", role="analyst")
+    assert analyst.post(f"{RELEASES}/{rel}/reviews", json={"decision": "approve"}).status_code == 403
+    assert rates.login("checker").get(f"{RELEASES}/{rel}").json()["approvals"] == []
+
+
+@pytest.mark.parametrize(
+    "name", ["..", "%2e%2e", "..%2Fledger.json", "%2E%2E%2F%2E%2E%2Fhub.duckdb", ".hidden", "a%2Fb"]
+)
+def test_a_file_name_cannot_leave_the_submission(site: Site, name: str) -> None:
+    answer = site.login("checker").get(f"{RELEASES}/rel-0001/files/{name}")
+    assert answer.status_code in {404, 422}, answer.text
+    assert str(site.home) not in answer.text
+
+
+def test_an_upload_name_with_a_path_is_never_used_as_one(rates: Site) -> None:
+    before = {p for p in rates.home.rglob("*") if p.is_file()}
+    answer = rates.login("analyst").post(
+        TABLE, files={"records": ("../../../../evil.csv", _records(), "text/csv")},
+        data={"by": ["sex"], "contributor": "person", "threshold": "5"},
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    added = {p for p in rates.home.rglob("*") if p.is_file()} - before
+    assert not any("evil" in p.name for p in added)
+    assert not list((rates.home / "hub" / P1 / "uploads").iterdir())
+
+
+def test_a_huge_field_value_is_refused_without_being_echoed(rates: Site) -> None:
+    answer = _upload(rates.login("analyst"), _records(), by=["x" * 100_000])
+    assert answer.status_code == 422  # type: ignore[attr-defined]
+    assert len(answer.text) < 2_000  # type: ignore[attr-defined]
+
+
+def test_the_cli_sends_its_token_to_no_other_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansim.cli._release import hub_client  # noqa: PLC0415
+    from ansim.client import Credentials  # noqa: PLC0415
+    from ansim.errors import AccessDenied  # noqa: PLC0415
+    from tests.integration.serving import cli  # noqa: PLC0415
+
+    monkeypatch.setenv("ANSIM_CONFIG_DIR", str(tmp_path))
+    Credentials("http://127.0.0.1:9", "ansim_" + "s" * 43, "tok-1", "analyst").save()
+    for other in ("https://hub.example.org", "http://127.0.0.1:10", "http://localhost:9"):
+        with pytest.raises(AccessDenied, match="logged in to http://127.0.0.1:9"):
+            hub_client(other)
+        shown = cli(tmp_path, "release", "queue", "--project", P1, "--server", other)
+        assert isinstance(shown.exception, AccessDenied)
+        assert "s" * 43 not in shown.output
+    with pytest.raises(Exception, match="https://"):  # no bearer token over plain HTTP
+        hub_client("http://hub.example.org")

@@ -54,6 +54,7 @@ _CHUNK = 1 << 20
 _RECORD_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".parquet"})
 _MAX_SPEC = 200_000
 _SHOWN_PROBLEMS = 100
+_MAX_BY, _MAX_BY_TEXT = 20, 1000
 
 
 class RateTableRequest(BaseModel):
@@ -299,6 +300,11 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     from ansim.disclosure import read_records  # noqa: PLC0415
 
     service = _release(found, caller, project, Operation.SUBMIT_OUTPUT)
+    if len(by) > _MAX_BY or any(len(spec) > _MAX_BY_TEXT for spec in by):  # never echoed back
+        raise InvalidSpecError(
+            f"by: at most {_MAX_BY} lists of classifying columns, each at most {_MAX_BY_TEXT} "
+            "characters"
+        )
     tables = tuple(tuple(d.strip() for d in spec.split(",") if d.strip()) for spec in by)
     ask = TableRequest(
         tables, contributor, value=value, threshold=threshold, dominance=_dominance(dominance),
