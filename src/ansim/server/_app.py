@@ -17,8 +17,8 @@ from ansim.portal import public_router
 from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
-from ansim.server._limits import BodyLimit
 from ansim.server._keys_api import router as keys_router
+from ansim.server._limits import BodyLimit
 from ansim.server._pages import router as pages_router
 from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router

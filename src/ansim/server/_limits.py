@@ -45,7 +45,10 @@ class BodyLimit:
                 self.max_upload_bytes + _MULTIPART_OVERHEAD,
                 f"the upload is larger than the upload limit of {self.max_upload_bytes} bytes",
             )
-        return MAX_OTHER_BODY, f"the request body is larger than the limit of {MAX_OTHER_BODY} bytes"
+        return (
+            MAX_OTHER_BODY,
+            f"the request body is larger than the limit of {MAX_OTHER_BODY} bytes",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 413 when its body is past the limit."""
