@@ -41,9 +41,12 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         kind = headers.get(b"content-type", b"").decode("latin-1").lower()
         if kind.startswith("multipart/"):
+            # the app's current limit (a deployment may lower it after start), else the given
+            state = getattr(scope.get("app"), "state", None)
+            upload = int(getattr(state, "max_upload_bytes", self.max_upload_bytes))
             return (
-                self.max_upload_bytes + _MULTIPART_OVERHEAD,
-                f"the upload is larger than the upload limit of {self.max_upload_bytes} bytes",
+                upload + _MULTIPART_OVERHEAD,
+                f"the upload is larger than the upload limit of {upload} bytes",
             )
         return (
             MAX_OTHER_BODY,
