@@ -274,3 +274,36 @@ def test_the_cli_sends_its_token_to_no_other_server(
         assert "s" * 43 not in shown.output
     with pytest.raises(InvalidSpecError, match="https://"):  # no bearer token over plain HTTP
         hub_client("http://hub.example.org")
+
+
+def test_a_dp_release_spends_only_its_own_projects_budget(rates: Site) -> None:
+    from ansim.governance import Governance, PrivacyLedger  # noqa: PLC0415
+
+    def left(project: str) -> float | None:
+        gov = Governance(rates.home, today=TODAY)
+        try:
+            return PrivacyLedger(gov).balance(project).rho_remaining
+        except Exception:  # noqa: BLE001  # p2 may have no budget at all
+            return None
+        finally:
+            gov.close()
+
+    before = left(P2)
+    body = {"spec": SPEC, "table": "linked_register"}
+    assert rates.login("analyst_p2").post(DP, json=body).status_code == 404  # p1, not theirs
+    assert rates.token("analyst", project=P1).post(DP.replace(P1, P2), json=body).status_code in {
+        403,
+        404,
+    }
+    assert left(P1) == pytest.approx(1.0) and left(P2) == before
+    made = rates.login("analyst").post(DP, json=body)
+    assert made.status_code == 201, made.text
+    assert left(P1) == pytest.approx(1.0 - made.json()["rho"]) and left(P2) == before
+
+
+def test_a_multipart_form_without_its_file_is_refused_plainly(rates: Site) -> None:
+    answer = rates.login("analyst").post(TABLE, data={"by": ["sex"], "contributor": "person"})
+    assert answer.status_code == 422 and "records" in answer.json()["error"]
+    empty = _upload(rates.login("analyst"), b"")
+    assert empty.status_code == 422  # type: ignore[attr-defined]
+    assert rates.login("checker").get(RELEASES).json() == []
