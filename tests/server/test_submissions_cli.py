@@ -225,7 +225,10 @@ def test_a_custodian_trusts_the_receiving_parties_keys_from_the_server(
         assert isinstance(hidden.exception, NotFoundError)
         only_hub = _said(officer, *trust, "--fingerprint", hub.public.fingerprint)
         assert "'hub'" in only_hub and "linkage_unit" not in only_hub
-        both = _said(officer, *trust)
+        refused = cli(officer, *trust)  # no fingerprint: shown, nothing trusted
+        assert isinstance(refused.exception, InvalidSpecError)
+        pinned = ("--fingerprint", unit.public.fingerprint, "--fingerprint", hub.public.fingerprint)
+        both = _said(officer, *trust, *pinned)
         assert unit.public.fingerprint in both and hub.public.fingerprint in both
     passphrase = os.environ.get("ANSIM_KEY_PASSPHRASE")
     store = PartyKeyStore.open(mine, passphrase=passphrase.encode() if passphrase else None)

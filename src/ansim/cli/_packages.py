@@ -65,7 +65,8 @@ def keys_trust(
     fingerprint: Annotated[
         list[str] | None,
         typer.Option(
-            "--fingerprint", help="With --from-server: trust only the keys of this fingerprint."
+            "--fingerprint",
+            help="With --from-server (required): trust the key of this fingerprint; repeat.",
         ),
     ] = None,
 ) -> None:
@@ -98,14 +99,19 @@ def _server_keys(project: str | None, fingerprints: list[str]) -> list[PartyPubl
     found = [PartyPublicKeys.from_json(str(p.get("keys"))) for p in answer]
     if not found:
         raise InvalidSpecError(f"the server holds no public keys of project {project!r}'s parties")
+    if not fingerprints:  # the server is the hub: it must not choose whom custodians seal for
+        shown = ", ".join(f"{k.party!r} {k.fingerprint}" for k in found)
+        raise InvalidSpecError(
+            f"the server offers {shown}: compare these fingerprints with the parties "
+            "themselves, then repeat with --fingerprint for each key to trust; nothing trusted"
+        )
     missing = set(fingerprints) - {k.fingerprint for k in found}
     if missing:
         raise InvalidSpecError(
             f"the server's keys do not have the fingerprint(s) {', '.join(sorted(missing))}: "
             "nothing trusted; ask the parties which keys they use"
         )
-    # with fingerprints given, only the keys they name are trusted
-    return [k for k in found if k.fingerprint in fingerprints] if fingerprints else found
+    return [k for k in found if k.fingerprint in fingerprints]  # only the keys named
 
 
 @package_app.command("seal")

@@ -18,6 +18,7 @@ from ansim.server._accounts_api import router as accounts_router
 from ansim.server._deployment import Deployment
 from ansim.server._errors import install_error_handlers
 from ansim.server._keys_api import router as keys_router
+from ansim.server._limits import BodyLimit
 from ansim.server._pages import router as pages_router
 from ansim.server._parties_api import router as parties_router
 from ansim.server._projects_api import router as projects_router
@@ -72,6 +73,7 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.require_password_change = require_password_change
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_upload_bytes=max_upload_bytes)
     app.include_router(accounts_router)
     app.include_router(projects_router)
     app.include_router(releases_router)

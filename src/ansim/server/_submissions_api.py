@@ -54,6 +54,7 @@ _CHUNK = 1 << 20
 _RECORD_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".parquet"})
 _MAX_SPEC = 200_000
 _SHOWN_PROBLEMS = 100
+_MAX_BY, _MAX_BY_TEXT = 20, 1000
 
 
 class RateTableRequest(BaseModel):
@@ -218,9 +219,11 @@ def _read_options(delimiter: str, encoding: str | None) -> None:
         raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
     if encoding is not None:
         try:
-            codecs.lookup(encoding)
+            text = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
         except LookupError:
-            raise InvalidSpecError("unknown encoding: name one such as utf-8 or cp949") from None
+            text = False
+        if not text:  # unknown, or bytes to bytes (zlib, base64)
+            raise InvalidSpecError("unknown encoding: name one such as utf-8 or cp949")
 
 
 async def _staged(request: Request, upload: UploadFile, folder: FilePath) -> FilePath:
@@ -241,10 +244,31 @@ async def _staged(request: Request, upload: UploadFile, folder: FilePath) -> Fil
                         f"the records file is larger than the upload limit of {limit} bytes"
                     )
                 sink.write(chunk)
+        _check_unpacked(staged, limit)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     return staged
+
+
+def _check_unpacked(staged: FilePath, limit: int) -> None:
+    """Refuse a workbook that would unpack past the upload limit (a zip "bomb").
+
+    An .xlsx file is a zip archive: a small upload could otherwise expand to gigabytes in the
+    reader. The members' declared unpacked sizes are checked before anything is decompressed;
+    a file that is not a zip archive is left to the reader, which refuses it.
+    """
+    import zipfile  # noqa: PLC0415
+
+    if staged.suffix != ".xlsx" or not zipfile.is_zipfile(staged):
+        return
+    with zipfile.ZipFile(staged) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > limit:
+        raise OversizedInputError(
+            f"the records file would be {unpacked} bytes unpacked, larger than the upload "
+            f"limit of {limit} bytes"
+        )
 
 
 @router.post(
@@ -276,6 +300,11 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     from ansim.disclosure import read_records  # noqa: PLC0415
 
     service = _release(found, caller, project, Operation.SUBMIT_OUTPUT)
+    if len(by) > _MAX_BY or any(len(spec) > _MAX_BY_TEXT for spec in by):  # never echoed back
+        raise InvalidSpecError(
+            f"by: at most {_MAX_BY} lists of classifying columns, each at most {_MAX_BY_TEXT} "
+            "characters"
+        )
     tables = tuple(tuple(d.strip() for d in spec.split(",") if d.strip()) for spec in by)
     ask = TableRequest(
         tables, contributor, value=value, threshold=threshold, dominance=_dominance(dominance),

@@ -58,12 +58,18 @@ def decode_text(data: bytes, declared: str | None = None) -> DecodedText:
     """
     if declared is not None:
         try:
-            name = codecs.lookup(declared).name
+            info = codecs.lookup(declared)
         except LookupError:
             raise IngestError(f"unknown text encoding {declared!r} in the spec") from None
+        if not getattr(info, "_is_text_encoding", True):  # zlib, base64: bytes to bytes
+            raise IngestError(f"{declared!r} is not a text encoding: name one such as cp949")
+        name = info.name
         if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
             name = "utf-8-sig"
-        text = data.decode(name, errors="surrogateescape")
+        try:
+            text = data.decode(name, errors="surrogateescape")
+        except (UnicodeError, ValueError):  # codecs (idna, punycode) that refuse the handler
+            raise IngestError(f"the data cannot be read as {name}: name another encoding") from None
         return DecodedText(text, name, _count_invalid(text))
     if data.startswith(codecs.BOM_UTF8):
         text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="surrogateescape")
