@@ -39,8 +39,20 @@ from ansim.errors import InvalidSpecError
 from ansim.privacy._noise import Mechanism, rho_of_epsilon
 from ansim.regions import GYEONGGI_SIGUNGU
 
-__all__ = ["DPQuery", "DerivedColumn", "ReleaseSpec", "Statistic", "parse_release_spec"]
+__all__ = [
+    "DEFAULT_UNIT",
+    "MIN_RHO",
+    "DPQuery",
+    "DerivedColumn",
+    "ReleaseSpec",
+    "Statistic",
+    "parse_release_spec",
+]
 
+MIN_RHO = 1e-9
+"""The smallest ρ a release may spend: below it the integer noise's scale passes what a
+64-bit count can hold (at ρ = 1e-300 the sampler's output overflowed), and nothing useful is
+left in any number."""
 DEFAULT_UNIT = "a person of the linked project (all their rows in every custodian's data)"
 _MAX_CELLS = 1_000_000
 _MAX_BINS = 4096
@@ -206,8 +218,11 @@ class ReleaseSpec:
         _check_name(self.name, "release")
         if not self.queries:
             raise InvalidSpecError(f"release {self.name!r} has no queries")
-        if not self.rho > 0 or not math.isfinite(self.rho):
-            raise InvalidSpecError(f"release {self.name!r}: rho must be a finite number > 0")
+        if not self.rho >= MIN_RHO or not math.isfinite(self.rho):
+            raise InvalidSpecError(
+                f"release {self.name!r}: rho must be a finite number of at least {MIN_RHO:g} "
+                "(below it the noise would be too large to represent)"
+            )
         if self.max_groups < 1 or self.max_rows < 1:
             raise InvalidSpecError(f"release {self.name!r}: max_groups and max_rows must be >= 1")
         if not 0 < self.conversion_delta < 1 or not 0 <= self.selection_delta < 1:

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from ansim.errors import InvalidSpecError
 from ansim.privacy._release import DPRelease, release_dp
-from ansim.privacy._spec import ReleaseSpec
+from ansim.privacy._spec import DEFAULT_UNIT, ReleaseSpec
 from ansim.privacy._statistics import DPTable
 
 if TYPE_CHECKING:
@@ -83,6 +83,10 @@ class PortalFacts:
         """Check that the custodians are named."""
         if not self.custodians:
             raise InvalidSpecError("a DP table names the custodians whose data it uses")
+
+
+HUB_PERSON = "person_id"
+"""The column of every hub table that names the platform's person (from the link map)."""
 
 
 def portal_facts(governance: Governance, project: str) -> PortalFacts:
@@ -241,6 +245,14 @@ def release_for_review(
         BudgetExhaustedError: The project's budget cannot pay; nothing is read or submitted.
         InvalidSpecError: A check before payment failed (nothing is charged).
     """
+    if spec.person != HUB_PERSON or spec.privacy_unit != DEFAULT_UNIT:
+        # The privacy unit of a project's release is the platform's person (the link map's
+        # person_id in every hub table), not a column the analyst picks: bounding rows per
+        # ``sex`` would state a person-level guarantee it does not give.
+        raise InvalidSpecError(
+            f"a project's DP release bounds each person of the linked project: its spec must "
+            f"keep person: {HUB_PERSON} and the default privacy_unit"
+        )
     facts = portal_facts(service.governance, service.project)
     for q in spec.queries:
         service.check_portal_id(portal_table_id(spec.name, q.name))

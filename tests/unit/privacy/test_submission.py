@@ -153,6 +153,10 @@ def test_project_release_refuses_a_file_or_an_out_folder(
     [
         ("linked_nothing", SPEC, "no table 'linked_nothing'"),
         (TABLE, SPEC.replace("column: age", "column: income"), "no columns ['income']"),
+        # the privacy unit is the platform's person, not a column the analyst picks
+        (TABLE, SPEC.replace("person: person_id", "person: sex"), "keep person: person_id"),
+        (TABLE, SPEC.replace("person: person_id", "person: null"), "keep person: person_id"),
+        (TABLE, SPEC + "privacy_unit: a household\n", "the default privacy_unit"),
     ],
 )
 def test_a_misnamed_table_or_column_costs_no_budget(
@@ -182,3 +186,13 @@ def test_a_portal_id_of_another_project_costs_no_budget(project: Project) -> Non
         _submit(project)
     assert PrivacyLedger(project.gov).spends(PROJECT) == []
     assert ReleaseService(project.gov, PROJECT, project.workspace).all() == []
+
+
+@pytest.mark.parametrize("rho", ["1e-300", "1e-10", "0", "-1", ".nan", ".inf"])
+def test_a_rho_too_small_to_represent_the_noise_is_refused(rho: str) -> None:
+    import yaml  # noqa: PLC0415
+
+    from ansim.errors import InvalidSpecError  # noqa: PLC0415
+
+    with pytest.raises(InvalidSpecError, match="rho must be a finite number of at least 1e-09"):
+        parse_release_spec(yaml.safe_load(SPEC.replace("rho: 0.4", f"rho: {rho}")))
