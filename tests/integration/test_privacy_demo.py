@@ -6,6 +6,7 @@ import pyarrow.csv as pacsv
 
 from ansim.demo import DemoRun
 from ansim.governance import Governance, PrivacyLedger
+from ansim.privacy import DEMO_METHOD
 from ansim.regions import GYEONGGI_SIGUNGU
 from ansim.release import ReleaseKind, ReleaseService, ReleaseStatus
 
@@ -47,7 +48,12 @@ def test_demo_writes_a_dp_synthetic_extract_of_the_linked_cohort(demo_run: DemoR
     utility = json.loads((folder / "utility.json").read_text())
     for order in ("tvd_1way", "tvd_2way", "tvd_3way"):
         assert {"average", "worst"} <= set(utility[order])
+    for order, marginals in (("tvd_1way", 9), ("tvd_2way", 36), ("tvd_3way", 84)):
+        assert utility[order]["marginals"] == marginals  # all of them, over the 9 columns
+        assert 0 <= utility[order]["average"] <= utility[order]["worst"] <= 1
     meta = json.loads((folder / "synthesis.json").read_text())
+    assert meta["method"] == DEMO_METHOD.value  # the mechanism is named, the one the demo uses
+    assert meta["mechanism"].startswith(f"{DEMO_METHOD.value.upper()} synthetic data")
     gov = Governance(demo_run.governance)
     spends = PrivacyLedger(gov).spends(PROJECT)
     gov.close()

@@ -52,7 +52,7 @@ from ansim.privacy._synth import (
     synthetic_candidate,
     write_synthetic,
 )
-from ansim.privacy._synth_demo import demo_synthesis_spec, write_demo_synthetic
+from ansim.privacy._synth_demo import DEMO_METHOD, demo_synthesis_spec, write_demo_synthetic
 from ansim.privacy._synth_plan import (
     AIMPlan,
     NoisyMax,
@@ -69,6 +69,7 @@ from ansim.privacy._synth_spec import (
 from ansim.privacy._synth_utility import marginal_tvd, utility_report
 
 __all__ = [
+    "DEMO_METHOD",
     "TRIAL_FOLDER",
     "AIMPlan",
     "DPQuery",

@@ -174,7 +174,7 @@ def _run_mst(
     facts = {
         "marginals_measured": fitted.measured,
         "merged_values": merged,
-        "estimation": {"library": "mbi (Private-PGM)", "iterations": spec.iterations},
+        "estimation": {"library": "mbi (Private-PGM)", "iterations": spec.estimation_iterations},
         "post_processing": "mbi's graphical-model estimation from the noisy marginals and "
         "sampling of records from it (seeded); values with a noisy count below 3 sigma merged",
     }
@@ -191,11 +191,11 @@ def _run_aim(
         "rounds": [[list(cl) for cl in batch] for batch in fitted.rounds],
         "rho_measured": fitted.rho_spent,
         "estimation": {
-            "library": "mbi (Private-PGM)", "iterations_last_round": spec.iterations,
+            "library": "mbi (Private-PGM)", "iterations_last_round": spec.estimation_iterations,
             "earlier_rounds": (
                 "iterative proportional fitting of the held joint (NumPy)"
                 if fitted.joint is not None
-                else f"mbi, {round_iterations(spec.iterations, last=False)} iterations, "
+                else f"mbi, {round_iterations(spec.estimation_iterations, last=False)} iterations, "
                 "warm-started"
             ),
             "rounds": len(fitted.rounds),

@@ -126,7 +126,7 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
             joint = _fit_proportional(joint, log, sizes)
             estimate = _estimates(joint, total, sizes, _independent_marginals(ones, sizes, total))
             continue
-        iters = round_iterations(plan.spec.iterations, last=last)
+        iters = round_iterations(plan.spec.estimation_iterations, last=last)
         model = estimator.estimate(
             domain, log, iters=iters, warm_start=model if _WARM_START else None
         )

@@ -4,6 +4,11 @@ The cohort: every SNU cohort member linked to the KOSTAT register (si/gun, sex, 
 band, household size), with their survey answers (vaccinated, chronic condition, self-rated
 health) and whether they had a confirmed case. One row per person; MST at a quarter of the
 demo project's budget, paid from its ledger before the hub's tables are read.
+
+Why MST and not AIM: on this extract (about 4,100 people × 9 columns, ρ 0.25) AIM was measured
+no better (docs/benchmarks.md, "On the demo's extract"): with so few rows most of the 2- and
+3-way error is sampling, and AIM's plan gives the 1-way marginals a tenth of ρ (MST a third),
+so its 1-way and average 2-way errors are larger. ``method`` switches it.
 """
 
 from __future__ import annotations
@@ -21,23 +26,27 @@ from ansim.privacy._demo import ensure_demo_budget
 from ansim.privacy._release import OneOffBudget
 from ansim.privacy._spec import DEFAULT_UNIT
 from ansim.privacy._synth import SyntheticRelease, run_synthesis, synthesize_dp, write_synthetic
-from ansim.privacy._synth_spec import SynthesisSpec, parse_synthesis_spec
+from ansim.privacy._synth_spec import SynthesisMethod, SynthesisSpec, parse_synthesis_spec
 
-__all__ = ["demo_synthesis_spec", "write_demo_synthetic"]
+__all__ = ["DEMO_METHOD", "demo_synthesis_spec", "write_demo_synthetic"]
+
+DEMO_METHOD = SynthesisMethod.MST
+"""The demo's mechanism (AIM measured no better on this small extract: see the module)."""
 
 _DATASETS = ("kostat_register", "snu_cohort", "gyeonggi_cases")
 
 
-def demo_synthesis_spec(rho: float = 0.25) -> SynthesisSpec:
+def demo_synthesis_spec(rho: float = 0.25, method: SynthesisMethod = DEMO_METHOD) -> SynthesisSpec:
     """The demo cohort's synthesis spec (declared domains only).
 
     Example:
         >>> spec = demo_synthesis_spec()
-        >>> len(spec.columns), spec.domain["sigungu_code"], spec.domain["age"]
-        (9, 31, 9)
+        >>> len(spec.columns), spec.domain["sigungu_code"], spec.domain["age"], spec.method
+        (9, 31, 9, <SynthesisMethod.MST: 'mst'>)
     """
     return parse_synthesis_spec({
-        "name": "linked_cohort_synthetic", "rho": rho, "person": "person_id", "seed": 2026,
+        "name": "linked_cohort_synthetic", "rho": rho, "method": method.value,
+        "person": "person_id", "seed": 2026,
         "privacy_unit": DEFAULT_UNIT,
         "columns": {
             "sigungu_code": "sigungu", "sex": ["M", "F"],
@@ -73,6 +82,7 @@ def write_demo_synthetic(
     actor: str | None = None,
     project: str | None = None,
     rho: float = 0.25,
+    method: SynthesisMethod = DEMO_METHOD,
 ) -> str:
     """Write ``out_dir/release/synthetic/<name>.csv`` (and parquet, synthesis and utility JSON).
 
@@ -85,6 +95,7 @@ def write_demo_synthetic(
         actor: The analyst spending it.
         project: The project.
         rho: What this synthesis spends.
+        method: The mechanism (named in ``synthesis.json`` and the summary).
 
     Returns:
         A one-line summary for the demo's log.
@@ -98,13 +109,13 @@ def write_demo_synthetic(
         with governance.open_hub_store(actor, project, hub) as engine:
             return write_demo_synthetic(
                 engine, out_dir, governance=governance, admin=admin, actor=actor,
-                project=project, rho=rho,
+                project=project, rho=rho, method=method,
             )  # fmt: skip
     engine = hub
     missing = [d for d in _DATASETS if linked_table_name(d) not in engine.list_tables()]
     if missing:
         raise HubError(f"the hub has no linked {missing}: run the demo's combine first")
-    spec = demo_synthesis_spec(rho)
+    spec = demo_synthesis_spec(rho, method)
     folder = out_dir / "release" / "synthetic"
     release: SyntheticRelease
     if governance is not None and actor and project:
@@ -115,9 +126,9 @@ def write_demo_synthetic(
     else:
         release = run_synthesis(spec, OneOffBudget(rho), engine, lambda: _cohort(engine))
     write_synthetic(release, folder)
-    u = release.utility
+    u, plan, name = release.utility, release.plan, spec.method.value.upper()
     return (
         f"DP synthetic extract: {release.table.num_rows:,} rows of the linked cohort to {folder} "
-        f"(MST, rho {release.plan.rho:.3g}, epsilon {release.plan.epsilon:.3g}; average TVD "
+        f"({name}, rho {plan.rho:.3g}, epsilon {plan.epsilon:.3g}; average TVD "
         f"2-way {u['tvd_2way']['average']:.3f}, 3-way {u['tvd_3way']['average']:.3f})"
     )

@@ -137,7 +137,7 @@ def fit_mst(codes: Mapping[str, IntArray], plan: SynthesisPlan) -> MSTModel:
         for edge, y in zip(tree, noisy2, strict=False)
     ]
     estimator = mbi.estimation.MirrorDescent()
-    model = estimator.estimate(domain, log, iters=plan.spec.iterations)
+    model = estimator.estimate(domain, log, iters=plan.spec.estimation_iterations)
     return MSTModel(model, compressions, tree)
 
 

@@ -15,6 +15,10 @@ A spec is data (YAML or JSON), so a synthesis is reproducible from its file::
       age: {edges: [0, 20, 40, 60, 80]}       # bands 0-19 … 80+; values outside are clipped
       insurance: {values: [health, aid], other: other}   # undeclared values → other
 
+``iterations`` (mbi's mirror-descent steps) defaults to the method's own: 1,000 for MST, 500 for
+AIM, whose final model (3-way marginals) costs about twice MST's per step, while 500 steps keep
+its utility (docs/benchmarks.md).
+
 AIM (``method: aim``) takes three more fields: ``rounds`` (estimation rounds, default 3),
 ``marginals`` (marginals it measures over all rounds, default 12) and ``max_cells`` (the
 largest 2- or 3-way marginal it may select, default 10,000 cells).
@@ -43,6 +47,7 @@ _MAX_VALUES = 1000  # per column: larger domains need bucketing first
 _MAX_PAIR_CELLS = 1_000_000  # a 2-way marginal (measured as one noisy vector)
 _MAX_ROWS = 50_000_000
 _AIM_FIELDS = ("rounds", "marginals", "max_cells")
+_MAX_ITERATIONS = 100_000
 
 
 class SynthesisMethod(StrEnum):
@@ -52,6 +57,19 @@ class SynthesisMethod(StrEnum):
     """Maximum spanning tree of 2-way marginals (McKenna, Miklau and Sheldon 2021)."""
     AIM = "aim"
     """Adaptive and iterative selection of 2- and 3-way marginals (McKenna et al. 2022)."""
+
+    @property
+    def default_iterations(self) -> int:
+        """The mirror-descent iterations of mbi's estimation when the spec names none.
+
+        Example:
+            >>> SynthesisMethod.MST.default_iterations, SynthesisMethod.AIM.default_iterations
+            (1000, 500)
+        """
+        return _DEFAULT_ITERATIONS[self]
+
+
+_DEFAULT_ITERATIONS = {SynthesisMethod.MST: 1000, SynthesisMethod.AIM: 500}
 
 
 @dataclass(frozen=True)
@@ -120,7 +138,8 @@ class SynthesisSpec:
         privacy_unit: The privacy unit, stated on the release.
         rows: Synthetic rows to sample (``None``: the fitted model's noisy total).
         seed: Seed of the sampling of records from the fitted model (never of the noise).
-        iterations: Mirror-descent iterations of mbi's estimation (per round, for AIM).
+        iterations: Mirror-descent iterations of mbi's estimation (the last round's, for AIM);
+            ``None``: the method's default (see :attr:`estimation_iterations`).
         conversion_delta: δ at which ρ is shown as (ε, δ).
         rounds: AIM: estimation rounds (each selects and measures a batch of marginals).
         marginals: AIM: marginals selected and measured over all rounds.
@@ -141,7 +160,7 @@ class SynthesisSpec:
     privacy_unit: str = DEFAULT_UNIT
     rows: int | None = None
     seed: int = 0
-    iterations: int = 1000
+    iterations: int | None = None
     conversion_delta: float = 1e-6
     rounds: int = 3
     marginals: int = 12
@@ -162,8 +181,8 @@ class SynthesisSpec:
             raise InvalidSpecError(f"{where}: rho must be a finite number > 0")
         if self.rows is not None and not 1 <= self.rows <= _MAX_ROWS:
             raise InvalidSpecError(f"{where}: rows must be between 1 and {_MAX_ROWS}")
-        if not 1 <= self.iterations <= 100_000:  # noqa: PLR2004
-            raise InvalidSpecError(f"{where}: iterations must be between 1 and 100000")
+        if self.iterations is not None and not 1 <= self.iterations <= _MAX_ITERATIONS:
+            raise InvalidSpecError(f"{where}: iterations must be between 1 and {_MAX_ITERATIONS}")
         if not 0 < self.conversion_delta < 1:
             raise InvalidSpecError(f"{where}: conversion_delta must be in (0, 1)")
         if self.seed < 0:
@@ -177,6 +196,19 @@ class SynthesisSpec:
             raise InvalidSpecError(
                 f"{where}: a pair of columns has more than {_MAX_PAIR_CELLS} cells; bucket them"
             )
+
+    @property
+    def estimation_iterations(self) -> int:
+        """The mirror-descent iterations used: the spec's, else the method's default.
+
+        Example:
+            >>> cols = (SynthColumn("sex", ("M", "F")), SynthColumn("age", edges=(0, 50)))
+            >>> spec = SynthesisSpec("s", cols, rho=0.5)
+            >>> aim = spec.with_method(SynthesisMethod.AIM)
+            >>> spec.estimation_iterations, aim.estimation_iterations
+            (1000, 500)
+        """
+        return self.method.default_iterations if self.iterations is None else self.iterations
 
     @property
     def domain(self) -> dict[str, int]:
@@ -240,7 +272,8 @@ def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpe
             person=None if person is None else str(person),
             privacy_unit=str(data.get("privacy_unit", DEFAULT_UNIT)),
             rows=None if rows is None else int(rows), seed=int(data.get("seed", 0)),
-            iterations=int(data.get("iterations", 1000)), conversion_delta=delta, **aim,
+            iterations=None if data.get("iterations") is None else int(data["iterations"]),
+            conversion_delta=delta, **aim,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, InvalidSpecError):

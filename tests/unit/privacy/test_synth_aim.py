@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,37 @@ def test_aim_fields_are_checked() -> None:
         _spec(max_cells=0)
     with pytest.raises(InvalidSpecError, match="synthesis spec"):
         _spec(method="aimm")
+
+
+def test_iterations_default_to_the_methods_own() -> None:
+    aim = replace(_spec(), iterations=None)
+    assert aim.iterations is None and aim.estimation_iterations == 500
+    mst = aim.with_method(SynthesisMethod.MST)
+    assert mst.estimation_iterations == 1000  # the default follows the method
+    assert _spec().estimation_iterations == 300  # a stated number is kept, for either method
+    assert _spec().with_method(SynthesisMethod.MST).estimation_iterations == 300
+    data = {"name": "s", "rho": 1, "columns": {"a": ["x"], "b": ["y"]}}
+    assert parse_synthesis_spec(data).estimation_iterations == 1000
+    assert parse_synthesis_spec({**data, "method": "aim"}).estimation_iterations == 500
+    assert parse_synthesis_spec({**data, "method": "aim", "iterations": 70}).iterations == 70
+    with pytest.raises(InvalidSpecError, match="iterations"):
+        parse_synthesis_spec({**data, "iterations": 0})
+
+
+def test_an_aim_fit_runs_the_default_iterations_in_its_last_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[int, bool]] = []
+    real = _synth_aim.round_iterations
+
+    def spy(iterations: int, *, last: bool) -> int:
+        asked.append((iterations, last))
+        return real(iterations, last=last)
+
+    monkeypatch.setattr(_synth_aim, "round_iterations", spy)
+    released = _run(replace(_spec(), iterations=None), _rows(1000))
+    assert asked == [(500, True)]  # rounds before the last are fitted in NumPy
+    assert released.metadata["estimation"]["iterations_last_round"] == 500
 
 
 def test_plan_prices_every_round_without_data() -> None:
