@@ -21,14 +21,16 @@ with some cells withheld since). Two things carry over:
   (by the equations holding them), so the frame is read back onto any later audit whose
   releases begin with the same cells; a stale, tampered or malformed file matches nothing or
   fails verification, and costs at most the programs it would have saved. Values are atom
-  sizes as offsets from the true sizes (whole numbers); no member id is written.
+  sizes as offsets from the true sizes (whole numbers, deflated); no member id is written.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,29 +253,29 @@ class KeptFile:
         """The offsets stored for ``unit`` over the prefix named ``digest``, if well formed."""
         frame = self._read().get(unit, {}).get(digest)
         try:
-            if not isinstance(frame, dict) or frame.get("atoms") != atoms:
+            if not isinstance(frame, dict) or frame.get("atoms") != atoms or atoms <= 0:
                 return None
-            points = frame["points"]
-            if not isinstance(points, list) or len(points) > _STORED:
+            points, packed = frame["points"], frame["offsets"]
+            if not isinstance(points, int) or not 0 < points <= _STORED:
                 return None
-            out = np.zeros((len(points), atoms))
-            for i, pairs in enumerate(points):
-                flat = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-                if np.any((flat[:, 0] < 0) | (flat[:, 0] >= atoms)):
-                    return None
-                out[i, flat[:, 0]] = flat[:, 1]
-        except (KeyError, TypeError, ValueError, OverflowError):
+            size = points * atoms * 4
+            unpack = zlib.decompressobj()
+            raw = unpack.decompress(base64.b64decode(packed, validate=True), size + 1)
+            if len(raw) != size:
+                return None
+            return np.frombuffer(raw, dtype="<i4").reshape(points, atoms).astype(np.float64)
+        except (KeyError, TypeError, ValueError, zlib.error):
             return None
-        return out
 
     def store(self, unit: str, digest: str, offsets: npt.NDArray[np.float64]) -> None:
-        """Keep the offsets of ``unit`` over the prefix named ``digest`` for :meth:`flush`."""
-        points = []
-        for row in offsets[:_STORED]:
-            nonzero = np.flatnonzero(np.round(row))
-            points.append([[int(a), int(round(row[a]))] for a in nonzero])
+        """Keep the offsets of ``unit`` over the prefix named ``digest`` for :meth:`flush`.
+
+        They are whole numbers, stored as little-endian 32-bit integers, deflated, base64.
+        """
+        whole = np.round(offsets[:_STORED]).astype("<i4")
+        packed = base64.b64encode(zlib.compress(whole.tobytes(), 6)).decode("ascii")
         frames = self._written.setdefault(unit, {})
-        frames[digest] = {"atoms": int(offsets.shape[1]), "points": points}
+        frames[digest] = {"atoms": int(offsets.shape[1]), "points": len(whole), "offsets": packed}
 
     def flush(self) -> None:
         """Write the stored frames atomically if they differ from the file's."""
