@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from ledger import _persons, _tables  # the same tables as bench/ledger.py
 
-from ansim.release import ProjectLedger, ReleasedCells, _ledger, withhold_exposing
+from ansim.release import LedgerAudit, ProjectLedger, ReleasedCells, _ledger, withhold_exposing
 
 THRESHOLD = 10
 
@@ -85,12 +85,34 @@ def _new_process(args: argparse.Namespace, home: Path, count: int, keep: bool) -
                "--persons", str(args.persons), "--seed", str(args.seed),
                "--filtered", str(args.filtered), "--tables", *map(str, args.tables)]  # fmt: skip
     try:
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(  # noqa: S603 - this script, arguments of our own
+            command, check=True, capture_output=True, text=True
+        ).stdout
     finally:
         if saved.exists():  # the next step starts from the file as the vetting left it
             shutil.move(saved, kept)
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
+
+
+def _fresh(ledger: ProjectLedger, home: Path, candidate: ReleasedCells, audit: LedgerAudit) -> str:
+    """The audit at release again in this process with nothing kept (nor the file)."""
+    kept = dict(_ledger._NUMBERINGS)
+    _ledger._NUMBERINGS.clear()
+    stored = home / "releases" / "witnesses.json"
+    hidden = home / "witnesses.hidden"
+    if stored.exists():  # from nothing: not from the file either
+        stored.rename(hidden)
+    start = time.perf_counter()
+    again = ledger.audit([candidate])
+    fresh = f"{time.perf_counter() - start:.2f} ({again.programs} programs)"
+    if hidden.exists():
+        hidden.replace(stored)
+    if {e.members for e in again.exposed} != {e.members for e in audit.exposed}:
+        raise SystemExit("error: the fresh audit decided otherwise than the kept one")
+    _ledger._NUMBERINGS.clear()
+    _ledger._NUMBERINGS.update(kept)
+    return fresh
 
 
 def main() -> None:
@@ -148,23 +170,7 @@ def main() -> None:
             start, cpu = time.perf_counter(), time.process_time()
             audit = ledger.audit([candidates[count]])  # what a release runs: all + the new one
             took, took_cpu = time.perf_counter() - start, time.process_time() - cpu
-            fresh = "–"
-            if args.fresh:
-                kept = dict(_ledger._NUMBERINGS)
-                _ledger._NUMBERINGS.clear()
-                stored = home / "releases" / "witnesses.json"
-                hidden = home / "witnesses.hidden"
-                if stored.exists():  # from nothing: not from the file either
-                    stored.rename(hidden)
-                start = time.perf_counter()
-                again = ledger.audit([candidates[count]])
-                fresh = f"{time.perf_counter() - start:.2f} ({again.programs} programs)"
-                if hidden.exists():
-                    hidden.replace(stored)
-                if {e.members for e in again.exposed} != {e.members for e in audit.exposed}:
-                    raise SystemExit("error: the fresh audit decided otherwise than the kept one")
-                _ledger._NUMBERINGS.clear()
-                _ledger._NUMBERINGS.update(kept)
+            fresh = _fresh(ledger, home, candidates[count], audit) if args.fresh else "–"
             if runs and verdicts != {_verdict([e.members for e in audit.exposed])}:
                 raise SystemExit("error: a new process decided otherwise than the kept audit")
             published = sum(len(t.cells) for t in ledger.released())

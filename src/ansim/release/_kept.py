@@ -155,9 +155,7 @@ class Witnesses:
         self.frames = [*self.frames[-(_FRAMES - 1) :], frame]
 
 
-def prefix_atoms(
-    atoms: Atoms, rows: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+def prefix_atoms(atoms: Atoms, rows: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Per atom, its atom over the first ``rows`` equations only (-1: in none); their sizes.
 
     Those atoms are numbered canonically, in the order of the sorted lists of equations
@@ -176,11 +174,12 @@ def prefix_atoms(
     return of, np.asarray(sizes, dtype=np.float64)
 
 
-def on_prefix(
-    atoms: Atoms, rows: int, points: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Points over ``atoms`` summed onto the atoms of the first ``rows`` equations: offsets
-    from those atoms' true sizes (a solution of all equations solves the first ``rows``)."""
+def on_prefix(atoms: Atoms, rows: int, points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Points over ``atoms`` summed onto the atoms of the first ``rows`` equations.
+
+    Returned as offsets from those atoms' true sizes, each distinct point once (a solution of
+    all equations solves the first ``rows``).
+    """
     prefix, sizes = prefix_atoms(atoms, rows)
     out = np.zeros((len(points), len(sizes)))
     inside = prefix >= 0

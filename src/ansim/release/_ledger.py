@@ -613,6 +613,7 @@ def _load(
 def _save(
     stored: _Stored,
     part: _Partition,
+    *,
     witnesses: Witnesses,
     unit: str,
     counts: list[int],
@@ -682,7 +683,7 @@ def _unit(
             witnesses.keep(part.atoms, distinct([points[useful], new], len(part.sizes)))
             if stored is not None and (len(points) or len(new)):
                 every = distinct([points, new], len(part.sizes))
-                _save(stored, part, witnesses, unit, counts, every)
+                _save(stored, part, witnesses=witnesses, unit=unit, counts=counts, points=every)
     members = part.members(found)
     exposed = tuple(
         AtomExposure(unit, members[a], low, high, tuple(near))

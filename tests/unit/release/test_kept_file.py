@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import tempfile
 import zlib
@@ -121,7 +122,7 @@ def _planted(path: Path, digests: list[str], atoms: int, offsets: list[list[int]
     """A well-formed file whose frames are over the right prefixes but hold chosen points."""
     chosen = np.zeros((max(len(offsets), 1), atoms))
     for i, row in enumerate(offsets):
-        for a, d in zip(row, row[1:], strict=False):
+        for a, d in itertools.pairwise(row):
             chosen[i, a % atoms] = d
     planted = KeptFile(path, [], 0)
     for digest in digests:
