@@ -43,7 +43,7 @@ _TOLERANCE = 1e-6
 _FRAMES = 4  # audits whose points are kept
 _POINTS = 48  # points kept per audit
 _VERSION = 1  # of the witnesses file
-_STORED = 2 * _POINTS  # points stored per frame on disk
+_STORED = _POINTS  # points stored per frame on disk
 _MAX_BYTES = 8 << 20  # a larger witnesses file is not read
 
 
@@ -257,24 +257,31 @@ class KeptFile:
             points, packed = frame["points"], frame["offsets"]
             if not isinstance(points, int) or not 0 < points <= _STORED:
                 return None
-            size = points * atoms * 4
+            width = frame.get("width", 4)
+            if width not in {2, 4}:
+                return None
+            size = points * atoms * width
             unpack = zlib.decompressobj()
             raw = unpack.decompress(base64.b64decode(packed, validate=True), size + 1)
             if len(raw) != size:
                 return None
-            return np.frombuffer(raw, dtype="<i4").reshape(points, atoms).astype(np.float64)
+            whole = np.frombuffer(raw, dtype=f"<i{width}").reshape(points, atoms)
+            return whole.astype(np.float64)
         except (KeyError, TypeError, ValueError, zlib.error):
             return None
 
     def store(self, unit: str, digest: str, offsets: npt.NDArray[np.float64]) -> None:
         """Keep the offsets of ``unit`` over the prefix named ``digest`` for :meth:`flush`.
 
-        They are whole numbers, stored as little-endian 32-bit integers, deflated, base64.
+        They are whole numbers, stored as little-endian 16-bit integers (32-bit if one does
+        not fit), deflated, base64.
         """
-        whole = np.round(offsets[:_STORED]).astype("<i4")
-        packed = base64.b64encode(zlib.compress(whole.tobytes(), 6)).decode("ascii")
+        whole = np.round(offsets[:_STORED])
+        width = 2 if not whole.size or np.abs(whole).max() < 2**15 else 4
+        packed = zlib.compress(whole.astype(f"<i{width}").tobytes(), 9)
         frames = self._written.setdefault(unit, {})
-        frames[digest] = {"atoms": int(offsets.shape[1]), "points": len(whole), "offsets": packed}
+        frames[digest] = {"atoms": int(offsets.shape[1]), "points": len(whole), "width": width,
+                          "offsets": base64.b64encode(packed).decode("ascii")}  # fmt: skip
 
     def flush(self) -> None:
         """Write the stored frames atomically if they differ from the file's."""

@@ -92,7 +92,7 @@ def test_the_file_holds_counts_and_digests_not_member_ids() -> None:
         data = json.loads(text)
         frames = data["units"]["person"]
         packed = {f["offsets"] for f in frames.values()}
-        names = {"version", "units", "person", "atoms", "points", "offsets"}
+        names = {"version", "units", "person", "atoms", "points", "width", "offsets"}
         assert set(_strings(data)) == names | set(frames) | packed
         assert all(len(d) == 64 and int(d, 16) >= 0 for d in frames)  # SHA-256 digests
         assert not any(m in text for m in ids if len(m) > 2)  # nothing spells a member id
@@ -195,9 +195,13 @@ def test_a_malformed_file_reads_as_empty() -> None:
         assert KeptFile(path, [], 0).stored("person", "d", 3) is None  # other atoms
         data = json.loads(path.read_text(encoding="utf-8"))
         frame = data["units"]["person"]["d"]
-        for bad in [{"points": 2}, {"points": 0}, {"offsets": "not base64!"},
+        for bad in [{"points": 2}, {"points": 0}, {"width": 3}, {"offsets": "not base64!"},
                     {"offsets": base64.b64encode(zlib.compress(bytes(4096))).decode()},
                     {"offsets": base64.b64encode(b"not deflated").decode()}]:  # fmt: skip
             data["units"]["person"]["d"] = frame | bad
             path.write_text(json.dumps(data), encoding="utf-8")
             assert KeptFile(path, [], 0).stored("person", "d", 2) is None
+        wide = KeptFile(path, [], 0)
+        wide.store("person", "w", np.array([[40_000.0, -1.0]]))  # past 16 bits: 32
+        wide.flush()
+        assert np.array_equal(KeptFile(path, [], 0).stored("person", "w", 2), [[40_000, -1]])
