@@ -300,7 +300,8 @@ class ProjectLedger:
 
     Layout under ``<home>/releases``: ``ledger.json`` (released entries in order: id, unit,
     threshold and, for portal tables, the table's id and SHA-256), ``cells/<hash>.json``
-    (member ids per published count), ``ledger.lock`` (the lock releases hold), and for the
+    (member ids per published count), ``witnesses.json`` (the audits' kept witnesses, see
+    :class:`~ansim.release._kept.KeptFile`), ``ledger.lock`` (the lock releases hold), and for the
     release service's own submissions ``submissions/<id>.json``, ``pending/<id>.json`` and
     ``files/<id>/<name>``.
 
