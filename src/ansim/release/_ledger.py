@@ -43,7 +43,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ansim.errors import DisclosureCheckFailed, InvalidSpecError
-from ansim.release._kept import Atoms, Numbering, Witnesses, distinct, verified
+from ansim.release._kept import (
+    Atoms,
+    KeptFile,
+    Numbering,
+    Witnesses,
+    chained,
+    distinct,
+    on_prefix,
+    prefix_atoms,
+    verified,
+)
 
 __all__ = ["AtomExposure", "LedgerAudit", "ReleasedCells", "audit_ledger"]
 
@@ -561,7 +571,64 @@ def _settled(
             np.asarray((up | down).any(axis=1)))  # fmt: skip
 
 
-def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _UnitAudit:
+@dataclass(frozen=True)
+class _Stored:
+    """Where one unit's witnesses are stored: the file, per release its chained digest."""
+
+    file: KeptFile
+    chain: list[str]  # per prefix of the unit's releases (1, 2, …)
+    ledger: int  # how many of the unit's releases are the ledger's
+
+    @staticmethod
+    def boundaries(releases: Sequence[ReleasedCells]) -> list[int]:
+        """Per prefix of releases, how many non-empty cells it holds."""
+        out, total = [], 0
+        for r in releases:
+            total += sum(1 for s in r.cells.values() if s)
+            out.append(total)
+        return out
+
+
+def _rows(part: _Partition, cells: int) -> int:
+    """How many equations the first ``cells`` published cells give."""
+    return max((row for _, row in part.names[:cells]), default=-1) + 1
+
+
+def _load(
+    stored: _Stored, part: _Partition, witnesses: Witnesses, unit: str, counts: list[int]
+) -> None:
+    """Add the file's frames over prefixes of these releases not read in yet (under the lock)."""
+    wanted = stored.file.prefixes(unit) - witnesses.loaded
+    for digest, cells in zip(stored.chain, counts, strict=True):
+        if digest not in wanted:
+            continue
+        rows = _rows(part, cells)
+        atoms = int(prefix_atoms(part.atoms, rows)[1].size)
+        offsets = stored.file.stored(unit, digest, atoms)
+        witnesses.loaded.add(digest)
+        if offsets is not None and len(offsets):
+            witnesses.add_stored(part.atoms, rows, offsets)
+
+
+def _save(
+    stored: _Stored,
+    part: _Partition,
+    *,
+    witnesses: Witnesses,
+    unit: str,
+    counts: list[int],
+    points: npt.NDArray[np.float64],
+) -> None:
+    """Store the verified points over the ledger's prefix and over all releases audited."""
+    for b in sorted({stored.ledger, len(counts)} - {0}):
+        digest = stored.chain[b - 1]
+        stored.file.store(unit, digest, on_prefix(part.atoms, _rows(part, counts[b - 1]), points))
+        witnesses.loaded.add(digest)
+
+
+def _unit(
+    releases: Sequence[ReleasedCells], integral: bool, bounds: bool, stored: _Stored | None = None
+) -> _UnitAudit:
     """Audit one unit's releases."""
     threshold = max(r.threshold for r in releases)
     unit = releases[0].unit
@@ -574,8 +641,11 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _U
         return _UnitAudit(len(part.rhs), len(part.sizes), 0, 0, ())
     n = float(threshold)
     ceiling = _ceiling(part)
+    counts = stored.boundaries(releases) if stored is not None else []
     with _NUMBERING_LOCK:
         witnesses = _NUMBERINGS[unit].witnesses if integral else Witnesses()
+        if stored is not None and integral:
+            _load(stored, part, witnesses, unit, counts)
         points = witnesses.lift(part.atoms)
     up, down, useful = _settled(points, small, part.sizes, n)
     up_done = {int(a) for a in small[up]}
@@ -611,6 +681,9 @@ def _unit(releases: Sequence[ReleasedCells], integral: bool, bounds: bool) -> _U
         new = verified(part.atoms, np.asarray(fresh)) if fresh else np.zeros((0, len(part.sizes)))
         with _NUMBERING_LOCK:
             witnesses.keep(part.atoms, distinct([points[useful], new], len(part.sizes)))
+            if stored is not None and (len(points) or len(new)):
+                every = distinct([points, new], len(part.sizes))
+                _save(stored, part, witnesses=witnesses, unit=unit, counts=counts, points=every)
     members = part.members(found)
     exposed = tuple(
         AtomExposure(unit, members[a], low, high, tuple(near))
@@ -640,7 +713,11 @@ def _interval(system: _System, target: int) -> tuple[float, float]:
 
 
 def audit_ledger(
-    releases: Iterable[ReleasedCells], *, integral: bool = True, bounds: bool = True
+    releases: Iterable[ReleasedCells],
+    *,
+    integral: bool = True,
+    bounds: bool = True,
+    kept: KeptFile | None = None,
 ) -> LedgerAudit:
     """Bound every small atom of the released cells as an attacker holding all of them would.
 
@@ -650,6 +727,9 @@ def audit_ledger(
             assume) or the LP relaxation.
         bounds: Compute the exact bounds of the first exposure for the report (two more
             programs); without, its ``lower`` and ``upper`` are ``nan``.
+        kept: The project's witnesses file (its digests aligned with ``releases``): frames
+            over prefixes of these releases are read in, and what this audit keeps is written
+            back. Stored points are only verified, never trusted: verdicts do not depend on it.
 
     Returns:
         The audit; :attr:`LedgerAudit.passed` is False when some group of 1 to
@@ -670,14 +750,24 @@ def audit_ledger(
     """
     given = list(releases)
     by_unit: dict[str, list[ReleasedCells]] = {}
-    for r in given:
+    digests: dict[str, list[str]] = {}
+    ledger: dict[str, int] = {}
+    for i, r in enumerate(given):
         by_unit.setdefault(r.unit, []).append(r)
+        if kept is not None:
+            digests.setdefault(r.unit, []).append(f"{r.threshold}:{kept.digests[i]}")
+            ledger[r.unit] = ledger.get(r.unit, 0) + (i < kept.ledger)
     parts: list[_UnitAudit] = []
     for unit in sorted(by_unit):
+        stored = None
+        if kept is not None:
+            stored = _Stored(kept, chained(digests[unit]), ledger[unit])
         try:
-            parts.append(_unit(by_unit[unit], integral, bounds))
+            parts.append(_unit(by_unit[unit], integral, bounds, stored))
         except ValueError as e:  # HiGHS or SciPy refusing the system
             raise DisclosureCheckFailed(f"the ledger's attacker program failed ({e})") from e
+    if kept is not None:
+        kept.flush()
     return LedgerAudit(
         releases=len(given),
         cells=sum(p.cells for p in parts),

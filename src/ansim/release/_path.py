@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from ansim._atomic import write_bytes_atomic, write_text_atomic
 from ansim.errors import AccessDenied, DisclosureCheckFailed, InvalidSpecError
 from ansim.governance import Governance, Operation, Role
+from ansim.release._kept import KeptFile, cells_digest, cells_text
 from ansim.release._ledger import LedgerAudit, ReleasedCells, audit_ledger
 from ansim.release._rates import ReleasedTable, release_files
 
@@ -287,8 +288,8 @@ class Submission:
 
 _held = threading.local()
 
-# Per ledger folder, the released entries already read: id → (stamp, cells).
-_READ: dict[str, dict[str, tuple[tuple[Any, ...], ReleasedCells]]] = {}
+# Per ledger folder, the released entries already read: id → (stamp, cells, cells digest).
+_READ: dict[str, dict[str, tuple[tuple[Any, ...], ReleasedCells, str]]] = {}
 # Per ledger folder, each distinct released member set once (most later cells repeat one).
 _SAME: dict[str, dict[frozenset[str], frozenset[str]]] = {}
 _READ_LOCK = threading.Lock()
@@ -299,7 +300,8 @@ class ProjectLedger:
 
     Layout under ``<home>/releases``: ``ledger.json`` (released entries in order: id, unit,
     threshold and, for portal tables, the table's id and SHA-256), ``cells/<hash>.json``
-    (member ids per published count), ``ledger.lock`` (the lock releases hold), and for the
+    (member ids per published count), ``witnesses.json`` (the audits' kept witnesses, see
+    :class:`~ansim.release._kept.KeptFile`), ``ledger.lock`` (the lock releases hold), and for the
     release service's own submissions ``submissions/<id>.json``, ``pending/<id>.json`` and
     ``files/<id>/<name>``.
 
@@ -356,6 +358,10 @@ class ProjectLedger:
         and modification time), so an audit reads only what was released since, and hands the
         audit the very cell objects its kept numbering was built from.
         """
+        return [r for r, _ in self._released()]
+
+    def _released(self) -> list[tuple[ReleasedCells, str]]:
+        """:meth:`released`, each with the SHA-256 of its cells file."""
         key = str(self.root.absolute())
         with _READ_LOCK:
             cache = _READ.setdefault(key, {})
@@ -368,24 +374,33 @@ class ProjectLedger:
                      stat.st_mtime_ns)  # fmt: skip
             hit = cache.get(entry["id"])
             if hit is None or hit[0] != stamp:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                raw = path.read_bytes()
+                data = json.loads(raw)
                 read = {name: frozenset(ids) for name, ids in data.items()}
                 with _READ_LOCK:  # equal cells of different releases: one object
                     cells = {name: same.setdefault(m, m) for name, m in read.items()}
-                hit = (stamp, ReleasedCells(entry["id"], cells, entry["threshold"], entry["unit"]))
+                released = ReleasedCells(entry["id"], cells, entry["threshold"], entry["unit"])
+                hit = (stamp, released, cells_digest(raw))
                 with _READ_LOCK:
                     cache[entry["id"]] = hit
-            out.append(hit[1])
+            out.append((hit[1], hit[2]))
         return out
 
     def audit(self, new: Sequence[ReleasedCells], *, bounds: bool = True) -> LedgerAudit:
         """The attacker LP over everything released plus ``new``.
 
+        The audit reads and writes the ledger's kept witnesses (``witnesses.json``, see
+        :class:`~ansim.release._kept.KeptFile`), so a new process starts from what earlier
+        audits found; they only save programs, never change the verdict.
+
         Args:
             new: The releases being considered.
             bounds: Compute the first exposure's exact bounds (see :func:`audit_ledger`).
         """
-        return audit_ledger([*self.released(), *new], bounds=bounds)
+        released = self._released()
+        digests = [d for _, d in released] + [cells_digest(cells_text(r.cells)) for r in new]
+        kept = KeptFile(self.root / "witnesses.json", digests, len(released))
+        return audit_ledger([*(r for r, _ in released), *new], bounds=bounds, kept=kept)
 
     def refuse_exposing(
         self, new: Sequence[ReleasedCells], *, excepted: Sequence[ReleasedCells] = ()
@@ -434,8 +449,7 @@ class ProjectLedger:
             for item in new:
                 if item.release in taken:
                     raise InvalidSpecError(f"{item.release!r} is already in the release ledger")
-                cells = {name: sorted(ids) for name, ids in item.cells.items()}
-                write_text_atomic(json.dumps(cells), self._cells_path(item.release))
+                write_text_atomic(cells_text(item.cells), self._cells_path(item.release))
                 entry: dict[str, Any] = {
                     "id": item.release, "unit": item.unit, "threshold": item.threshold,
                 }  # fmt: skip
