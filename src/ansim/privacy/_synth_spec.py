@@ -38,7 +38,7 @@ from typing import Any
 
 from ansim.errors import InvalidSpecError
 from ansim.privacy._noise import rho_of_epsilon
-from ansim.privacy._spec import DEFAULT_UNIT, DerivedColumn
+from ansim.privacy._spec import DEFAULT_UNIT, MIN_RHO, DerivedColumn
 from ansim.regions import GYEONGGI_SIGUNGU
 
 __all__ = ["SynthColumn", "SynthesisMethod", "SynthesisSpec", "parse_synthesis_spec"]
@@ -177,8 +177,8 @@ class SynthesisSpec:
             raise InvalidSpecError(f"{where}: two columns share a name")
         if self.person is not None and self.person in names:
             raise InvalidSpecError(f"{where}: the person column cannot be synthesised")
-        if not self.rho > 0 or not math.isfinite(self.rho):
-            raise InvalidSpecError(f"{where}: rho must be a finite number > 0")
+        if not self.rho >= MIN_RHO or not math.isfinite(self.rho):
+            raise InvalidSpecError(f"{where}: rho must be a finite number of at least {MIN_RHO:g}")
         if self.rows is not None and not 1 <= self.rows <= _MAX_ROWS:
             raise InvalidSpecError(f"{where}: rows must be between 1 and {_MAX_ROWS}")
         if self.iterations is not None and not 1 <= self.iterations <= _MAX_ITERATIONS:
