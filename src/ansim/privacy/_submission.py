@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from ansim.errors import InvalidSpecError
 from ansim.privacy._release import DPRelease, release_dp
-from ansim.privacy._spec import DEFAULT_UNIT, ReleaseSpec
+from ansim.privacy._spec import ReleaseSpec
 from ansim.privacy._statistics import DPTable
 
 if TYPE_CHECKING:
@@ -245,13 +245,14 @@ def release_for_review(
         BudgetExhaustedError: The project's budget cannot pay; nothing is read or submitted.
         InvalidSpecError: A check before payment failed (nothing is charged).
     """
-    if spec.person != HUB_PERSON or spec.privacy_unit != DEFAULT_UNIT:
+    if spec.person != HUB_PERSON:
         # The privacy unit of a project's release is the platform's person (the link map's
         # person_id in every hub table), not a column the analyst picks: bounding rows per
-        # ``sex`` would state a person-level guarantee it does not give.
+        # ``sex`` would state the budget's person-level guarantee without giving it. (The unit
+        # stated on the release is the budget's, set by the administrator: see release_dp.)
         raise InvalidSpecError(
             f"a project's DP release bounds each person of the linked project: its spec must "
-            f"keep person: {HUB_PERSON} and the default privacy_unit"
+            f"keep person: {HUB_PERSON}"
         )
     facts = portal_facts(service.governance, service.project)
     for q in spec.queries:

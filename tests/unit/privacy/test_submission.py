@@ -156,7 +156,6 @@ def test_project_release_refuses_a_file_or_an_out_folder(
         # the privacy unit is the platform's person, not a column the analyst picks
         (TABLE, SPEC.replace("person: person_id", "person: sex"), "keep person: person_id"),
         (TABLE, SPEC.replace("person: person_id", "person: null"), "keep person: person_id"),
-        (TABLE, SPEC + "privacy_unit: a household\n", "the default privacy_unit"),
     ],
 )
 def test_a_misnamed_table_or_column_costs_no_budget(
