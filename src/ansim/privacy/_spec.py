@@ -78,7 +78,8 @@ class DerivedColumn:
         name: The new column.
         source: The data column it is computed from.
         kind: ``"week"`` (the Monday of a date's ISO week, as ``YYYY-MM-DD``), ``"month"``
-            (a date's month, as ``YYYY-MM``) or ``"band"`` (numeric bands ``lo-hi`` between ``edges``, the last one open: ``80+``).
+            (a date's month, as ``YYYY-MM``) or ``"band"`` (numeric bands ``lo-hi`` between
+            ``edges``, the last one open: ``80+``).
         edges: Band edges, increasing (``band`` only).
 
     Example:
@@ -362,8 +363,7 @@ def _keys(column: str, value: Any, derive: tuple[DerivedColumn, ...]) -> tuple[s
     if isinstance(value, list):
         return tuple(str(v) for v in value)
     raise InvalidSpecError(
-        f"keys of {column!r}: give a list, 'sigungu', 'bands' or a week or month range "
-        "{from, to}"
+        f"keys of {column!r}: give a list, 'sigungu', 'bands' or a week or month range {{from, to}}"
     )
 
 
