@@ -1,6 +1,6 @@
 """The public walk over a real small demo deployment in Debian's Chromium (``ansim serve``'s app).
 
-The demo's own flow releases its four public tables through the release path; the server over
+The demo's own flow releases its five public tables through the release path; the server over
 its folder is what ``ansim serve --home`` runs. The walk opens the catalogue, then the DP table
 (si/gun × week, every cell released with its interval): for the week shown first and another,
 the map draws and colours Gyeonggi's 31 si/gun and the bars' numbers are the released
@@ -80,7 +80,7 @@ def test_demo_dp_page_shows_the_released_numbers_on_the_map_of_31_si_gun(
     page, errors, elsewhere = _page(browser, url)
 
     page.goto(url + "/public")
-    assert page.locator("#tables li").count() == 4
+    assert page.locator("#tables li").count() == 5
     page.get_by_role("link", name=table.title_ko).click()
     page.wait_for_url(f"**/public/tables/{table.id}**")
     layers = page.locator("#map .trace.choropleth")
@@ -111,7 +111,8 @@ def test_demo_dp_page_shows_the_released_numbers_on_the_map_of_31_si_gun(
 
 
 @pytest.mark.parametrize(
-    "name", ["cases-per-100k", "support-uptake", "health-by-vaccination", "dp"]
+    "name",
+    ["cases-per-100k", "support-uptake", "health-by-vaccination", "dp", "dp-support-month"],
 )
 def test_demo_table_pages_in_english_are_english(
     demo_home: Path, serve, browser, screenshot, name: str
@@ -151,7 +152,7 @@ def test_demo_register_links_each_released_table_to_its_page(
     page, errors, elsewhere = _page(browser, url)
     page.goto(url + "/register?lang=en")
     listed = page.locator("ul.released-tables a")
-    assert listed.count() == 4
+    assert listed.count() == 5
     table = _released(demo_home, "health-by-vaccination")
     screenshot(page, "portal-demo-register-en")
     page.get_by_role("link", name=table.title_en).click()

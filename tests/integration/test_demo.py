@@ -44,7 +44,7 @@ def test_the_demo_releases_its_public_tables_through_the_release_path(demo_run: 
         entries = [e for e in service.ledger.entries() if "portal" in e]
     finally:
         gov.close()
-    assert len(released) == len(entries) == 4
+    assert len(released) == len(entries) == 5
     assert all(s.status == ReleaseStatus.RELEASED for s in released)
     assert all(set(s.approvals) == {CHECKER, CHECKER2} and s.author == "analyst.snu"
                for s in released)  # fmt: skip
@@ -52,6 +52,8 @@ def test_the_demo_releases_its_public_tables_through_the_release_path(demo_run: 
     assert set(shown) == {e["portal"]["id"] for e in entries}
     protections = {c.protection for t in shown.values() for c in t.cells}
     assert {"suppressed", "rounded", "dp"} <= protections
-    dp = shown["dp-cases-sigungu-week"]
-    assert all(c.ci_low is not None and c.ci_low <= c.value <= c.ci_high for c in dp.cells)
+    for dp_id in ("dp-cases-sigungu-week", "dp-support-month"):
+        dp = shown[dp_id]
+        assert all(c.ci_low is not None and c.ci_low <= c.value <= c.ci_high for c in dp.cells)
+    assert shown["dp-support-month"].period_type == "M"
     assert {t.metadata.project for t in shown.values()} == {PROJECT}

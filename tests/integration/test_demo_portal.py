@@ -163,7 +163,8 @@ def _by_number(client: TestClient, table: PublishedTable) -> None:
 def test_every_number_on_the_demo_portal_was_released_by_the_ledger(served: Path) -> None:
     released = _released(served)
     assert {"cases-per-100k-sigungu-age-sex", "support-uptake-sigungu",
-            "self-rated-health-vaccination", "dp-cases-sigungu-week"} <= set(released)  # fmt: skip
+            "self-rated-health-vaccination", "dp-cases-sigungu-week",
+            "dp-support-month"} <= set(released)  # fmt: skip
     assert any(_numbers(t) for t in released.values())  # not vacuous: numbers are shown
     client = TestClient(create_app(served))
     catalogue = client.get("/public/tables")

@@ -39,6 +39,34 @@ def test_demo_releases_dp_cases_by_sigungu_week(demo_run: DemoRun) -> None:
     assert sum(weekly.values()) > 0
 
 
+def test_demo_releases_dp_support_paid_by_month_in_the_same_spend(demo_run: DemoRun) -> None:
+    dp_dir = demo_run.out / "release" / "dp"
+    weekly = json.loads((dp_dir / "confirmed_by_sigungu_week.json").read_text())
+    total_rho = 0.0
+    for name, column, upper in (
+        ("isolation_support_by_month", "isolation_support_krw", 600_000),
+        ("disaster_income_by_month", "disaster_income_krw", 100_000),
+    ):
+        rows = pacsv.read_csv(dp_dir / f"{name}.csv").to_pylist()
+        assert list(rows[0]) == ["month", "estimate", "ci_low", "ci_high"]
+        months = [r["month"] for r in rows]
+        assert len(months) == 36  # every public month of 2020-2022, none read from the data
+        assert months[0] == "2020-01" and months[-1] == "2022-12"
+        for r in rows:
+            assert r["ci_low"] <= r["estimate"] <= r["ci_high"]
+            assert r["estimate"] % 10_000 == 0  # whole units of the 10,000 won step
+        assert sum(r["estimate"] for r in rows) > 0
+        meta = json.loads((dp_dir / f"{name}.json").read_text())
+        assert meta["statistic"] == "sum" and meta["column"] == column
+        assert meta["bounds"]["lower"] == 0 and meta["bounds"]["upper"] == upper
+        assert meta["paid_by"]["spend"] == weekly["paid_by"]["spend"]  # one spend, one rho
+        total_rho += meta["rho"]
+    portal = json.loads((demo_run.out / "release" / "dp-support-month" / "portal.json").read_text())
+    assert portal["period_type"] == "M" and portal["dimensions"] == ["month"]
+    assert all(c["ci_low"] is not None for c in portal["cells"])
+    assert 0 < total_rho < 0.5  # inside the release's rho, beside the weekly tables
+
+
 def test_demo_writes_a_dp_synthetic_extract_of_the_linked_cohort(demo_run: DemoRun) -> None:
     folder = demo_run.out / "release" / "synthetic"
     table = pacsv.read_csv(folder / "linked_cohort_synthetic.csv")

@@ -11,7 +11,9 @@ then audits it again. The tables:
   (gyeonggi's cases linked to kostat's register; suppressed ``x``);
 - self-rated health by vaccination among SNU cohort members linked to the register (counts
   rounded to base 5, shares from the rounded counts; suppressed ``x`` where the ledger says);
-- confirmed cases by si/gun × week under differential privacy (each with its 95% interval).
+- confirmed cases by si/gun × week under differential privacy (each with its 95% interval);
+- isolation support and disaster basic income paid by month (province level) under
+  differential privacy, from the same release (each with its 95% interval).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from ansim.release import (
 __all__ = [
     "ORG_ID",
     "dp_cases_table",
+    "dp_support_table",
     "health_by_vaccination",
     "period",
     "rate_candidate",
@@ -326,4 +329,54 @@ def dp_cases_table(files: Mapping[str, bytes], period: tuple[str, str]) -> Candi
         metadata=_metadata(("gyeonggi",), period[0], method),
     )  # fmt: skip
     return Candidate(ReleaseKind.PORTAL_TABLE, table.title_en, dict(files), {}, THRESHOLD
+                     ).with_portal(table)  # fmt: skip
+
+
+SUPPORT_MONTHLY = ("isolation_support_by_month", "disaster_income_by_month")
+"""The DP release's monthly payment tables (``<name>.csv`` and ``.json``)."""
+
+
+def dp_support_table(files: Mapping[str, bytes], period: tuple[str, str]) -> Candidate:
+    """Support paid by month (isolation support, disaster basic income; DP) for the portal.
+
+    A time series (dimension ``month``, ``PRD_SE`` ``M``) of the DP release's sums in won,
+    each with its 95% interval. Like :func:`dp_cases_table`, DP protects it: it adds no
+    exact count to the ledger.
+
+    Args:
+        files: The DP release's files; the ones of :data:`SUPPORT_MONTHLY` are published.
+        period: The reference period and its years.
+    """
+    items = {"isolation_support_by_month": "isolation", "disaster_income_by_month": "income"}
+    cells: list[Cell] = []
+    epsilon = None
+    for name in SUPPORT_MONTHLY:
+        rows = csv.DictReader(io.StringIO(files[f"{name}.csv"].decode("utf-8")))
+        cells += [
+            Cell((r["month"],), items[name], float(r["estimate"]), "dp",
+                 float(r["ci_low"]), float(r["ci_high"]))
+            for r in rows
+        ]  # fmt: skip
+        epsilon = json.loads(files[f"{name}.json"].decode("utf-8")).get("epsilon", epsilon)
+    method = "differential privacy (discrete Gaussian, OpenDP), 95% intervals"
+    if isinstance(epsilon, int | float):
+        method += f", epsilon {epsilon:.3g} for the whole release"
+    months = sorted({c.keys[0] for c in cells})
+    table = PublishedTable(
+        id="dp-support-month", title_ko="월별 격리지원금·재난기본소득 지급액 (차분 프라이버시)",
+        title_en="Isolation support and disaster basic income paid by month "
+        "(differential privacy, 95% intervals)",
+        org_id=ORG_ID, tbl_id="DT_ANSIM_005", topic="welfare", period=period[1],
+        period_type="M", unit="원", dimensions=("month",), labels=({m: m for m in months},),
+        items={"isolation": "격리지원금 지급액 (DP 추정치)",
+               "income": "재난기본소득 지급액 (DP 추정치)"},
+        cells=tuple(cells),
+        items_en={"isolation": "Isolation support paid (DP estimate)",
+                  "income": "Disaster basic income paid (DP estimate)"},
+        unit_en="won", metadata=_metadata(("gyeonggi",), period[0], method),
+    )  # fmt: skip
+    published = {
+        f"{n}.{ext}": files[f"{n}.{ext}"] for n in SUPPORT_MONTHLY for ext in ("csv", "json")
+    }
+    return Candidate(ReleaseKind.PORTAL_TABLE, table.title_en, published, {}, THRESHOLD
                      ).with_portal(table)  # fmt: skip

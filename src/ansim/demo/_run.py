@@ -193,6 +193,8 @@ def _release_public(gov: Governance, store: Path, out: Path) -> tuple[Path, list
              lambda: _public.health_by_vaccination(engine, service.ledger, period)),
             ("dp", lambda: _public.dp_cases_table(
                 {p.name: p.read_bytes() for p in sorted(dp.iterdir())}, period)),
+            ("dp-support-month", lambda: _public.dp_support_table(
+                {p.name: p.read_bytes() for p in sorted(dp.iterdir())}, period)),
         ]  # fmt: skip
         for name, build in built:  # one at a time: each is built against the ledger so far
             candidate = build()

@@ -61,6 +61,8 @@ def derive_keys(table: Table, spec: ReleaseSpec) -> Table:
 def _derived(column: Value, d: DerivedColumn) -> Value:
     if d.kind == "week":
         return column.cast("date").truncate("W").strftime("%Y-%m-%d")
+    if d.kind == "month":
+        return column.cast("date").strftime("%Y-%m")
     labels = d.labels()
     branches = [(column >= d.edges[-1], labels[-1])]
     pairs = zip(d.edges[-2::-1], labels[-2::-1], strict=True)

@@ -1,9 +1,11 @@
-"""The demo's DP release: confirmed cases by si/gun × week (and the province by week).
+"""The demo's DP release: confirmed cases by week (by si/gun, and the province), payments by month.
 
 Each person with a confirmed case counts once (one group, one row: sensitivity 1), under the
 discrete Gaussian with 95% intervals; the si/gun table is then made consistent with the
 province table by post-processing. Paid from the demo project's ledger when governance is
-given (the administrator sets the budget once), else from a one-off budget.
+given (the administrator sets the budget once), else from a one-off budget. Isolation support
+and disaster basic income are summed by month of the case date (clipped to the demo's payment
+amounts, one row per person), in the same ρ.
 """
 
 from __future__ import annotations
@@ -27,25 +29,45 @@ from ansim.privacy._spec import DEFAULT_UNIT, ReleaseSpec, parse_release_spec
 __all__ = ["demo_release_spec", "write_demo_dp_releases"]
 
 PROJECT_RHO = 1.0  # the demo project's whole budget; this release spends half of it
+ISOLATION_MAX_KRW = 600_000  # the demo's largest isolation support (6-person household)
+INCOME_MAX_KRW = 100_000  # the demo's disaster basic income
+PAYMENT_STEP_KRW = 10_000  # every demo payment is a multiple of it
 
 
 def demo_release_spec(rho: float = 0.5) -> ReleaseSpec:
-    """The demo's release spec (public keys: the 31 si/gun and every week of 2020-2022).
+    """The demo's release spec (public keys: the 31 si/gun, every week and month of 2020-2022).
+
+    Confirmed cases by si/gun × week and by week (counts); isolation support and disaster
+    basic income paid by month of the case date (sums in won, clipped to the demo's
+    payment amounts), all in one ρ split by the queries' weights.
 
     Example:
         >>> spec = demo_release_spec()
-        >>> [q.name for q in spec.queries], len(spec.keys["sigungu_code"])
-        (['confirmed_by_sigungu_week', 'confirmed_by_week'], 31)
+        >>> [q.name for q in spec.queries][2:], len(spec.keys["sigungu_code"])
+        (['isolation_support_by_month', 'disaster_income_by_month'], 31)
+        >>> spec.keys["month"][0], len(spec.keys["month"])
+        ('2020-01', 36)
     """
     return parse_release_spec({
         "name": "confirmed_cases_dp", "rho": rho, "person": "person_id",
         "privacy_unit": DEFAULT_UNIT, "mechanism": "gaussian", "max_groups": 1, "max_rows": 1,
-        "derive": {"week": {"from": "case_date", "kind": "week"}},
-        "keys": {"sigungu_code": "sigungu", "week": {"from": "2020-01-20", "to": "2022-12-31"}},
+        "derive": {"week": {"from": "case_date", "kind": "week"},
+                   "month": {"from": "case_date", "kind": "month"}},
+        "keys": {"sigungu_code": "sigungu", "week": {"from": "2020-01-20", "to": "2022-12-31"},
+                 "month": {"from": "2020-01-01", "to": "2022-12-31"}},
         "queries": [
             {"name": "confirmed_by_sigungu_week", "statistic": "count",
              "by": ["sigungu_code", "week"], "weight": 3},
             {"name": "confirmed_by_week", "statistic": "count", "by": ["week"], "weight": 1},
+            # support paid by month of case_date, province level: a case's isolation support
+            # is 100,000 won per household member (households of 1 to 6) or a flat 100,000 /
+            # 150,000; disaster basic income is 100,000 won (demo/_world.py)
+            {"name": "isolation_support_by_month", "statistic": "sum",
+             "column": "isolation_support_krw", "lower": 0, "upper": ISOLATION_MAX_KRW,
+             "step": PAYMENT_STEP_KRW, "by": ["month"], "weight": 0.5},
+            {"name": "disaster_income_by_month", "statistic": "sum",
+             "column": "disaster_income_krw", "lower": 0, "upper": INCOME_MAX_KRW,
+             "step": PAYMENT_STEP_KRW, "by": ["month"], "weight": 0.5},
         ],
     })  # fmt: skip
 
@@ -116,7 +138,8 @@ def write_demo_dp_releases(
     final = DPRelease(release.plan, release.receipt, (*release.tables, consistent))
     write_dp_release(final, dp_dir)
     return (
-        f"DP release: confirmed cases by si/gun × week with 95% intervals to {dp_dir} "
+        f"DP release: confirmed cases by si/gun × week, support paid by month, with 95% "
+        f"intervals to {dp_dir} "
         f"(rho {release.plan.rho:.3g}, epsilon {release.plan.epsilon:.3g} at delta "
         f"{spec.conversion_delta:g}, {release.receipt['budget']})"
     )

@@ -11,10 +11,12 @@ A spec is data (YAML or JSON), so a release is reproducible from its file::
     max_rows: 1                    # rows one person may contribute to one group
     derive:
       week: {from: case_date, kind: week}
+      month: {from: case_date, kind: month}   # YYYY-MM
       age_band: {from: age, kind: band, edges: [0, 20, 40, 60, 80]}
     keys:                          # public keys: declared, never read from the data
       sigungu_code: sigungu        # Gyeonggi's 31 si/gun
       week: {from: 2020-01-20, to: 2022-12-31}
+      month: {from: 2020-01-01, to: 2022-12-31}   # every month, as week: every week
       sex: [M, F]
     queries:
       - {name: cases_by_sigungu_week, statistic: count, by: [sigungu_code, week]}
@@ -75,8 +77,9 @@ class DerivedColumn:
     Attributes:
         name: The new column.
         source: The data column it is computed from.
-        kind: ``"week"`` (the Monday of a date's ISO week, as ``YYYY-MM-DD``) or ``"band"``
-            (numeric bands ``lo-hi`` between ``edges``, the last one open: ``80+``).
+        kind: ``"week"`` (the Monday of a date's ISO week, as ``YYYY-MM-DD``), ``"month"``
+            (a date's month, as ``YYYY-MM``) or ``"band"`` (numeric bands ``lo-hi`` between
+            ``edges``, the last one open: ``80+``).
         edges: Band edges, increasing (``band`` only).
 
     Example:
@@ -90,8 +93,10 @@ class DerivedColumn:
     edges: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ("week", "band"):
-            raise InvalidSpecError(f"derived column {self.name!r}: kind must be week or band")
+        if self.kind not in ("week", "month", "band"):
+            raise InvalidSpecError(
+                f"derived column {self.name!r}: kind must be week, month or band"
+            )
         if self.kind == "band" and (
             len(self.edges) < 2  # noqa: PLR2004 - a band has a lower and an upper edge
             or any(b <= a for a, b in itertools.pairwise(self.edges))
@@ -348,6 +353,8 @@ def _keys(column: str, value: Any, derive: tuple[DerivedColumn, ...]) -> tuple[s
         return band.labels()
     if isinstance(value, dict):
         start, end = (dt.date.fromisoformat(str(value[k])) for k in ("from", "to"))
+        if any(d.name == column and d.kind == "month" for d in derive):
+            return _months(column, start, end)
         monday = start - dt.timedelta(days=start.weekday())
         weeks = (end - monday).days // 7 + 1
         if weeks < 1:
@@ -356,5 +363,19 @@ def _keys(column: str, value: Any, derive: tuple[DerivedColumn, ...]) -> tuple[s
     if isinstance(value, list):
         return tuple(str(v) for v in value)
     raise InvalidSpecError(
-        f"keys of {column!r}: give a list, 'sigungu', 'bands' or a week range {{from, to}}"
+        f"keys of {column!r}: give a list, 'sigungu', 'bands' or a week or month range {{from, to}}"
     )
+
+
+def _months(column: str, start: dt.date, end: dt.date) -> tuple[str, ...]:
+    """Every month (``YYYY-MM``) from ``start``'s to ``end``'s, both included.
+
+    Example:
+        >>> _months("m", dt.date(2020, 11, 20), dt.date(2021, 2, 1))
+        ('2020-11', '2020-12', '2021-01', '2021-02')
+    """
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if end < start:
+        raise InvalidSpecError(f"keys of {column!r}: 'to' is before 'from'")
+    first = start.year * 12 + start.month - 1
+    return tuple(f"{(first + i) // 12:04d}-{(first + i) % 12 + 1:02d}" for i in range(months))
