@@ -260,21 +260,17 @@ def _table_hierarchies(
 
 def _rules(threshold: int | None, dominance: str | None, p: float | None) -> list[SuppressionRule]:
     """The primary suppression rules named on the command line."""
-    from ansim.disclosure import DominanceRule, PPercentRule, ThresholdRule
+    from ansim.disclosure import primary_rules
     from ansim.errors import InvalidSpecError
 
-    rules: list[SuppressionRule] = []
-    if threshold:
-        rules.append(ThresholdRule(threshold))
+    parsed: tuple[int, float] | None = None
     if dominance:
         try:
             n_text, k_text = dominance.split(",")
-            rules.append(DominanceRule(int(n_text), float(k_text)))
+            parsed = (int(n_text), float(k_text))
         except ValueError as e:
             raise InvalidSpecError(f"--dominance must look like '1,80', not {dominance!r}") from e
-    if p is not None:
-        rules.append(PPercentRule(p))
-    return rules
+    return primary_rules(threshold, parsed, p)
 
 
 @disclose_app.command("table")

@@ -40,6 +40,7 @@ from ansim.disclosure._primary import (
     PrimarySuppression,
     SuppressionRule,
     ThresholdRule,
+    primary_rules,
     primary_suppression,
 )
 from ansim.disclosure._protect import (
@@ -104,6 +105,7 @@ __all__ = [
     "load_hierarchies",
     "outliers_on",
     "output_columns",
+    "primary_rules",
     "primary_suppression",
     "protect_cells",
     "protect_table",

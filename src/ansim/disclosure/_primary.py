@@ -29,6 +29,7 @@ __all__ = [
     "PrimarySuppression",
     "SuppressionRule",
     "ThresholdRule",
+    "primary_rules",
     "primary_suppression",
 ]
 
@@ -113,6 +114,25 @@ class PrimarySuppression:
     sensitive: npt.NDArray[np.bool_]
     upper: FloatArray
     lower: FloatArray
+
+
+def primary_rules(
+    threshold: int | None, dominance: tuple[int, float] | None, p_percent: float | None
+) -> list[SuppressionRule]:
+    """The primary suppression rules a protected table names (locally or on the server).
+
+    Example:
+        >>> [type(r).__name__ for r in primary_rules(10, (1, 80.0), None)]
+        ['ThresholdRule', 'DominanceRule']
+    """
+    rules: list[SuppressionRule] = []
+    if threshold:
+        rules.append(ThresholdRule(threshold))
+    if dominance is not None:
+        rules.append(DominanceRule(*dominance))
+    if p_percent is not None:
+        rules.append(PPercentRule(p_percent))
+    return rules
 
 
 def primary_suppression(cells: TableCells, rules: Sequence[SuppressionRule]) -> PrimarySuppression:

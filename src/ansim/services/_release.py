@@ -75,16 +75,9 @@ class TableRequest:
 
     def rules(self) -> list[SuppressionRule]:
         """The primary suppression rules it names."""
-        from ansim.disclosure import DominanceRule, PPercentRule, ThresholdRule  # noqa: PLC0415
+        from ansim.disclosure import primary_rules  # noqa: PLC0415
 
-        rules: list[SuppressionRule] = []
-        if self.threshold:
-            rules.append(ThresholdRule(self.threshold))
-        if self.dominance is not None:
-            rules.append(DominanceRule(*self.dominance))
-        if self.p_percent is not None:
-            rules.append(PPercentRule(self.p_percent))
-        return rules
+        return primary_rules(self.threshold, self.dominance, self.p_percent)
 
 
 @dataclass(frozen=True)
