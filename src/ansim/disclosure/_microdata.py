@@ -29,9 +29,10 @@ from ansim.disclosure._encoded import Encoded, encode
 from ansim.disclosure._hierarchy import Hierarchy
 from ansim.disclosure._metrics import QualityModel, Scorer
 from ansim.disclosure._models import PrivacyModel
+from ansim.disclosure._records import read_rows, text_table
 from ansim.disclosure._search import SearchResult, optimal_search
 from ansim.errors import IngestError, InvalidSpecError
-from ansim.tabular import column_as_text, find_identifier_shapes, read_file
+from ansim.tabular import column_as_text, find_identifier_shapes
 
 __all__ = [
     "SUPPRESSED",
@@ -119,11 +120,7 @@ def read_microdata(path: Path, *, delimiter: str = ",", encoding: str | None = N
         IngestError: the file cannot be read, or some of its rows cannot.
         InvalidSpecError: the delimiter is not one character.
     """
-    if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
-    if not path.exists():
-        raise IngestError(f"input file {path} does not exist")
-    read = read_file(path, delimiter=delimiter, encoding=encoding)
+    read = read_rows(path, delimiter=delimiter, encoding=encoding)
     parsed = read.parsed
     if parsed.rejected:
         first = min(parsed.rejected, key=lambda r: r.row_number)
@@ -132,13 +129,7 @@ def read_microdata(path: Path, *, delimiter: str = ",", encoding: str | None = N
             f"{first.line_range}: {first.reason}. Fix the file (or run 'ansim ingest' to "
             "quarantine such rows) before disclosure control"
         )
-    columns = list(zip(*parsed.rows, strict=True)) if parsed.rows else [()] * len(parsed.header)
-    return pa.table(
-        {
-            name: pa.array(list(col), pa.string())
-            for name, col in zip(parsed.header, columns, strict=True)
-        }
-    )
+    return text_table(parsed.header, parsed.rows)
 
 
 def _in_hierarchy(h: Hierarchy, value: str) -> str:

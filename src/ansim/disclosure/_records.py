@@ -11,6 +11,7 @@ hub protects may hold anything.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pyarrow as pa
 from ansim._atomic import write_text_atomic
 from ansim._safecsv import safe_csv_text
 from ansim.errors import IngestError, InvalidSpecError
-from ansim.tabular import RejectedRow, read_file
+from ansim.tabular import ReadFile, RejectedRow, read_file
 
 __all__ = ["QUARANTINE_FILE", "Records", "read_records"]
 
@@ -139,11 +140,7 @@ def read_records(
         >>> r.table.column("si").to_pylist(), [q.row_number for q in r.quarantined], r.rows_read
         (['A', 'D'], [3, 4], 4)
     """
-    if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
-    if not path.exists():
-        raise IngestError(f"input file {path} does not exist")
-    read = read_file(path, delimiter=delimiter, encoding=encoding, multiline=multiline)
+    read = read_rows(path, delimiter=delimiter, encoding=encoding, multiline=multiline)
     parsed = read.parsed
     rejected = tuple(parsed.rejected)
     if not parsed.rows:
@@ -155,13 +152,7 @@ def read_records(
             else ": it holds a header and no data rows"
         )
         raise IngestError(f"{path.name} has no usable rows{detail}; fix the file and run again")
-    columns = list(zip(*parsed.rows, strict=True))
-    table = pa.table(
-        {
-            name: pa.array(list(col), pa.string())
-            for name, col in zip(parsed.header, columns, strict=True)
-        }
-    )
+    table = text_table(parsed.header, parsed.rows)
     return Records(
         table,
         rejected,
@@ -170,4 +161,33 @@ def read_records(
         blank_lines=parsed.blank_lines,
         continuation_lines=parsed.continuation_lines,
         encoding=read.encoding,
+    )
+
+
+def read_rows(
+    path: Path, *, delimiter: str, encoding: str | None, multiline: tuple[str, ...] = ()
+) -> ReadFile:
+    """The file read by the one reader, after the checks every disclosure reader makes.
+
+    Raises:
+        IngestError: The file does not exist or cannot be read as a whole.
+        InvalidSpecError: The delimiter is not one character.
+    """
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
+    if not path.exists():
+        raise IngestError(f"input file {path} does not exist")
+    return read_file(path, delimiter=delimiter, encoding=encoding, multiline=multiline)
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.Table:
+    """Rows of text as a table, every column a string (a header alone gives no rows).
+
+    Example:
+        >>> text_table(["a", "b"], [("1", "x"), ("2", "")]).column("b").to_pylist()
+        ['x', '']
+    """
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
+    return pa.table(
+        {name: pa.array(list(col), pa.string()) for name, col in zip(header, columns, strict=True)}
     )
