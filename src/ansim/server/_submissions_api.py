@@ -313,12 +313,18 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     _read_options(delimiter, encoding)
     staged = await _staged(request, records, service.store.parent / "uploads")
     try:
-        rows = read_records(staged, delimiter=delimiter, encoding=encoding)
-    except OversizedInputError:
-        raise
+        rows = read_records(
+            staged, delimiter=delimiter, encoding=encoding,
+            max_bytes=request.app.state.max_upload_bytes,
+        )  # fmt: skip
     except AnsimError as e:  # the reader names its file: never the server's path
         message = str(e).replace(str(staged), "the records file")
-        raise IngestError(message.replace(staged.name, "the records file")) from None
+        message = message.replace(staged.name, "the records file")
+        if isinstance(e, OversizedInputError):
+            raise OversizedInputError(
+                message.replace(" or raise the limit (--max-bytes)", "")
+            ) from None
+        raise IngestError(message) from None
     finally:
         staged.unlink(missing_ok=True)
     extra = rows.counts()
