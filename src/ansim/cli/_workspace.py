@@ -56,11 +56,16 @@ def _show(output: dict[str, Any]) -> None:
     if output.get("sql"):  # what the checker sees: the full SQL, the view versions, the counts
         console.print(f"  sql: {output['sql']}", highlight=False)
         views = output.get("views") or {}
+        counts = (
+            "" if output.get("withheld")
+            else f"rows {output.get('row_count')}, persons {output.get('person_count')}; "
+        )  # fmt: skip
         console.print(
-            f"  rows {output.get('row_count')}, persons {output.get('person_count')}; views: "
-            + ", ".join(f"{v}@{str(h)[:12]}" for v, h in views.items()),
+            f"  {counts}views: " + ", ".join(f"{v}@{str(h)[:12]}" for v, h in views.items()),
             highlight=False,
         )
+    if output.get("withheld"):
+        console.print(f"  {output['withheld']}", highlight=False)
 
 
 def _analysis(project: str, kind: str, params: dict[str, Any]) -> None:

@@ -173,6 +173,13 @@ def _existing(found: Deployment, project: str, output: str) -> Output:
     return found.review(project).outputs.get(output)
 
 
+def _shown(found: Deployment, caller: Caller, project: str, output: Output) -> dict[str, Any]:
+    """The output as the caller may see it (:meth:`ansim.workspace.Output.shown_to`)."""
+    checker = Role.OUTPUT_CHECKER in found.project_roles(caller.user, project)
+    real = RowAccessRegister(found.governance).policy(project).shows_real_rows(found.workstation)
+    return output.shown_to(caller.user, checker=checker, real_rows=real)
+
+
 # -- projects --------------------------------------------------------------------------------
 @router.post("/projects", status_code=201, summary="Apply for a project (administrators)")
 async def create_project(
@@ -387,7 +394,7 @@ async def analyse(
             formula = _required(body.formula, "a 'formula'")
             logit = body.kind == "logit" or (body.kind == "model" and body.model == "logit")
             made = ws.logit(body.sql, formula) if logit else ws.ols(body.sql, formula)
-    return made.to_dict()
+    return _shown(found, caller, project, made)
 
 
 @router.get("/projects/{project}/outputs", summary="The project's outputs (or the review queue)")
@@ -397,16 +404,17 @@ async def list_outputs(
     """Outputs with their check results, for the project's analysts and output checkers."""
     _reader(found, caller, project)
     review = found.review(project)
-    return [o.to_dict() for o in (review.queue() if queue else review.outputs.all())]
+    outputs = review.queue() if queue else review.outputs.all()
+    return [_shown(found, caller, project, o) for o in outputs]
 
 
 @router.get("/projects/{project}/outputs/{output}", summary="One output and its check report")
 async def get_output(
     project: str, output: str, caller: CallerDep, found: DeploymentDep
 ) -> dict[str, Any]:
-    """Rows, failing cells per rule, reviews and status."""
+    """Rows, failing cells per rule, reviews and status (rows to checkers until released)."""
     _reader(found, caller, project)
-    return _existing(found, project, output).to_dict()
+    return _shown(found, caller, project, _existing(found, project, output))
 
 
 @router.post("/projects/{project}/outputs/{output}/submit", summary="Submit an output for review")
@@ -418,7 +426,7 @@ async def submit(
     _reader(found, caller, project)
     _existing(found, project, output)
     with found.open_workspace(caller.user, project) as ws:
-        return ws.submit(output).to_dict()
+        return _shown(found, caller, project, ws.submit(output))
 
 
 @router.post("/projects/{project}/outputs/{output}/exception", summary="Ask for an exception")
@@ -430,7 +438,7 @@ async def exception(
     _reader(found, caller, project)
     _existing(found, project, output)
     with found.open_workspace(caller.user, project) as ws:
-        return ws.request_exception(output, body.justification).to_dict()
+        return _shown(found, caller, project, ws.request_exception(output, body.justification))
 
 
 @router.post("/projects/{project}/outputs/{output}/reviews", summary="Review an output")
@@ -446,7 +454,7 @@ async def review(
         done = checkers.approve(caller.user, output, body.comment)
     else:
         done = checkers.reject(caller.user, output, body.comment)
-    return done.to_dict()
+    return _shown(found, caller, project, done)
 
 
 @router.post("/projects/{project}/outputs/{output}/release", summary="Release an approved output")
