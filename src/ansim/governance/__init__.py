@@ -63,8 +63,8 @@ from ansim.governance._row_access import (
     RowAccessRegister,
 )
 from ansim.governance._service import Governance
-from ansim.governance._twin_option import TwinKind, TwinOption, TwinOptionRegister
 from ansim.governance._store import MetadataStore
+from ansim.governance._twin_option import TwinKind, TwinOption, TwinOptionRegister
 
 __all__ = [
     "ALL_ROLES",
