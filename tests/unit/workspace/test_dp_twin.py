@@ -1,4 +1,4 @@
-"""Issue 14 part 4: a DP synthetic dummy twin, paid once per view version from the project's budget."""
+"""Issue 14 part 4: a DP synthetic dummy twin, paid once per view version from the budget."""
 
 from __future__ import annotations
 
@@ -103,7 +103,9 @@ def test_no_budget_refuses_the_twin_before_any_row_is_read(env: Env) -> None:
     assert not list((env.home / TWIN_FOLDER).glob("*.parquet"))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(total=st.floats(1e-6, 0.5), excess=st.floats(1.001, 100.0))
 def test_an_exhausted_budget_refuses_the_twin_and_reads_nothing(
     env: Env, total: float, excess: float
@@ -148,14 +150,14 @@ def test_the_twin_is_paid_once_per_view_version_and_reused(dp: Env) -> None:
     assert "epsilon 1 per view" in first.label and "더미" in first.label
     with dp.workspace(domains=DOMAINS) as ws:  # a later session: read from the cache
         assert ws.show(sql) == first
-    assert len(ledger.spends(PROJECT)) == 2  # noqa: PLR2004 - one per view, once
+    assert len(ledger.spends(PROJECT)) == 2
     # a new version of one view is a new synthesis: one more spend, for that view only
     with dp.gov.open_hub_store("hubop", PROJECT, dp.store, write=True) as engine:
         engine.create_table("linked_cases", linked_tables(seed=99)["linked_cases"])
     with dp.workspace(domains=DOMAINS) as ws:
         ws.show(sql)
     again = ledger.spends(PROJECT)
-    assert len(again) == 3 and again[-1].release.startswith("twin-cases-")  # noqa: PLR2004
+    assert len(again) == 3 and again[-1].release.startswith("twin-cases-")
     queries = [e for e in _events(dp, "query") if e.get("source") == "dummy_twin"]
     assert queries and all(e["twin"] == "dp_synthetic" for e in queries)
 
@@ -177,7 +179,7 @@ def test_the_twin_holds_no_real_person_id_and_no_real_free_text(dp: Env) -> None
     # modelled columns stay in their declared (or implied) domains
     assert set(twin["sex"]) <= {"M", "F"} and set(twin["income_band"]) <= set(DOMAINS[
         "register"]["income_band"].values or ())  # fmt: skip
-    assert all(0 <= a <= 99 for a in twin["age"])  # noqa: PLR2004 - age's implied domain
+    assert all(0 <= a <= 99 for a in twin["age"])
     assert joined.rows[0][0] > 0  # joins on person_id still meet
 
 
@@ -222,9 +224,7 @@ def test_a_view_without_enough_declared_domains_gets_the_domain_twin(dp: Env) ->
         report = ws.twin_report()["views"]
     assert report["cases"]["twin"] == "domains" and "fewer than two" in report["cases"]["reason"]
     assert report["register"]["twin"] == "dp_synthetic"  # sex and age: implied domains
-    assert [s.release.split("-")[1] for s in PrivacyLedger(dp.gov).spends(PROJECT)] == [
-        "register"
-    ]
+    assert [s.release.split("-")[1] for s in PrivacyLedger(dp.gov).spends(PROJECT)] == ["register"]
 
 
 def test_bands_decode_into_the_view_type() -> None:
@@ -232,10 +232,10 @@ def test_bands_decode_into_the_view_type() -> None:
 
     field = pa.field("days", pa.int64())
     m = _modelled(field, ColumnDomain(low=1, high=100))
-    assert m is not None and m.synth.banded and len(m.synth.labels) == 10  # noqa: PLR2004
+    assert m is not None and m.synth.banded and len(m.synth.labels) == 10
     labels = pa.array([m.synth.labels[0], m.synth.labels[-1]] * 50)
     values = _decode(field, m, labels, np.random.default_rng(0)).to_pylist()
     assert values[0::2] and all(1 <= v < m.synth.edges[1] for v in values[0::2])
-    assert all(m.synth.edges[-1] <= v <= 100 for v in values[1::2])  # noqa: PLR2004
+    assert all(m.synth.edges[-1] <= v <= 100 for v in values[1::2])
     assert _modelled(pa.field("note", pa.string()), None) is None  # free text: generated
     assert _modelled(pa.field("when", pa.date32()), None) is None
