@@ -64,7 +64,15 @@ from ansim.workspace._twin import (
     named_default,
 )
 
-__all__ = ["MAX_BANDS", "TWIN_FOLDER", "TwinBuild", "dp_twin", "twin_label", "twin_reports"]
+__all__ = [
+    "MAX_BANDS",
+    "TWIN_FOLDER",
+    "TwinBuild",
+    "content_version",
+    "dp_twin",
+    "twin_label",
+    "twin_reports",
+]
 
 TWIN_FOLDER = "twin"
 """The workspace folder holding the cached DP synthetic twins and their reports."""
@@ -98,6 +106,30 @@ class _Modelled:
     synth: SynthColumn
     high: float | None = None  # the top of the last band (banded columns)
     integer: bool = False
+
+
+def content_version(table: pa.Table) -> str:
+    """A view's version for its twin: the SHA-256 of its rows *in a canonical order*.
+
+    The engine may return a table's rows in any order (parallel scans), and the same content
+    must be the same version, or every session would pay for a new twin.
+
+    Example:
+        >>> a = pa.table({"x": [2, 1, None], "y": ["b", "a", "c"]})
+        >>> content_version(a) == content_version(a.take([2, 0, 1]))
+        True
+        >>> content_version(a) == content_version(a.slice(1))
+        False
+    """
+    try:
+        canonical = table.sort_by([(name, "ascending") for name in table.column_names])
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        order = sorted(range(table.num_rows), key=lambda i: repr(table.slice(i, 1).to_pylist()))
+        canonical = table.take(pa.array(order, pa.int64()))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, canonical.schema) as writer:
+        writer.write_table(canonical)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
 def twin_label(option: TwinOption) -> str:
@@ -313,7 +345,7 @@ def dp_twin(  # noqa: PLR0917 - a governed build: who pays, for what, from where
         actor: The analyst whose session builds it (the ledger checks role and approvals).
         project: The project.
         schemas: View name → its schema.
-        versions: View name → its version (the SHA-256 of its content).
+        versions: View name → its version (:func:`content_version`).
         source: Reads a view's real rows (called only after its twin is paid for).
         option: The project's twin option (``dp_synthetic``, with ρ per view).
         home: The project's workspace directory (the cache).

@@ -14,6 +14,7 @@ the default), at most 20 real rows (``preview``), or real rows at the declared w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -48,7 +49,7 @@ from ansim.workspace._analyses import (
 )
 from ansim.workspace._checks import CheckReport, check_model, check_table
 from ansim.workspace._differencing import differencing_check
-from ansim.workspace._dp_twin import dp_twin, twin_label, twin_reports
+from ansim.workspace._dp_twin import content_version, dp_twin, twin_label, twin_reports
 from ansim.workspace._outputs import Output, OutputStatus, OutputStore
 from ansim.workspace._persons import PERSON, person_lineage
 from ansim.workspace._policy import CheckPolicy, strictest
@@ -199,6 +200,11 @@ class Workspace(Closing):
             self._workers[real] = SandboxWorker(tables, self.limits)
         return self._workers[real]
 
+    @functools.cached_property
+    def _twin_versions(self) -> dict[str, str]:
+        """Each view's version in a canonical row order (the twin's cache key)."""
+        return {name: content_version(t) for name, t in self._tables.items()}
+
     @property
     def _seed(self) -> int:
         return int.from_bytes(hashlib.sha256(self.project.encode()).digest()[:4], "big")
@@ -214,7 +220,7 @@ class Workspace(Closing):
         if self.twin_option.kind is not TwinKind.DP_SYNTHETIC:
             return dummy_twin(schemas, self._domains, seed=self._seed)
         return dp_twin(
-            self.governance, self.actor, self.project, schemas, self._versions,
+            self.governance, self.actor, self.project, schemas, self._twin_versions,
             self._tables.__getitem__, option=self.twin_option, home=self._home,
             domains=self._domains, seed=self._seed,
         ).tables  # fmt: skip
@@ -235,7 +241,7 @@ class Workspace(Closing):
         )
         schemas = {name: t.schema for name, t in self._tables.items()}
         views = twin_reports(
-            schemas, self._versions, option=self.twin_option, home=self._home,
+            schemas, self._twin_versions, option=self.twin_option, home=self._home,
             domains=self._domains, seed=self._seed,
         )  # fmt: skip
         return {"option": self.twin_option.to_dict(), "views": views}
