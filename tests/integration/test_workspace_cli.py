@@ -220,7 +220,7 @@ def test_a_dp_synthetic_twin_through_the_cli(
         assert ids and all(i.startswith("dummy-") for i in ids)
         again = ok(analyst, *sql)  # the cached twin: the same rows, no second spend
         assert again == printed
-        report = ok(analyst, "workspace", "twin", "--project", PROJECT)
+        report = " ".join(ok(analyst, "workspace", "twin", "--project", PROJECT).split())
         assert "kostat_register: dp_synthetic (MST, epsilon 0.5" in report
         assert "TVD average/worst 1 " in report and "modelled sigungu_code, sex, age" in report
         # a twin costing more than the project has left: refused, nothing read

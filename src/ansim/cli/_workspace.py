@@ -135,7 +135,8 @@ def _twin_line(report: dict[str, Any]) -> str:
         if (utility.get(f"tvd_{order}way") or {}).get("average") is not None
     )
     return (
-        f"dp_synthetic ({report.get('method')}, epsilon {float(report.get('epsilon') or 0):.3g}, "
+        f"dp_synthetic ({str(report.get('method')).upper()}, "
+        f"epsilon {float(report.get('epsilon') or 0):.3g}, "
         f"spend {report.get('spend')}), {report.get('rows')} rows; modelled "
         f"{', '.join(report.get('modelled') or ())}; generated "
         f"{', '.join(report.get('generated') or ()) or 'none'}; TVD average/worst {tvd}"

@@ -25,6 +25,7 @@ from ansim.workspace._checks import CellStats, CheckReport, CheckResult, check_m
 from ansim.workspace._differencing import TOTAL_CELL, differencing_check
 from ansim.workspace._dp_twin import (
     MAX_BANDS,
+    OTHER_LABEL,
     TWIN_FOLDER,
     TwinBuild,
     content_version,
@@ -50,6 +51,7 @@ from ansim.workspace._workspace import QueryAnswer, Workspace, view_name
 __all__ = [
     "DUMMY_LABEL",
     "MAX_BANDS",
+    "OTHER_LABEL",
     "TOTAL_CELL",
     "TWIN_FOLDER",
     "CellStats",

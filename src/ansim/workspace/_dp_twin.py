@@ -7,7 +7,10 @@ the twin of each view is built the way every DP synthetic extract is (``ansim.pr
 1. the view's synthesis is planned from its *schema and declared domains* alone: a column with
    declared categories (or a name that implies them: ``sex``, ``*sigungu*``), or a bounded number
    (declared ``min``/``max``, or ``age``), is modelled; bounded numbers are cut into at most
-   :data:`MAX_BANDS` bands (each integer its own band when there are few);
+   :data:`MAX_BANDS` bands (each integer its own band when there are few); a real value outside
+   categories only *implied* by a column's name (or a missing one there, or in a truth value)
+   is modelled as :data:`OTHER_LABEL`, so no person's row is dropped for a guessed domain
+   (outside a declared domain, or a missing number, drops the row, as in every extract);
 2. the stated ρ is charged to the project's privacy budget ledger, *before* the rows are read
    (an exhausted budget raises :class:`~ansim.errors.BudgetExhaustedError` and nothing is read);
 3. the rows are bounded to one per person (the privacy unit is the project's person, as in every
@@ -48,6 +51,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ansim._atomic import write_parquet_atomic, write_text_atomic
@@ -66,6 +70,7 @@ from ansim.workspace._twin import (
 
 __all__ = [
     "MAX_BANDS",
+    "OTHER_LABEL",
     "TWIN_FOLDER",
     "TwinBuild",
     "content_version",
@@ -79,6 +84,9 @@ TWIN_FOLDER = "twin"
 
 MAX_BANDS = 10
 """The most bands a bounded number is cut into for MST."""
+
+OTHER_LABEL = "DUMMY-other"
+"""A modelled category's label for real values outside its declared ones (and missing ones)."""
 
 _PERSON = "person_id"
 _EXACT_INTEGERS = 20  # an integer domain of at most this many values keeps each value as a band
@@ -173,7 +181,7 @@ def _modelled(  # noqa: PLR0911 - one rule a kind of column
     kind = _value_type(field.type)
     domain = declared or named_default(field.name)
     if pa.types.is_boolean(kind):
-        return _Modelled(SynthColumn(field.name, ("true", "false")))
+        return _Modelled(SynthColumn(field.name, ("true", "false"), other=OTHER_LABEL))
     if domain is None:
         return None
     text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
@@ -181,7 +189,11 @@ def _modelled(  # noqa: PLR0911 - one rule a kind of column
     if domain.values is not None and (text or integer):
         if len(domain.values) > _MAX_VALUES or len(set(domain.values)) != len(domain.values):
             return None
-        return _Modelled(SynthColumn(field.name, tuple(domain.values)))
+        # a declared domain is what ingest validated the rows against; one implied by a name
+        # is a guess, so values outside it are kept (as "other") instead of dropping the row
+        guessed = declared is None and OTHER_LABEL not in domain.values
+        other = OTHER_LABEL if guessed else None
+        return _Modelled(SynthColumn(field.name, tuple(domain.values), other=other))
     numeric = integer or pa.types.is_floating(kind)
     if numeric and domain.low is not None and domain.high is not None:
         low = max(domain.low, 0.0) if pa.types.is_unsigned_integer(kind) else domain.low
@@ -295,7 +307,11 @@ def _decode(field: pa.Field, m: _Modelled, labels: pa.Array, rng: np.random.Gene
             values = pa.array(np.round(rng.uniform(edges[codes], tops), 2))
         out = values.cast(kind)
     else:
-        out = labels.cast(kind)
+        other = pc.equal(labels, OTHER_LABEL)
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out = labels.cast(kind)
+        else:  # a number or truth value has no "other": it is missing in the twin
+            out = pc.if_else(other, pa.scalar(None, pa.string()), labels).cast(kind)
     return out.dictionary_encode() if pa.types.is_dictionary(field.type) else out
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ansim.errors import AccessDenied, BudgetExhaustedError, InvalidSpecError
 from ansim.governance import PrivacyLedger, TwinKind, TwinOption, TwinOptionRegister
-from ansim.workspace import TWIN_FOLDER, ColumnDomain, dp_twin
+from ansim.workspace import OTHER_LABEL, TWIN_FOLDER, ColumnDomain, dp_twin
 from ansim.workspace import _workspace as workspace_module
 from tests.unit.workspace.conftest import PROJECT, Env, linked_tables
 
@@ -185,7 +185,7 @@ def test_the_twin_holds_no_real_person_id_and_no_real_free_text(dp: Env) -> None
     assert not set(twin["note"]) & set(notes.to_pylist())
     assert all(v is None or v.startswith("DUMMY-note-") for v in twin["note"])
     # modelled columns stay in their declared (or implied) domains
-    assert set(twin["sex"]) <= {"M", "F"} and set(twin["income_band"]) <= set(DOMAINS[
+    assert set(twin["sex"]) <= {"M", "F", OTHER_LABEL} and set(twin["income_band"]) <= set(DOMAINS[
         "register"]["income_band"].values or ())  # fmt: skip
     assert all(0 <= a <= 99 for a in twin["age"])
     assert joined.rows[0][0] > 0  # joins on person_id still meet
@@ -245,5 +245,12 @@ def test_bands_decode_into_the_view_type() -> None:
     values = _decode(field, m, labels, np.random.default_rng(0)).to_pylist()
     assert values[0::2] and all(1 <= v < m.synth.edges[1] for v in values[0::2])
     assert all(m.synth.edges[-1] <= v <= 100 for v in values[1::2])
+    sex = _modelled(pa.field("sex", pa.string()), None)  # implied M/F; others kept as "other"
+    assert sex is not None and sex.synth.labels == ("M", "F", OTHER_LABEL)
+    flag = pa.field("flag", pa.bool_())
+    truth = _modelled(flag, None)
+    assert truth is not None
+    decoded = _decode(flag, truth, pa.array(["true", OTHER_LABEL]), np.random.default_rng(0))
+    assert decoded.to_pylist() == [True, None]
     assert _modelled(pa.field("note", pa.string()), None) is None  # free text: generated
     assert _modelled(pa.field("when", pa.date32()), None) is None
