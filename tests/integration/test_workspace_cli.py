@@ -222,11 +222,12 @@ def test_a_dp_synthetic_twin_through_the_cli(
         assert again == printed
         report = " ".join(ok(analyst, "workspace", "twin", "--project", PROJECT).split())
         assert "kostat_register: dp_synthetic (MST, epsilon 0.5" in report
-        assert "TVD average/worst 1 " in report and "modelled sigungu_code, sex, age" in report
+        assert "TVD average/worst 1 " in report and "modelled sex, sigungu_code, age;" in report
         # a twin costing more than the project has left: refused, nothing read
         ok(admin, "project", "policy", PROJECT, "--twin", "dp_synthetic", "--rho", "50")
         exhausted = cli(analyst, *sql)
-        assert exhausted.exit_code == 2 and "cannot pay" in str(exhausted.exception)
+        assert isinstance(exhausted.exception, InvalidSpecError)  # the server's 409
+        assert "cannot pay" in str(exhausted.exception)
         events = ok(admin, "audit", "events", "--project", PROJECT)
     assert "set_twin_kind" in events and "privacy_spend_refused" in events
     assert events.count("twin-kostat_register-") == 1  # one spend for the register's twin
