@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import json
 from collections.abc import Iterator
@@ -254,3 +255,18 @@ def test_bands_decode_into_the_view_type() -> None:
     assert decoded.to_pylist() == [True, None]
     assert _modelled(pa.field("note", pa.string()), None) is None  # free text: generated
     assert _modelled(pa.field("when", pa.date32()), None) is None
+
+
+def test_two_sessions_building_at_once_pay_once(dp: Env) -> None:
+    """The workspace's lock: a second session waits and reads the first one's twin."""
+    tables = {name.removeprefix("linked_"): t for name, t in linked_tables().items()}
+    schemas = {name: t.schema for name, t in tables.items()}
+    versions = dict.fromkeys(schemas, "v1")
+    option = TwinOptionRegister(dp.gov).option(PROJECT)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        builds = list(pool.map(lambda _: dp_twin(
+            dp.gov, "analyst", PROJECT, schemas, versions, tables.__getitem__, option=option,
+            home=dp.home, domains=DOMAINS, iterations=FAST,
+        ), range(2)))  # fmt: skip
+    assert len(PrivacyLedger(dp.gov).spends(PROJECT)) == len(schemas)
+    assert builds[0].tables == builds[1].tables
