@@ -5,8 +5,9 @@ the twin of each view is built the way every DP synthetic extract is (``ansim.pr
 :func:`~ansim.privacy.synthesize_dp`):
 
 1. the view's synthesis is planned from its *schema and declared domains* alone: a column with
-   declared categories (or a name that implies them: ``sex``, ``*sigungu*``), or a bounded number
-   (declared ``min``/``max``, or ``age``), is modelled; bounded numbers are cut into at most
+   declared categories (or a name that implies them: ``sex``, ``*sigungu*``), a bounded number
+   (declared ``min``/``max``, or ``age``) or a bounded date (declared ``start``/``end``, or a
+   ``*birth*`` column) is modelled; numbers and dates (as day numbers) are cut into at most
    :data:`MAX_BANDS` bands (each integer its own band when there are few); a real value outside
    categories only *implied* by a column's name (or a missing one there, or in a truth value)
    is modelled as :data:`OTHER_LABEL`, so no person's row is dropped for a guessed domain
@@ -17,14 +18,14 @@ the twin of each view is built the way every DP synthetic extract is (``ansim.pr
    DP release), MST measures them through OpenDP and mbi fits and samples the model.
 
 The result is cached in the workspace (``twin/<view>-<key>.parquet`` and ``.json``), keyed by
-the view's version (the SHA-256 of its content) and the synthesis (columns, domains, ρ, seed):
+the view's content (in a canonical row order) and the synthesis (columns, domains, ρ, seed):
 one spend per view version, reused by every later session, never refitted per query. A new
 version of a view (or a new ρ) is a new synthesis and a new spend. If a session fails between
 the spend and the cache write, the next one pays again: a twin is never refitted without paying.
 
-Everything MST does not model is post-processing or public: banded numbers are drawn uniformly
+Everything MST does not model is post-processing or public: banded values are drawn uniformly
 within their synthetic band; columns MST cannot model (free text without declared values, other
-identifiers, dates, unbounded numbers) keep the domain twin's generators, which read no data;
+identifiers, unbounded numbers and dates) keep the domain twin's generators, which read no data;
 person ids are drawn from the twin's own id space (``dummy-…`` or negative integers), one row per
 dummy person per view from one pool shared by the views, so joins on ``person_id`` still meet
 (the relations *between* views are not modelled). A view without ``person_id`` (no privacy unit
@@ -39,11 +40,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import fcntl
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,7 @@ OTHER_LABEL = "DUMMY-other"
 """A modelled category's label for real values outside its declared ones (and missing ones)."""
 
 _PERSON = "person_id"
+_EPOCH = dt.date(1970, 1, 1)
 _EXACT_INTEGERS = 20  # an integer domain of at most this many values keeps each value as a band
 _MAX_VALUES = 1000  # the most categories MST takes per column (ansim.privacy's limit)
 
@@ -114,6 +117,7 @@ class _Modelled:
     synth: SynthColumn
     high: float | None = None  # the top of the last band (banded columns)
     integer: bool = False
+    days: bool = False  # a date, banded as days since 1970-01-01
 
 
 def content_version(table: pa.Table) -> str:
@@ -177,7 +181,7 @@ def _edges(low: float, high: float, integer: bool) -> tuple[float, ...]:
 def _modelled(  # noqa: PLR0911 - one rule a kind of column
     field: pa.Field, declared: ColumnDomain | None
 ) -> _Modelled | None:
-    """How MST models a column, or ``None`` (free text, ids, dates, unbounded numbers)."""
+    """How MST models a column, or ``None`` (free text, ids, unbounded numbers and dates)."""
     kind = _value_type(field.type)
     domain = declared or named_default(field.name)
     if pa.types.is_boolean(kind):
@@ -201,6 +205,11 @@ def _modelled(  # noqa: PLR0911 - one rule a kind of column
             return None
         edges = _edges(low, domain.high, integer)
         return _Modelled(SynthColumn(field.name, edges=edges), domain.high, integer)
+    dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+    if dated and domain.start is not None and domain.end is not None:
+        first, last = (domain.start - _EPOCH).days, (domain.end - _EPOCH).days
+        edges = _edges(first, last, integer=True)
+        return _Modelled(SynthColumn(field.name, edges=edges), last, integer=True, days=True)
     return None
 
 
@@ -228,7 +237,9 @@ def _plan(
     described = {
         "view": view, "version": version, "rho": option.rho, "delta": option.conversion_delta,
         "seed": seed,
-        "columns": {n: [list(m.synth.labels), m.high, m.integer] for n, m in modelled.items()},
+        "columns": {
+            n: [list(m.synth.labels), m.high, m.integer, m.days] for n, m in modelled.items()
+        },
     }  # fmt: skip
     key = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
     spec = SynthesisSpec(
@@ -270,15 +281,27 @@ def _fit(
     spec: SynthesisSpec,
     source: Callable[[], pa.Table],
     *,
+    days: Sequence[str],
     iterations: int | None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Pay (the ledger refuses before ``source`` is called), read, measure, fit, sample."""
+
+    def rows() -> ibis.Table:
+        table = source()
+        for name in days:  # a banded date is measured as its day number
+            column = table.column(name)
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            numbers = column.cast(pa.date32()).cast(pa.int32())
+            table = table.set_column(table.schema.get_field_index(name), name, numbers)
+        return ibis.memtable(table)
+
     if iterations is not None:
         spec = dataclasses.replace(spec, iterations=iterations)
     with Engine() as engine:
         release = synthesize_dp(
             governance, actor, project, spec, engine=engine,
-            table=lambda: ibis.memtable(source()),
+            table=rows,
         )  # fmt: skip
     meta, receipt = release.metadata, release.receipt
     report = {
@@ -305,7 +328,7 @@ def _decode(field: pa.Field, m: _Modelled, labels: pa.Array, rng: np.random.Gene
         else:
             tops = np.append(edges[1:], top)[codes]
             values = pa.array(np.round(rng.uniform(edges[codes], tops), 2))
-        out = values.cast(kind)
+        out = values.cast(pa.int32()).cast(pa.date32()).cast(kind) if m.days else values.cast(kind)
     else:
         other = pc.equal(labels, OTHER_LABEL)
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -395,7 +418,10 @@ def dp_twin(  # noqa: PLR0917 - a governed build: who pays, for what, from where
             found = _cached(home, view, key)
             if found is None:
                 rows = functools.partial(source, view)
-                table, report = _fit(governance, actor, project, spec, rows, iterations=iterations)
+                table, report = _fit(
+                    governance, actor, project, spec, rows,
+                    days=[n for n, m in modelled.items() if m.days], iterations=iterations,
+                )  # fmt: skip
                 report = {**report, "view": view, "key": key,
                           "generated": [n for n in schemas[view].names
                                         if n not in modelled and n != _PERSON]}  # fmt: skip

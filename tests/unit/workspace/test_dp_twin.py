@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import functools
 import json
 from collections.abc import Iterator
@@ -175,7 +176,11 @@ def test_the_twin_holds_no_real_person_id_and_no_real_free_text(dp: Env) -> None
     real = linked_tables()["linked_register"]
     notes = pa.array([f"only-person-{i}" for i in range(real.num_rows)])
     with dp.gov.open_hub_store("hubop", PROJECT, dp.store, write=True) as engine:
-        engine.create_table("linked_register", real.append_column("note", notes))
+        births = pa.array(
+            [dt.date(1950, 1, 1) + dt.timedelta(days=i) for i in range(real.num_rows)]
+        )
+        dated = real.append_column("note", notes).append_column("birth_date", births)
+        engine.create_table("linked_register", dated)
     with dp.workspace(domains=DOMAINS) as ws:
         answer = ws.show("SELECT * FROM register", 1_000_000)
         joined = ws.show("SELECT count(*) FROM register JOIN cases USING (person_id)")
@@ -190,6 +195,10 @@ def test_the_twin_holds_no_real_person_id_and_no_real_free_text(dp: Env) -> None
         "register"]["income_band"].values or ())  # fmt: skip
     assert all(0 <= a <= 99 for a in twin["age"])
     assert joined.rows[0][0] > 0  # joins on person_id still meet
+    # a date with an implied domain (birth_date: 1920 to 2024) is modelled by its day number
+    assert all(dt.date(1920, 1, 1) <= d <= dt.date(2024, 12, 31) for d in twin["birth_date"])
+    born = sorted(d.year for d in twin["birth_date"])
+    assert 1945 <= born[len(born) // 2] <= 1955  # the real ones: 1950-1951; DP keeps the band
 
 
 def test_workspace_queries_run_on_the_dp_twin_under_policy_none(dp: Env) -> None:
@@ -254,7 +263,13 @@ def test_bands_decode_into_the_view_type() -> None:
     decoded = _decode(flag, truth, pa.array(["true", OTHER_LABEL]), np.random.default_rng(0))
     assert decoded.to_pylist() == [True, None]
     assert _modelled(pa.field("note", pa.string()), None) is None  # free text: generated
-    assert _modelled(pa.field("when", pa.date32()), None) is None
+    assert _modelled(pa.field("when", pa.date32()), None) is None  # no domain: generated
+    day = pa.field("when", pa.timestamp("us"))
+    dated = _modelled(day, ColumnDomain(start=dt.date(2020, 1, 1), end=dt.date(2020, 12, 31)))
+    assert dated is not None and dated.days and len(dated.synth.labels) == 10
+    when = _decode(day, dated, pa.array([dated.synth.labels[-1]] * 20), np.random.default_rng(0))
+    assert when.type == pa.timestamp("us")
+    assert all(dt.datetime(2020, 11, 1) < v <= dt.datetime(2020, 12, 31) for v in when.to_pylist())
 
 
 def test_two_sessions_building_at_once_pay_once(dp: Env) -> None:
