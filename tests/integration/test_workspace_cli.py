@@ -222,7 +222,12 @@ def test_a_dp_synthetic_twin_through_the_cli(
         assert again == printed
         report = " ".join(ok(analyst, "workspace", "twin", "--project", PROJECT).split())
         assert "kostat_register: dp_synthetic (MST, epsilon 0.5" in report
-        assert "TVD average/worst 1 " in report and "modelled sex, sigungu_code, age;" in report
+        assert re.search(
+            r"kostat_register: dp_synthetic \(MST, epsilon 0\.5, spend [0-9a-f]{32}\), "
+            r"\d+ rows; modelled [^;]*sex, sigungu_code, age[^;]*; generated [^;]*; "
+            r"TVD average/worst 1 0\.\d{3}/0\.\d{3}, 2 ",
+            report,
+        ), report
         # a twin costing more than the project has left: refused, nothing read
         ok(admin, "project", "policy", PROJECT, "--twin", "dp_synthetic", "--rho", "50")
         exhausted = cli(analyst, *sql)
