@@ -27,6 +27,8 @@ from ansim.governance import (
     Role,
     RowAccessMode,
     RowAccessRegister,
+    TwinKind,
+    TwinOptionRegister,
 )
 from ansim.governance import allowed_roles as allowed
 from ansim.packages import PACKAGE_SUFFIX, read_package_header
@@ -100,6 +102,14 @@ class RowAccessRequest(BaseModel):
 
     mode: RowAccessMode
     workstation: Name | None = None
+
+
+class TwinRequest(BaseModel):
+    """A project's dummy-twin kind (``dp_synthetic`` states its ρ or ε per view)."""
+
+    kind: TwinKind
+    rho: Annotated[float | None, Field(gt=0, le=100)] = None
+    epsilon: Annotated[float | None, Field(gt=0, le=100)] = None
 
 
 class AnalysisRequest(BaseModel):
@@ -270,6 +280,39 @@ async def row_access(project: str, caller: CallerDep, found: DeploymentDep) -> d
     """Every member may read the policy their queries obey."""
     _project(found, caller, project)
     return RowAccessRegister(found.governance).policy(project).to_dict()
+
+
+@router.put("/projects/{project}/twin", summary="Set the dummy twin's kind (administrators)")
+async def set_twin(
+    project: str, body: TwinRequest, caller: CallerDep, found: DeploymentDep
+) -> dict[str, Any]:
+    """``domains`` (declared domains only) or ``dp_synthetic`` with its ρ or ε per view.
+
+    Governance refuses anyone but an administrator and audits the change; each view's DP
+    synthetic twin is paid from the project's privacy budget when a session first needs it.
+    """
+    _project(found, caller, project, *_need(Operation.CREATE_PROJECT))
+    register = TwinOptionRegister(found.governance)
+    return register.set(caller.user, project, body.kind, rho=body.rho,
+                        epsilon=body.epsilon).to_dict()  # fmt: skip
+
+
+@router.get("/projects/{project}/twin", summary="The project's dummy-twin kind")
+async def twin(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
+    """Every member may read what the twin their queries run on is made of."""
+    _project(found, caller, project)
+    return TwinOptionRegister(found.governance).option(project).to_dict()
+
+
+@router.get("/projects/{project}/twin/report", summary="The dummy twin's utility report")
+async def twin_report(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
+    """Per view: the twin's kind, ρ and ε, its spend and TVD of 1-, 2-, 3-way marginals.
+
+    For the project's analysts (read from the workspace's cache: nothing fitted or spent).
+    """
+    _project(found, caller, project, *_need(Operation.QUERY))
+    with found.open_workspace(caller.user, project) as ws:
+        return ws.twin_report()
 
 
 @router.get("/projects/{project}/records", summary="The processing record (administrators)")
