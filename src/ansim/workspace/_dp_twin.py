@@ -132,6 +132,8 @@ def content_version(table: pa.Table) -> str:
         True
         >>> content_version(a) == content_version(a.slice(1))
         False
+        >>> content_version(a) == content_version(pa.concat_tables([a.slice(0, 1), a.slice(1)]))
+        True
     """
     try:
         canonical = table.sort_by([(name, "ascending") for name in table.column_names])
@@ -140,7 +142,7 @@ def content_version(table: pa.Table) -> str:
         canonical = table.take(pa.array(order, pa.int64()))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, canonical.schema) as writer:
-        writer.write_table(canonical)
+        writer.write_table(canonical.combine_chunks())  # the bytes, not the chunking
     return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
