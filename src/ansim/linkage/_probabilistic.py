@@ -396,7 +396,7 @@ def link(
     """Link identity parts with the configured method.
 
     Args:
-        parts: Identity parts from two or more datasets.
+        parts: Identity parts from one or more datasets (one: its records are deduplicated).
         config: The linkage configuration.
         columns: Per part, its column names, when its table holds only some of them.
         load: Loads the other columns (see :func:`encode_records`).
@@ -410,6 +410,11 @@ def link(
         LinkageError: Inputs that cannot be linked.
     """
     check_parts(parts)
+    if len(parts) == 1 and config.assignment != "cluster":
+        raise LinkageError(
+            f"assignment {config.assignment!r} links each record to at most one of another "
+            "dataset, so it cannot deduplicate one dataset: use assignment 'cluster'"
+        )
     if config.method == "exact":
         if model is not None or pairs:
             raise LinkageError("exact linkage has no model and no scored pairs: use probabilistic")
