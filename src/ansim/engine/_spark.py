@@ -95,6 +95,15 @@ def spark_config(
         "spark.driver.memory": driver_memory,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        # fewer, larger Arrow batches to and from the Python workers (mapInArrow, toArrow)
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "200000",
+        # shuffles sized to the data: adaptive execution merges small partitions and picks
+        # broadcast joins from the sizes it measures (a small side is never shuffled)
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.adaptive.autoBroadcastJoinThreshold": "64MB",
+        "spark.sql.autoBroadcastJoinThreshold": "32MB",
+        "spark.python.worker.reuse": "true",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.warehouse.dir": str(base / "warehouse"),
         "spark.local.dir": str(base / "local"),
@@ -175,6 +184,8 @@ class SparkEngine(Closing):
         self.session = session
         self.master = master
         self._con = ibis.pyspark.connect(session)
+        # Ibis registers in-memory tables through pandas; Arrow is one copy fewer
+        self._con._register_in_memory_table = self._register_memtable
 
     @property
     def kind(self) -> Literal["spark"]:
@@ -192,6 +203,11 @@ class SparkEngine(Closing):
         """The Spark data frame of an expression (its in-memory tables registered first)."""
         self._con._run_pre_execute_hooks(expr)
         return self.session.sql(self._con.compile(expr))
+
+    def _register_memtable(self, op: Any) -> None:
+        """Register an Ibis in-memory table as a temporary view, straight from Arrow."""
+        data = op.data.to_pyarrow(op.schema)
+        self._arrow_frame(data).createOrReplaceTempView(op.name)
 
     def _arrow_frame(self, data: pa.Table) -> Any:
         schema = pa.schema([_spark_type(f) for f in data.schema])
