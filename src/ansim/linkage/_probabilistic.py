@@ -25,7 +25,6 @@ from ansim.linkage._comparison import (
     FieldComparison,
     diffused_dice,
     diffusion_conflicts,
-    reached_levels,
 )
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._dice import dice_pairs
@@ -43,7 +42,7 @@ from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import pairs_table
 from ansim.linkage._partitioned import blocked_pairs, components
-from ansim.linkage._partitioned_scoring import compared_levels, pair_weights
+from ansim.linkage._partitioned_scoring import compared_levels, pair_weights, reached
 from ansim.linkage._training import train_model
 from ansim.packages import ENCODING_METADATA_KEY, Part, part_extra
 
@@ -229,7 +228,7 @@ def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
         if not comparisons:
             raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
         levels = compared_levels(records, comparisons, first, second)
-        comparisons, levels = reached_levels(comparisons, levels)
+        comparisons, levels = reached(comparisons, levels)
         fs = train_model(records, comparisons, config, levels)
     weights = pair_weights(fs, levels, _exact_shares(records, comparisons, first))
     kind, totals = _pair_kinds(records, first, second)
