@@ -160,7 +160,7 @@ def main(rows: int, epsilon: float, data: str) -> None:
     spec = parse_synthesis_spec({**SPEC, "epsilon": epsilon})
     print(f"rows {rows:,} x {len(spec.columns)} columns, epsilon {epsilon} (rho {spec.rho:.5f})")
     for name in GENERATORS if data == "both" else [data]:
-        runs = {m: _fresh(rows, epsilon, name, m) for m in ("mst", "aim", "aim-1000")}
+        runs = {m: _fresh(rows, epsilon, name, m) for m in ("mst", "aim")}
         generate = GENERATORS[name]
         real, fresh = pa.table(generate(rows, 1)), pa.table(generate(rows, 2))
         with Engine() as engine:

@@ -36,7 +36,7 @@ from ansim.privacy._synth_demo import _cohort
 from ansim.privacy._synth_mst import load_mbi
 
 ANALYST, PROJECT = "analyst.snu", "gyeonggi-covid-demo"
-RUNS = ("mst", "aim", "aim-1000")
+RUNS = ("mst", "aim")
 
 
 def _tvd(report: dict[str, Any]) -> str:

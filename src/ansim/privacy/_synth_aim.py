@@ -48,8 +48,9 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
 _MAX_MODEL_MB = 80.0  # AIM's cap on the junction tree's size, scaled by the ρ spent
 _IPF_SWEEPS = 1  # sweeps per round over every measured marginal (warm-started)
-_FINAL_SWEEPS = 10  # before the final mbi estimation (its warm start)
+_FINAL_SWEEPS = 3  # before the final mbi estimation (its warm start)
 _FLOOR = 1e-9  # a target cell's least share: no cell of the joint underflows to zero
+_JIT_SETUP = True  # mbi's set-up and finish as one compiled program each (not op by op)
 _WARM_START = True  # the final mbi estimation starts from the rounds' potentials
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
@@ -112,7 +113,7 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
     dense = math.prod(sizes.values()) <= _DENSE_CELLS
     fit = _Proportional(sizes, log) if dense else None
     model = None
-    estimator = mbi.estimation.MirrorDescent()
+    estimator = _estimator(mbi) if _JIT_SETUP else mbi.estimation.MirrorDescent()
     iterations = plan.spec.estimation_iterations
     if fit is None:
         model = estimator.estimate(domain, log, iters=round_iterations(iterations, last=False))
@@ -149,6 +150,36 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
     return AIMModel(
         model, sizes, tuple(selected), tuple(sigmas), budget.level, tuple(budget.spent), joint
     )
+
+
+def _estimator(mbi: Any) -> Any:
+    """The mirror descent of mbi, with its set-up and its finish each compiled as one program.
+
+    mbi runs both eagerly, so each of their many small array operations is compiled on its
+    own the first time its shapes are seen (a fresh model: hundreds of compilations). The
+    same computation, traced once per model; the iterations are mbi's own compiled loop.
+    """
+    import jax  # noqa: PLC0415 - loaded with mbi
+
+    base = mbi.estimation.MirrorDescent
+
+    class _Compiled(base):  # type: ignore[misc, valid-type]
+        def _init(self, domain: Any, loss_fn: Any, known_total: Any, *, warm_start: Any = None,
+                  constraints: Any = ()) -> Any:  # fmt: skip
+            def init(loss: Any, total: Any, warm: Any) -> Any:
+                return base._init(
+                    self, domain, loss, total, warm_start=warm, constraints=constraints
+                )
+
+            return jax.jit(init)(loss_fn, known_total, warm_start)
+
+        def _finalize(self, state: Any, known_total: Any, constraints: Any = ()) -> Any:
+            def finish(st: Any, total: Any) -> Any:
+                return base._finalize(self, st, total, constraints=constraints)
+
+            return jax.jit(finish)(state, known_total)
+
+    return _Compiled()
 
 
 def round_iterations(iterations: int, *, last: bool) -> int:

@@ -15,9 +15,8 @@ A spec is data (YAML or JSON), so a synthesis is reproducible from its file::
       age: {edges: [0, 20, 40, 60, 80]}       # bands 0-19 … 80+; values outside are clipped
       insurance: {values: [health, aid], other: other}   # undeclared values → other
 
-``iterations`` (mbi's mirror-descent steps) defaults to the method's own: 1,000 for MST, 500 for
-AIM, whose final model (3-way marginals) costs about twice MST's per step, while 500 steps keep
-its utility (docs/benchmarks.md).
+``iterations`` (mbi's mirror-descent steps) defaults to the method's own: 1,000 for MST, 300 for
+AIM, whose one mbi estimation starts from the potentials its rounds fitted (docs/benchmarks.md).
 
 AIM (``method: aim``) takes three more fields: ``rounds`` (AIM's T: each round starts at ρ/T
 and the 1-way marginals cost 0.9·d/T of ρ; default 16·d, the paper's), ``marginals`` (the most
@@ -65,12 +64,12 @@ class SynthesisMethod(StrEnum):
 
         Example:
             >>> SynthesisMethod.MST.default_iterations, SynthesisMethod.AIM.default_iterations
-            (1000, 500)
+            (1000, 300)
         """
         return _DEFAULT_ITERATIONS[self]
 
 
-_DEFAULT_ITERATIONS = {SynthesisMethod.MST: 1000, SynthesisMethod.AIM: 500}
+_DEFAULT_ITERATIONS = {SynthesisMethod.MST: 1000, SynthesisMethod.AIM: 300}
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ class SynthesisSpec:
             >>> spec = SynthesisSpec("s", cols, rho=0.5)
             >>> aim = spec.with_method(SynthesisMethod.AIM)
             >>> spec.estimation_iterations, aim.estimation_iterations
-            (1000, 500)
+            (1000, 300)
         """
         return self.method.default_iterations if self.iterations is None else self.iterations
 

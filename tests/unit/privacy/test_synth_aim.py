@@ -106,14 +106,14 @@ def test_aim_fields_are_checked() -> None:
 
 def test_iterations_default_to_the_methods_own() -> None:
     aim = replace(_spec(), iterations=None)
-    assert aim.iterations is None and aim.estimation_iterations == 500
+    assert aim.iterations is None and aim.estimation_iterations == 300
     mst = aim.with_method(SynthesisMethod.MST)
     assert mst.estimation_iterations == 1000  # the default follows the method
     assert _spec().estimation_iterations == 300  # a stated number is kept, for either method
     assert _spec().with_method(SynthesisMethod.MST).estimation_iterations == 300
     data = {"name": "s", "rho": 1, "columns": {"a": ["x"], "b": ["y"]}}
     assert parse_synthesis_spec(data).estimation_iterations == 1000
-    assert parse_synthesis_spec({**data, "method": "aim"}).estimation_iterations == 500
+    assert parse_synthesis_spec({**data, "method": "aim"}).estimation_iterations == 300
     assert parse_synthesis_spec({**data, "method": "aim", "iterations": 70}).iterations == 70
     with pytest.raises(InvalidSpecError, match="iterations"):
         parse_synthesis_spec({**data, "iterations": 0})
@@ -131,8 +131,8 @@ def test_an_aim_fit_runs_the_default_iterations_in_its_last_round(
 
     monkeypatch.setattr(_synth_aim, "round_iterations", spy)
     released = _run(replace(_spec(), iterations=None), _rows(1000))
-    assert asked == []  # rounds are fitted in NumPy; mbi estimates once, at 500 iterations
-    assert released.metadata["estimation"]["iterations_last_round"] == 500
+    assert asked == []  # rounds are fitted in NumPy; mbi estimates once, at 300 iterations
+    assert released.metadata["estimation"]["iterations_last_round"] == 300
 
 
 def test_plan_prices_every_round_without_data() -> None:
