@@ -3,8 +3,8 @@
 Usage: .venv/bin/python bench/privacy.py [ROWS ...]   (default 1000000; e.g. 1000000 10000000)
 
 Same data, same run; the engine runs with a 3 GB memory limit. Ansim is timed twice: with
-contributions bounded per person in the engine (one row per person kept, window functions) and with ``person: null`` (the input declares one
-row per person, as plain DuckDB assumes). OpenDP's anchor: ``make_count_by_categories`` plus,
+contributions bounded per person in the engine (one row per person kept, window functions)
+and with ``person: null`` (the input declares one row per person, as plain DuckDB assumes). OpenDP's anchor: ``make_count_by_categories`` plus,
 per region, ``make_clamp`` → ``make_sum``, discrete Laplace noise (parallel composition).
 Also printed: the mean absolute error of the released mean income per region against the
 true mean, for the plain noisy sum / noisy count and for each Ansim run (one release each).
@@ -114,17 +114,24 @@ def main(sizes: list[int]) -> None:
         anchor = float("nan")
         if n <= OPENDP_MAX_ROWS:
             anchor, _ = _timed(lambda r=region, i=income: _opendp(r, i))
-        errors.append((n, _mae(plain_means, truth), _mae(_means(rows_release), truth),
-                       _mae(_means(bounded_release), truth)))  # type: ignore[arg-type]
+        errors.append(
+            (
+                n,
+                _mae(plain_means, truth),
+                _mae(_means(rows_release), truth),
+                _mae(_means(bounded_release), truth),
+            )
+        )  # type: ignore[arg-type]
         print(
             f"| {n:,} | {plain:.2f} s | {rows:.2f} s | {rows / plain:.1f}× | {bounded:.2f} s | "
             f"{bounded / plain:.1f}× | {anchor:.2f} s | {anchor / plain:.1f}× |"
         )
 
-
     for n, plain_mae, rows_mae, bounded_mae in errors:
-        print(f"MAE of the mean income per region at {n:,} rows: plain noisy sum/count "
-              f"{plain_mae:.1f}, Ansim rows are persons {rows_mae:.1f}, bounded {bounded_mae:.1f}")
+        print(
+            f"MAE of the mean income per region at {n:,} rows: plain noisy sum/count "
+            f"{plain_mae:.1f}, Ansim rows are persons {rows_mae:.1f}, bounded {bounded_mae:.1f}"
+        )
 
 
 def _truth(region: np.ndarray, income: np.ndarray) -> dict[str, float]:
