@@ -4,7 +4,8 @@ Usage: .venv/bin/python bench/privacy.py [ROWS ...]   (default 1000000; e.g. 100
 
 Same data, same run; the engine runs with a 3 GB memory limit. Ansim is timed twice: with
 contributions bounded per person in the engine (one row per person kept, window functions)
-and with ``person: null`` (the input declares one row per person, as plain DuckDB assumes). OpenDP's anchor: ``make_count_by_categories`` plus,
+and with ``person: null`` (the input declares one row per person, as plain DuckDB assumes).
+OpenDP's anchor: ``make_count_by_categories`` plus,
 per region, ``make_clamp`` → ``make_sum``, discrete Laplace noise (parallel composition).
 Also printed: the mean absolute error of the released mean income per region against the
 true mean, for the plain noisy sum / noisy count and for each Ansim run (one release each).
