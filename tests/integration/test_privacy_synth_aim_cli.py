@@ -61,20 +61,20 @@ def test_synthesize_with_aim_writes_extract_report_and_utility(tmp_path: Path) -
     assert meta["mechanism"].startswith("AIM synthetic data")
     assert meta["rho"] <= 0.5 + 1e-12
     assert meta["rho_measured"] <= meta["rho"] * (1 + 1e-12)
-    assert sum(len(batch) for batch in meta["rounds"]) == 12
+    assert len(meta["rounds"]) >= 1 and meta["annealed"] >= 0  # rounds until the budget is spent
     assert meta["budget"]["rho_total"] == 0.5
     utility = json.loads((out / "utility.json").read_text())
     assert utility["tvd_3way"]["marginals"] == 1
 
 
 def test_budget_prices_an_aim_spec_without_data(tmp_path: Path) -> None:
-    (tmp_path / "aim.yaml").write_text(SPEC + "method: aim\nrounds: 2\nmarginals: 4\n")
+    (tmp_path / "aim.yaml").write_text(SPEC + "method: aim\nrounds: 30\nmarginals: 4\n")
     result = runner.invoke(app, ["privacy", "budget", "--spec", str(tmp_path / "aim.yaml")])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["method"] == "aim" and plan["rho"] <= 1.0
-    assert plan["measurements"]["marginal"]["count"] == 4
-    assert plan["measurements"]["estimation_rounds"] == 2
+    assert plan["measurements"]["max_selections"] == 4
+    assert plan["measurements"]["rounds_T"] == 30
 
 
 def test_an_unknown_mechanism_exits_2_with_an_error_line(tmp_path: Path) -> None:

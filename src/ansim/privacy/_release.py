@@ -36,7 +36,7 @@ from ansim.privacy._bounding import derive_keys
 from ansim.privacy._noise import epsilon_of_rho
 from ansim.privacy._plan import ReleasePlan, plan_release
 from ansim.privacy._spec import ReleaseSpec
-from ansim.privacy._statistics import DPTable, measure_query
+from ansim.privacy._statistics import DPTable, measure_queries
 
 __all__ = [
     "TRIAL_FOLDER",
@@ -213,7 +213,7 @@ def run_release(
     plan = plan_release(spec)
     receipt = budget.pay(plan)
     keyed = derive_keys(source(), spec)
-    tables = tuple(measure_query(engine, keyed, plan, q) for q in plan.queries)
+    tables = measure_queries(engine, keyed, plan)  # one engine pass per grouping when it can
     stamped = tuple(
         dataclasses.replace(t, metadata={**t.metadata, "paid_by": receipt}) for t in tables
     )

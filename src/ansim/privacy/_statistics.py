@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from ibis.expr.types import Table
+import pyarrow.compute as pc
+from ibis.expr.types import Table, Value
 from scipy.stats import norm  # type: ignore[import-untyped]
 
 from ansim.engine import Engine
@@ -31,7 +32,7 @@ from ansim.privacy._noise import Mechanism, NoisyMeasure, epsilon_of_rho, half_w
 from ansim.privacy._plan import KEY_SEPARATOR, PlannedQuery, ReleasePlan
 from ansim.privacy._spec import Statistic
 
-__all__ = ["DPTable", "measure_query"]
+__all__ = ["DPTable", "measure_queries", "measure_query"]
 
 _BIN = "_ansim_bin"
 _N, _S = "_ansim_n", "_ansim_s"
@@ -60,11 +61,89 @@ def measure_query(
 
     The caller has already paid for the plan: this reads the data.
     """
-    q, spec = planned.query, plan.spec
-    by = list(q.by)
-    missing = [c for c in [*by, *([q.column] if q.column else [])] if c not in keyed.columns]
+    found = engine.to_pyarrow(_aggregate(keyed, plan, planned))
+    return _from_found(plan, planned, found)
+
+
+def measure_queries(engine: Engine, keyed: Table, plan: ReleasePlan) -> tuple[DPTable, ...]:
+    """Every planned query of a paid-for plan, in order; fused engine passes where they can be.
+
+    When rows are persons (``person: null``, so bounding drops only rows without a group key),
+    the counts, sums and means grouped by the same columns are one engine pass: a count as
+    ``count(*)``, a sum's or mean's count as the count of its non-missing values, its clipped
+    (centred) sum over them, exactly what their separate passes compute. Otherwise, and for
+    quantiles, each query is its own pass (:func:`measure_query`).
+    """
+    fusable = plan.spec.person is None
+    groups: dict[tuple[str, ...], list[PlannedQuery]] = {}
+    for planned in plan.queries:
+        if fusable and planned.query.statistic is not Statistic.QUANTILE:
+            groups.setdefault(tuple(planned.query.by), []).append(planned)
+    found: dict[str, pa.Table] = {}
+    for by, members in groups.items():
+        if len(members) > 1:
+            found |= _fused(engine, keyed, list(by), members)
+    return tuple(
+        _from_found(plan, p, found[p.query.name])
+        if p.query.name in found
+        else measure_query(engine, keyed, plan, p)
+        for p in plan.queries
+    )
+
+
+def _check_columns(keyed: Table, planned: PlannedQuery) -> None:
+    q = planned.query
+    missing = [c for c in [*q.by, *([q.column] if q.column else [])] if c not in keyed.columns]
     if missing:
         raise InvalidSpecError(f"query {q.name!r}: the data has no columns {missing}")
+
+
+def _units(table: Table, planned: PlannedQuery) -> Value:
+    """The value summed: clipped units (a sum) or centred clipped units (a mean)."""
+    q = planned.query
+    units = value_units(table, q)
+    if q.statistic is Statistic.MEAN:
+        low_u, high_u = q.units
+        units = 2 * units - (low_u + high_u)
+    return units
+
+
+def _fused(
+    engine: Engine, keyed: Table, by: list[str], members: list[PlannedQuery]
+) -> dict[str, pa.Table]:
+    """One group-by pass for queries sharing their grouping, rows being persons."""
+    for planned in members:
+        _check_columns(keyed, planned)
+    rows = bound_contributions(keyed, None, by, max_groups=1, max_rows=1)
+    aggregates: dict[str, Any] = {}
+    for i, planned in enumerate(members):
+        q = planned.query
+        if q.column is None:
+            aggregates[f"{_N}{i}"] = rows.count()
+            continue
+        aggregates[f"{_N}{i}"] = rows[q.column].count()  # its non-missing values
+        if q.statistic in (Statistic.SUM, Statistic.MEAN):
+            aggregates[f"{_S}{i}"] = _units(rows, planned).sum()  # missing values add nothing
+    expr = rows.group_by(by).aggregate(**aggregates) if by else rows.aggregate(**aggregates)
+    both = engine.to_pyarrow(expr)
+    out = {}
+    for i, planned in enumerate(members):
+        columns = {c: both[c] for c in by}
+        counts = both[f"{_N}{i}"]
+        keep = pc.greater(counts, 0)  # a group with no value is absent from its pass
+        columns[_N] = counts
+        if f"{_S}{i}" in both.column_names:
+            columns[_S] = both[f"{_S}{i}"]
+        table = pa.table(columns)
+        out[planned.query.name] = table.filter(keep) if planned.query.column else table
+    return out
+
+
+def _aggregate(keyed: Table, plan: ReleasePlan, planned: PlannedQuery) -> Table:
+    """One query's engine pass: bounded rows grouped, counted and (clipped) summed."""
+    q, spec = planned.query, plan.spec
+    by = list(q.by)
+    _check_columns(keyed, planned)
     rows = keyed if q.column is None else keyed.filter(keyed[q.column].notnull())
     bounded = bound_contributions(
         rows, spec.person, by, max_groups=planned.max_groups, max_rows=planned.max_rows
@@ -78,16 +157,14 @@ def measure_query(
         group.append(_BIN)
     aggregates: dict[str, Any] = {_N: bounded.count()}
     if q.statistic in (Statistic.SUM, Statistic.MEAN):
-        units = value_units(bounded, q)
-        if q.statistic is Statistic.MEAN:
-            low_u, high_u = q.units
-            units = 2 * units - (low_u + high_u)
-        aggregates[_S] = units.sum()
+        aggregates[_S] = _units(bounded, planned).sum()
     if group:
-        expr = bounded.group_by(group).aggregate(**aggregates)
-    else:
-        expr = bounded.aggregate(**aggregates)
-    cells, n, s, selected = _cells(planned, engine.to_pyarrow(expr), by)
+        return bounded.group_by(group).aggregate(**aggregates)
+    return bounded.aggregate(**aggregates)
+
+
+def _from_found(plan: ReleasePlan, planned: PlannedQuery, found: pa.Table) -> DPTable:
+    cells, n, s, selected = _cells(planned, found, list(planned.query.by))
     return _estimate(plan, planned, cells=cells, n=n, s=s, selected=selected)
 
 

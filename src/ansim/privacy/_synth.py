@@ -188,20 +188,26 @@ def _run_aim(
     fitted = fit_aim(real, plan)
     facts = {
         "marginals_measured": fitted.measured,
-        "rounds": [[list(cl) for cl in batch] for batch in fitted.rounds],
+        "rounds": [
+            {"marginal": list(cl), "sigma": sigma}
+            for cl, sigma in zip(fitted.selected, fitted.sigmas, strict=True)
+        ],
+        "annealed": fitted.annealed,
         "rho_measured": fitted.rho_spent,
         "estimation": {
             "library": "mbi (Private-PGM)", "iterations_last_round": spec.estimation_iterations,
             "earlier_rounds": (
-                "iterative proportional fitting of the held joint (NumPy)"
+                "iterative proportional fitting of the held joint (NumPy), warm-started; "
+                "its potentials warm-start mbi's estimation"
                 if fitted.joint is not None
                 else f"mbi, {round_iterations(spec.estimation_iterations, last=False)} iterations, "
                 "warm-started"
             ),
-            "rounds": len(fitted.rounds),
+            "rounds": len(fitted.selected),
         },
-        "post_processing": "selection scores' model side, mbi's graphical-model estimation "
-        "from the noisy marginals and sampling of records from it (seeded)",
+        "post_processing": "selection scores' model side, the annealing decision, mbi's "
+        "graphical-model estimation from the noisy marginals and sampling of records from it "
+        "(seeded)",
     }  # fmt: skip
     return sample_aim(fitted, spec.rows, spec.seed), facts
 

@@ -1,38 +1,36 @@
-"""AIM: select the worst-fitted marginals in rounds, measure them with OpenDP, fit with mbi.
+"""AIM: select the worst-fitted marginal each round, measure it with OpenDP, fit with mbi.
 
-AIM (McKenna, Mullins, Sheldon and Miklau 2022) measures the 1-way marginals, then in each
-round chooses, by the exponential mechanism, the candidate marginal the current model fits
-worst (weighted by the workload and corrected for the noise a measurement would add), measures
-it and re-estimates the model. Ansim's version keeps AIM's selection rule and changes how the
-rounds are spent, for time: the JAX compilation of each new model, not the mirror-descent
-iterations, is what costs, so
+AIM (McKenna, Mullins, Sheldon and Miklau 2022), as published: measure the 1-way marginals,
+then in each round choose, by the exponential mechanism (OpenDP's noisy max), the candidate
+marginal the current model fits worst (weighted by the workload and corrected for the noise a
+measurement would add), measure it, re-estimate the model, and anneal: when the measurement
+moved the model's marginal (L1) by less than the noise it carries (√(2/π)·σ·cells), the next
+rounds spend four times the ρ (``ansim.privacy._synth_plan.AIMBudget``, which never hands out
+more than the plan's ρ). The run ends when the budget is spent. A candidate is kept only if
+the model with it stays under AIM's size cap (80 MB × the share of ρ spent so far).
 
-- the number of selections is fixed in the plan (``ansim.privacy._synth_plan``: every round's
-  ρ is known before any data is read) and they are made in a few *estimation rounds*: each
-  round selects a batch of marginals from the same model (after a choice, the candidates it
-  makes redundant — its subsets, supersets and the 3-way marginals sharing two of its columns —
-  leave that batch), measures them, then the model is re-fitted;
-- the workload is the 2- and 3-way marginals of at most ``max_cells`` cells, and a candidate
-  is kept only if the model the round starts from, with it, stays under a size cap (AIM's
-  ``max_model_size``, growing with the rounds);
-- when the whole domain is small enough to hold (``_DENSE_CELLS`` cells), the model of the
-  rounds before the last is that joint, fitted in NumPy to the noisy marginals by iterative
-  proportional fitting (it only guides the next selections), and mbi estimates once, in the
-  last round, from every measurement; the candidates' model marginals are sums of the joint,
-  and records are drawn from mbi's joint (computed from its potentials) by randomised rounding.
-  So a synthesis costs one mbi compilation, as MST's does. Otherwise every round is an mbi
-  estimation, warm-started from the last, with a quarter of the spec's mirror-descent
-  iterations before the last round, and mbi's own inference and sampling are used.
+Time: with mbi 2.0 each estimation of a new model costs a JAX compilation (seconds), and AIM
+has tens of rounds, so when the whole domain is small enough to hold (``_DENSE_CELLS``) the
+rounds' model is the joint in NumPy, kept in factored form (one log-potential per measured
+marginal) and fitted by iterative proportional fitting, warm-started from the last round (a
+capped number of sweeps). mbi estimates once, at the end, from every measurement, warm-started
+from those potentials (so its capped mirror-descent iterations start near the optimum); the
+candidates' model marginals are sums of the joint, and records are drawn from mbi's joint
+(computed from its potentials) by randomised rounding. Otherwise every round is an mbi
+estimation warm-started from the last (a quarter of the iterations before the last round),
+and mbi's own inference and sampling are used.
 
-Every step that sees the data is an OpenDP measurement priced in the plan: the noisy max
-(integer scores: a person moves a weighted L1 error by at most the largest weight) and the
-discrete Gaussian on each chosen marginal (a person moves it by 1). The models, the scores'
-model side, the batching and the sampling are post-processing. ``AIMModel.spent`` lists the ρ
-of every measurement actually made; their sum never exceeds the plan's ρ.
+Every step that sees the data is an OpenDP measurement calibrated from the spec alone: the
+noisy max (integer scores: a person moves a weighted L1 error by at most the largest weight)
+and the discrete Gaussian on each chosen marginal (a person moves it by 1). The annealing
+decision, the models, the scores' model side and the sampling are post-processing of earlier
+measurements. ``AIMModel.spent`` lists the ρ of every measurement made; their sum never
+exceeds the plan's ρ.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,17 +39,19 @@ from typing import Any
 import numpy as np
 
 from ansim.privacy._synth_mst import IntArray, _seeded_numpy, load_mbi
-from ansim.privacy._synth_plan import AIMPlan, Clique
+from ansim.privacy._synth_plan import AIMPlan, AIMStep, Clique
 
 __all__ = ["AIMModel", "fit_aim", "round_iterations", "sample_aim"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 _DENSE_CELLS = 1 << 23  # a joint of up to 8M cells (64 MB) is held in NumPy
-_MAX_MODEL_MB = 80.0  # AIM's default cap on the junction tree's size, reached at the last round
-_WARM_START = True  # each round's mbi estimation starts from the last round's model
-_IPF_ROUNDS = True  # with the joint held, rounds before the last are fitted in NumPy
-_IPF_SWEEPS = 5
+_MAX_MODEL_MB = 80.0  # AIM's cap on the junction tree's size, scaled by the ρ spent
+_IPF_SWEEPS = 1  # sweeps per round over every measured marginal (warm-started)
+_FINAL_SWEEPS = 3  # before the final mbi estimation (its warm start)
+_FLOOR = 1e-9  # a target cell's least share: no cell of the joint underflows to zero
+_JIT_SETUP = True  # mbi's set-up and finish as one compiled program each (not op by op)
+_WARM_START = True  # the final mbi estimation starts from the rounds' potentials
 _BIAS = math.sqrt(2 / math.pi)  # E|N(0, σ²)| / σ: the error a measurement's noise alone adds
 
 
@@ -62,22 +62,26 @@ class AIMModel:
     Attributes:
         model: mbi's ``MarkovRandomField``.
         sizes: Values per column (the domain).
-        rounds: The marginals selected in each estimation round.
-        spent: ρ of each measurement made, in order (the 1-way vector, then per selection the
+        selected: The marginal chosen in each round, in order.
+        sigmas: The noise scale each selected marginal was measured at.
+        annealed: How many times the per-round ρ was raised.
+        spent: ρ of each measurement made, in order (the 1-way vector, then per round the
             noisy max and the marginal's measurement).
         joint: The model's joint distribution (``None`` when the domain is too large to hold).
     """
 
     model: Any
     sizes: Mapping[str, int]
-    rounds: tuple[tuple[Clique, ...], ...]
+    selected: tuple[Clique, ...]
+    sigmas: tuple[float, ...]
+    annealed: int
     spent: tuple[float, ...]
     joint: FloatArray | None
 
     @property
     def measured(self) -> list[list[str]]:
         """Every measured marginal: the 1-way ones, then the selected ones in order."""
-        return [[c] for c in self.sizes] + [list(cl) for batch in self.rounds for cl in batch]
+        return [[c] for c in self.sizes] + [list(cl) for cl in self.selected]
 
     @property
     def rho_spent(self) -> float:
@@ -86,11 +90,11 @@ class AIMModel:
 
 
 def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
-    """Measure the 1-way marginals, then select, measure and re-estimate in rounds.
+    """Measure the 1-way marginals, then select, measure, re-estimate and anneal each round.
 
     Args:
         codes: Each column's code per row (one row per person), in the spec's domain.
-        plan: The paid-for plan; its measurements are used exactly as priced.
+        plan: The paid-for plan; no measurement passes its ρ.
 
     Returns:
         The model.
@@ -100,40 +104,82 @@ def fit_aim(codes: Mapping[str, IntArray], plan: AIMPlan) -> AIMModel:
     names = list(sizes)
     domain = mbi.Domain(names, [sizes[c] for c in names])
     counts = [np.bincount(codes[c], minlength=sizes[c]) for c in names]
+    budget = plan.budget()
     noisy = plan.one_way.release(np.concatenate(counts)).astype(np.float64)
     ones = dict(zip(names, np.split(noisy, np.cumsum([sizes[c] for c in names[:-1]])), strict=True))
     log = [mbi.LinearMeasurement(ones[c], (c,), stddev=plan.one_way.scale) for c in names]
-    spent = [plan.one_way.rho]
     answers = {cl: _counts(codes, sizes, cl) for cl in plan.candidates}
     total = max(float(np.mean([np.clip(y, 0, None).sum() for y in ones.values()])), 1.0)
     dense = math.prod(sizes.values()) <= _DENSE_CELLS
-    joint = _independent_joint(ones, sizes) if dense else None
-    estimate = _estimates(joint, total, sizes, _independent_marginals(ones, sizes, total))
-    model, rounds = None, []
-    estimator = mbi.estimation.MirrorDescent()
-    for r, batch_size in enumerate(plan.round_sizes()):
-        limit = _MAX_MODEL_MB * (r + 1) / plan.rounds
-        batch = _select_batch(plan, answers, estimate, [m.clique for m in log], domain, limit,
-                              batch_size, spent)  # fmt: skip
-        for cl in batch:
-            y = plan.marginal.release(answers[cl]).astype(np.float64)
-            log.append(mbi.LinearMeasurement(y, cl, stddev=plan.marginal.scale))
-            spent.append(plan.marginal.rho)
-        rounds.append(tuple(batch))
-        last = r == plan.rounds - 1
-        if dense and _IPF_ROUNDS and not last and joint is not None:
-            # a guide for the next selections only: fitted in NumPy, no JAX compilation
-            joint = _fit_proportional(joint, log, sizes)
-            estimate = _estimates(joint, total, sizes, _independent_marginals(ones, sizes, total))
-            continue
-        iters = round_iterations(plan.spec.estimation_iterations, last=last)
-        model = estimator.estimate(
-            domain, log, iters=iters, warm_start=model if _WARM_START else None
-        )
-        total = max(float(model.total), 1.0)
-        joint = _model_joint(model, sizes) if dense else None
-        estimate = _estimates(joint, total, sizes, _model_marginals(model))
-    return AIMModel(model, sizes, tuple(rounds), tuple(spent), joint)
+    fit = _Proportional(sizes, log) if dense else None
+    model = None
+    estimator = _estimator(mbi) if _JIT_SETUP else mbi.estimation.MirrorDescent()
+    iterations = plan.spec.estimation_iterations
+    if fit is None:
+        model = estimator.estimate(domain, log, iters=round_iterations(iterations, last=False))
+    selected: list[Clique] = []
+    sigmas: list[float] = []
+    while (step := budget.next_round()) is not None:
+        estimate = _current(fit, model, total)
+        limit = _MAX_MODEL_MB * (plan.rho - budget.remaining) / plan.rho
+        cl = _select(plan, step, answers, estimate, [m.clique for m in log], domain, limit)
+        y = step.marginal.release(answers[cl]).astype(np.float64)
+        log.append(mbi.LinearMeasurement(y, cl, stddev=step.marginal.scale))
+        selected.append(cl)
+        sigmas.append(step.marginal.scale)
+        before = estimate(cl)
+        if fit is not None:
+            fit.add(log[-1])
+            fit.sweep(_IPF_SWEEPS)
+        elif not step.last:
+            model = estimator.estimate(
+                domain, log, iters=round_iterations(iterations, last=False), warm_start=model
+            )
+        if step.last:
+            break
+        after = _current(fit, model, total)(cl)
+        if np.abs(after - before).sum() <= _BIAS * step.marginal.scale * answers[cl].size:
+            budget.anneal()
+    warm = model
+    log = _merged(mbi, log)  # one measurement per clique: the same loss, fewer programs
+    if fit is not None:
+        fit.sweep(_FINAL_SWEEPS)
+        warm = fit.potentials(mbi, domain, [m.clique for m in log]) if _WARM_START else None
+    model = estimator.estimate(domain, log, iters=iterations, warm_start=warm)
+    joint = _model_joint(model, sizes) if dense else None
+    return AIMModel(
+        model, sizes, tuple(selected), tuple(sigmas), budget.level, tuple(budget.spent), joint
+    )
+
+
+def _estimator(mbi: Any) -> Any:
+    """The mirror descent of mbi, with its set-up and its finish each compiled as one program.
+
+    mbi runs both eagerly, so each of their many small array operations is compiled on its
+    own the first time its shapes are seen (a fresh model: hundreds of compilations). The
+    same computation, traced once per model; the iterations are mbi's own compiled loop.
+    """
+    import jax  # noqa: PLC0415 - loaded with mbi
+
+    base = mbi.estimation.MirrorDescent
+
+    class _Compiled(base):  # type: ignore[misc, valid-type]
+        def _init(self, domain: Any, loss_fn: Any, known_total: Any, *, warm_start: Any = None,
+                  constraints: Any = ()) -> Any:  # fmt: skip
+            def init(loss: Any, total: Any, warm: Any) -> Any:
+                return base._init(
+                    self, domain, loss, total, warm_start=warm, constraints=constraints
+                )
+
+            return jax.jit(init)(loss_fn, known_total, warm_start)
+
+        def _finalize(self, state: Any, known_total: Any, constraints: Any = ()) -> Any:
+            def finish(st: Any, total: Any) -> Any:
+                return base._finalize(self, st, total, constraints=constraints)
+
+            return jax.jit(finish)(state, known_total)
+
+    return _Compiled()
 
 
 def round_iterations(iterations: int, *, last: bool) -> int:
@@ -146,26 +192,103 @@ def round_iterations(iterations: int, *, last: bool) -> int:
     return iterations if last else min(iterations, max(iterations // 4, 50))
 
 
-def _fit_proportional(joint: FloatArray, log: list[Any], sizes: Mapping[str, int]) -> FloatArray:
-    """Iterative proportional fitting of the held joint to the noisy marginals (NumPy).
+class _Proportional:
+    """The rounds' model: the joint in NumPy as one log-potential per measured marginal.
 
-    Each noisy marginal, clipped at zero and normalised, is a target; a few sweeps scale the
-    joint to each in turn (the maximum-entropy fit mbi's model also approaches).
+    Iterative proportional fitting: each measured marginal (the inverse-variance average of
+    its noisy measurements, clipped at zero and normalised) is a target; a sweep scales the
+    joint to each in turn and adds the log of the scaling to that marginal's potential, so
+    the joint is always the normalised exponential of the potentials' sum (the form mbi's
+    model has). Each round warm-starts from the last: only a few sweeps are needed.
     """
-    names = list(sizes)
-    p = joint.copy()
-    targets = []
+
+    def __init__(self, sizes: Mapping[str, int], log: list[Any]) -> None:
+        self.names = list(sizes)
+        self.sizes = dict(sizes)
+        cells = math.prod(sizes.values())
+        self.joint: FloatArray = np.full([sizes[c] for c in self.names], 1 / cells)
+        self.log_potentials: dict[Clique, FloatArray] = {}
+        self.sums: dict[Clique, tuple[FloatArray, float]] = {}  # Σ y/σ², Σ 1/σ²
+        for m in log:
+            self.add(m)
+        self.sweep(1)  # the 1-way marginals are independent: one sweep fits them exactly
+
+    def add(self, measurement: Any) -> None:
+        """Take a new noisy marginal as (part of) its clique's target."""
+        cl = tuple(measurement.clique)
+        y = np.asarray(measurement.noisy_measurement, dtype=np.float64)
+        w = 1 / float(measurement.stddev) ** 2
+        prior, weight = self.sums.get(cl, (np.zeros_like(y), 0.0))
+        self.sums[cl] = (prior + w * y, weight + w)
+        self.log_potentials.setdefault(cl, np.zeros([self.sizes[c] for c in cl]))
+
+    def _axes(self, cl: Clique) -> tuple[int, ...]:
+        return tuple(self.names.index(c) for c in cl)
+
+    def sweep(self, sweeps: int) -> None:
+        """``sweeps`` passes of proportional fitting over every target."""
+        for _ in range(sweeps):
+            for cl, (weighted, weight) in self.sums.items():
+                axes = self._axes(cl)
+                target = np.clip(weighted / weight, 0, None)
+                target = np.maximum(target / max(target.sum(), 1e-9), _FLOOR)
+                target = (target / target.sum()).reshape([self.sizes[c] for c in cl])
+                other = tuple(i for i in range(len(self.names)) if i not in axes)
+                current = np.maximum(self.joint.sum(axis=other), 1e-300)
+                ratio = target / current
+                shape = [self.sizes[c] if i in axes else 1 for i, c in enumerate(self.names)]
+                self.joint *= ratio.reshape(shape)
+                self.log_potentials[cl] += np.log(ratio)
+            self.joint /= self.joint.sum()
+
+    def potentials(self, mbi: Any, domain: Any, cliques: list[Clique]) -> Any:
+        """The log-potentials on mbi's maximal cliques (a warm start for its estimation).
+
+        Each measured marginal's potential is added, in NumPy, into one maximal clique that
+        holds it, so mbi's own re-expression of them is one step per clique.
+        """
+        import jax.numpy as jnp  # noqa: PLC0415 - loaded with mbi
+        from mbi.clique_utils import maximal_subset  # noqa: PLC0415
+
+        tables: dict[Clique, FloatArray] = {
+            tuple(top): np.zeros([self.sizes[c] for c in top]) for top in maximal_subset(cliques)
+        }
+        for cl, phi in self.log_potentials.items():
+            top = next(t for t in tables if set(cl) <= set(t))
+            order = sorted(range(len(cl)), key=lambda i: top.index(cl[i]))
+            shape = [self.sizes[c] if c in cl else 1 for c in top]
+            tables[top] = tables[top] + np.transpose(phi, order).reshape(shape)
+        factors = {
+            cl: mbi.Factor(domain.project(cl), jnp.asarray(phi)) for cl, phi in tables.items()
+        }
+        return mbi.CliqueVector(domain, tuple(factors), factors)
+
+
+def _merged(mbi: Any, log: list[Any]) -> list[Any]:
+    """One measurement per clique: the inverse-variance average of its noisy measurements.
+
+    The L2 loss of the average (at its combined σ) differs from the sum of the separate
+    losses by a constant, so mbi's estimate is the same (post-processing).
+    """
+    groups: dict[Clique, list[Any]] = {}
     for m in log:
-        axes = tuple(names.index(c) for c in m.clique)
-        t = np.clip(np.asarray(m.noisy_measurement, dtype=np.float64), 0, None) + 1e-9
-        shape = [sizes[c] if i in axes else 1 for i, c in enumerate(names)]
-        targets.append((axes, (t / t.sum()).reshape([sizes[names[a]] for a in axes]), shape))
-    for _ in range(_IPF_SWEEPS):
-        for axes, target, shape in targets:
-            other = tuple(i for i in range(len(names)) if i not in axes)
-            current = p.sum(axis=other)
-            p *= (target / np.maximum(current, 1e-300)).reshape(shape)
-    return p / p.sum()  # type: ignore[no-any-return]
+        groups.setdefault(tuple(m.clique), []).append(m)
+    out = []
+    for cl, ms in groups.items():
+        if len(ms) == 1:
+            out.append(ms[0])
+            continue
+        weights = [1 / float(m.stddev) ** 2 for m in ms]
+        y = sum(w * np.asarray(m.noisy_measurement) for w, m in zip(weights, ms, strict=True))
+        out.append(mbi.LinearMeasurement(y / sum(weights), cl, stddev=sum(weights) ** -0.5))
+    return out
+
+
+def _current(fit: _Proportional | None, model: Any, total: float) -> Callable[[Clique], FloatArray]:
+    """The current model's marginal (as counts) of any clique."""
+    if fit is not None:
+        return _estimates(fit.joint, total, fit.sizes)
+    return _model_marginals(model)
 
 
 def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique) -> IntArray:
@@ -174,31 +297,6 @@ def _counts(codes: Mapping[str, IntArray], sizes: Mapping[str, int], cl: Clique)
     for c in cl:
         flat = flat * sizes[c] + codes[c]
     return np.bincount(flat, minlength=math.prod(sizes[c] for c in cl)).astype(np.int64)
-
-
-def _shares(noisy: FloatArray) -> FloatArray:
-    clipped = np.clip(noisy, 0, None) + 1e-9
-    return np.asarray(clipped / clipped.sum(), dtype=np.float64)
-
-
-def _independent_joint(ones: Mapping[str, FloatArray], sizes: Mapping[str, int]) -> FloatArray:
-    """The product of the noisy 1-way shares (the model before any selection)."""
-    joint = np.ones((), dtype=np.float64)
-    for c in sizes:
-        joint = np.multiply.outer(joint, _shares(ones[c]))
-    return joint
-
-
-def _independent_marginals(
-    ones: Mapping[str, FloatArray], sizes: Mapping[str, int], total: float
-) -> Callable[[Clique], FloatArray]:
-    def marginal(cl: Clique) -> FloatArray:
-        out = np.ones((), dtype=np.float64)
-        for c in cl:
-            out = np.multiply.outer(out, _shares(ones[c]))
-        return total * out.ravel()
-
-    return marginal
 
 
 def _model_marginals(model: Any) -> Callable[[Clique], FloatArray]:
@@ -223,17 +321,11 @@ def _model_joint(model: Any, sizes: Mapping[str, int]) -> FloatArray:
 
 
 def _estimates(
-    joint: FloatArray | None,
-    total: float,
-    sizes: Mapping[str, int],
-    fallback: Callable[[Clique], FloatArray],
+    joint: FloatArray, total: float, sizes: Mapping[str, int]
 ) -> Callable[[Clique], FloatArray]:
-    """The model's marginal (as counts) of any clique: from the joint when it is held."""
-    if joint is None:
-        return fallback
+    """The held joint's marginal (as counts) of any clique."""
     names = list(sizes)
-    held = joint
-    cache: dict[tuple[int, ...], FloatArray] = {tuple(range(len(names))): held}
+    cache: dict[tuple[int, ...], FloatArray] = {tuple(range(len(names))): joint}
 
     def over(axes: tuple[int, ...]) -> FloatArray:
         # sum out one axis at a time from the smallest superset in the cache's chain: the
@@ -246,61 +338,68 @@ def _estimates(
 
     def marginal(cl: Clique) -> FloatArray:
         axes = tuple(names.index(c) for c in cl)  # cliques are in column order
-        return total * over(axes).ravel()
+        return total * over(axes).ravel().astype(np.float64)
 
     return marginal
 
 
-def _select_batch(  # noqa: PLR0917 - one round's state, kept in fit_aim
+def _select(  # noqa: PLR0917 - one round's state, kept in fit_aim
     plan: AIMPlan,
+    step: AIMStep,
     answers: Mapping[Clique, IntArray],
     estimate: Callable[[Clique], FloatArray],
     cliques: list[Clique],
     domain: Any,
     limit: float,
-    size: int,
-    spent: list[float],
-) -> list[Clique]:
-    """``size`` noisy-max selections from one model, each one leaving out what it covers."""
+) -> Clique:
+    """One noisy-max selection of the worst-fitted candidate that keeps the model small."""
     from mbi import junction_tree  # noqa: PLC0415 - mbi is loaded by fit_aim
 
     free = {sub for cl in cliques for sub in _subsets(cl)}
-    sigma = plan.marginal.scale
-    scores: dict[Clique, int] = {}
-    for cl, weight in plan.candidates.items():
+    sigma = step.marginal.scale
+    keys = [
+        cl
+        for cl in plan.candidates
+        if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
+    ]
+    keys = keys or [min(plan.candidates, key=len)]
+    scores = []
+    for cl in keys:
+        weight = plan.candidates[cl]
         error = int(np.abs(answers[cl] - np.rint(estimate(cl))).sum())  # moves by <= 1
         bias = _BIAS * sigma * answers[cl].size  # public: the noise a measurement would add
-        scores[cl] = weight * error - round(weight * bias)
-    # the size cap is checked against the model the batch starts from (a junction tree per
-    # candidate costs milliseconds); the batch's own choices may take it a little beyond
-    fitting = {
-        cl for cl in scores if cl in free or _fits(junction_tree, domain, cliques, cl, limit)
-    }
-    chosen: list[Clique] = []
-    open_ = dict(scores)
-    for _ in range(size):
-        if not open_:
-            open_ = {cl: s for cl, s in scores.items() if cl not in chosen} or dict(scores)
-        keys = [cl for cl in open_ if cl in fitting] or [min(open_, key=len)]
-        cl = keys[plan.selection.select(np.array([open_[k] for k in keys], dtype=np.int64))]
-        spent.append(plan.selection.rho)
-        chosen.append(cl)
-        open_ = {k: s for k, s in open_.items() if not _covered(k, cl)}
-    return chosen
+        scores.append(weight * error - round(weight * bias))
+    return keys[step.selection.select(np.array(scores, dtype=np.int64))]
 
 
 def _fits(junction_tree: Any, domain: Any, cliques: list[Clique], cl: Clique, limit: float) -> bool:
-    return float(junction_tree.hypothetical_model_size(domain, [*cliques, cl])) <= limit
+    """Whether the model with ``cl`` stays under ``limit`` MB (its junction tree's size)."""
+    return _model_size(junction_tree, domain, _graph([*cliques, cl])) <= limit
+
+
+def _graph(cliques: list[Clique]) -> frozenset[Clique]:
+    """The model's graph: its attributes and edges (the junction tree depends on it alone)."""
+    return frozenset(
+        {(c,) for cl in cliques for c in cl}
+        | {pair for cl in cliques for pair in itertools.combinations(cl, 2)}
+    )
+
+
+_SIZES: dict[tuple[Any, frozenset[Clique]], float] = {}
+
+
+def _model_size(junction_tree: Any, domain: Any, graph: frozenset[Clique]) -> float:
+    """Mbi's junction-tree size of a graph, cached (many candidates give the same graph)."""
+    key = (domain, graph)
+    if key not in _SIZES:
+        if len(_SIZES) > 100_000:  # noqa: PLR2004 - a bound on the cache, never reached
+            _SIZES.clear()
+        _SIZES[key] = float(junction_tree.hypothetical_model_size(domain, sorted(graph)))
+    return _SIZES[key]
 
 
 def _subsets(cl: Clique) -> list[Clique]:
     return [tuple(c for i, c in enumerate(cl) if mask >> i & 1) for mask in range(1, 1 << len(cl))]
-
-
-def _covered(candidate: Clique, chosen: Clique) -> bool:
-    """Whether measuring ``chosen`` makes ``candidate`` redundant within the same batch."""
-    shared = len(set(candidate) & set(chosen))
-    return shared == len(candidate) or shared == len(chosen) or shared >= 2  # noqa: PLR2004
 
 
 def sample_aim(fitted: AIMModel, rows: int | None, seed: int) -> dict[str, IntArray]:

@@ -7,8 +7,8 @@ demo project's budget, paid from its ledger before the hub's tables are read.
 
 Why MST and not AIM: on this extract (about 4,100 people × 9 columns, ρ 0.25) AIM was measured
 no better (docs/benchmarks.md, "On the demo's extract"): with so few rows most of the 2- and
-3-way error is sampling, and AIM's plan gives the 1-way marginals a tenth of ρ (MST a third),
-so its 1-way and average 2-way errors are larger. ``method`` switches it.
+3-way error is sampling, and AIM as published gives the 1-way marginals 0.9·d/T of ρ (5.6%;
+MST a third), so its 1-way and average 2-way errors are larger. ``method`` switches it.
 """
 
 from __future__ import annotations

@@ -10,13 +10,17 @@ MST (McKenna, Miklau and Sheldon 2021) spends a third of ρ on each of its three
 3. the ``d − 1`` chosen 2-way marginals, as one integer vector (√(d − 1) in L2), discrete
    Gaussian again.
 
-AIM (McKenna, Mullins, Sheldon and Miklau 2022) as Ansim runs it, with a fixed number of
-rounds so that it too is priced before any data: 10% of ρ measures every 1-way marginal (as
-above), and each of the ``marginals`` selections spends 10% / ``marginals`` on one OpenDP
-noisy max over the candidate 1-, 2- and 3-way marginals (integer scores of sensitivity the
-largest workload weight) and 80% / ``marginals`` on measuring the chosen marginal (one person
-moves it by 1 in L2). AIM's budget annealing (data-dependent per-round ρ) is not used: every
-round's cost is fixed in the plan, so the total can never exceed what was paid.
+AIM (McKenna, Mullins, Sheldon and Miklau 2022) as published: with T rounds (``rounds``,
+default 16·d), every 1-way marginal is measured at σ₀ = √(T / (1.8 ρ)) (one vector, L2
+sensitivity √d: 0.9·d/T of ρ), and each round spends ρ/T at first, a tenth on one OpenDP noisy
+max over the candidate 1-, 2- and 3-way marginals (integer scores of sensitivity the largest
+workload weight) and nine tenths on measuring the chosen marginal (discrete Gaussian, L2
+sensitivity 1). The per-round ρ is adaptive (AIM's annealing): when a measurement moved the
+model's marginal by less than the noise it carries, the next rounds spend four times as much
+(σ halved, the selection's ε doubled); when less than two rounds' worth is left, the last
+round spends all of it. Every per-round measurement comes from a calibration ladder (ρ/T × 4ᵏ)
+that depends on the spec alone; :class:`AIMBudget` hands them out and never lets the sum of
+OpenDP's stated costs pass the plan's ρ, which is what is paid before any data is read.
 
 Only the measurements read data; everything after them (mbi's estimation and the sampling of
 records) is post-processing. The plan depends on the spec alone, so a synthesis is priced,
@@ -39,7 +43,9 @@ from ansim.privacy._noise import Mechanism, NoisyMeasure, calibrate, epsilon_of_
 from ansim.privacy._synth_spec import SynthesisMethod, SynthesisSpec
 
 __all__ = [
+    "AIMBudget",
     "AIMPlan",
+    "AIMStep",
     "NoisyMax",
     "SynthesisPlan",
     "aim_workload",
@@ -47,7 +53,9 @@ __all__ = [
     "plan_synthesis",
 ]
 
-_AIM_ONE_WAY, _AIM_SELECT, _AIM_MEASURE = 0.1, 0.1, 0.8  # AIM's shares of ρ
+_AIM_SELECT, _AIM_MEASURE = 0.1, 0.9  # AIM's split of each round's ρ
+_AIM_ROUNDS_PER_COLUMN = 16  # AIM's default T = 16·d
+_ANNEAL = 4.0  # σ halved: a round's ρ times four
 
 dp.enable_features("contrib")  # the measurement constructors (see ansim.privacy._noise)
 
@@ -237,18 +245,38 @@ def aim_workload(spec: SynthesisSpec) -> dict[Clique, int]:
 
 
 @dataclass(frozen=True)
+class AIMStep:
+    """One AIM round's two measurements.
+
+    Attributes:
+        selection: The noisy max choosing the marginal.
+        marginal: The measurement of the chosen marginal.
+        last: Whether this round spends what was left (the run ends after it).
+    """
+
+    selection: NoisyMax
+    marginal: NoisyMeasure
+    last: bool = False
+
+    @property
+    def rho(self) -> float:
+        """What the round costs (OpenDP's stated maps)."""
+        return self.selection.rho + self.marginal.rho
+
+
+@dataclass(frozen=True)
 class AIMPlan(_Priced):
-    """An AIM synthesis, priced: the 1-way measurement and a fixed number of rounds.
+    """An AIM synthesis, priced: the 1-way measurement and the first round's calibration.
 
     Attributes:
         spec: The synthesis spec.
         one_way: Measurement of all 1-way marginals (one vector).
-        selection: One selection (OpenDP noisy max over the candidates' weighted errors).
-        marginal: Measurement of one selected marginal (L2 sensitivity 1).
-        measurements: Selections (each followed by its measurement), over all rounds.
-        rounds: Estimation rounds the selections are spread over.
+        selection: The first rounds' selection (OpenDP noisy max over the weighted errors).
+        marginal: The first rounds' measurement of a selected marginal (L2 sensitivity 1).
+        rounds: AIM's T (the first rounds spend ρ/T each).
+        max_selections: The most rounds (``None``: until the budget is spent).
         candidates: The candidate marginals with their workload weights.
-        rho: Total zCDP cost (zCDP composes additively).
+        rho: Total zCDP cost (zCDP composes additively): the budget paid.
         delta: δ spent beyond the conversion (none: every step is zCDP).
     """
 
@@ -256,8 +284,8 @@ class AIMPlan(_Priced):
     one_way: NoisyMeasure
     selection: NoisyMax
     marginal: NoisyMeasure
-    measurements: int
     rounds: int
+    max_selections: int | None
     candidates: dict[Clique, int] = field(repr=False)
     rho: float = 0.0
     delta: float = 0.0
@@ -266,60 +294,130 @@ class AIMPlan(_Priced):
     def mechanism(self) -> str:
         """A one-line description of the mechanisms used (recorded with the spend)."""
         return (
-            f"AIM synthetic data ({self.measurements} marginals in {self.rounds} rounds): "
-            "discrete Gaussian marginals + noisy-max selection (OpenDP 0.16), estimation by mbi"
+            f"AIM synthetic data (T = {self.rounds}, annealed per-round budget): discrete "
+            "Gaussian marginals + noisy-max selection (OpenDP 0.16), estimation by mbi"
         )
 
-    def round_sizes(self) -> list[int]:
-        """How many marginals each round selects (the first rounds take the remainder).
+    @property
+    def sensitivity(self) -> int:
+        """How far one person moves a selection score (the largest workload weight)."""
+        return max(self.candidates.values())
+
+    def step(self, level: int) -> AIMStep:
+        """The round calibrated at ρ/T × 4^level (annealed ``level`` times; data-free).
 
         Example:
             >>> from ansim.privacy._synth_spec import SynthColumn
             >>> spec = SynthesisSpec("s", tuple(SynthColumn(c, ("a", "b")) for c in "xyz"),
-            ...                      1.0, method=SynthesisMethod.AIM, rounds=3, marginals=7)
-            >>> plan_synthesis(spec).round_sizes()  # type: ignore[union-attr]
-            [3, 2, 2]
+            ...                      1.0, method=SynthesisMethod.AIM)
+            >>> plan = plan_aim(spec)
+            >>> round(plan.step(1).marginal.scale / plan.step(0).marginal.scale, 6)
+            0.5
         """
-        base, extra = divmod(self.measurements, self.rounds)
-        return [base + (r < extra) for r in range(self.rounds)]
+        return _aim_step(self.rho * _ANNEAL**level / self.rounds, self.sensitivity)
+
+    def budget(self) -> AIMBudget:
+        """A fresh account of this plan's rounds (the 1-way measurement already counted)."""
+        return AIMBudget(self)
 
     def describe(self) -> dict[str, Any]:
         """What the synthesis costs and how noisy its measurements are, without data."""
+        first = self.step(0)
         return {
             **self._priced(self.mechanism),
             "measurements": {
                 "one_way": {"rho": self.one_way.rho, "sigma": self.one_way.scale,
                             "l2_sensitivity": self.one_way.sensitivity},
-                "selection": {"rho_per_round": self.selection.rho,
-                              "rounds": self.measurements, "gumbel_scale": self.selection.scale,
-                              "score_sensitivity": max(self.candidates.values())},
-                "marginal": {"rho_each": self.marginal.rho, "count": self.measurements,
-                             "sigma": self.marginal.scale,
-                             "l2_sensitivity": self.marginal.sensitivity},
-                "estimation_rounds": self.rounds, "candidates": len(self.candidates),
-                "max_cells": self.spec.max_cells,
+                "selection": {"rho_first_rounds": first.selection.rho,
+                              "gumbel_scale": first.selection.scale,
+                              "score_sensitivity": self.sensitivity},
+                "marginal": {"rho_first_rounds": first.marginal.rho,
+                             "sigma": first.marginal.scale,
+                             "l2_sensitivity": first.marginal.sensitivity},
+                "rounds_T": self.rounds, "max_selections": self.max_selections,
+                "annealing": "a round whose measurement moved the model's marginal by less "
+                             "than its noise makes the next rounds cost 4x (sigma halved); "
+                             "the last round spends what is left",
+                "candidates": len(self.candidates), "max_cells": self.spec.max_cells,
             },
         }  # fmt: skip
 
 
+class AIMBudget:
+    """The rounds' account: hands out calibrated rounds, never past the plan's ρ.
+
+    Starts with the 1-way measurement spent. :meth:`next_round` gives the current level's
+    round, or, when less than two of them are left (or the selection cap is reached), one
+    round spending everything that is left; after it, ``None``. :meth:`anneal` moves to the
+    next level (σ halved). ``spent`` lists OpenDP's stated cost of every measurement handed
+    out; their sum is at most the plan's ρ (property-tested).
+    """
+
+    def __init__(self, plan: AIMPlan) -> None:
+        self.plan = plan
+        self.level = 0
+        self.spent: list[float] = [plan.one_way.rho]
+        self.selections = 0
+        self.done = False
+
+    @property
+    def remaining(self) -> float:
+        """ρ not yet handed out."""
+        return self.plan.rho - sum(self.spent)
+
+    def next_round(self) -> AIMStep | None:
+        """The next round's calibrated measurements (``None``: the budget is spent)."""
+        if self.done:
+            return None
+        step = self.plan.step(self.level)
+        cap = self.plan.max_selections
+        final = cap is not None and self.selections + 1 >= cap
+        if final or self.remaining < 2 * step.rho:
+            step = _aim_final_step(self.remaining * (1 - 1e-9), self.plan.sensitivity)
+            self.done = True
+        self.spent += [step.selection.rho, step.marginal.rho]
+        self.selections += 1
+        return step
+
+    def anneal(self) -> None:
+        """The last measurement told the model less than its noise: spend more per round."""
+        self.level += 1
+
+
+@functools.lru_cache(maxsize=256)
+def _aim_step(rho: float, sensitivity: int) -> AIMStep:
+    return AIMStep(
+        calibrate_noisy_max(_AIM_SELECT * rho, sensitivity),
+        calibrate(Mechanism.gaussian, 1.0, _AIM_MEASURE * rho),
+    )
+
+
+def _aim_final_step(rho: float, sensitivity: int) -> AIMStep:
+    step = _aim_step(rho, sensitivity)
+    return AIMStep(step.selection, step.marginal, last=True)
+
+
 def plan_aim(spec: SynthesisSpec) -> AIMPlan:
-    """Calibrate AIM's 1-way measurement and its rounds (no data is read).
+    """Calibrate AIM's 1-way measurement and its first rounds (no data is read).
 
     Example:
         >>> from ansim.privacy._synth_spec import SynthColumn
         >>> spec = SynthesisSpec("s", tuple(SynthColumn(c, ("a", "b")) for c in "xyz"), 0.3,
-        ...                      method=SynthesisMethod.AIM, marginals=4, rounds=2)
+        ...                      method=SynthesisMethod.AIM)
         >>> plan = plan_aim(spec)
-        >>> plan.measurements, plan.rho <= 0.3, len(plan.candidates)
-        (4, True, 7)
+        >>> plan.rounds, plan.rho <= 0.3, len(plan.candidates)
+        (48, True, 7)
+        >>> round(plan.one_way.rho / plan.rho, 4)  # 0.9 d / T
+        0.0563
     """
-    d, t = len(spec.columns), spec.marginals
+    d = len(spec.columns)
+    t = spec.rounds or _AIM_ROUNDS_PER_COLUMN * d
     candidates = aim_workload(spec)
     rho = spec.rho * (1 - 1e-9)  # the parts' float sum must not pass ρ by a rounding error
     one_way = calibrate(
-        Mechanism.gaussian, math.sqrt(d), _AIM_ONE_WAY * rho, sum(spec.domain.values())
+        Mechanism.gaussian, math.sqrt(d), _AIM_MEASURE * d * rho / t, sum(spec.domain.values())
     )
-    selection = calibrate_noisy_max(_AIM_SELECT * rho / t, max(candidates.values()))
-    marginal = calibrate(Mechanism.gaussian, 1.0, _AIM_MEASURE * rho / t)
-    total = one_way.rho + t * (selection.rho + marginal.rho)
-    return AIMPlan(spec, one_way, selection, marginal, t, spec.rounds, candidates, total)
+    first = _aim_step(rho / t, max(candidates.values()))
+    return AIMPlan(
+        spec, one_way, first.selection, first.marginal, t, spec.marginals, candidates, rho
+    )

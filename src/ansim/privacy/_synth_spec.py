@@ -15,12 +15,12 @@ A spec is data (YAML or JSON), so a synthesis is reproducible from its file::
       age: {edges: [0, 20, 40, 60, 80]}       # bands 0-19 … 80+; values outside are clipped
       insurance: {values: [health, aid], other: other}   # undeclared values → other
 
-``iterations`` (mbi's mirror-descent steps) defaults to the method's own: 1,000 for MST, 500 for
-AIM, whose final model (3-way marginals) costs about twice MST's per step, while 500 steps keep
-its utility (docs/benchmarks.md).
+``iterations`` (mbi's mirror-descent steps) defaults to the method's own: 1,000 for MST, 300 for
+AIM, whose one mbi estimation starts from the potentials its rounds fitted (docs/benchmarks.md).
 
-AIM (``method: aim``) takes three more fields: ``rounds`` (estimation rounds, default 3),
-``marginals`` (marginals it measures over all rounds, default 12) and ``max_cells`` (the
+AIM (``method: aim``) takes three more fields: ``rounds`` (AIM's T: each round starts at ρ/T
+and the 1-way marginals cost 0.9·d/T of ρ; default 16·d, the paper's), ``marginals`` (the most
+marginals it selects; default: until the budget is spent, as the paper) and ``max_cells`` (the
 largest 2- or 3-way marginal it may select, default 10,000 cells).
 
 A value outside a categorical column's declared values goes to its ``other`` label when one is
@@ -64,12 +64,12 @@ class SynthesisMethod(StrEnum):
 
         Example:
             >>> SynthesisMethod.MST.default_iterations, SynthesisMethod.AIM.default_iterations
-            (1000, 500)
+            (1000, 300)
         """
         return _DEFAULT_ITERATIONS[self]
 
 
-_DEFAULT_ITERATIONS = {SynthesisMethod.MST: 1000, SynthesisMethod.AIM: 500}
+_DEFAULT_ITERATIONS = {SynthesisMethod.MST: 1000, SynthesisMethod.AIM: 300}
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,8 @@ class SynthesisSpec:
         iterations: Mirror-descent iterations of mbi's estimation (the last round's, for AIM);
             ``None``: the method's default (see :attr:`estimation_iterations`).
         conversion_delta: δ at which ρ is shown as (ε, δ).
-        rounds: AIM: estimation rounds (each selects and measures a batch of marginals).
-        marginals: AIM: marginals selected and measured over all rounds.
+        rounds: AIM: T, the rounds the budget is first split into (``None``: 16 per column).
+        marginals: AIM: the most marginals selected (``None``: until the budget is spent).
         max_cells: AIM: the largest candidate marginal (cells).
 
     Example:
@@ -162,8 +162,8 @@ class SynthesisSpec:
     seed: int = 0
     iterations: int | None = None
     conversion_delta: float = 1e-6
-    rounds: int = 3
-    marginals: int = 12
+    rounds: int | None = None
+    marginals: int | None = None
     max_cells: int = 10_000
 
     def __post_init__(self) -> None:
@@ -187,15 +187,21 @@ class SynthesisSpec:
             raise InvalidSpecError(f"{where}: conversion_delta must be in (0, 1)")
         if self.seed < 0:
             raise InvalidSpecError(f"{where}: seed must be >= 0")
-        if not 1 <= self.rounds <= self.marginals <= 1000:  # noqa: PLR2004
-            raise InvalidSpecError(f"{where}: need 1 <= rounds <= marginals <= 1000")
-        if not 1 <= self.max_cells <= _MAX_PAIR_CELLS:
-            raise InvalidSpecError(f"{where}: max_cells must be between 1 and {_MAX_PAIR_CELLS}")
+        self._check_aim(where)
         sizes = [len(c.labels) for c in self.columns]
         if max(a * b for a, b in itertools.combinations(sizes, 2)) > _MAX_PAIR_CELLS:
             raise InvalidSpecError(
                 f"{where}: a pair of columns has more than {_MAX_PAIR_CELLS} cells; bucket them"
             )
+
+    def _check_aim(self, where: str) -> None:
+        d = len(self.columns)
+        if self.rounds is not None and not 2 * d <= self.rounds <= 100 * d:
+            raise InvalidSpecError(f"{where}: rounds must be between 2 and 100 per column")
+        if self.marginals is not None and not 1 <= self.marginals <= 1000:  # noqa: PLR2004
+            raise InvalidSpecError(f"{where}: marginals must be between 1 and 1000")
+        if not 1 <= self.max_cells <= _MAX_PAIR_CELLS:
+            raise InvalidSpecError(f"{where}: max_cells must be between 1 and {_MAX_PAIR_CELLS}")
 
     @property
     def estimation_iterations(self) -> int:
@@ -206,7 +212,7 @@ class SynthesisSpec:
             >>> spec = SynthesisSpec("s", cols, rho=0.5)
             >>> aim = spec.with_method(SynthesisMethod.AIM)
             >>> spec.estimation_iterations, aim.estimation_iterations
-            (1000, 500)
+            (1000, 300)
         """
         return self.method.default_iterations if self.iterations is None else self.iterations
 
@@ -262,7 +268,7 @@ def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpe
         person = data.get("person", "person_id")
         rows = data.get("rows")
         method = SynthesisMethod(data.get("method", "mst"))
-        aim = {k: int(data[k]) for k in _AIM_FIELDS if k in data}
+        aim = {k: data[k] for k in _AIM_FIELDS if k in data}
         if aim and method is not SynthesisMethod.AIM:
             raise InvalidSpecError(f"synthesis spec: {sorted(aim)} apply to method aim only")
         return SynthesisSpec(
@@ -273,12 +279,19 @@ def parse_synthesis_spec(data: Any, *, rho: float | None = None) -> SynthesisSpe
             privacy_unit=str(data.get("privacy_unit", DEFAULT_UNIT)),
             rows=None if rows is None else int(rows), seed=int(data.get("seed", 0)),
             iterations=None if data.get("iterations") is None else int(data["iterations"]),
-            conversion_delta=delta, **aim,
+            conversion_delta=delta,
+            rounds=_optional_int(aim.get("rounds")),
+            marginals=_optional_int(aim.get("marginals")),
+            max_cells=int(aim.get("max_cells", 10_000)),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, InvalidSpecError):
             raise
         raise InvalidSpecError(f"synthesis spec: {e!s}") from e
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _column(name: str, value: Any) -> SynthColumn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -41,7 +42,6 @@ REGIONS = [f"41{i:03d}" for i in range(6)]
 def _spec(rho: float = 1.0, seed: int = 7, **changes: object) -> SynthesisSpec:
     data = {
         "name": "cohort", "method": "aim", "rho": rho, "seed": seed, "iterations": 300,
-        "rounds": 2, "marginals": 6,
         "columns": {
             "region": REGIONS, "sex": ["M", "F"], "age": {"edges": [0, 20, 40, 60, 80]},
             "insurance": {"values": ["health", "aid"], "other": "other"},
@@ -88,13 +88,16 @@ def released() -> SyntheticRelease:
 
 
 def test_aim_fields_are_checked() -> None:
-    spec = _spec(rounds=3, marginals=7, max_cells=50)
-    assert (spec.method, spec.rounds, spec.marginals, spec.max_cells) == ("aim", 3, 7, 50)
+    spec = _spec(rounds=30, marginals=7, max_cells=50)
+    assert (spec.method, spec.rounds, spec.marginals, spec.max_cells) == ("aim", 30, 7, 50)
+    assert (_spec().rounds, _spec().marginals) == (None, None)  # 16·d, until spent
     with pytest.raises(InvalidSpecError, match="apply to method aim only"):
         parse_synthesis_spec({"name": "s", "rho": 1, "rounds": 2,
                               "columns": {"a": ["x"], "b": ["y"]}})  # fmt: skip
-    with pytest.raises(InvalidSpecError, match="rounds <= marginals"):
-        _spec(rounds=5, marginals=4)
+    with pytest.raises(InvalidSpecError, match="rounds must be between 2 and 100 per column"):
+        _spec(rounds=9)  # 5 columns: the 1-way marginals would cost half of rho
+    with pytest.raises(InvalidSpecError, match="marginals must be between"):
+        _spec(marginals=0)
     with pytest.raises(InvalidSpecError, match="max_cells"):
         _spec(max_cells=0)
     with pytest.raises(InvalidSpecError, match="synthesis spec"):
@@ -103,14 +106,14 @@ def test_aim_fields_are_checked() -> None:
 
 def test_iterations_default_to_the_methods_own() -> None:
     aim = replace(_spec(), iterations=None)
-    assert aim.iterations is None and aim.estimation_iterations == 500
+    assert aim.iterations is None and aim.estimation_iterations == 300
     mst = aim.with_method(SynthesisMethod.MST)
     assert mst.estimation_iterations == 1000  # the default follows the method
     assert _spec().estimation_iterations == 300  # a stated number is kept, for either method
     assert _spec().with_method(SynthesisMethod.MST).estimation_iterations == 300
     data = {"name": "s", "rho": 1, "columns": {"a": ["x"], "b": ["y"]}}
     assert parse_synthesis_spec(data).estimation_iterations == 1000
-    assert parse_synthesis_spec({**data, "method": "aim"}).estimation_iterations == 500
+    assert parse_synthesis_spec({**data, "method": "aim"}).estimation_iterations == 300
     assert parse_synthesis_spec({**data, "method": "aim", "iterations": 70}).iterations == 70
     with pytest.raises(InvalidSpecError, match="iterations"):
         parse_synthesis_spec({**data, "iterations": 0})
@@ -128,15 +131,21 @@ def test_an_aim_fit_runs_the_default_iterations_in_its_last_round(
 
     monkeypatch.setattr(_synth_aim, "round_iterations", spy)
     released = _run(replace(_spec(), iterations=None), _rows(1000))
-    assert asked == [(500, True)]  # rounds before the last are fitted in NumPy
-    assert released.metadata["estimation"]["iterations_last_round"] == 500
+    assert asked == []  # rounds are fitted in NumPy; mbi estimates once, at 300 iterations
+    assert released.metadata["estimation"]["iterations_last_round"] == 300
 
 
 def test_plan_prices_every_round_without_data() -> None:
-    plan = plan_synthesis(_spec(rho=0.6, rounds=2, marginals=5, max_cells=12))
+    plan = plan_synthesis(_spec(rho=0.6, max_cells=12))
     assert isinstance(plan, AIMPlan)
     assert plan.rho <= 0.6
-    assert plan.round_sizes() == [3, 2]
+    assert plan.rounds == 16 * 5  # AIM's T = 16 d
+    # the 1-way marginals cost 0.9 d / T of rho; a first round rho / T, split 1:9
+    assert plan.one_way.rho == pytest.approx(0.9 * 5 / 80 * 0.6, rel=1e-6)
+    first = plan.step(0)
+    assert first.rho == pytest.approx(0.6 / 80, rel=1e-6)
+    assert first.selection.rho == pytest.approx(0.1 * first.rho, rel=1e-6)
+    assert plan.step(2).marginal.scale == pytest.approx(first.marginal.scale / 4, rel=1e-6)
     # workload: the 2- and 3-way marginals of at most 12 cells; candidates: its closure
     assert ("region", "sex") in plan.candidates  # 12 cells
     assert ("region", "age") not in plan.candidates  # 30 cells
@@ -144,72 +153,70 @@ def test_plan_prices_every_round_without_data() -> None:
     described = plan.describe()["measurements"]
     assert described["marginal"]["l2_sensitivity"] == 1.0
     assert described["selection"]["score_sensitivity"] == max(plan.candidates.values())
+    assert described["rounds_T"] == 80
     assert "AIM" in plan.mechanism
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     columns=st.integers(2, 9),
     values=st.integers(1, 30),
     rho=st.floats(1e-5, 50.0, allow_nan=False, allow_infinity=False),
-    marginals=st.integers(1, 40),
-    rounds=st.integers(1, 40),
+    per_column=st.integers(2, 100),
+    cap=st.one_of(st.none(), st.integers(1, 60)),
+    anneals=st.lists(st.booleans(), min_size=0, max_size=400),
 )
-def test_plan_never_costs_more_than_its_rho(
-    columns: int, values: int, rho: float, marginals: int, rounds: int
+def test_no_plan_or_run_passes_its_rho(
+    *,
+    columns: int,
+    values: int,
+    rho: float,
+    per_column: int,
+    cap: int | None,
+    anneals: list[bool],
 ) -> None:
+    """Whatever the annealing decisions (data-dependent), the rounds never pass the plan's ρ."""
     spec = SynthesisSpec(
         "p", tuple(SynthColumn(f"c{i}", tuple(str(v) for v in range(values)))
                    for i in range(columns)),
-        rho=rho, method=SynthesisMethod.AIM, marginals=marginals,
-        rounds=min(rounds, marginals), max_cells=400,
+        rho=rho, method=SynthesisMethod.AIM, rounds=per_column * columns, marginals=cap,
+        max_cells=400,
     )  # fmt: skip
     plan = plan_synthesis(spec)
     assert isinstance(plan, AIMPlan)
-    stated = plan.one_way.rho + plan.measurements * (plan.selection.rho + plan.marginal.rho)
-    assert plan.rho == pytest.approx(stated)
     assert plan.rho <= rho
-    assert plan.rho >= 0.999 * rho  # the budget is used, not wasted
-    assert sum(plan.round_sizes()) == marginals
+    budget = plan.budget()
+    steps = []
+    decisions = iter(anneals)
+    while (step := budget.next_round()) is not None:
+        steps.append(step)
+        assert sum(budget.spent) <= plan.rho
+        if next(decisions, True):
+            budget.anneal()
+    assert steps and steps[-1].last and not any(s.last for s in steps[:-1])
+    assert sum(budget.spent) == pytest.approx(
+        plan.one_way.rho + sum(s.selection.rho + s.marginal.rho for s in steps)
+    )
+    assert sum(budget.spent) <= plan.rho <= rho
+    assert sum(budget.spent) >= 0.999 * plan.rho  # the budget is used, not wasted
+    if cap is not None:
+        assert len(steps) <= cap
+    assert len(steps) <= plan.rounds + 1  # without annealing, T rounds at most
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    marginals=st.integers(1, 12),
-    rounds=st.integers(1, 12),
-    rho=st.floats(1e-4, 10.0),
-    seed=st.integers(0, 1000),
-)
-def test_selections_never_spend_more_than_the_plan(
-    marginals: int, rounds: int, rho: float, seed: int
-) -> None:
-    """The rounds' selections and measurements add up to at most the plan's ρ, whatever the data."""
-    spec = _spec(rho=rho, marginals=marginals, rounds=min(rounds, marginals))
+@settings(max_examples=6, deadline=None)
+@given(rho=st.floats(1e-4, 10.0), seed=st.integers(0, 1000))
+def test_a_fit_never_spends_more_than_the_plan(rho: float, seed: int) -> None:
+    """The measurements a fit makes add up to at most the plan's ρ, whatever the data."""
+    spec = _spec(rho=rho, iterations=20)
     plan = plan_synthesis(spec)
     assert isinstance(plan, AIMPlan)
-    mbi = load_mbi()
-    domain = mbi.Domain(list(spec.domain), list(spec.domain.values()))
-    rng = np.random.default_rng(seed)
-    answers = {
-        cl: rng.integers(0, 100, int(np.prod([spec.domain[c] for c in cl])))
-        for cl in plan.candidates
-    }
-    spent = [plan.one_way.rho]
-    cliques = [(c,) for c in spec.domain]
-    chosen_all = []
-    for r, size in enumerate(plan.round_sizes()):
-        chosen = _synth_aim._select_batch(
-            plan, answers, lambda cl: rng.random(answers[cl].size) * 100, cliques, domain,
-            80.0 * (r + 1) / plan.rounds, size, spent,
-        )  # fmt: skip
-        assert len(chosen) == size
-        assert set(chosen) <= set(plan.candidates)
-        spent += [plan.marginal.rho] * len(chosen)
-        cliques += chosen
-        chosen_all += chosen
-    assert len(chosen_all) == plan.measurements
-    assert sum(spent) <= plan.rho * (1 + 1e-12)
-    assert sum(spent) <= spec.rho
+    fitted = fit_aim(_codes(spec, _rows(300, seed=seed)), plan)
+    assert fitted.rho_spent <= plan.rho <= rho
+    assert len(fitted.spent) == 1 + 2 * len(fitted.selected)
+    assert set(fitted.selected) <= set(plan.candidates)
+    # annealing only lowers σ; the last round spends what is left, at most a round's worth
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(fitted.sigmas, fitted.sigmas[1:], strict=False))
 
 
 def test_a_synthesis_records_what_it_measured_within_what_it_paid(
@@ -220,9 +227,12 @@ def test_a_synthesis_records_what_it_measured_within_what_it_paid(
     assert meta["rho_measured"] <= released.plan.rho * (1 + 1e-12)
     assert released.plan.rho <= 1.0
     assert released.receipt["rho_spent"] == pytest.approx(released.plan.rho)
-    assert [len(batch) for batch in meta["rounds"]] == [3, 3]
-    assert len(meta["marginals_measured"]) == 5 + 6  # every 1-way, then the selections
-    assert meta["estimation"]["rounds"] == 2
+    rounds = meta["rounds"]
+    assert len(meta["marginals_measured"]) == 5 + len(rounds)  # every 1-way, then the selections
+    assert meta["estimation"]["rounds"] == len(rounds) >= 1
+    sigmas = [r["sigma"] for r in rounds]
+    assert all(b <= a * (1 + 1e-9) for a, b in itertools.pairwise(sigmas))
+    assert meta["annealed"] >= 0
     table = released.table
     spec = _spec()
     assert table.column_names == list(spec.domain)
@@ -258,7 +268,7 @@ def test_ledger_records_the_spend_before_reading_and_refuses_when_spent(tmp_path
 
         return open_rows
 
-    spec = _spec(rho=0.4, rounds=1, marginals=3)
+    spec = _spec(rho=0.4, marginals=3)
     with Engine() as engine:
         release = synthesize_dp(
             gov, "analyst", PROJECT, spec, engine=engine, table=source(engine),
@@ -278,7 +288,7 @@ def test_ledger_records_the_spend_before_reading_and_refuses_when_spent(tmp_path
 
 
 def test_the_held_joint_is_the_model_mbi_fitted() -> None:
-    spec = _spec(rounds=1, marginals=3)
+    spec = _spec(marginals=3)
     plan = plan_synthesis(spec)
     assert isinstance(plan, AIMPlan)
     fitted = fit_aim(_codes(spec, _rows(1500)), plan)
@@ -294,7 +304,7 @@ def test_the_held_joint_is_the_model_mbi_fitted() -> None:
 def test_sampling_is_deterministic_given_the_seed_on_both_paths(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    spec = _spec(rounds=1, marginals=2, columns={"sex": ["M", "F"], "smoker": ["no", "yes"],
+    spec = _spec(marginals=2, columns={"sex": ["M", "F"], "smoker": ["no", "yes"],
                                                  "age": {"edges": [0, 40]}})  # fmt: skip
     plan = plan_synthesis(spec)
     assert isinstance(plan, AIMPlan)
@@ -316,7 +326,7 @@ def test_sampling_is_deterministic_given_the_seed_on_both_paths(
 
 
 def test_dense_sampling_rounds_every_cell_to_within_one_record() -> None:
-    spec = _spec(rounds=1, marginals=2)
+    spec = _spec(marginals=2)
     plan = plan_synthesis(spec)
     assert isinstance(plan, AIMPlan)
     fitted = fit_aim(_codes(spec, _rows(1000)), plan)
@@ -335,7 +345,7 @@ def test_utility_within_the_range_mst_reaches_on_the_same_data() -> None:
     reference ``mechanisms/mst.py``, with OpenDP's noise).
     """
     rows = _rows(6000, seed=4)
-    aim = _run(_spec(rho=0.5, rounds=2, marginals=6), rows).utility
+    aim = _run(_spec(rho=0.5), rows).utility
     mst = _run(_spec(rho=0.5).with_method(SynthesisMethod.MST), rows).utility
     assert aim["tvd_3way"]["average"] <= mst["tvd_3way"]["average"]
     # The noise is OpenDP's (not seedable): over repeated runs AIM's worst 2-way marginal was
@@ -346,19 +356,45 @@ def test_utility_within_the_range_mst_reaches_on_the_same_data() -> None:
 
 
 def test_proportional_fitting_meets_consistent_marginals() -> None:
-    """The rounds' NumPy guide: fitted to exact marginals, the joint reproduces them."""
+    """The rounds' NumPy model: fitted to exact marginals, the joint reproduces them, and it is
+    the normalised exponential of its potentials (the warm start handed to mbi)."""
     from types import SimpleNamespace  # noqa: PLC0415
 
     rng = np.random.default_rng(3)
     sizes = {"a": 3, "b": 4, "c": 2}
     truth = rng.dirichlet(np.ones(24)).reshape(3, 4, 2) * 1000
     log = [
-        SimpleNamespace(clique=("a", "b"), noisy_measurement=truth.sum(axis=2).ravel()),
-        SimpleNamespace(clique=("b", "c"), noisy_measurement=truth.sum(axis=0).ravel()),
-        SimpleNamespace(clique=("a",), noisy_measurement=truth.sum(axis=(1, 2))),
+        SimpleNamespace(clique=("a", "b"), noisy_measurement=truth.sum(axis=2).ravel(), stddev=1),
+        SimpleNamespace(clique=("b", "c"), noisy_measurement=truth.sum(axis=0).ravel(), stddev=1),
+        SimpleNamespace(clique=("a",), noisy_measurement=truth.sum(axis=(1, 2)), stddev=1),
     ]
-    start = np.full((3, 4, 2), 1 / 24)
-    fitted = _synth_aim._fit_proportional(start, log, sizes)
-    assert fitted.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(fitted.sum(axis=2), truth.sum(axis=2) / 1000, atol=1e-6)
-    np.testing.assert_allclose(fitted.sum(axis=0), truth.sum(axis=0) / 1000, atol=1e-6)
+    fit = _synth_aim._Proportional(sizes, log[2:])
+    for m in log[:2]:
+        fit.add(m)
+    fit.sweep(30)
+    assert fit.joint.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(fit.joint.sum(axis=2), truth.sum(axis=2) / 1000, atol=1e-6)
+    np.testing.assert_allclose(fit.joint.sum(axis=0), truth.sum(axis=0) / 1000, atol=1e-6)
+    log_p = (fit.log_potentials[("a", "b")][:, :, None] + fit.log_potentials[("b", "c")][None]
+             + fit.log_potentials[("a",)][:, None, None])  # fmt: skip
+    p = np.exp(log_p - log_p.max())
+    np.testing.assert_allclose(p / p.sum(), fit.joint, atol=1e-9)
+    mbi = load_mbi()
+    domain = mbi.Domain(list(sizes), list(sizes.values()))
+    warm = fit.potentials(mbi, domain, [("a", "b"), ("b", "c"), ("a",)])
+    assert set(warm.cliques) == {("a", "b"), ("b", "c")}  # the maximal cliques
+    summed = (np.asarray(warm[("a", "b")].values)[:, :, None]
+              + np.asarray(warm[("b", "c")].values)[None])  # fmt: skip
+    np.testing.assert_allclose(summed - summed.max(), log_p - log_p.max(), atol=1e-9)
+
+
+def test_repeated_measurements_merge_into_one_at_their_combined_sigma() -> None:
+    mbi = load_mbi()
+    a = mbi.LinearMeasurement(np.array([10.0, 20.0]), ("x",), stddev=1.0)
+    b = mbi.LinearMeasurement(np.array([13.0, 26.0]), ("x",), stddev=2.0)
+    c = mbi.LinearMeasurement(np.array([1.0, 2.0, 3.0]), ("y",), stddev=3.0)
+    merged = _synth_aim._merged(mbi, [a, c, b])
+    assert [m.clique for m in merged] == [("x",), ("y",)]
+    np.testing.assert_allclose(merged[0].noisy_measurement, [10.6, 21.2])  # weights 1 and 1/4
+    assert merged[0].stddev == pytest.approx((1 + 0.25) ** -0.5)
+    assert merged[1] is c
