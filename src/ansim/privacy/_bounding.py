@@ -36,6 +36,10 @@ _ROW_NUMBER = "_ansim_row_number"
 def derive_keys(table: Table, spec: ReleaseSpec) -> Table:
     """Add the spec's derived key columns and cast every declared key column to string.
 
+    A queried value that is not a number (NaN, ±infinity in a float column) becomes missing,
+    as an empty cell is: it is left out of that query's statistic instead of failing the
+    release (it has no place between the bounds to be clipped to).
+
     Example:
         >>> import datetime as dt
         >>> from ansim.engine import Engine
@@ -56,6 +60,13 @@ def derive_keys(table: Table, spec: ReleaseSpec) -> Table:
             raise InvalidSpecError(f"derived column {d.name!r}: the data has no {d.source!r}")
         derived[d.name] = _derived(table[d.source], d)
     table = table.mutate(**derived) if derived else table
+    values = {q.column for q in spec.queries if q.column and q.column in table.columns}
+    finite = {
+        c: ibis.ifelse(table[c].isnan() | table[c].isinf(), ibis.null(table[c].type()), table[c])
+        for c in sorted(values)
+        if table[c].type().is_floating()
+    }
+    table = table.mutate(**finite) if finite else table
     casts = {c: table[c].cast("string") for c in spec.keys if c in table.columns}
     return table.mutate(**casts) if casts else table
 

@@ -95,3 +95,29 @@ def test_rows_as_persons_release_takes_one_pass_per_grouping(
         )  # fmt: skip
         assert len(passes) == 4  # bounded per person: each query its own pass
     assert bounded.tables[1].table.num_rows == release.tables[1].table.num_rows == 31
+
+
+@pytest.mark.parametrize("person", [None, "person_id"])
+def test_a_value_that_is_not_a_number_is_missing_not_a_failed_release(person: str | None) -> None:
+    """NaN and infinities in a float column are left out, exactly as empty cells are."""
+    rng = np.random.default_rng(5)
+    regions = list(rng.integers(0, 3, 300))
+    incomes = [float(x) for x in rng.integers(0, 100, 300)]
+    odd = [*incomes[:-3], float("nan"), float("inf"), float("-inf")]
+    empty = [*incomes[:-3], None, None, None]
+    spec = _spec(person)
+    plan = plan_release(spec)  # type: ignore[arg-type]
+    found = {}
+    for name, values in (("odd", odd), ("empty", empty)):
+        table = _rows(regions, [0] * 300).set_column(2, "income", pa.array(values, pa.float64()))
+        with Engine() as engine:
+            keyed = derive_keys(engine.create_table("rows", table), spec)  # type: ignore[arg-type]
+            found[name] = [
+                _sorted(engine.to_pyarrow(stats._aggregate(keyed, plan, p))) for p in plan.queries
+            ]
+            release = run_release(
+                spec, OneOffBudget(1.0), engine,  # type: ignore[arg-type]
+                lambda t=table, e=engine: e.create_table("rows2", t),
+            )  # fmt: skip
+            assert [t.name for t in release.tables] == ["n", "m", "s", "total"]
+    assert found["odd"] == found["empty"]
