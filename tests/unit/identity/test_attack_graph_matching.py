@@ -62,8 +62,8 @@ def test_default_filters_are_re_identified_below_one_percent(people) -> None:
     names, births, sexes = people
     keys = [record_key(*r) for r in zip(names, births, sexes, strict=True)]
     cols = encode_targets(names, births, sexes, spec=DEFAULT_ENCODING_SPEC, secret=SECRET).columns
-    # three samples of 400 (a small sample favours the attacker): measured 0.005-0.0125 on
-    # bf_name (5 taps; 4 taps gave 0.015 on average, up to 0.04) and 0.0025-0.0075 on the CLK
+    # three samples of 400 (a small sample favours the attacker): 6 taps gave 0.005 on average
+    # (up to 0.01) on bf_name, 5 taps 0.005-0.0125, 4 taps 0.015 (up to 0.04); CLK 0.0025-0.0075
     name = [
         graph_attack(cols["bf_name"], names, lambda i: name_grams(names[i]), sample=400, seed=s)
         for s in range(3)

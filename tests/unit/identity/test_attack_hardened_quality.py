@@ -124,11 +124,11 @@ def test_prepared_default_parts_are_compared_on_diffused_bands(landed) -> None:
     parts, _ = _parts(landed, None, "bands")
     columns = ["bf_birth_date", "bf_name", "clk"]
     records = encode_records(parts, columns)
-    assert {c: records.taps[c] for c in columns} == {"bf_birth_date": 6, "bf_name": 5, "clk": 8}
+    assert {c: records.taps[c] for c in columns} == {"bf_birth_date": 6, "bf_name": 6, "clk": 8}
     bands = {c.column: c.bands for c in automatic_comparisons(columns, records)}
     assert bands == {
         "bf_birth_date": diffused_bands(DEFAULT_DICE_BANDS, 6),
-        "bf_name": diffused_bands(DEFAULT_DICE_BANDS, 5),
+        "bf_name": diffused_bands(DEFAULT_DICE_BANDS, 6),
     }
     today, _ = _parts(landed, LEGACY_FIELD_LEVEL_SPEC, "bands-field-level")
     assert encode_records(today, columns).taps == {}

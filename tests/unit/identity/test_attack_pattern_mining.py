@@ -77,7 +77,7 @@ def test_field_level_name_filter_gives_surnames_away(names: list[str]) -> None:
 def test_default_encoding_leaves_the_attacker_at_the_prior(
     names: list[str], column: str, hashes: int
 ) -> None:
-    # the default spec itself (5 taps on names, 8 on the CLK), as prepare uses it
+    # the default spec itself (6 taps on names, 8 on the CLK), as prepare uses it
     assert _attack(names, DEFAULT_ENCODING_SPEC, column, hashes=hashes) <= _prior(names) + 0.01
 
 

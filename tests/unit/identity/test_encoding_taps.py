@@ -60,7 +60,7 @@ def test_taps_round_trip_and_are_written_only_when_set() -> None:
 def test_hardened_spec_sets_taps_per_filter() -> None:
     h = HARDENED_ENCODING_SPEC
     assert [h.taps_of(h.field(f)) for f in ("name", "birth_date", "phone", "rrn", "address")] == [
-        5,
+        6,
         6,
         6,
         6,
