@@ -36,7 +36,8 @@ from ansim.demo import generate_world
 from ansim.disclosure import Hierarchy, age_hierarchy
 from ansim.disclosure._encoded import encode
 from ansim.disclosure._scaled import encode_on
-from ansim.engine import Engine, QueryEngine, SparkEngine, connected_components_on
+from ansim.engine import Engine, QueryEngine, SparkEngine
+from ansim.engine._components import star_components
 from ansim.hub import combine
 from ansim.linkage import (
     BlockingRule,
@@ -46,13 +47,12 @@ from ansim.linkage import (
     block_pairs,
     block_pairs_on,
     comparison_levels,
-    comparison_levels_on,
     connected_components,
     pattern_counts,
-    pattern_counts_on,
     popcounts,
-    score_pairs_on,
 )
+from ansim.linkage._partitioned import candidate_pairs_on, pattern_counts_of
+from ansim.linkage._partitioned_scoring import levels_table_on, weights_table_on
 from ansim.packages import Part
 
 POPULATION = 52_000_000
@@ -161,8 +161,13 @@ MODEL = FellegiSunterModel(
 )
 
 
-def _scoring_stages(
-    data: dict[str, Any], pairs: Any, engine_name: str, engine: QueryEngine | None, results: dict
+def _scoring_stages(  # noqa: PLR0917 - one bench step
+    data: dict[str, Any],
+    pairs: Any,
+    engine_name: str,
+    engine: QueryEngine | None,
+    results: dict,
+    held: Any = None,
 ) -> None:
     """Comparison levels, EM's sufficient statistics and the match weights of the pairs."""
     n = data["n"]
@@ -183,20 +188,40 @@ def _scoring_stages(
         )  # fmt: skip
         _digest(results, engine_name, levels, weights)
         return
-    levels = _timed(
+    # the candidates stay on the engine: each stage joins the last one's table
+    used = np.unique(np.concatenate([first, second])).astype(np.int64)
+    table = _timed(
         results, "comparison levels", engine_name,
-        lambda: comparison_levels_on(engine, records, COMPARISONS, first, second),
+        lambda: levels_table_on(engine, records, COMPARISONS, held.table, used),
         spark,
     )  # fmt: skip
     _timed(
-        results, "EM pattern counts", engine_name, lambda: pattern_counts_on(engine, levels), spark
-    )
-    weights = _timed(
+        results, "EM pattern counts", engine_name,
+        lambda: pattern_counts_of(engine, table, len(COMPARISONS)),
+        spark,
+    )  # fmt: skip
+    weights_table = _timed(
         results, "scoring", engine_name,
-        lambda: score_pairs_on(engine, MODEL, levels, [None] * 3),
+        lambda: weights_table_on(engine, MODEL, table, {}),
+        spark,
+    )  # fmt: skip
+    # the one collection at the end (the link map's inputs), timed apart
+    levels, weights = _timed(
+        results, "levels and weights to the driver", engine_name,
+        lambda: _collected(engine, table, weights_table),
         spark,
     )  # fmt: skip
     _digest(results, engine_name, levels, weights)
+
+
+def _collected(engine: QueryEngine, levels: Any, weights: Any) -> tuple[Any, Any]:
+    """Levels and weights in pair order (the candidates' order)."""
+    names = [f"level_{f}" for f in range(len(COMPARISONS))]
+    rows = engine.to_pyarrow(levels.select("pair", *names))
+    order = np.argsort(rows["pair"].to_numpy(), kind="stable")
+    out = np.stack([rows[c].to_numpy()[order] for c in names], axis=1).astype(np.int8)
+    w = engine.to_pyarrow(weights)
+    return out, w["weight"].to_numpy()[np.argsort(w["pair"].to_numpy(), kind="stable")]
 
 
 def _digest(results: dict, engine_name: str, levels: Any, weights: Any) -> None:
@@ -236,19 +261,21 @@ def run_stages(
         )
         _scoring_stages(data, pairs, engine_name, None, results)
     else:
-        pairs = _timed(
+        held = _timed(
             results,
             "blocking",
             engine_name,
-            lambda: block_pairs_on(engine, RULES, codes, filters, counts, partitions=8),
+            lambda: candidate_pairs_on(engine, RULES, codes, filters, counts, partitions=8),
             spark,
         )
-        _scoring_stages(data, pairs, engine_name, engine, results)
+        pairs = _timed(results, "pairs to the driver", engine_name, held.collect, spark)
+        _scoring_stages(data, pairs, engine_name, engine, results, held)
+        edges = held.table.select(u=held.table.first, v=held.table.second)
         _timed(
             results,
             "components",
             engine_name,
-            lambda: connected_components_on(engine, n, pairs.first, pairs.second),
+            lambda: star_components(engine, edges, "bench_labels"),
             spark,
         )
         stored = engine.create_table("qi", data["qi"])

@@ -45,8 +45,13 @@ def splink_clusters(
     blocking: list[object],
     training: list[object],
     threshold: float = 0.5,
+    *,
+    link_type: str = "link_and_dedupe",
 ) -> tuple[pa.Table, float]:
-    """Splink's standard probabilistic model (DuckDB), clustered at ``threshold``."""
+    """Splink's standard probabilistic model (DuckDB), clustered at ``threshold``.
+
+    ``link_type``: ``link_and_dedupe`` (two or more sources) or ``dedupe_only`` (one).
+    """
     from splink import DuckDBAPI, Linker, SettingsCreator  # noqa: PLC0415 -- imported in the process that runs this linker
 
     start = time.perf_counter()
@@ -57,7 +62,7 @@ def splink_clusters(
     db = DuckDBAPI()
     tables = [db.register(f, dataset_display_name=f"s{i}") for i, f in enumerate(frames)]
     settings = SettingsCreator(
-        link_type="link_and_dedupe",
+        link_type=link_type,
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking,
         retain_intermediate_calculation_columns=False,

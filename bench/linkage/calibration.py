@@ -9,7 +9,8 @@ that join different true persons (what ``false_links`` estimates), split into th
 two records of one dataset (false merges within a source) and the others (wrong links
 across sources), the accepted pairs that join different persons, and the model's own sum of
 ``1 - p`` over the links. ``--table`` runs each ``people:seed:scale`` world in its own
-process and prints a Markdown table (inside the interval? point within 1.5x on counts + 1?).
+process and prints a Markdown table of false and missed links (inside the interval? point
+within 1.5x on counts + 1?).
 """
 
 from __future__ import annotations
@@ -127,13 +128,21 @@ def _missed(
     }
 
 
+def _ratio(point: float, true: float) -> float:
+    """How far a point is from the truth, on counts + 1 (no false link: a point up to 0.5)."""
+    return max((point + 1) / (true + 1), (true + 1) / (point + 1))
+
+
 def table(worlds: list[str]) -> None:
     """Run each ``people:seed:scale`` world in its own process; print a Markdown table."""
     import subprocess  # noqa: PLC0415 -- only for the table
 
-    print("| people | seed | errors | true (within + across) | `false_links` | inside | ratio |")
-    print("|---|---|---|---|---|---|---|", flush=True)
-    inside = close = 0
+    print(
+        "| people | seed | errors | false: true (within + across) | `false_links` | inside "
+        "| ratio | missed: true | `missed_links` | inside | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    inside = close = missed_inside = missed_close = 0
     for world in worlds:
         people, seed, scale = world.split(":")
         run = subprocess.run(  # noqa: S603 -- this script, fixed arguments
@@ -142,17 +151,25 @@ def table(worlds: list[str]) -> None:
         )  # fmt: skip
         r = json.loads(run.stdout.strip().splitlines()[-1])
         f, true = r["false_links"], r["true_false_links"]
-        ratio = max((f["point"] + 1) / (true + 1), (true + 1) / (f["point"] + 1))
+        m, true_m = r["missed_links"], r["true_missed_links"]
+        ratio, ratio_m = _ratio(f["point"], true), _ratio(m["point"], true_m)
+        m_covered = m["low"] <= true_m <= m["high"]
         inside += r["covered"]
         close += ratio <= 1.5  # noqa: PLR2004 -- the issue's goal
+        missed_inside += m_covered
+        missed_close += ratio_m <= 1.5  # noqa: PLR2004 -- the issue's goal
         print(
             f"| {int(people):,} | {seed} | {float(scale):g}× | {true} "
             f"({r['true_false_within_source']} + {r['true_false_across_sources']}) "
             f"| {f['point']} [{f['low']:g}, {f['high']:g}] | {'yes' if r['covered'] else 'NO'} "
-            f"| {ratio:.2f} |",
+            f"| {ratio:.2f} | {true_m} | {m['point']} [{m['low']:g}, {m['high']:g}] "
+            f"| {'yes' if m_covered else 'NO'} | {ratio_m:.2f} |",
             flush=True,
         )
-    print(f"\ninside: {inside} of {len(worlds)}; point within 1.5x (counts + 1): {close}")
+    print(
+        f"\nfalse links: inside {inside} of {len(worlds)}, point within 1.5x (counts + 1) "
+        f"{close}; missed links: inside {missed_inside}, within 1.5x {missed_close}"
+    )
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def _temporary_sibling(path: Path) -> Path:
     return Path(tmp)
 
 
-def write_bytes_atomic(data: bytes, path: Path, *, mode: int | None = None) -> Path:
+def write_bytes_atomic(data: bytes | bytearray, path: Path, *, mode: int | None = None) -> Path:
     """Write bytes to ``path`` via a temporary file in the same directory and a rename.
 
     Args:

@@ -68,7 +68,10 @@ def link_files(
     seed: int | None = None,
     unsealed: bool = False,
 ) -> LinkRun:
-    """Ingest, prepare and link files of two or more datasets in a throwaway governed project.
+    """Ingest, prepare and link files of datasets in a throwaway governed project.
+
+    Two or more datasets are linked with each other (and their duplicates within);
+    one dataset is deduplicated: its records are linked among themselves.
 
     Writes ``out/serials/<dataset>.parquet``, ``out/linkmap.parquet``,
     ``out/linkage_report.json`` (and ``.html``, for people) and ``out/ingest/<dataset>/``
@@ -93,14 +96,15 @@ def link_files(
         Where everything is, and the linkage report.
 
     Raises:
-        InvalidSpecError: Fewer than two datasets, or a dataset named twice.
+        InvalidSpecError: No dataset, or a dataset named twice.
         IngestError: A file is refused, or no row of a dataset landed.
     """
     specs = [(DatasetSpec.from_yaml(spec), data) for spec, data in inputs]
     names = [spec.dataset for spec, _ in specs]
-    if len(specs) < 2:  # noqa: PLR2004
+    if not specs:
         raise InvalidSpecError(
-            "give at least two datasets: --spec A.yaml A.csv --spec B.yaml B.csv"
+            "give at least one dataset: --spec A.yaml A.csv (one dataset is deduplicated: "
+            "its records are linked among themselves), or more: --spec B.yaml B.csv"
         )
     if len(set(names)) != len(names):
         raise InvalidSpecError(f"each dataset name may appear once; got {names}")

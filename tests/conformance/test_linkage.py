@@ -1,6 +1,8 @@
 """Linkage on an engine: the same candidate pairs, training counts, components and link map."""
 
 import numpy as np
+import pyarrow as pa
+import pytest
 
 from ansim.engine import QueryEngine, connected_components_on
 from ansim.linkage import (
@@ -99,3 +101,43 @@ def test_using_engine_is_scoped(engine: QueryEngine) -> None:
     with using_engine(engine):
         assert current_engine() is engine
     assert current_engine() is None
+
+
+def test_pairs_and_levels_stay_on_the_engine(
+    engine: QueryEngine, world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From blocking to the weights no stage uploads pairs, levels or shares per pair.
+
+    Only the records' columns (keys, filters, compared values) and small lookups go up;
+    training's sessions (a fixed number of pairs) are counted from uploaded levels.
+    """
+    parts = _parts(world)
+    config = LinkageConfig(seed=5, u_from="em")
+    expected = link(parts, config, pairs=True)
+    uploads: list[tuple[str, list[str], int]] = []
+    store = engine.create_table
+
+    def spy(name: str, data: object, *, overwrite: bool = True) -> object:
+        if isinstance(data, pa.Table):
+            uploads.append((name, data.column_names, data.num_rows))
+        return store(name, data, overwrite=overwrite)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "create_table", spy)
+    with using_engine(engine):
+        got = link(parts, config, pairs=True)
+    assert got.table.equals(expected.table)
+    assert got.pairs is not None and expected.pairs is not None
+    assert got.pairs.equals(expected.pairs)
+    assert got.report.model == expected.report.model
+    per_pair = {"first", "second", "pair", "weight"} | {f"share_{f}" for f in range(20)}
+    assert not [u for u in uploads if per_pair & set(u[1])]
+    candidates = int(got.report.blocking["candidate_pairs"])  # type: ignore[index]
+    sessions = got.report.model["training"]["sessions"]  # type: ignore[index]
+    assert sessions[-1]["blocked_on"] == "candidates"
+    level_uploads = [u for u in uploads if "level_0" in u[1]]
+    assert len(level_uploads) == len(sessions) - 1  # the sessions', not the candidates'
+    assert all(rows != candidates for *_, rows in level_uploads)
+    assert [u for u in uploads if u[1] == ["code", "share"]]  # term frequencies joined there
+    assert current_engine() is None and not [
+        t for t in engine.list_tables() if t.startswith(("ansim_candidates", "ansim_shares"))
+    ]

@@ -6,7 +6,7 @@ people) are counted from the generator's truth, which the estimate never sees.
 """
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -43,10 +43,14 @@ def _scaled(scale: float) -> _corruption.ErrorRates:
     )
 
 
+def _pairs(counts: Counter[object]) -> int:
+    return sum(n * (n - 1) // 2 for n in counts.values())
+
+
 def _one_world(
     people: int, seed: int, scale: float, out: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[int, dict[str, float]]:
-    """True false links of one world and the report's ``false_links`` interval."""
+) -> tuple[int, dict[str, float], int, dict[str, float]]:
+    """True false and missed links of one world and the report's intervals for them."""
     with monkeypatch.context() as patch:
         patch.setattr(_corruption, "RATES", _scaled(scale))
         files = generate_world(people, seed, out / "world")
@@ -69,28 +73,45 @@ def _one_world(
             person[name, serial] = true_person[str(record)]
     linkmap = link(parts, LinkageConfig(seed=seed))
     found: defaultdict[str, set[object]] = defaultdict(set)
+    per_person: Counter[object] = Counter()
+    together: Counter[object] = Counter()
     for row in linkmap.table.select(["serial", "dataset", "person_id"]).to_pylist():
-        found[row["person_id"]].add(person[row["dataset"], row["serial"]])
-    interval = linkmap.report.estimates["false_links"]
-    assert isinstance(interval, dict)
-    return sum(len(people) > 1 for people in found.values()), interval
+        who = person[row["dataset"], row["serial"]]
+        found[row["person_id"]].add(who)
+        per_person[who] += 1
+        together[who, row["person_id"]] += 1
+    false, missed = (linkmap.report.estimates[k] for k in ("false_links", "missed_links"))
+    assert isinstance(false, dict)
+    assert isinstance(missed, dict)
+    true_false = sum(len(people) > 1 for people in found.values())
+    return true_false, false, _pairs(per_person) - _pairs(together), missed
+
+
+def _close(point: float, true: int) -> bool:
+    """Within 1.5x on counts + 1 (a world with no false link: a point of at most 0.5)."""
+    return 1 / 1.5 <= (point + 1) / (true + 1) <= 1.5
 
 
 @pytest.mark.slow
-def test_false_link_interval_holds_the_truth_in_nine_of_ten_small_worlds(
+def test_estimates_against_the_truth_in_ten_small_worlds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    covered = close = 0
+    covered = close = missed_covered = missed_close = 0
     table = []
     for people, seed, scale in WORLDS:
-        true, interval = _one_world(people, seed, scale, tmp_path / f"w{seed}", monkeypatch)
+        true, interval, true_missed, missed = _one_world(
+            people, seed, scale, tmp_path / f"w{seed}", monkeypatch
+        )
         covered += interval["low"] <= true <= interval["high"]
-        # within 1.5x on counts + 1 (a world with no false link: a point of at most 0.5)
-        ratio = (interval["point"] + 1) / (true + 1)
-        close += 1 / 1.5 <= ratio <= 1.5
-        table.append((seed, scale, true, interval))
+        close += _close(interval["point"], true)
+        missed_covered += missed["low"] <= true_missed <= missed["high"]
+        missed_close += _close(missed["point"], true_missed)
+        table.append((seed, scale, true, interval, true_missed, missed))
     assert covered >= 9, table  # the issue's goal; 10 of 10 when measured
-    # Measured: 2 of 10. These small worlds hold 3-8 false merges each (twins within one
-    # dataset, often linked directly), more per record than 10k-50k worlds, and the point
-    # is 1.5-7x too low on them (docs/benchmarks.md); a regression guard, not the goal.
-    assert close >= 2, table
+    assert missed_covered >= 9, table  # 10 of 10 when measured
+    # The issue's goal for the points, 9 of 10 within 1.5x, is NOT met (docs/benchmarks.md):
+    # measured 3 of 10 for false links (2 with the fixed factor before) and 4 of 10 for
+    # missed links. These 4k worlds hold several false links each, nearly all false merges of
+    # twins, some of them with a doubt below 0.001. A regression guard, not the goal.
+    assert close >= 2, (close, missed_close, table)
+    assert missed_close >= 3, (close, missed_close, table)

@@ -187,3 +187,52 @@ def test_a_safe_setting_shows_real_rows_only_at_its_workstation(
         assert "DUMMY" not in printed and "row access safe_setting" in printed
     else:
         assert "DUMMY DATA" in printed and all(i.startswith("dummy-") for i in ids)
+
+
+def test_a_dp_synthetic_twin_through_the_cli(
+    served: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Issue 14 part 4: the administrator names the twin's kind; the analyst's queries run on
+    MST synthetic data paid once per view from the project's budget, labelled DUMMY."""
+    from ansim.demo._run import ADMIN  # noqa: PLC0415 - the demo's administrator
+
+    demo, passwords = served
+    machine = {p: tmp_path / "config" / p for p in (ADMIN, "analyst.snu")}
+    analyst, admin = machine["analyst.snu"], machine[ADMIN]
+    sql = ("workspace", "query", "SELECT person_id, sex, age, sigungu_code FROM kostat_register",
+           "--limit", "1000000", "--project", PROJECT)  # fmt: skip
+    with serving(demo) as url:
+        for person, config in machine.items():
+            login(config, url, person, passwords[person])
+        assert "dummy twin domains" in ok(analyst, "project", "policy", PROJECT)
+        refused = cli(analyst, "project", "policy", PROJECT, "--twin", "dp_synthetic",
+                      "--epsilon", "1")  # fmt: skip
+        assert isinstance(refused.exception, AccessDenied)
+        bad = cli(admin, "project", "policy", PROJECT, "--twin", "dp_synthetic")
+        assert isinstance(bad.exception, InvalidSpecError)
+        set_to = ok(admin, "project", "policy", PROJECT, "--twin", "dp_synthetic",
+                    "--epsilon", "0.5")  # fmt: skip
+        assert "dummy twin dp_synthetic (rho" in set_to and "epsilon 0.5 per view" in set_to
+        assert "not built yet" in ok(analyst, "workspace", "twin", "--project", PROJECT)
+        printed = ok(analyst, *sql)
+        assert "DUMMY DATA (DP synthetic, epsilon 0.5 per view" in printed
+        ids = _person_ids(printed)
+        assert ids and all(i.startswith("dummy-") for i in ids)
+        again = ok(analyst, *sql)  # the cached twin: the same rows, no second spend
+        assert again == printed
+        report = " ".join(ok(analyst, "workspace", "twin", "--project", PROJECT).split())
+        assert "kostat_register: dp_synthetic (MST, epsilon 0.5" in report
+        assert re.search(
+            r"kostat_register: dp_synthetic \(MST, epsilon 0\.5, spend [0-9a-f]{32}\), "
+            r"\d+ rows; modelled [^;]*sex, sigungu_code, age[^;]*; generated [^;]*; "
+            r"TVD average/worst 1 0\.\d{3}/0\.\d{3}, 2 ",
+            report,
+        ), report
+        # a twin costing more than the project has left: refused, nothing read
+        ok(admin, "project", "policy", PROJECT, "--twin", "dp_synthetic", "--rho", "50")
+        exhausted = cli(analyst, *sql)
+        assert isinstance(exhausted.exception, InvalidSpecError)  # the server's 409
+        assert "cannot pay" in str(exhausted.exception)
+        events = ok(admin, "audit", "events", "--project", PROJECT)
+    assert "set_twin_kind" in events and "privacy_spend_refused" in events
+    assert events.count("twin-kostat_register-") == 1  # one spend for the register's twin

@@ -40,6 +40,9 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, object] | None, set[str]]] = {
     "key": ("POST", "/api/projects/{p}/key", None, set()),  # issued already: refused for all
     "row_access": ("GET", "/api/projects/{p}/row-access", None, {"member", "admin"}),
     "set_row_access": ("PUT", "/api/projects/{p}/row-access", {"mode": "none"}, {"admin"}),
+    "twin": ("GET", "/api/projects/{p}/twin", None, {"member", "admin"}),
+    "set_twin": ("PUT", "/api/projects/{p}/twin", {"kind": "domains"}, {"admin"}),
+    "twin_report": ("GET", "/api/projects/{p}/twin/report", None, {Role.ANALYST}),
     "linkage_runs": ("GET", "/api/projects/{p}/linkage/runs", None, {Role.LINKAGE_UNIT_OPERATOR}),
     "linkage_run": ("POST", "/api/projects/{p}/linkage/runs", {"method": "exact"},
                     {Role.LINKAGE_UNIT_OPERATOR}),

@@ -135,13 +135,30 @@ def test_a_session_without_its_csrf_token_and_a_scoped_token_are_refused(rates: 
     assert checker_token.post(RATE, json={}).status_code == 403
 
 
-def test_unreleased_files_are_for_the_checkers_and_the_author_only(rates: Site) -> None:
-    rel = rates.login("analyst").post(RATE, json={}).json()["submission"]["id"]
+def test_unreleased_files_and_checksums_are_for_the_checkers_only(rates: Site) -> None:
+    """The author did not see the hub's rate table: its file, or a checksum to confirm a
+    guess of it, would pass the two reviews and the ledger's audit at release."""
+    made = rates.login("analyst").post(RATE, json={}).json()["submission"]
+    rel = made["id"]
+    names = set(made["files"])
+    assert "rates.csv" in names and set(made["files"].values()) == {""}
     files = f"{RELEASES}/{rel}/files"
-    assert rates.login("analyst").get(files).status_code == 200
-    assert rates.login("checker").get(files).status_code == 200
+    assert rates.login("analyst").get(files).status_code == 403  # the author
+    assert rates.login("analyst").get(f"{files}/rates.csv").status_code == 403
+    checked = rates.login("checker").get(files)
+    assert checked.status_code == 200 and len(checked.json()["files"]["rates.csv"]) == 64
     assert rates.login("analyst_b").get(files).status_code == 403  # another analyst
-    assert rates.login("analyst_b").get(f"{RELEASES}/{rel}").status_code == 200  # its state
+    for user in ("analyst", "analyst_b"):
+        state = rates.login(user).get(f"{RELEASES}/{rel}")
+        assert state.status_code == 200 and state.json()["files"] == dict.fromkeys(names, "")
+        listed = rates.login(user).get(RELEASES).json()
+        assert [s["files"] for s in listed] == [dict.fromkeys(names, "")]
+    review = {"decision": "approve", "comment": "row 3 is close"}
+    rates.login("checker").post(f"{RELEASES}/{rel}/reviews", json=review)
+    assert "row 3" in str(rates.login("analyst").get(f"{RELEASES}/{rel}").json()["comments"])
+    assert rates.login("analyst_b").get(f"{RELEASES}/{rel}").json()["comments"] == []
+    full = rates.login("checker").get(f"{RELEASES}/{rel}").json()
+    assert full["files"] == checked.json()["files"] and not full.get("withheld")
     assert rates.login("checker_p2").get(files).status_code == 404
     # another project's id: p2 has no such submission, and p1's is not reachable through p2
     p2 = f"/api/projects/{P2}/releases/{rel}"
@@ -188,7 +205,7 @@ def test_an_uploaded_table_is_protected_with_its_unreadable_rows_quarantined(
     assert submission["kind"] == "protected_table" and submission["unit"] == "person"
     assert body["summary"]["cells"] > 0
     assert not list((rates.home / "hub" / P1 / "uploads").iterdir())  # deleted after use
-    table = rates.login("analyst").get(f"{RELEASES}/{submission['id']}/files/table.csv")
+    table = rates.login("checker").get(f"{RELEASES}/{submission['id']}/files/table.csv")
     assert table.status_code == 200 and b"p0001" not in table.content
     nothing = _upload(rates.login("analyst"), b"person,sex,band\nx,y\n")
     assert nothing.status_code == 422  # type: ignore[attr-defined]

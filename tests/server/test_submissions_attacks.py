@@ -125,6 +125,27 @@ def test_an_excel_zip_bomb_is_refused_before_it_is_unpacked(fresh: Callable[[], 
     assert fine.status_code == 201, fine.text  # type: ignore[attr-defined]
 
 
+def test_a_parquet_bomb_is_refused_before_it_is_expanded(fresh: Callable[[], Site]) -> None:
+    """One long text value in a dictionary, repeated on every row: kilobytes on the wire."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    site = fresh()
+    rows = 50_000
+    sex = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array(["F" * 200]))
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"sex": sex}), sink, compression="zstd")
+    bomb = sink.getvalue()
+    assert len(bomb) < 20_000  # ~10 MB of text once written out
+    small = _small(site, 200_000)
+    answer = _upload(small.login("analyst"), bomb, name="records.parquet", by=["sex"])
+    assert answer.status_code == 413, answer.text  # type: ignore[attr-defined]
+    error = answer.json()["error"]  # type: ignore[attr-defined]
+    assert "the records file" in error and ".records-" not in error and "--max-bytes" not in error
+    assert not list((site.home / "hub" / P1 / "uploads").iterdir())
+    assert small.login("checker").get(RELEASES).json() == []
+
+
 class _KeysServer:
     """A hub server that answers a project's party keys with whatever it was given."""
 

@@ -239,9 +239,13 @@ def linkage_config(
 
 @app.command()
 def link(  # noqa: PLR0917 -- Typer passes one option per knob
-    spec: Annotated[list[Path], typer.Option("--spec", help="Spec of the file that follows.")],
-    files: Annotated[list[Path], typer.Argument(help="Data files, one after each --spec.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    spec: Annotated[
+        list[Path] | None, typer.Option("--spec", help="Spec of the file that follows.")
+    ] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Data files, one after each --spec.")
+    ] = None,
     max_bytes: Annotated[int, typer.Option("--max-bytes")] = 4 * 1024**3,
     config: Annotated[Path | None, typer.Option("--config", help="Linkage config (YAML).")] = None,
     method: Annotated[str | None, typer.Option("--method", help=_METHOD_HELP)] = None,
@@ -264,6 +268,9 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
 ) -> None:
     """The whole flow in a throwaway project: --spec A.yaml A.csv --spec B.yaml B.csv.
 
+    One dataset (--spec A.yaml A.csv) is deduplicated: its records are linked among
+    themselves, with the same outputs.
+
     Each party's step runs through its service with trial users and keys made for the run
     and then forgotten; the identity parts travel to the linkage unit as sealed packages
     (--unsealed skips that, as a trial mode). With --seed the trial secret and serials are
@@ -273,6 +280,7 @@ def link(  # noqa: PLR0917 -- Typer passes one option per knob
     from ansim.flow import link_files
     from ansim.linkage import LinkageModel, on_engine
 
+    spec, files = spec or [], files or []
     if len(spec) != len(files):
         raise typer.BadParameter("give exactly one data file after each --spec")
     with on_engine(engine):

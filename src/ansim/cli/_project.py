@@ -282,11 +282,28 @@ def project_policy(
     workstation: Annotated[
         str | None, typer.Option("--workstation", help="The workstation of a safe_setting.")
     ] = None,
+    twin: Annotated[
+        str | None,
+        typer.Option(
+            "--twin",
+            help="What the dummy twin is built from: domains (declared domains only, the "
+            "default) or dp_synthetic (MST fitted on each view, paid from the project's "
+            "privacy budget; give --rho or --epsilon per view; administrators only).",
+        ),
+    ] = None,
+    rho: Annotated[
+        float | None, typer.Option("--rho", help="zCDP rho of each view's DP synthetic twin.")
+    ] = None,
+    epsilon: Annotated[
+        float | None, typer.Option("--epsilon", help="Or its epsilon (at the budget's delta).")
+    ] = None,
 ) -> None:
-    """Show a project's row-access policy, or set it (administrators only; audited)."""
+    """Show a project's row-access policy and twin kind, or set them (administrators; audited)."""
     from ansim.errors import InvalidSpecError
-    from ansim.governance import RowAccessMode
+    from ansim.governance import RowAccessMode, TwinKind
 
+    if twin is None and (rho is not None or epsilon is not None):
+        raise InvalidSpecError("--rho and --epsilon go with --twin dp_synthetic")
     with _client() as client:
         if rows is None:
             if workstation is not None:
@@ -300,6 +317,27 @@ def project_policy(
                     f"--rows is one of {', '.join(m.value for m in RowAccessMode)}"
                 ) from e
             answer = client.admin.set_row_access(project, mode.value, workstation)
+        if twin is None:
+            kind = client.admin.twin(project)
+        else:
+            try:
+                wanted = TwinKind(twin)
+            except ValueError as e:
+                raise InvalidSpecError(
+                    f"--twin is one of {', '.join(k.value for k in TwinKind)}"
+                ) from e
+            kind = client.admin.set_twin(project, wanted.value, rho=rho, epsilon=epsilon)
     where = f" at workstation {answer['workstation']!r}" if answer.get("workstation") else ""
     by = f" (set by {answer['set_by']} at {answer['set_at']})" if answer.get("set_by") else ""
     console.print(f"{project}: row access {answer.get('mode')}{where}{by}", highlight=False)
+    console.print(f"{project}: dummy twin {_twin_kind(kind)}", highlight=False)
+
+
+def _twin_kind(kind: dict[str, Any]) -> str:
+    """``dp_synthetic (rho 0.0175, epsilon 1 per view; set by …)`` or ``domains``."""
+    text = str(kind.get("kind"))
+    if kind.get("rho") is not None:
+        text += f" (rho {float(kind['rho']):.3g}, epsilon {float(kind['epsilon']):.3g} per view)"
+    if kind.get("set_by"):
+        text += f" (set by {kind['set_by']} at {kind['set_at']})"
+    return text

@@ -56,11 +56,16 @@ def _show(output: dict[str, Any]) -> None:
     if output.get("sql"):  # what the checker sees: the full SQL, the view versions, the counts
         console.print(f"  sql: {output['sql']}", highlight=False)
         views = output.get("views") or {}
+        counts = (
+            "" if output.get("withheld")
+            else f"rows {output.get('row_count')}, persons {output.get('person_count')}; "
+        )  # fmt: skip
         console.print(
-            f"  rows {output.get('row_count')}, persons {output.get('person_count')}; views: "
-            + ", ".join(f"{v}@{str(h)[:12]}" for v, h in views.items()),
+            f"  {counts}views: " + ", ".join(f"{v}@{str(h)[:12]}" for v, h in views.items()),
             highlight=False,
         )
+    if output.get("withheld"):
+        console.print(f"  {output['withheld']}", highlight=False)
 
 
 def _analysis(project: str, kind: str, params: dict[str, Any]) -> None:
@@ -102,6 +107,45 @@ def query(
     more = ", more not shown" if answer.get("more") else ""
     total = f"{count} rows" if count is not None else f"{shown} rows shown{more}"
     console.print(f"({total}) row access {answer.get('row_access', 'none')}", highlight=False)
+
+
+@workspace_app.command("twin")
+def twin(*, project: Project) -> None:
+    """Show what each view's dummy twin is and, for a DP synthetic twin, its utility.
+
+    The utility is the average and worst total variation distance of the twin's 1-, 2- and
+    3-way marginals from the real rows (computed inside the hub; not differentially private).
+    """
+    with _client() as client:
+        answer = client.workspace.twin_report(project)
+    option = answer.get("option") or {}
+    console.print(f"dummy twin: {option.get('kind')}", highlight=False)
+    for view, report in (answer.get("views") or {}).items():
+        console.print(f"{view}: {_twin_line(report)}", highlight=False)
+
+
+def _twin_line(report: dict[str, Any]) -> str:
+    """One view's twin in a line (kind, epsilon, spend, TVD average/worst per order)."""
+    kind = str(report.get("twin"))
+    if kind != "dp_synthetic":
+        return kind + (f" ({report['reason']})" if report.get("reason") else "")
+    if not report.get("built"):
+        eps = float(report.get("epsilon") or 0)
+        return f"dp_synthetic, epsilon {eps:.3g}: not built yet (the first query builds it)"
+    utility = report.get("utility") or {}
+    tvd = ", ".join(
+        f"{order} {utility[f'tvd_{order}way']['average']:.3f}/"
+        f"{utility[f'tvd_{order}way']['worst']:.3f}"
+        for order in (1, 2, 3)
+        if (utility.get(f"tvd_{order}way") or {}).get("average") is not None
+    )
+    return (
+        f"dp_synthetic ({str(report.get('method')).upper()}, "
+        f"epsilon {float(report.get('epsilon') or 0):.3g}, "
+        f"spend {report.get('spend')}), {report.get('rows')} rows; modelled "
+        f"{', '.join(report.get('modelled') or ())}; generated "
+        f"{', '.join(report.get('generated') or ()) or 'none'}; TVD average/worst {tvd}"
+    )
 
 
 @workspace_app.command("crosstab")

@@ -152,6 +152,19 @@ class Administration(_Part):
         answer = self._t.request("PUT", f"/api/projects/{_p(project)}/row-access", body=body)
         return _object(answer, "PUT row-access")
 
+    def twin(self, project: str) -> JSON:
+        """The project's dummy-twin kind (and, for ``dp_synthetic``, its ρ and ε per view)."""
+        answer = self._t.request("GET", f"/api/projects/{_p(project)}/twin")
+        return _object(answer, "GET twin")
+
+    def set_twin(
+        self, project: str, kind: str, *, rho: float | None = None, epsilon: float | None = None
+    ) -> JSON:
+        """Set the project's dummy-twin kind (administrators)."""
+        body: JSON = {"kind": kind, "rho": rho, "epsilon": epsilon}
+        answer = self._t.request("PUT", f"/api/projects/{_p(project)}/twin", body=body)
+        return _object(answer, "PUT twin")
+
     def records(self, project: str) -> dict[str, str]:
         """The PIPA processing record and Five Safes summary (file name → content)."""
         answer = _object(self._t.request("GET", f"/api/projects/{_p(project)}/records"), "records")
@@ -240,6 +253,11 @@ class WorkspaceClient(_Part):
         body = {"sql": sql, "limit": limit}
         answer = self._t.request("POST", f"/api/projects/{_p(project)}/query", body=body)
         return _object(answer, "POST query")
+
+    def twin_report(self, project: str) -> JSON:
+        """What each view's dummy twin is: kind, ρ and ε, its spend, its utility (TVD)."""
+        answer = self._t.request("GET", f"/api/projects/{_p(project)}/twin/report")
+        return _object(answer, "GET twin report")
 
     def analyse(self, project: str, kind: str, params: JSON) -> JSON:
         """A checked analysis (crosstab, pivot, histogram, model, survival) → the output held."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 from ansim._atomic import write_text_atomic
 from ansim._safecsv import safe_csv_text
 from ansim.errors import IngestError, InvalidSpecError
-from ansim.tabular import ReadFile, RejectedRow, read_file
+from ansim.tabular import DEFAULT_MAX_BYTES, ReadFile, RejectedRow, read_file
 
 __all__ = ["QUARANTINE_FILE", "Records", "read_records"]
 
@@ -111,6 +111,7 @@ def read_records(
     delimiter: str = ",",
     encoding: str | None = None,
     multiline: tuple[str, ...] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Records:
     r"""Read a data file for disclosure control; quarantine the rows that cannot be read.
 
@@ -122,6 +123,8 @@ def read_records(
         delimiter: The one-character CSV field separator.
         encoding: A declared encoding, or ``None`` to detect.
         multiline: Columns whose text may span lines (none by default).
+        max_bytes: Refuse a larger file, or one that would expand past it once read (a
+            compressed Parquet file; the server passes its upload limit).
 
     Returns:
         The usable rows and the quarantined ones.
@@ -140,7 +143,9 @@ def read_records(
         >>> r.table.column("si").to_pylist(), [q.row_number for q in r.quarantined], r.rows_read
         (['A', 'D'], [3, 4], 4)
     """
-    read = read_rows(path, delimiter=delimiter, encoding=encoding, multiline=multiline)
+    read = read_rows(
+        path, delimiter=delimiter, encoding=encoding, multiline=multiline, max_bytes=max_bytes
+    )
     parsed = read.parsed
     rejected = tuple(parsed.rejected)
     if not parsed.rows:
@@ -165,7 +170,12 @@ def read_records(
 
 
 def read_rows(
-    path: Path, *, delimiter: str, encoding: str | None, multiline: tuple[str, ...] = ()
+    path: Path,
+    *,
+    delimiter: str,
+    encoding: str | None,
+    multiline: tuple[str, ...] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ReadFile:
     """The file read by the one reader, after the checks every disclosure reader makes.
 
@@ -177,7 +187,9 @@ def read_rows(
         raise InvalidSpecError("the delimiter must be one character, such as ',' ';' or a tab")
     if not path.exists():
         raise IngestError(f"input file {path} does not exist")
-    return read_file(path, delimiter=delimiter, encoding=encoding, multiline=multiline)
+    return read_file(
+        path, delimiter=delimiter, encoding=encoding, multiline=multiline, max_bytes=max_bytes
+    )
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.Table:

@@ -95,6 +95,12 @@ def spark_config(
         "spark.driver.memory": driver_memory,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        # shuffles sized to the data: adaptive execution merges small partitions and picks
+        # broadcast joins from the sizes it measures (Spark's thresholds: larger ones made
+        # the hub combine and components slower here)
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.python.worker.reuse": "true",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.warehouse.dir": str(base / "warehouse"),
         "spark.local.dir": str(base / "local"),
@@ -175,6 +181,8 @@ class SparkEngine(Closing):
         self.session = session
         self.master = master
         self._con = ibis.pyspark.connect(session)
+        # Ibis registers in-memory tables through pandas; Arrow is one copy fewer
+        self._con._register_in_memory_table = self._register_memtable
 
     @property
     def kind(self) -> Literal["spark"]:
@@ -193,9 +201,20 @@ class SparkEngine(Closing):
         self._con._run_pre_execute_hooks(expr)
         return self.session.sql(self._con.compile(expr))
 
+    def _register_memtable(self, op: Any) -> None:
+        """Register an Ibis in-memory table as a temporary view, straight from Arrow."""
+        data = op.data.to_pyarrow(op.schema)
+        self._arrow_frame(data).createOrReplaceTempView(op.name)
+
     def _arrow_frame(self, data: pa.Table) -> Any:
+        """Arrow rows as a data frame held by the executors.
+
+        Checkpointed once (one job): a plain local relation lives in the plan and is shipped
+        to the tasks again by every query that reads it (the hub combine reads its two
+        in-memory tables in four queries: 12.2 s against 8.2 s checkpointed at 1.3M rows).
+        """
         schema = pa.schema([_spark_type(f) for f in data.schema])
-        return self.session.createDataFrame(data.cast(schema))
+        return self.session.createDataFrame(data.cast(schema)).localCheckpoint(eager=True)
 
     # -- tables ----------------------------------------------------------------------------
     def create_table(self, name: str, data: pa.Table | Table, *, overwrite: bool = True) -> Table:

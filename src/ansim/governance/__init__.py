@@ -64,6 +64,7 @@ from ansim.governance._row_access import (
 )
 from ansim.governance._service import Governance
 from ansim.governance._store import MetadataStore
+from ansim.governance._twin_option import TwinKind, TwinOption, TwinOptionRegister
 
 __all__ = [
     "ALL_ROLES",
@@ -109,6 +110,9 @@ __all__ = [
     "RowAccessMode",
     "RowAccessRegister",
     "Session",
+    "TwinKind",
+    "TwinOption",
+    "TwinOptionRegister",
     "allowed_roles",
     "default_key_provider",
     "five_safes_summary",

@@ -38,7 +38,7 @@ class MetadataStore:
     Example:
         >>> store = MetadataStore("sqlite://")
         >>> store.revision()
-        '0005_row_access'
+        '0006_twin_kind'
         >>> store.close()
     """
 

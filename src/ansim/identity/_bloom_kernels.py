@@ -114,7 +114,8 @@ def factorize(keys: _I64) -> tuple[_I64, _I64]:
             slots = np.full(capacity, _EMPTY, dtype=np.int64)
             numbers = np.empty(capacity, dtype=np.int64)
             grown = np.empty(capacity, dtype=np.int64)
-            grown[:used] = uniques[:used]
+            for k in range(used):  # a loop, not a slice copy: that compiles ~4 s of messages
+                grown[k] = uniques[k]
             uniques = grown
             for number in range(used):
                 slot = np.int64((np.uint64(uniques[number]) * multiplier) >> np.uint64(33))
@@ -148,7 +149,8 @@ def set_bits(grams: _I64, set_pos: _I64, clear_pos: _I64, template: _U64, out: _
     """
     one = np.uint64(1)
     for d in numba.prange(grams.shape[0]):  # rows are independent: spread over the cores
-        out[d, :] = template
+        for w in range(template.size):  # a loop, not a slice copy (faster to compile)
+            out[d, w] = template[w]
         for g in range(grams.shape[1]):
             u = grams[d, g]
             if u < 0:

@@ -43,14 +43,17 @@ from ansim.linkage._encoded import (
 )
 from ansim.linkage._estimates import (
     ACROSS_SOURCES,
+    ACROSS_SOURCES_POINT,
     OVERCONFIDENCE,
     WITHIN_SOURCE,
+    WITHIN_SOURCE_RECORDS,
     Interval,
     cluster_doubt,
     estimated_missed_by_blocking,
     false_links,
     quality_estimates,
     source_doubt,
+    within_source_factor,
 )
 from ansim.linkage._exact import LinkageReport, LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model import (
@@ -100,6 +103,7 @@ from ansim.linkage._training import train_model
 
 __all__ = [
     "ACROSS_SOURCES",
+    "ACROSS_SOURCES_POINT",
     "ASSIGNMENTS",
     "BLOCKING_MODES",
     "CONFIG_KEYS",
@@ -115,6 +119,7 @@ __all__ = [
     "REPORT_HTML_FILE",
     "REPORT_SCRIPT_HASH",
     "WITHIN_SOURCE",
+    "WITHIN_SOURCE_RECORDS",
     "BitMatrix",
     "BlockingPass",
     "BlockingRule",
@@ -185,5 +190,6 @@ __all__ = [
     "train_model",
     "using_engine",
     "waterfall",
+    "within_source_factor",
     "write_linkage_report_html",
 ]

@@ -42,11 +42,13 @@ def check_parts(parts: Sequence[Part]) -> None:
     """Refuse inputs that cannot be linked together.
 
     Raises:
-        LinkageError: Fewer than two parts, a dataset given twice, or mixed projects.
+        LinkageError: No part, a dataset given twice, or mixed projects.
     """
     names = [p.dataset for p in parts]
-    if len(parts) < 2:  # noqa: PLR2004
-        raise LinkageError("linkage needs identity parts from at least two datasets")
+    if not parts:
+        raise LinkageError(
+            "linkage needs identity parts from at least one dataset (one: deduplication)"
+        )
     if len(set(names)) != len(names):
         raise LinkageError(f"each dataset may be given once; got {names}")
     if len({p.project for p in parts}) != 1:
@@ -56,13 +58,19 @@ def check_parts(parts: Sequence[Part]) -> None:
 def shared_columns(
     parts: Sequence[Part], names: Sequence[Sequence[str]] | None = None
 ) -> list[str]:
-    """Encoded columns present in at least two parts (or in two of ``names``), sorted."""
+    """Encoded columns present in at least two parts (or in two of ``names``), sorted.
+
+    A single part (deduplication: its records are linked among themselves) shares all of its
+    encoded columns with itself.
+    """
+    listed = names if names is not None else [p.table.column_names for p in parts]
     seen: dict[str, int] = {}
-    for columns in names if names is not None else [p.table.column_names for p in parts]:
+    for columns in listed:
         for column in columns:
             if column.startswith(_ENCODED_PREFIXES):
                 seen[column] = seen.get(column, 0) + 1
-    return sorted(c for c, k in seen.items() if k >= 2)  # noqa: PLR2004
+    needed = min(2, len(listed))
+    return sorted(c for c, k in seen.items() if k >= needed)
 
 
 ColumnLoader = Callable[[int, str], "pa.ChunkedArray | None"]

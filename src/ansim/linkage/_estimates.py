@@ -11,8 +11,10 @@ Every estimate is a point with a 90% interval (``low``, ``high``):
   be): **within one source** (two records of one dataset joined, mostly through a third
   record: a false merge, such as twins; :data:`WITHIN_SOURCE`) and **across sources** (a
   wrong cross-dataset link; :data:`ACROSS_SOURCES`). A cluster's chance of being wrong is
-  ``min(1, max(k_w s_w, k_a s_a))``; their sum is the point, with Poisson intervals from the
-  factors' ends. The model's sum of ``1 - p`` over the links alone
+  ``min(1, max(k_w s_w, k_a s_a))``; their sum is the point (``k_w`` per record of the run,
+  :data:`WITHIN_SOURCE_RECORDS`; ``k_a`` :data:`ACROSS_SOURCES_POINT`), with Poisson
+  intervals from the factors' ends. One dataset deduplicated has no second source: all its
+  pairs are judged alike, as across sources. The model's sum of ``1 - p`` over the links alone
   (``model_expected_false_links``) misses the pairs a cluster implies and was 3–30 times too
   low on demo worlds.
 * **missed links**: true pairs left in different clusters, either scored below the threshold
@@ -43,14 +45,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACROSS_SOURCES",
+    "ACROSS_SOURCES_POINT",
     "OVERCONFIDENCE",
     "WITHIN_SOURCE",
+    "WITHIN_SOURCE_RECORDS",
     "Interval",
     "cluster_doubt",
     "estimated_missed_by_blocking",
     "false_links",
     "quality_estimates",
     "source_doubt",
+    "within_source_factor",
 ]
 
 _HISTOGRAM_EDGES = tuple(range(-40, 52, 4))
@@ -62,20 +67,34 @@ and most of an RRN), so on the demo worlds the model is too sure of its best non
 on FEBRL4, whose true pairs carry errors in every field, it is too unsure. The point is the
 geometric mean. Measured in docs/benchmarks.md: a first calibration, not a proof."""
 WITHIN_SOURCE = (1.0, 50.0)
-"""Factor range (low, high) on the doubt of pairs *within one source* inside a cluster (the
-point: the geometric mean, about 7). Two records of one dataset in one cluster are a
-duplicate or a false merge (twins, linked directly or each to one record of another
-source); the model is far too sure they are one person, since the twins' shared fields
-count as independent evidence: on demo worlds clusters joining twins had doubts from
-0.0002 to 0.9999, false at 1 to several hundred times their doubt, while most correct
-duplicates stay below 0.003 (more of them above it with more errors). Fitted on 18 small
-demo worlds (docs/benchmarks.md): an empirical factor, not a proof."""
+"""Factor range (low, high) on the doubt of pairs *within one source* inside a cluster, for
+the interval. Two records of one dataset in one cluster are a duplicate or a false merge
+(twins, linked directly or each to one record of another source); the model is far too sure
+they are one person, since the twins' shared fields count as independent evidence: on demo
+worlds clusters joining twins had doubts from 0.0002 to 0.9999, false at 1 to several
+hundred times their doubt, while most correct duplicates stay below 0.003 (more of them
+above it with more errors). Fitted on 18 small demo worlds (docs/benchmarks.md): an
+empirical factor, not a proof."""
+WITHIN_SOURCE_RECORDS = 80_000.0
+"""The point's factor on the within-source doubt is this many records over the run's
+records, kept inside :data:`WITHIN_SOURCE`. A pair's doubt is its odds against evidence
+scaled by the prior, and the prior of two records of one dataset being one person falls as
+the datasets grow, so the same evidence is doubted more in a larger run: at 4k people
+(5,000 records) twins joined with doubts of 0.001-0.8 and correct duplicates stayed below
+1e-4; at 50k correct duplicates reached 0.001-0.03. Per record, one factor fits both:
+fitted on 30 demo worlds of 4k-50k people and 1×-3× errors (seeds 301-330, none of the
+held-out worlds of docs/benchmarks.md; 60,000-100,000 fitted equally well)."""
 ACROSS_SOURCES = (0.01, 1.0)
-"""Factor range (low, high) on the doubt of pairs *across sources* inside a cluster (the
-point: the geometric mean, 0.1). The model is too unsure of its cross-dataset links: on the
-demo worlds (1× to 3× errors) clusters holding at most one record per dataset joined
-different people in 2 of 18 worlds (one each) against doubt sums of 0.01–2; on FEBRL4 0–2
-wrong clusters against about 9. A first calibration on small worlds, not a proof."""
+"""Factor range (low, high) on the doubt of pairs *across sources* inside a cluster, for the
+interval. The model is too unsure of its cross-dataset links: on the demo worlds (1× to 3×
+errors) clusters holding at most one record per dataset joined different people in 2 of 18
+worlds (one each) against doubt sums of 0.01–2; on FEBRL4 0–2 wrong clusters against about
+9. A first calibration on small worlds, not a proof."""
+ACROSS_SOURCES_POINT = 0.05
+"""The point's factor on the across-source doubt: on the 30 fitting worlds one cluster of
+133,000 without two records of one dataset joined different people, against doubt sums of
+0.1-6 per world (0.01-0.05 fitted equally well there); FEBRL4's 0-2 against about 9 asks
+for more, so the point sits between."""
 DOUBTFUL = 0.03
 """A cluster whose least likely pair inside has ``1 - p`` at or above this is counted in the
 report's ``doubtful_clusters`` (a review list: in a 10k demo world 8 of its 10 clusters that
@@ -237,9 +256,22 @@ def source_doubt(
     return within, across
 
 
+def within_source_factor(records: int) -> float:
+    """The point's factor on the within-source doubt of a run of ``records`` records.
+
+    Example:
+        >>> within_source_factor(5_000), within_source_factor(40_000), within_source_factor(10**6)
+        (16.0, 2.0, 1.0)
+    """
+    low, high = WITHIN_SOURCE
+    return float(min(high, max(low, WITHIN_SOURCE_RECORDS / max(records, 1))))
+
+
 def false_links(
     within: npt.NDArray[np.float64],
     across: npt.NDArray[np.float64] | None = None,
+    *,
+    records: int | None = None,
 ) -> Interval:
     """Expected clusters joining different people, from each cluster's doubt.
 
@@ -248,18 +280,24 @@ def false_links(
             :func:`source_doubt`); when ``across`` is not given (sources unknown), over all
             its pairs, all judged as across sources.
         across: Per cluster, ``max (1 - p)`` over its pairs across sources.
+        records: Records in the run, which set the point's within-source factor
+            (:func:`within_source_factor`; default: the geometric mean of
+            :data:`WITHIN_SOURCE`).
 
     Returns:
-        The point (each cluster ``min(1, max(k_w s_w, k_a s_a))`` with the geometric means of
-        :data:`WITHIN_SOURCE` and :data:`ACROSS_SOURCES`, summed) with a 90% interval: the 5%
-        quantile of a Poisson count with the low factors' mean, the 95% quantile with the
-        high factors' (a Poisson is wider than the Poisson-binomial sum, and right where
-        most clusters have a small doubt, so that no false link at all stays inside the
-        interval).
+        The point (each cluster ``min(1, max(k_w s_w, k_a s_a))`` with ``k_w`` from
+        ``records`` and ``k_a`` :data:`ACROSS_SOURCES_POINT`, summed) with a 90% interval:
+        the 5% quantile of a Poisson count with the low factors' mean, the 95% quantile
+        with the high factors' (a Poisson is wider than the Poisson-binomial sum, and right
+        where most clusters have a small doubt, so that no false link at all stays inside
+        the interval).
 
     Example:
         >>> false_links(np.array([0.0, 0.0, 0.1]), np.array([0.0, 0.01, 0.5])).to_dict()
         {'point': 0.7, 'low': 0.0, 'high': 2.0}
+        >>> doubts = np.array([0.0, 0.0, 0.1]), np.array([0.0, 0.01, 0.5])
+        >>> false_links(*doubts, records=80_000).to_dict()
+        {'point': 0.1, 'low': 0.0, 'high': 2.0}
     """
     if across is None:
         within, across = np.zeros_like(within), within
@@ -273,7 +311,8 @@ def false_links(
     count = int(doubtful.sum())
     low = float(poisson.ppf(0.05, expected(w_low, a_low))) if count else 0.0
     high = float(poisson.ppf(0.95, expected(w_high, a_high))) if count else 0.0
-    point = expected(math.sqrt(w_low * w_high), math.sqrt(a_low * a_high))
+    k_within = math.sqrt(w_low * w_high) if records is None else within_source_factor(records)
+    point = expected(k_within, ACROSS_SOURCES_POINT)
     return Interval(point, min(low, point), min(float(count), max(high, point)))
 
 
@@ -372,18 +411,22 @@ def quality_estimates(
         return out
     p = scored.probability.astype(np.float64)
     doubt = cluster_doubt(labels, candidates.first, candidates.second, p)
-    if source is None:
+    if source is None or int(source.max(initial=0)) == 0:
+        # sources unknown, or one dataset deduplicated: its duplicates are what is looked
+        # for, not false merges beside a second source, so every pair is judged alike
         within, across = np.zeros_like(doubt), doubt
     else:
         within, across = source_doubt(labels, candidates.first, candidates.second, p, source)
-    false = false_links(within, across)
+    records = int(labels.size)
+    false = false_links(within, across, records=records)
     apart = labels[candidates.first] != labels[candidates.second]
     below = float(p[apart].sum())
     estimates = _counts(int(links.size), false, below, blocking)
     out |= estimates
     # each part alone (their points need not add up: a cluster counts once, by its larger)
-    out["false_links_within_source"] = false_links(within, np.zeros_like(within)).to_dict()
-    out["false_links_across_sources"] = false_links(np.zeros_like(across), across).to_dict()
+    zeros = np.zeros_like(within)
+    out["false_links_within_source"] = false_links(within, zeros, records=records).to_dict()
+    out["false_links_across_sources"] = false_links(zeros, across, records=records).to_dict()
     out["estimated_precision"] = estimates["precision"]["point"]
     out["estimated_recall"] = estimates["recall"]["point"]
     out["model_expected_false_links"] = round(float((1.0 - p[links]).sum()), 2)

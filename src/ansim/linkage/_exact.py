@@ -153,7 +153,7 @@ def link_exact(parts: Sequence[Part], *, max_group: int | None = None) -> LinkMa
     components, so duplicates within a source share a person id and 3+ sources link at once.
 
     Args:
-        parts: Identity parts from two or more datasets.
+        parts: Identity parts from one or more datasets (one: its records are deduplicated).
         max_group: Token values shared by more records than this are ignored as degenerate
             (default: four per dataset).
 
@@ -161,18 +161,21 @@ def link_exact(parts: Sequence[Part], *, max_group: int | None = None) -> LinkMa
         The link map and a report.
 
     Raises:
-        LinkageError: Fewer than two parts, repeated datasets, mixed projects or no shared token.
+        LinkageError: No part, repeated datasets, mixed projects or no shared token.
     """
     names = [p.dataset for p in parts]
-    if len(parts) < 2:  # noqa: PLR2004
-        raise LinkageError("linkage needs identity parts from at least two datasets")
+    if not parts:
+        raise LinkageError(
+            "linkage needs identity parts from at least one dataset (one: deduplication)"
+        )
     if len(set(names)) != len(names):
         raise LinkageError(f"each dataset may be given once; got {names}")
     if len({p.project for p in parts}) != 1:
         raise LinkageError("the identity parts were prepared for different projects")
     token_sets = [{c for c in p.table.column_names if c.startswith("token_")} for p in parts]
     tokens = tuple(sorted(set.union(*token_sets)))
-    if not any(len([s for s in token_sets if t in s]) >= 2 for t in tokens):  # noqa: PLR2004
+    shared = min(2, len(parts))  # one part: its tokens are shared with itself
+    if not any(len([s for s in token_sets if t in s]) >= shared for t in tokens):
         raise LinkageError("no token is shared by two datasets: check the parts' token recipes")
     sizes = [p.table.num_rows for p in parts]
     limit = max_group if max_group is not None else 4 * len(parts)

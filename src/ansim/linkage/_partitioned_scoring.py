@@ -17,20 +17,44 @@ whose number grows with the data); training's samples (a fixed number of pairs) 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+import ibis
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from ibis.expr.types import Table
 
 from ansim.engine import QueryEngine
 from ansim.errors import InvalidSpecError
-from ansim.linkage._comparison import EncodedRecords, FieldComparison, comparison_levels
+from ansim.linkage._comparison import (
+    EncodedRecords,
+    FieldComparison,
+    comparison_levels,
+    reached_levels,
+)
 from ansim.linkage._model import FellegiSunterModel
-from ansim.linkage._partitioned import _binary, _matrix, current_engine
+from ansim.linkage._partitioned import (
+    EngineCandidates,
+    EngineLevels,
+    _binary,
+    _matrix,
+    current_chain,
+    current_engine,
+    table_name,
+)
 
-__all__ = ["compared_levels", "comparison_levels_on", "pair_weights", "score_pairs_on"]
+__all__ = [
+    "compared_levels",
+    "comparison_levels_on",
+    "levels_table_on",
+    "pair_weights",
+    "reached",
+    "score_pairs_on",
+    "share_lookup",
+    "weights_table_on",
+]
 
 IntArray = npt.NDArray[np.int64]
 LevelArray = npt.NDArray[np.int8]
@@ -71,7 +95,7 @@ def _levels_partition(
     ``template`` is the records without their per-record arrays: its other fields (the
     column-level settings) are kept.
     """
-    schema = _levels_schema(len(comparisons))
+    schema = _levels_schema(comparisons)
 
     def run(rows: pa.Table) -> pa.Table:
         size = rows.num_rows
@@ -103,13 +127,19 @@ def _levels_partition(
         out: dict[str, pa.Array | npt.NDArray[np.generic]] = {"pair": rows["pair"].combine_chunks()}
         for f in range(len(comparisons)):
             out[f"level_{f}"] = np.ascontiguousarray(levels[:, f])
+        for f, comparison in enumerate(comparisons):
+            if comparison.term_frequency:
+                out[f"code_{f}"] = codes[comparison.column][:size]
         return pa.table(out, schema=schema)
 
     return run
 
 
-def _levels_schema(fields: int) -> pa.Schema:
-    return pa.schema([("pair", pa.int64()), *((f"level_{f}", pa.int8()) for f in range(fields))])
+def _levels_schema(comparisons: Sequence[FieldComparison]) -> pa.Schema:
+    """``pair``, ``level_f`` per field, ``code_f`` per term-frequency field."""
+    levels = [(f"level_{f}", pa.int8()) for f in range(len(comparisons))]
+    codes = [(f"code_{f}", pa.int64()) for f, c in enumerate(comparisons) if c.term_frequency]
+    return pa.schema([("pair", pa.int64()), *levels, *codes])
 
 
 def _ordered_levels(rows: pa.Table, fields: int) -> LevelArray:
@@ -173,13 +203,45 @@ def comparison_levels_on(
         comparison_levels(records, comparisons, first, second)  # the same checks
         return np.empty((0, len(comparisons)), np.int8)
     run = next(_RUNS)
-    # only the records in some pair are shipped (blocking leaves most records unpaired)
-    used = np.unique(np.concatenate([first, second])).astype(np.int64)
-    stored = engine.create_table(f"ansim_compared_{run}", _record_rows(records, comparisons, used))
     pairs = engine.create_table(f"ansim_compared_pairs_{run}", _pairs_rows(first, second))
+    used = np.unique(np.concatenate([first, second])).astype(np.int64)
+    try:
+        out = levels_table_on(engine, records, comparisons, pairs, used, partitions=partitions)
+        return _ordered_levels(engine.to_pyarrow(out), len(comparisons))
+    finally:
+        engine.drop_table(f"ansim_compared_pairs_{run}")
+
+
+def levels_table_on(
+    engine: QueryEngine,
+    records: EncodedRecords,
+    comparisons: tuple[FieldComparison, ...],
+    pairs: Table,
+    used: IntArray,
+    *,
+    partitions: int = 8,
+) -> Table:
+    """The comparison stage on an engine: pairs held there in, their levels held there out.
+
+    Args:
+        engine: The engine holding ``pairs``.
+        records: The encoded records (their compared columns are uploaded for ``used``).
+        comparisons: The fields compared.
+        pairs: Rows ``pair`` (a unique number), ``first``, ``second``.
+        used: The records appearing in some pair (the only ones shipped).
+        partitions: Partitions of the pairs (hashed on ``pair``).
+
+    Returns:
+        Rows ``pair``, ``level_f`` per field and ``code_f`` per term-frequency field (the
+        first record's value code), stored on the engine, in no order.
+    """
+    run = next(_RUNS)
+    name = f"ansim_compared_{run}"
+    stored = engine.create_table(name, _record_rows(records, comparisons, used))
     sides = [
         stored.rename({f"{s}_{c}": c for c in stored.columns if c != "record"}) for s in _SIDES
     ]
+    pairs = pairs.select("pair", "first", "second")
     joined = pairs.join(sides[0], pairs.first == sides[0].record).drop("record")
     joined = joined.join(sides[1], joined.second == sides[1].record).drop("record")
     empty = np.empty(0, np.int64)
@@ -190,14 +252,12 @@ def comparison_levels_on(
     out = engine.map_partitions(
         joined.drop("first", "second"),
         _levels_partition(template, comparisons, words),  # type: ignore[arg-type]
-        _levels_schema(len(comparisons)),
+        _levels_schema(comparisons),
         by="pair",
         partitions=partitions,
     )
-    levels = _ordered_levels(engine.to_pyarrow(out), len(comparisons))
-    engine.drop_table(f"ansim_compared_{run}")
-    engine.drop_table(f"ansim_compared_pairs_{run}")
-    return levels
+    engine.drop_table(name)
+    return out
 
 
 def _weights_partition(model: FellegiSunterModel, shared: tuple[int, ...]) -> object:
@@ -268,18 +328,80 @@ def score_pairs_on(
             columns[f"share_{f}"] = np.asarray(share, np.float64)
     run = next(_RUNS)
     stored = engine.create_table(f"ansim_scored_{run}", pa.table(columns))
-    out = engine.map_partitions(
-        stored,
+    try:
+        out = _weights_of(engine, model, stored, shared, partitions)
+        return _ordered_weights(engine.to_pyarrow(out))
+    finally:
+        engine.drop_table(f"ansim_scored_{run}")
+
+
+def _weights_of(
+    engine: QueryEngine,
+    model: FellegiSunterModel,
+    rows: Table,
+    shared: tuple[int, ...],
+    partitions: int,
+) -> Table:
+    """Partitions of ``pair, level_f…, share_f…`` scored by the model: ``pair, weight``."""
+    return engine.map_partitions(
+        rows,
         _weights_partition(model, shared),  # type: ignore[arg-type]
         _WEIGHT_SCHEMA,
         by="pair",
         partitions=partitions,
     )
-    rows = engine.to_pyarrow(out)
-    engine.drop_table(f"ansim_scored_{run}")
+
+
+def _ordered_weights(rows: pa.Table) -> npt.NDArray[np.float32]:
     pair = rows["pair"].to_numpy(zero_copy_only=False)
     weight = rows["weight"].to_numpy(zero_copy_only=False)
     return np.asarray(weight[np.argsort(pair, kind="stable")], np.float32)
+
+
+def share_lookup(records: EncodedRecords, comparison: FieldComparison) -> pa.Table:
+    """``code, share``: each value's share of the records holding one (term frequencies).
+
+    The same numbers as the in-memory path's shares (count / records with a value).
+    """
+    codes = records.codes[comparison.column]
+    present = codes >= 0
+    counts = np.bincount(codes[present]).astype(np.float64)
+    share = counts / max(int(present.sum()), 1)
+    held = np.flatnonzero(counts > 0)
+    return pa.table({"code": held.astype(np.int64), "share": share[held]})
+
+
+def weights_table_on(
+    engine: QueryEngine,
+    model: FellegiSunterModel,
+    levels: Table,
+    shares: Mapping[int, Table],
+    *,
+    partitions: int = 8,
+) -> Table:
+    """The scoring stage on an engine: levels held there in, ``pair, weight`` held there out.
+
+    Args:
+        engine: The engine holding ``levels``.
+        model: The Fellegi–Sunter model.
+        levels: The comparison stage's rows (``pair``, ``level_f``, ``code_f``).
+        shares: Per term-frequency field, its :func:`share_lookup` table on the engine.
+        partitions: Partitions of the pairs.
+
+    Returns:
+        Each pair's summed field weights, as :func:`score_pairs_on` computes them.
+    """
+    fields = len(model.comparisons)
+    rows = levels.select(
+        "pair", *(f"level_{f}" for f in range(fields)), *(f"code_{f}" for f in shares)
+    )
+    for f, lookup in shares.items():
+        named = lookup.rename({f"share_{f}": "share", f"lookup_{f}": "code"})
+        rows = rows.left_join(named, rows[f"code_{f}"] == named[f"lookup_{f}"])
+        rows = rows.mutate(**{f"share_{f}": rows[f"share_{f}"].fill_null(1.0)}).drop(
+            f"code_{f}", f"lookup_{f}"
+        )
+    return _weights_of(engine, model, rows, tuple(sorted(shares)), partitions)
 
 
 def compared_levels(
@@ -288,18 +410,91 @@ def compared_levels(
     first: IntArray,
     second: IntArray,
 ) -> LevelArray:
-    """:func:`comparison_levels_on` the engine of :func:`using_engine`, else in NumPy."""
-    engine = current_engine()
+    """:func:`comparison_levels_on` the engine of :func:`using_engine`, else in NumPy.
+
+    When ``first`` is the array blocking returned on that engine, its pairs are joined where
+    they are (not uploaded again) and the levels stay stored there for training's counts
+    and for scoring; the caller gets them collected once.
+    """
+    engine, chain = current_engine(), current_chain()
     if engine is None:
         return comparison_levels(records, comparisons, first, second)
-    return comparison_levels_on(engine, records, comparisons, first, second)
+    held = chain.find(first) if chain is not None else None
+    if chain is None or not isinstance(held, EngineCandidates) or held.table is None:
+        return comparison_levels_on(engine, records, comparisons, first, second)
+    comparisons = tuple(comparisons)
+    used = np.unique(np.concatenate([first, second])).astype(np.int64)
+    out = levels_table_on(engine, records, comparisons, held.table, used)
+    levels = _ordered_levels(engine.to_pyarrow(out.select("pair", *_level_names(comparisons))),
+                             len(comparisons))  # fmt: skip
+    shares = {}
+    for f, comparison in enumerate(comparisons):
+        if comparison.term_frequency:
+            run = next(_RUNS)
+            shares[f] = engine.create_table(
+                f"ansim_shares_{run}", share_lookup(records, comparison)
+            )
+            chain.tables.append(f"ansim_shares_{run}")
+    name = table_name(out)
+    names = [name] if name.startswith("ansim_") else []
+    chain.remember(levels, EngineLevels(out, len(comparisons), shares), *names)
+    return levels
+
+
+def _level_names(comparisons: Sequence[FieldComparison]) -> list[str]:
+    return [f"level_{f}" for f in range(len(comparisons))]
+
+
+def reached(
+    comparisons: Sequence[FieldComparison], levels: LevelArray
+) -> tuple[tuple[FieldComparison, ...], LevelArray]:
+    """:func:`reached_levels`, with the levels an engine holds renumbered the same way there.
+
+    The renumbering of each field (old level → new level) is read off the two arrays (a few
+    levels), and applied on the engine as a ``CASE``; the result stays remembered for the
+    scoring stage.
+    """
+    pruned, renumbered = reached_levels(comparisons, levels)
+    chain = current_chain()
+    held = chain.find(levels) if chain is not None else None
+    if chain is None or not isinstance(held, EngineLevels):
+        return pruned, renumbered
+    table = held.table
+    changes = {}
+    for f in range(levels.shape[1]):
+        old, new = levels[:, f], renumbered[:, f]
+        if np.array_equal(old, new):
+            continue
+        values, index = np.unique(old, return_index=True)
+        mapped = {int(v): int(new[i]) for v, i in zip(values, index, strict=True)}
+        column = table[f"level_{f}"]
+        branches = [(column == k, ibis.literal(v, "int8")) for k, v in mapped.items() if k != v]
+        changes[f"level_{f}"] = ibis.cases(*branches, else_=column).cast("int8")
+    if changes:
+        table = table.mutate(**changes)
+    chain.remember(renumbered, EngineLevels(table, held.fields, held.shares))
+    return pruned, renumbered
 
 
 def pair_weights(
     model: FellegiSunterModel, levels: LevelArray, exact_share: Sequence[FloatArray | None]
 ) -> npt.NDArray[np.float32]:
-    """:func:`score_pairs_on` the engine of :func:`using_engine`, else in NumPy."""
-    engine = current_engine()
+    """:func:`score_pairs_on` the engine of :func:`using_engine`, else in NumPy.
+
+    Levels the comparison stage left on that engine are scored where they are, with the
+    term-frequency shares joined there (the same numbers as ``exact_share``).
+    """
+    engine, chain = current_engine(), current_chain()
     if engine is None:
         return np.asarray(model.field_weights(levels, exact_share).sum(axis=1), np.float32)
-    return score_pairs_on(engine, model, levels, exact_share)
+    held = chain.find(levels) if chain is not None else None
+    shared = {f for f, share in enumerate(exact_share) if share is not None}
+    if (
+        not isinstance(held, EngineLevels)
+        or held.fields != len(model.comparisons)
+        or shared != set(held.shares)
+        or levels.shape[0] == 0
+    ):
+        return score_pairs_on(engine, model, levels, exact_share)
+    out = weights_table_on(engine, model, held.table, held.shares)
+    return _ordered_weights(engine.to_pyarrow(out))

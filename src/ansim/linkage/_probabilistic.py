@@ -25,7 +25,6 @@ from ansim.linkage._comparison import (
     FieldComparison,
     diffused_dice,
     diffusion_conflicts,
-    reached_levels,
 )
 from ansim.linkage._config import LinkageConfig
 from ansim.linkage._dice import dice_pairs
@@ -43,7 +42,7 @@ from ansim.linkage._exact import LinkMap, link_exact, linkage_report, person_ids
 from ansim.linkage._model_file import LinkageModel
 from ansim.linkage._pairs import pairs_table
 from ansim.linkage._partitioned import blocked_pairs, components
-from ansim.linkage._partitioned_scoring import compared_levels, pair_weights
+from ansim.linkage._partitioned_scoring import compared_levels, pair_weights, reached
 from ansim.linkage._training import train_model
 from ansim.packages import ENCODING_METADATA_KEY, Part, part_extra
 
@@ -229,7 +228,7 @@ def _score_probabilistic(  # noqa: PLR0917 -- one scoring step
         if not comparisons:
             raise LinkageError("no field to compare: the parts hold no bf_* or token_* columns")
         levels = compared_levels(records, comparisons, first, second)
-        comparisons, levels = reached_levels(comparisons, levels)
+        comparisons, levels = reached(comparisons, levels)
         fs = train_model(records, comparisons, config, levels)
     weights = pair_weights(fs, levels, _exact_shares(records, comparisons, first))
     kind, totals = _pair_kinds(records, first, second)
@@ -396,7 +395,7 @@ def link(
     """Link identity parts with the configured method.
 
     Args:
-        parts: Identity parts from two or more datasets.
+        parts: Identity parts from one or more datasets (one: its records are deduplicated).
         config: The linkage configuration.
         columns: Per part, its column names, when its table holds only some of them.
         load: Loads the other columns (see :func:`encode_records`).
@@ -410,6 +409,11 @@ def link(
         LinkageError: Inputs that cannot be linked.
     """
     check_parts(parts)
+    if len(parts) == 1 and config.assignment != "cluster":
+        raise LinkageError(
+            f"assignment {config.assignment!r} links each record to at most one of another "
+            "dataset, so it cannot deduplicate one dataset: use assignment 'cluster'"
+        )
     if config.method == "exact":
         if model is not None or pairs:
             raise LinkageError("exact linkage has no model and no scored pairs: use probabilistic")

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ansim._atomic import write_parquet_atomic
+from ansim._atomic import atomic_file_set
 from ansim.errors import IntegrityError
 from ansim.packages._keys import PartyKeyStore
 from ansim.packages._parts import part_label
 from ansim.packages._seal import (
     PACKAGE_SUFFIX,
-    open_package,
+    open_package_to,
     read_package_header,
-    seal_table,
+    seal_file,
 )
 
 __all__ = ["introduce", "packages_in", "receive_inbox", "receive_packages", "seal_part"]
@@ -40,14 +40,14 @@ def seal_part(part: Path, *, sender: PartyKeyStore, recipient: str, out_dir: Pat
         IntegrityError: The file is not a part or names no project.
     """
     try:
-        table = pq.read_table(part)
+        schema = pq.read_schema(part)
     except (OSError, ValueError) as e:
         raise IntegrityError(f"cannot read part {part.name}: {e}") from e
-    label = part_label(table.schema)
+    label = part_label(schema)
     if not label.project:
         raise IntegrityError(f"{part.name} names no project: cannot seal it")
-    return seal_table(
-        table,
+    return seal_file(  # the file as it is, in chunks: no second copy of the table in memory
+        part,
         sender=sender,
         recipient=recipient,
         project=label.project,
@@ -62,7 +62,8 @@ def receive_packages(
 ) -> list[Path]:
     """Verify and open packages, writing each verified table as ``<out_dir>/<dataset>.parquet``.
 
-    Every package is verified before anything is written; one bad package refuses the batch.
+    Nothing lands until every package is verified (each is decrypted in chunks into a staging
+    folder); one bad package refuses the batch.
 
     Args:
         packages: Package files (``*.ansim``).
@@ -79,18 +80,25 @@ def receive_packages(
             the same dataset.
         AccessDenied: A package is addressed to another party or its sender is not trusted.
     """
-    opened = []
     for path in packages:
         if path.suffix != PACKAGE_SUFFIX:
             raise IntegrityError(f"{path.name} is not a sealed package ({PACKAGE_SUFFIX})")
-        opened.append(open_package(path, receiver, project=project, kind=kind))
-    names = [p.header.dataset or p.header.kind for p in opened]
-    if len(set(names)) != len(names):
-        raise IntegrityError("two packages carry the same dataset: remove the older one")
-    return [
-        write_parquet_atomic(p.table, out_dir / f"{name}.parquet")
-        for p, name in zip(opened, names, strict=True)
-    ]
+    # one package at a time, decrypted in chunks into a staging folder; all land together
+    with atomic_file_set(out_dir, f"received-{kind}") as staging:
+        opening = staging / ".opening"
+        opening.mkdir()
+        names = []
+        for k, path in enumerate(packages):
+            header = open_package_to(
+                path, receiver, project=project, kind=kind, target=opening / f"{k}.parquet"
+            )
+            names.append(header.dataset or header.kind)
+        if len(set(names)) != len(names):
+            raise IntegrityError("two packages carry the same dataset: remove the older one")
+        for k, name in enumerate(names):
+            (opening / f"{k}.parquet").rename(staging / f"{name}.parquet")
+        opening.rmdir()
+    return [out_dir / f"{name}.parquet" for name in names]
 
 
 def packages_in(inbox: Path, kind: str) -> list[Path]:

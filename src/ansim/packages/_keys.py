@@ -213,7 +213,7 @@ class PartyKeyStore:
             raise AccessDenied(f"the trusted key file for {party!r} names another party")
         return keys
 
-    def sign(self, data: bytes) -> bytes:
+    def sign(self, data: bytes | memoryview) -> bytes:
         """Ed25519 signature of ``data`` by this party."""
         return self._sign.sign(data)
 

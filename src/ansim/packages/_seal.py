@@ -13,6 +13,11 @@ the sender can have made or altered the package. The receiver checks, in this or
 package is addressed to it, comes from a party it trusts, carries that party's valid signature,
 belongs to the expected project and kind, was not opened before, and decrypts intact; only then
 is the Parquet read. The header holds no secret and no record value.
+
+Sealing and receiving a part file stream its content in chunks (AES-GCM through the
+library's incremental interface gives the same bytes as the one-shot call), so a party holds
+one copy of a package in memory, not the table, its Parquet bytes and ciphertext at once: at a
+million people the identity part is about a gigabyte of Bloom filters.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +37,7 @@ import pyarrow.parquet as pq
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -45,7 +52,9 @@ __all__ = [
     "PackageHeader",
     "SealedPackage",
     "open_package",
+    "open_package_to",
     "read_package_header",
+    "seal_file",
     "seal_table",
 ]
 
@@ -53,6 +62,8 @@ PACKAGE_SUFFIX = ".ansim"
 _MAGIC = b"ANSIMPKG\x01"
 _FORMAT = 1
 _SIGNATURE_BYTES = 64
+_TAG_BYTES = 16
+_CHUNK = 16 << 20  # bytes encrypted or decrypted at a time
 _MAX_HEADER = 64 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _KINDS = ("identity", "content", "linkmap", "ciphertexts", "key_share")  # the last two: issue 17
@@ -125,6 +136,59 @@ def seal_table(
         AccessDenied: The sender does not trust the recipient.
         IntegrityError: ``kind`` is not a known kind of package.
     """
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    with buffer.getbuffer() as plain:
+        return _seal(
+            [plain], len(plain), sender=sender, recipient=recipient, project=project,
+            kind=kind, dataset=dataset, out_dir=out_dir,
+        )  # fmt: skip
+
+
+def seal_file(
+    part: Path,
+    *,
+    sender: PartyKeyStore,
+    recipient: str,
+    project: str,
+    kind: str,
+    dataset: str,
+    out_dir: Path,
+) -> Path:
+    """Seal a Parquet file as it is (read in chunks; see :func:`seal_table` for the rest).
+
+    Raises:
+        AccessDenied: The sender does not trust the recipient.
+        IntegrityError: ``kind`` is not a known kind of package, or the file cannot be read.
+    """
+    try:
+        size = part.stat().st_size
+        with part.open("rb") as f:
+            return _seal(
+                _chunks(f), size, sender=sender, recipient=recipient, project=project,
+                kind=kind, dataset=dataset, out_dir=out_dir,
+            )  # fmt: skip
+    except OSError as e:
+        raise IntegrityError(f"cannot read part {part.name}: {e.strerror}") from e
+
+
+def _chunks(f: io.BufferedReader) -> Iterator[bytes]:
+    while chunk := f.read(_CHUNK):
+        yield chunk
+
+
+def _seal(
+    plain: Iterable[bytes | memoryview],
+    size: int,
+    *,
+    sender: PartyKeyStore,
+    recipient: str,
+    project: str,
+    kind: str,
+    dataset: str,
+    out_dir: Path,
+) -> Path:
+    """Write ``size`` bytes of ``plain`` (in pieces) as a package: one buffer, filled in place."""
     if kind not in _KINDS:
         raise IntegrityError(f"unknown package kind {kind!r}: use one of {', '.join(_KINDS)}")
     peer = sender.trusted(recipient)
@@ -149,19 +213,34 @@ def seal_table(
         "cipher": "X25519-HKDF-SHA256/AES-256-GCM/Ed25519",
     }
     head = json.dumps(header, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
     prefix = _MAGIC + len(head).to_bytes(4, "big") + head
-    body = prefix + AESGCM(key).encrypt(nonce, buffer.getvalue(), prefix)
-    return write_bytes_atomic(body + sender.sign(body), out_dir / f"{package_id}{PACKAGE_SUFFIX}")
+    # prefix | ciphertext | GCM tag | signature: the same bytes as AESGCM(key).encrypt
+    body = bytearray(len(prefix) + size + _TAG_BYTES + _SIGNATURE_BYTES)
+    with memoryview(body) as view:
+        view[: len(prefix)] = prefix
+        encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(prefix)
+        at = len(prefix)
+        for piece in plain:
+            out = encryptor.update(piece)
+            if at + len(out) > len(prefix) + size:
+                raise IntegrityError("the part changed while it was sealed: seal it again")
+            view[at : at + len(out)] = out
+            at += len(out)
+        encryptor.finalize()
+        if at != len(prefix) + size:
+            raise IntegrityError("the part changed while it was sealed: seal it again")
+        view[at : at + _TAG_BYTES] = encryptor.tag
+        view[-_SIGNATURE_BYTES:] = sender.sign(view[:-_SIGNATURE_BYTES])
+    return write_bytes_atomic(body, out_dir / f"{package_id}{PACKAGE_SUFFIX}")
 
 
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _split(data: bytes, name: str) -> tuple[bytes, dict[str, object], bytes, bytes]:
-    """Prefix (magic, length, header), parsed header, ciphertext and signature."""
+def _split(data: bytes, name: str) -> tuple[memoryview, dict[str, object], memoryview, memoryview]:
+    """Prefix (magic, length, header), parsed header, ciphertext and signature (views)."""
     if not data.startswith(_MAGIC) or len(data) < len(_MAGIC) + 4 + _SIGNATURE_BYTES:
         raise IntegrityError(f"{name} is not an Ansim sealed package")
     size = int.from_bytes(data[len(_MAGIC) : len(_MAGIC) + 4], "big")
@@ -174,7 +253,8 @@ def _split(data: bytes, name: str) -> tuple[bytes, dict[str, object], bytes, byt
         raise IntegrityError(f"{name}: damaged package header") from None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise IntegrityError(f"{name}: unsupported package format")
-    return data[:end], header, data[end:-_SIGNATURE_BYTES], data[-_SIGNATURE_BYTES:]
+    view = memoryview(data)
+    return view[:end], header, view[end:-_SIGNATURE_BYTES], view[-_SIGNATURE_BYTES:]
 
 
 def _public_header(header: dict[str, object], name: str) -> PackageHeader:
@@ -218,6 +298,55 @@ def open_package(path: Path, receiver: PartyKeyStore, *, project: str, kind: str
         IntegrityError: The package was altered, is not signed by its sender, belongs to another
             project or kind, was opened before (replay), or does not decrypt.
     """
+    header, raw, prefix, ciphertext = _verified(path, receiver, project=project, kind=kind)
+    table = _decrypt(receiver, raw, prefix, ciphertext, path.name)
+    _check_label(header, table.schema, path.name)
+    receiver.mark_seen(header.package_id)
+    return SealedPackage(header, table)
+
+
+def open_package_to(
+    path: Path, receiver: PartyKeyStore, *, project: str, kind: str, target: Path
+) -> PackageHeader:
+    """Verify a package and decrypt its Parquet content, in chunks, into ``target``.
+
+    Write ``target`` where nobody reads it yet (a staging folder): the content is checked
+    as a whole only at the end, and ``target`` is removed if it does not decrypt intact.
+
+    Args:
+        path: The package file.
+        receiver: The recipient's key store (it must trust the sender).
+        project: The project the receiver expects.
+        kind: The kind of content the receiver expects.
+        target: The file the content is written to.
+
+    Returns:
+        The verified header.
+
+    Raises:
+        AccessDenied: See :func:`open_package`.
+        IntegrityError: See :func:`open_package`.
+    """
+    name = path.name
+    header, raw, prefix, ciphertext = _verified(path, receiver, project=project, kind=kind)
+    try:
+        _decrypt_to(receiver, raw, prefix, ciphertext, name, target)
+        try:
+            schema = pq.read_schema(target)
+        except (OSError, pa.ArrowInvalid):
+            raise IntegrityError(f"{name}: the content does not decrypt intact: refused") from None
+        _check_label(header, schema, name)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    receiver.mark_seen(header.package_id)
+    return header
+
+
+def _verified(
+    path: Path, receiver: PartyKeyStore, *, project: str, kind: str
+) -> tuple[PackageHeader, dict[str, object], memoryview, memoryview]:
+    """Every check before decryption (see :func:`open_package`); the parts to decrypt."""
     name = path.name
     try:
         data = path.read_bytes()
@@ -234,7 +363,7 @@ def open_package(path: Path, receiver: PartyKeyStore, *, project: str, kind: str
         raise AccessDenied(f"{name} was sealed for other keys of {receiver.party!r}")
     sender = receiver.trusted(header.sender)
     try:
-        sender.signing_key().verify(signature, prefix + ciphertext)
+        sender.signing_key().verify(signature, memoryview(data)[:-_SIGNATURE_BYTES])
     except InvalidSignature:
         raise IntegrityError(
             f"{name}: the signature of {header.sender!r} does not verify: the package was "
@@ -252,27 +381,63 @@ def open_package(path: Path, receiver: PartyKeyStore, *, project: str, kind: str
         raise IntegrityError(
             f"{name}: package {header.package_id} was already received: a replay is refused"
         )
-    table = _decrypt(receiver, raw, prefix, ciphertext, name)
-    label = part_label(table.schema)
+    return header, raw, prefix, ciphertext
+
+
+def _check_label(header: PackageHeader, schema: pa.Schema, name: str) -> None:
+    label = part_label(schema)
     for what, said, expected in (
         ("project", label.project, header.project),
         ("dataset", label.dataset, header.dataset),
     ):
         if said and said != expected:
             raise IntegrityError(f"{name}: the content's {what} disagrees with the package header")
-    receiver.mark_seen(header.package_id)
-    return SealedPackage(header, table)
+
+
+def _key_and_nonce(receiver: PartyKeyStore, raw: dict[str, object]) -> tuple[bytes, bytes]:
+    ephemeral = bytes.fromhex(str(raw["ephemeral_key"]))
+    nonce = bytes.fromhex(str(raw["nonce"]))
+    shared = receiver.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    return _content_key(shared, ephemeral, receiver.public.encryption), nonce
+
+
+def _decrypt_to(  # noqa: PLR0917 -- one step of open_package_to
+    receiver: PartyKeyStore,
+    raw: dict[str, object],
+    prefix: memoryview,
+    ciphertext: memoryview,
+    name: str,
+    target: Path,
+) -> None:
+    """Decrypt in chunks into ``target``; the GCM tag is checked at the end (then raises)."""
+    try:
+        if len(ciphertext) < _TAG_BYTES:
+            raise ValueError(name)
+        key, nonce = _key_and_nonce(receiver, raw)
+        tag = bytes(ciphertext[-_TAG_BYTES:])
+        decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, tag)).decryptor()
+        decryptor.authenticate_additional_data(prefix)
+        body = ciphertext[:-_TAG_BYTES]
+        with target.open("wb") as f:
+            for at in range(0, len(body), _CHUNK):
+                f.write(decryptor.update(body[at : at + _CHUNK]))
+            decryptor.finalize()
+            f.flush()
+            os.fsync(f.fileno())
+    except (KeyError, ValueError, InvalidTag):
+        raise IntegrityError(f"{name}: the content does not decrypt intact: refused") from None
 
 
 def _decrypt(
-    receiver: PartyKeyStore, raw: dict[str, object], prefix: bytes, ciphertext: bytes, name: str
+    receiver: PartyKeyStore,
+    raw: dict[str, object],
+    prefix: memoryview,
+    ciphertext: memoryview,
+    name: str,
 ) -> pa.Table:
     try:
-        ephemeral = bytes.fromhex(str(raw["ephemeral_key"]))
-        nonce = bytes.fromhex(str(raw["nonce"]))
-        shared = receiver.exchange(X25519PublicKey.from_public_bytes(ephemeral))
-        key = _content_key(shared, ephemeral, receiver.public.encryption)
+        key, nonce = _key_and_nonce(receiver, raw)
         plain = AESGCM(key).decrypt(nonce, ciphertext, prefix)
-        return pq.read_table(io.BytesIO(plain))
+        return pq.read_table(pa.BufferReader(plain))
     except (KeyError, ValueError, InvalidTag, pa.ArrowInvalid):
         raise IntegrityError(f"{name}: the content does not decrypt intact: refused") from None

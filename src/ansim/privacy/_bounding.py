@@ -1,10 +1,12 @@
 """Contribution bounding in the engine: what one person can add to a DP statistic.
 
-All of it is Ibis, run by the engine (DuckDB here, Spark later) next to the data:
+All of it is Ibis, run by the engine (DuckDB or Spark, with the same rows kept) next to the
+data:
 
-1. **Groups per person**: each person's distinct groups are ranked by a hash of
-   ``(person, group)`` (a different, data-independent order for every person, no seed to
-   keep) and only the first ``max_groups`` are kept (``dense_rank`` over the person).
+1. **Groups per person**: each person's distinct groups are ranked by a hash (MD5, the
+   same on every engine) of ``(person, group)`` (a different, data-independent order for
+   every person, no seed to keep) and only the first ``max_groups`` are kept
+   (``dense_rank`` over the person).
 2. **Rows per person per group**: rows are numbered within ``(person, group)`` in the order
    of a hash of the row and only the first ``max_rows`` are kept (``row_number``).
 3. **Value clipping**: values are clipped to ``[lower, upper]`` and rounded to whole
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
-from ibis.expr.types import Table, Value
+from ibis.expr.types import StringValue, Table, Value
 
 from ansim.errors import InvalidSpecError
 from ansim.privacy._spec import DerivedColumn, DPQuery, ReleaseSpec
@@ -110,18 +112,27 @@ def bound_contributions(
         raise InvalidSpecError(f"the data has no person column {person!r}")
     pid = table[person].cast("string")
     parts: list[Value] = [pid, *(table[c].cast("string") for c in by)]
-    group_hash = ibis.literal("|").join(parts).hash()
+    group_hash = _portable_hash(ibis.literal("|").join(parts))
     columns = list(table.columns)
     if by:
         rank = ibis.dense_rank().over(group_by=pid, order_by=[group_hash, *(table[c] for c in by)])
         table = table.mutate(**{_GROUP_RANK: rank})
         table = table.filter(table[_GROUP_RANK] < max_groups)
     cells = [table[c].cast("string").fill_null("") for c in columns]
-    row_hash = ibis.literal("|").join(cells).hash()
+    row_hash = _portable_hash(ibis.literal("|").join(cells))
     within = [table[person], *(table[c] for c in by)]
     number = ibis.row_number().over(group_by=within, order_by=row_hash)
     table = table.mutate(**{_ROW_NUMBER: number})
     return table.filter(table[_ROW_NUMBER] < max_rows).select(*columns)
+
+
+def _portable_hash(text: StringValue) -> StringValue:
+    """A hash every engine computes alike (MD5's hex digest; ``hash()`` is each engine's own).
+
+    It only orders rows (no secrecy is asked of it): the same on DuckDB and Spark, so both
+    keep the same rows and their bounded aggregates are identical (tests/conformance).
+    """
+    return text.hexdigest("md5")
 
 
 def value_units(table: Table, query: DPQuery) -> Value:

@@ -272,6 +272,42 @@ class Submission:
         """Plain data (JSON)."""
         return asdict(self) | {"kind": self.kind.value, "status": self.status.value}
 
+    def shown_to(self, reader: str, *, checker: bool) -> dict[str, Any]:
+        """The submission as one reader of the project may see it (every route returns this).
+
+        Until it is released its files are the output checkers' to review: a file's SHA-256
+        would let anyone confirm a guess of its content, so analysts see the file names
+        only. The author sees the checkers' comments (what to change); the project's other
+        analysts see its state only.
+
+        Args:
+            reader: The user asking.
+            checker: Whether they are an output checker of the project.
+
+        Returns:
+            Plain data (JSON); ``withheld`` says what was left out and why.
+
+        Example:
+            >>> s = Submission("rel-0001", ReleaseKind.RATE_TABLE, "t", "ana", 10, "person",
+            ...                {"rates.csv": "ab" * 32}, comments=("cell 3 is low",))
+            >>> author, other = (s.shown_to(u, checker=False) for u in ("ana", "bo"))
+            >>> author["files"], author["comments"], other["comments"]
+            ({'rates.csv': ''}, ('cell 3 is low',), [])
+        """
+        full = self.to_dict()
+        if checker or self.status is ReleaseStatus.RELEASED:
+            return full
+        withheld = full | {
+            "files": dict.fromkeys(self.files, ""),
+            "withheld": (
+                "files and their checksums are the output checkers' until released / 반출 전 "
+                "파일과 체크섬은 출력 검토자만 봅니다"
+            ),
+        }  # fmt: skip
+        if reader != self.author:
+            withheld |= {"comments": [], "exception": ""}
+        return withheld
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Submission:
         """Read a submission back."""

@@ -27,6 +27,8 @@ from ansim.governance import (
     Role,
     RowAccessMode,
     RowAccessRegister,
+    TwinKind,
+    TwinOptionRegister,
 )
 from ansim.governance import allowed_roles as allowed
 from ansim.packages import PACKAGE_SUFFIX, read_package_header
@@ -102,6 +104,14 @@ class RowAccessRequest(BaseModel):
     workstation: Name | None = None
 
 
+class TwinRequest(BaseModel):
+    """A project's dummy-twin kind (``dp_synthetic`` states its ρ or ε per view)."""
+
+    kind: TwinKind
+    rho: Annotated[float | None, Field(gt=0, le=100)] = None
+    epsilon: Annotated[float | None, Field(gt=0, le=100)] = None
+
+
 class AnalysisRequest(BaseModel):
     """A checked analysis (the parameters of the CLI's workspace commands)."""
 
@@ -171,6 +181,13 @@ def _existing(found: Deployment, project: str, output: str) -> Output:
     if not path.is_file():
         raise NotFoundError(f"no output {output!r} in project {project!r}")
     return found.review(project).outputs.get(output)
+
+
+def _shown(found: Deployment, caller: Caller, project: str, output: Output) -> dict[str, Any]:
+    """The output as the caller may see it (:meth:`ansim.workspace.Output.shown_to`)."""
+    checker = Role.OUTPUT_CHECKER in found.project_roles(caller.user, project)
+    real = RowAccessRegister(found.governance).policy(project).shows_real_rows(found.workstation)
+    return output.shown_to(caller.user, checker=checker, real_rows=real)
 
 
 # -- projects --------------------------------------------------------------------------------
@@ -263,6 +280,39 @@ async def row_access(project: str, caller: CallerDep, found: DeploymentDep) -> d
     """Every member may read the policy their queries obey."""
     _project(found, caller, project)
     return RowAccessRegister(found.governance).policy(project).to_dict()
+
+
+@router.put("/projects/{project}/twin", summary="Set the dummy twin's kind (administrators)")
+async def set_twin(
+    project: str, body: TwinRequest, caller: CallerDep, found: DeploymentDep
+) -> dict[str, Any]:
+    """``domains`` (declared domains only) or ``dp_synthetic`` with its ρ or ε per view.
+
+    Governance refuses anyone but an administrator and audits the change; each view's DP
+    synthetic twin is paid from the project's privacy budget when a session first needs it.
+    """
+    _project(found, caller, project, *_need(Operation.CREATE_PROJECT))
+    register = TwinOptionRegister(found.governance)
+    return register.set(caller.user, project, body.kind, rho=body.rho,
+                        epsilon=body.epsilon).to_dict()  # fmt: skip
+
+
+@router.get("/projects/{project}/twin", summary="The project's dummy-twin kind")
+async def twin(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
+    """Every member may read what the twin their queries run on is made of."""
+    _project(found, caller, project)
+    return TwinOptionRegister(found.governance).option(project).to_dict()
+
+
+@router.get("/projects/{project}/twin/report", summary="The dummy twin's utility report")
+async def twin_report(project: str, caller: CallerDep, found: DeploymentDep) -> dict[str, Any]:
+    """Per view: the twin's kind, ρ and ε, its spend and TVD of 1-, 2-, 3-way marginals.
+
+    For the project's analysts (read from the workspace's cache: nothing fitted or spent).
+    """
+    _project(found, caller, project, *_need(Operation.QUERY))
+    with found.open_workspace(caller.user, project) as ws:
+        return ws.twin_report()
 
 
 @router.get("/projects/{project}/records", summary="The processing record (administrators)")
@@ -387,7 +437,7 @@ async def analyse(
             formula = _required(body.formula, "a 'formula'")
             logit = body.kind == "logit" or (body.kind == "model" and body.model == "logit")
             made = ws.logit(body.sql, formula) if logit else ws.ols(body.sql, formula)
-    return made.to_dict()
+    return _shown(found, caller, project, made)
 
 
 @router.get("/projects/{project}/outputs", summary="The project's outputs (or the review queue)")
@@ -397,16 +447,17 @@ async def list_outputs(
     """Outputs with their check results, for the project's analysts and output checkers."""
     _reader(found, caller, project)
     review = found.review(project)
-    return [o.to_dict() for o in (review.queue() if queue else review.outputs.all())]
+    outputs = review.queue() if queue else review.outputs.all()
+    return [_shown(found, caller, project, o) for o in outputs]
 
 
 @router.get("/projects/{project}/outputs/{output}", summary="One output and its check report")
 async def get_output(
     project: str, output: str, caller: CallerDep, found: DeploymentDep
 ) -> dict[str, Any]:
-    """Rows, failing cells per rule, reviews and status."""
+    """Rows, failing cells per rule, reviews and status (rows to checkers until released)."""
     _reader(found, caller, project)
-    return _existing(found, project, output).to_dict()
+    return _shown(found, caller, project, _existing(found, project, output))
 
 
 @router.post("/projects/{project}/outputs/{output}/submit", summary="Submit an output for review")
@@ -418,7 +469,7 @@ async def submit(
     _reader(found, caller, project)
     _existing(found, project, output)
     with found.open_workspace(caller.user, project) as ws:
-        return ws.submit(output).to_dict()
+        return _shown(found, caller, project, ws.submit(output))
 
 
 @router.post("/projects/{project}/outputs/{output}/exception", summary="Ask for an exception")
@@ -430,7 +481,7 @@ async def exception(
     _reader(found, caller, project)
     _existing(found, project, output)
     with found.open_workspace(caller.user, project) as ws:
-        return ws.request_exception(output, body.justification).to_dict()
+        return _shown(found, caller, project, ws.request_exception(output, body.justification))
 
 
 @router.post("/projects/{project}/outputs/{output}/reviews", summary="Review an output")
@@ -446,7 +497,7 @@ async def review(
         done = checkers.approve(caller.user, output, body.comment)
     else:
         done = checkers.reject(caller.user, output, body.comment)
-    return done.to_dict()
+    return _shown(found, caller, project, done)
 
 
 @router.post("/projects/{project}/outputs/{output}/release", summary="Release an approved output")

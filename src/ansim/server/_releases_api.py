@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field
 from ansim.errors import AccessDenied
 from ansim.governance import Operation, Role
 from ansim.governance import allowed_roles as allowed
-from ansim.release import ReleaseService, Submission
+from ansim.release import ReleaseService
 from ansim.server._auth import Caller, CallerDep, DeploymentDep
 from ansim.server._deployment import Deployment
 from ansim.server._errors import JsonResponse
+from ansim.server._submissions_api import shown_submission
 
 __all__ = ["router"]
 
@@ -53,18 +54,16 @@ def _service(found: Deployment, caller: Caller, project: str, *roles: Role) -> R
     )
 
 
-def _shown(item: Submission) -> dict[str, Any]:
-    """A submission as its readers see it (no member ids: those never leave the hub)."""
-    return item.to_dict()
-
-
 @router.get("/projects/{project}/releases", summary="The project's release submissions")
 async def list_releases(
     project: str, caller: CallerDep, found: DeploymentDep, queue: bool = False
 ) -> list[dict[str, Any]]:
     """Every submission (or only those awaiting review), oldest first."""
     service = _service(found, caller, project)
-    return [_shown(s) for s in (service.queue() if queue else service.all())]
+    return [
+        shown_submission(found, caller, project, s)
+        for s in (service.queue() if queue else service.all())
+    ]
 
 
 @router.post("/projects/{project}/releases/{release}/reviews", summary="Review a submission")
@@ -75,8 +74,12 @@ async def review_release(
     roles = tuple(sorted(allowed(Operation.REVIEW_OUTPUT)))
     service = _service(found, caller, project, *roles)
     if body.decision == "approve":
-        return _shown(service.approve(caller.user, release, body.comment))
-    return _shown(service.reject(caller.user, release, body.comment))
+        return shown_submission(
+            found, caller, project, service.approve(caller.user, release, body.comment)
+        )
+    return shown_submission(
+        found, caller, project, service.reject(caller.user, release, body.comment)
+    )
 
 
 @router.post("/projects/{project}/releases/{release}/release", summary="Release a submission")

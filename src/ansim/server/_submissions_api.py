@@ -9,8 +9,8 @@ counted, never echoed). Each route resolves the caller, hides projects the calle
 of (404), checks the API token's scope and the caller's role (403) and calls one service
 method; governance checks again and audits. Review and release are in ``_releases_api``.
 
-A submission's files are readable by the project's output checkers and its author; once
-released, by every analyst and output checker of the project (``ansim release publish``
+A submission's files (and their checksums) are readable by the project's output checkers;
+once released, by every analyst and output checker of the project (``ansim release publish``
 fetches them into the checker's ``--out``).
 """
 
@@ -82,7 +82,10 @@ class SubmissionState(BaseModel):
     author: str
     threshold: int
     unit: str
-    files: dict[str, str] = Field(description="File name → SHA-256 of what it publishes.")
+    files: dict[str, str] = Field(
+        description="File name → SHA-256 of what it publishes (empty until released, except "
+        "for the output checkers)."
+    )
     status: str
     approvals: list[str]
     comments: list[str]
@@ -94,6 +97,7 @@ class SubmissionState(BaseModel):
     governed: bool
     exception: str
     portal: str = Field(description="The portal table it carries, if any.")
+    withheld: str = Field("", description="What this reader is not shown yet, and why.")
 
 
 class RateTableSubmitted(BaseModel):
@@ -159,8 +163,18 @@ def _release(found: Deployment, caller: Caller, project: str, operation: Operati
     return Release(found.governance, project, found.hub_store(project), portal_home=found.home)
 
 
-def _submission(item: Submission) -> SubmissionState:
-    return SubmissionState.model_validate(item.to_dict())
+def shown_submission(
+    found: Deployment, caller: Caller, project: str, item: Submission
+) -> dict[str, Any]:
+    """The submission as the caller may see it (:meth:`ansim.release.Submission.shown_to`)."""
+    checker = Role.OUTPUT_CHECKER in found.project_roles(caller.user, project)
+    return item.shown_to(caller.user, checker=checker)
+
+
+def _submission(
+    found: Deployment, caller: Caller, project: str, item: Submission
+) -> SubmissionState:
+    return SubmissionState.model_validate(shown_submission(found, caller, project, item))
 
 
 @router.post(
@@ -178,7 +192,9 @@ async def submit_rate_table(
     released, submitted = service.submit_rate_table(caller.user, spec)
     s = released.summary
     return RateTableSubmitted(
-        submission=_submission(submitted), cells=s["cells"], cells_suppressed=s["cells_suppressed"]
+        submission=_submission(found, caller, project, submitted),
+        cells=s["cells"],
+        cells_suppressed=s["cells_suppressed"],
     )
 
 
@@ -197,8 +213,9 @@ async def submit_dp_release(
     spec = parse_release_spec(parse_yaml(body.spec, "the release spec"), rho=body.rho)
     done = service.submit_dp_tables(caller.user, spec, body.table)
     plan = done.release.plan
+    shown = [_submission(found, caller, project, s) for s in done.submissions]
     return DPSubmitted(
-        submissions=[_submission(s) for s in done.submissions], rho=plan.rho,
+        submissions=shown, rho=plan.rho,
         epsilon=plan.epsilon, delta=spec.conversion_delta,
         privacy_unit=plan.spec.privacy_unit, rho_remaining=done.rho_remaining,
     )  # fmt: skip
@@ -313,12 +330,18 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
     _read_options(delimiter, encoding)
     staged = await _staged(request, records, service.store.parent / "uploads")
     try:
-        rows = read_records(staged, delimiter=delimiter, encoding=encoding)
-    except OversizedInputError:
-        raise
+        rows = read_records(
+            staged, delimiter=delimiter, encoding=encoding,
+            max_bytes=request.app.state.max_upload_bytes,
+        )  # fmt: skip
     except AnsimError as e:  # the reader names its file: never the server's path
         message = str(e).replace(str(staged), "the records file")
-        raise IngestError(message.replace(staged.name, "the records file")) from None
+        message = message.replace(staged.name, "the records file")
+        if isinstance(e, OversizedInputError):
+            raise OversizedInputError(
+                message.replace(" or raise the limit (--max-bytes)", "")
+            ) from None
+        raise IngestError(message) from None
     finally:
         staged.unlink(missing_ok=True)
     extra = rows.counts()
@@ -327,7 +350,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
                 for r in rejected]  # fmt: skip
     protected, submitted = service.submit_protected_table(caller.user, rows.table, ask, extra=extra)
     return TableSubmitted(
-        submission=_submission(submitted), summary=protected.summary(),
+        submission=_submission(found, caller, project, submitted), summary=protected.summary(),
         quarantine=QuarantineCounts(**extra, problems=problems),
     )  # fmt: skip
 
@@ -336,7 +359,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
 def _readable(
     found: Deployment, caller: Caller, project: str, release: str
 ) -> tuple[Release, Submission]:
-    """The submission, if the caller may read it: checkers and its author; all readers once out."""
+    """The submission, if the caller may read its files: checkers; all readers once released."""
     found.visible(caller.user, project)
     caller.within(project, _READERS)
     roles = found.project_roles(caller.user, project)
@@ -351,8 +374,8 @@ def _readable(
     except InvalidSpecError:
         raise NotFoundError(f"project {project!r} has no release {release!r}") from None
     released = item.status == ReleaseStatus.RELEASED
-    if not (released or Role.OUTPUT_CHECKER in roles or item.author == caller.user):
-        raise AccessDenied(f"{release} is not released: only its author and the checkers read it")
+    if not (released or Role.OUTPUT_CHECKER in roles):
+        raise AccessDenied(f"{release} is not released: only the output checkers read its files")
     return service, item
 
 
@@ -367,7 +390,7 @@ async def get_release(
         raise AccessDenied(f"{caller.user!r} may not read releases of project {project!r}")
     service = Release(found.governance, project, found.hub_store(project), portal_home=found.home)
     try:
-        return _submission(service.path().get(release))
+        return _submission(found, caller, project, service.path().get(release))
     except InvalidSpecError:
         raise NotFoundError(f"project {project!r} has no release {release!r}") from None
 

@@ -102,11 +102,66 @@ def _header(names: list[str]) -> tuple[str, ...]:
     return header
 
 
-def _read_parquet(path: Path, multiline: Collection[str]) -> ParsedCsv:
+def _parquet_limits(path: Path, max_bytes: int) -> pq.ParquetFile:
+    """Open a Parquet file once its footer shows it cannot expand past ``max_bytes``.
+
+    A Parquet file can be a decompression "bomb": compressed pages, run-length and delta
+    encodings and dictionaries let a small file stand for billions of cells. The footer states
+    the decompressed size of every column chunk and the number of rows, so both are bounded
+    before any page is read: the pages' decompressed bytes by ``max_bytes``, and the cells by
+    half of it (a delimited text file of ``max_bytes`` holds no more: each cell takes a byte
+    and a separator). Dictionary-encoded text, whose values repeat without taking room in
+    the pages, is bounded after reading (:func:`_expanded_text_bytes`).
+    """
     try:
-        table = pq.read_table(path)
+        opened = pq.ParquetFile(path)
+        meta = opened.metadata
+        pages = sum(
+            meta.row_group(g).column(c).total_uncompressed_size
+            for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)
+        )
     except (pa.ArrowInvalid, OSError) as e:
         raise IngestError(f"cannot read Parquet file {path.name}: {e}") from e
+    cells = meta.num_rows * max(meta.num_columns, 1)
+    if pages > max_bytes or cells > max_bytes // 2:
+        raise OversizedInputError(
+            f"{path.name} would expand to {max(pages, 2 * cells):,} bytes or more once read, "
+            f"over the limit of {max_bytes:,}: split the file or raise the limit (--max-bytes)"
+        )
+    return opened
+
+
+def _expanded_text_bytes(table: pa.Table) -> int:
+    """Bytes the text columns take once every dictionary-encoded value is written out."""
+    total = 0
+    for col in table.columns:
+        for chunk in col.chunks:
+            if isinstance(chunk, pa.DictionaryArray) and pa.types.is_string(chunk.dictionary.type):
+                lengths = pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+                total += int(pc.sum(lengths).as_py() or 0)
+            elif pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+                total += int(pc.sum(pc.binary_length(chunk)).as_py() or 0)
+    return total
+
+
+def _read_parquet(path: Path, multiline: Collection[str], max_bytes: int) -> ParsedCsv:
+    opened = _parquet_limits(path, max_bytes)
+    texts = [
+        f.name
+        for f in opened.schema_arrow
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    try:
+        table = pq.read_table(path, read_dictionary=texts)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise IngestError(f"cannot read Parquet file {path.name}: {e}") from e
+    expanded = _expanded_text_bytes(table)
+    if expanded > max_bytes:
+        raise OversizedInputError(
+            f"{path.name} holds {expanded:,} bytes of text once its repeated values are written "
+            f"out, over the limit of {max_bytes:,}: split the file or raise the limit (--max-bytes)"
+        )
     columns = []
     for name, col in zip(table.column_names, table.columns, strict=True):
         kind = col.type
@@ -218,7 +273,7 @@ def read_file(
     folded = {m.casefold() for m in multiline}
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return ReadFile(_read_parquet(path, folded), "parquet", digest)
+        return ReadFile(_read_parquet(path, folded, max_bytes), "parquet", digest)
     if suffix in EXCEL_SUFFIXES:
         return ReadFile(_read_excel(path, folded), "excel", digest)
     decoded = decode_text(data, encoding)

@@ -10,6 +10,7 @@ and a standard deviation on its per-cell degrees of freedom (contributors - 1), 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ MAGNITUDE = frozenset({"sum", "mean", "std"})
 EXTREMES = frozenset({"min", "max", "median", "quantile"})
 STATISTICS = frozenset({"count", "histogram"}) | MAGNITUDE | EXTREMES
 _PERCENT = 100
+_LEGACY_FIGURE = re.compile(r"(;| \() ?this model: ([^)]*)\)$")
+"""A model's figure inside a detail, as reports stored before ``measured`` had it."""
 
 
 @dataclass(frozen=True)
@@ -39,21 +42,38 @@ class CheckResult:
         passed: Whether every cell passes.
         failing: Labels of the cells that fail (empty when passed).
         detail: What the rule requires, in words.
+        measured: What the rule measured on this output (a model's residual degrees of
+            freedom, its largest leverage), for the output checkers: a figure of the data,
+            withheld from analysts until the output is released.
     """
 
     rule: str
     passed: bool
     failing: tuple[str, ...]
     detail: str
+    measured: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for reports."""
-        return {
+        out: dict[str, Any] = {
             "rule": self.rule,
             "passed": self.passed,
             "failing": list(self.failing),
             "detail": self.detail,
         }
+        if self.measured:
+            out["measured"] = self.measured
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """Read a result back (a detail stored with its figure inside is split from it)."""
+        detail, measured = str(data["detail"]), str(data.get("measured", ""))
+        legacy = _LEGACY_FIGURE.search(detail)
+        if not measured and legacy:
+            measured = "this model: " + legacy.group(2)
+            detail = detail[: legacy.start()] + (")" if legacy.group(1) == ";" else "")
+        return cls(data["rule"], data["passed"], tuple(data["failing"]), detail, measured)
 
 
 @dataclass(frozen=True)
@@ -90,10 +110,7 @@ class CheckReport:
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:
         """Read a report back."""
         return cls(
-            tuple(
-                CheckResult(r["rule"], r["passed"], tuple(r["failing"]), r["detail"])
-                for r in data["results"]
-            ),
+            tuple(CheckResult.from_dict(r) for r in data["results"]),
             dict(data.get("policy", {})),
         )
 
@@ -307,14 +324,15 @@ def check_model(
     results = [
         CheckResult(
             "residual_dof", passed, () if passed else cells,
-            f"residual degrees of freedom, in persons, at least {policy.min_residual_dof} "
-            f"(this model: {residual_dof:g})",
+            f"residual degrees of freedom, in persons, at least {policy.min_residual_dof}",
+            f"this model: {residual_dof:g}",
         ),
         CheckResult(
             "leverage", max_leverage < policy.max_leverage, ()
             if max_leverage < policy.max_leverage else ("model",),
             f"no one person's leverage reaches {policy.max_leverage:g} (their values alone "
-            f"would fix a coefficient; this model: {max_leverage:.3g})",
+            "would fix a coefficient)",
+            f"this model: {max_leverage:.3g}",
         ),
         CheckResult(
             "exact_fit", not exact_fit, ("model",) if exact_fit else (),

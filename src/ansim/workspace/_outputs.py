@@ -143,6 +143,52 @@ class Output:
             "person_count": self.person_count,
         }
 
+    def shown_to(self, reader: str, *, checker: bool, real_rows: bool) -> dict[str, Any]:
+        """The output as one reader may see it (what every route and page returns).
+
+        Its cells, coefficients, row and person counts and the checks' measured figures are
+        what the output checkers review: an analyst sees them once the output is released,
+        or where the project's row-access policy already shows them real rows (``preview``,
+        or ``safe_setting`` at its workstation). Before that the author, at home, sees the
+        check verdicts and which cells fail, not the figures (else the release checks would
+        guard nothing from the one who ran the query), and the project's other analysts see
+        only its state (no rows, no comments, no justification).
+
+        Args:
+            reader: The user asking.
+            checker: Whether they are an output checker of the project.
+            real_rows: Whether the project's row-access policy shows them real rows here.
+
+        Returns:
+            Plain data (JSON); ``withheld`` says what was left out and why.
+
+        Example:
+            >>> from ansim.workspace._checks import CheckReport
+            >>> out = Output("out-0001", "p1", "ana", "crosstab", "count", "crosstab(['sex'])",
+            ...              ("sex", "count"), (("F", 3),), CheckReport(()), person_count=3)
+            >>> seen = out.shown_to("ana", checker=False, real_rows=False)
+            >>> seen["rows"], seen["person_count"], out.shown_to("chk", checker=True,
+            ...     real_rows=False)["rows"]
+            ([], None, [['F', 3]])
+        """
+        full = self.to_dict()
+        if checker or real_rows or self.status is OutputStatus.RELEASED:
+            return full
+        report = dict(full["report"])
+        report["results"] = [
+            {k: v for k, v in r.items() if k != "measured"} for r in report["results"]
+        ]
+        withheld = full | {
+            "rows": [], "row_count": None, "person_count": None, "report": report,
+            "withheld": (
+                "cells, counts and measured figures are shown to the output checkers until "
+                "the output is released / 반출 승인 전에는 셀 값과 인원 수를 출력 검토자만 봅니다"
+            ),
+        }  # fmt: skip
+        if reader != self.author:
+            withheld |= {"reviews": [], "exception": ""}
+        return withheld
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Output:
         """Read an output back."""

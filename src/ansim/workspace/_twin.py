@@ -31,7 +31,7 @@ from ansim.errors import InvalidSpecError
 from ansim.regions import GYEONGGI_SIGUNGU
 from ansim.schema import ColumnSpec, ColumnType, DatasetSpec, IdentifierKind
 
-__all__ = ["DUMMY_LABEL", "ColumnDomain", "domains_from_spec", "dummy_twin"]
+__all__ = ["DUMMY_LABEL", "ColumnDomain", "domains_from_spec", "dummy_twin", "named_default"]
 
 DUMMY_LABEL = "DUMMY DATA: not real records / 더미 데이터: 실제 자료가 아닙니다"
 """The label every answer from the twin carries (English and Korean)."""
@@ -140,8 +140,15 @@ def domains_from_spec(spec: DatasetSpec) -> dict[str, ColumnDomain]:
     return {name: d for name, d in found.items() if d is not None}
 
 
-def _default(name: str, kind: pa.DataType) -> ColumnDomain:  # noqa: PLR0911 - one rule a line
-    """A plausible domain for a column nobody declared, by its name, else its type."""
+def named_default(name: str) -> ColumnDomain | None:
+    """The public domain a column's name implies (``sex``, ``*sigungu*``, ``age``, ``*birth*``).
+
+    Example:
+        >>> named_default("patient_age")
+        ColumnDomain(values=None, low=0, high=99, start=None, end=None)
+        >>> named_default("note") is None
+        True
+    """
     lowered = name.lower()
     if lowered in {"sex", "gender"}:
         return ColumnDomain(values=("M", "F"))
@@ -151,6 +158,14 @@ def _default(name: str, kind: pa.DataType) -> ColumnDomain:  # noqa: PLR0911 - o
         return ColumnDomain(low=0, high=99)
     if "birth" in lowered:
         return ColumnDomain(start=dt.date(1920, 1, 1), end=dt.date(2024, 12, 31))
+    return None
+
+
+def _default(name: str, kind: pa.DataType) -> ColumnDomain:
+    """A plausible domain for a column nobody declared, by its name, else its type."""
+    named = named_default(name)
+    if named is not None:
+        return named
     if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
         return ColumnDomain(start=dt.date(2020, 1, 1), end=dt.date(2023, 12, 31))
     if pa.types.is_unsigned_integer(kind) or pa.types.is_integer(kind):
@@ -208,6 +223,15 @@ def _with_nulls(values: pa.Array, rng: np.random.Generator) -> pa.Array:
     return pc.if_else(mask, pa.scalar(None, values.type), values)
 
 
+def _generated(
+    view: str, field: pa.Field, domain: ColumnDomain | None, seed: int, rows: int
+) -> pa.Array:
+    """``rows`` dummy values of one column (its declared domain, else a default; 2 % missing)."""
+    rng = _seed(seed, view, field.name)
+    values = _column(field.type, field.name, domain or _default(field.name, field.type), rng, rows)
+    return _with_nulls(values, rng) if field.nullable else values
+
+
 def dummy_twin(
     schemas: Mapping[str, pa.Schema],
     domains: Mapping[str, Mapping[str, ColumnDomain]] | None = None,
@@ -249,9 +273,7 @@ def dummy_twin(
             if field.name == _PERSON:
                 arrays.append(_person_ids(field.type, numbers))
                 continue
-            domain = declared.get(view, {}).get(field.name) or _default(field.name, field.type)
-            column_rng = _seed(seed, view, field.name)
-            values = _column(field.type, field.name, domain, column_rng, rows)
-            arrays.append(_with_nulls(values, column_rng) if field.nullable else values)
+            arrays.append(_generated(view, field, declared.get(view, {}).get(field.name), seed,
+                                     rows))  # fmt: skip
         twins[view] = pa.Table.from_arrays(arrays, schema=schema)
     return twins

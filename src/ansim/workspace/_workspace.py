@@ -14,6 +14,7 @@ the default), at most 20 real rows (``preview``), or real rows at the declared w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,9 @@ from ansim.governance import (
     RowAccess,
     RowAccessMode,
     RowAccessRegister,
+    TwinKind,
+    TwinOption,
+    TwinOptionRegister,
 )
 from ansim.workspace._analyses import (
     ModelResult,
@@ -45,11 +49,12 @@ from ansim.workspace._analyses import (
 )
 from ansim.workspace._checks import CheckReport, check_model, check_table
 from ansim.workspace._differencing import differencing_check
+from ansim.workspace._dp_twin import content_version, dp_twin, twin_label, twin_reports
 from ansim.workspace._outputs import Output, OutputStatus, OutputStore
 from ansim.workspace._persons import PERSON, person_lineage
 from ansim.workspace._policy import CheckPolicy, strictest
 from ansim.workspace._sql import tables_read, vet_sql
-from ansim.workspace._twin import DUMMY_LABEL, ColumnDomain, dummy_twin
+from ansim.workspace._twin import ColumnDomain, dummy_twin
 from ansim.workspace._worker import ResourceLimits, SandboxWorker
 
 __all__ = ["QueryAnswer", "Workspace", "view_name"]
@@ -110,11 +115,12 @@ def view_name(table: str) -> str:
 
 
 def _version(table: pa.Table) -> str:
-    """A view's version: the SHA-256 of its content (Arrow IPC stream)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    """A view's version: the SHA-256 of its rows in a canonical order (:func:`content_version`).
+
+    The engine returns a view's rows in any order (parallel scans): the same content must
+    show the output checkers the same version in every session.
+    """
+    return content_version(table)
 
 
 class Workspace(Closing):
@@ -172,6 +178,8 @@ class Workspace(Closing):
             view_name(f"linked_{d['dataset']}"): d["custodian"] for d in record["datasets"]
         }
         self.row_access: RowAccess = RowAccessRegister(governance).policy(project)
+        self.twin_option: TwinOption = TwinOptionRegister(governance).option(project)
+        self._home = home
         self._tables = tables
         self._domains = {v: dict(c) for v, c in (domains or {}).items()}
         self._workers: dict[bool, SandboxWorker] = {}
@@ -189,14 +197,55 @@ class Workspace(Closing):
     def _worker(self, *, real: bool = True) -> SandboxWorker:
         """The worker on the real views, or on their dummy twin (each started when first used)."""
         if real not in self._workers:
-            if real:
-                tables = self._tables
-            else:
-                schemas = {name: t.schema for name, t in self._tables.items()}
-                seed = int.from_bytes(hashlib.sha256(self.project.encode()).digest()[:4], "big")
-                tables = dummy_twin(schemas, self._domains, seed=seed)
+            tables = self._tables if real else self._twin()
             self._workers[real] = SandboxWorker(tables, self.limits)
         return self._workers[real]
+
+    @functools.cached_property
+    def _twin_versions(self) -> dict[str, str]:
+        """Each view's version in a canonical row order (the twin's cache key)."""
+        return {name: content_version(t) for name, t in self._tables.items()}
+
+    @property
+    def _seed(self) -> int:
+        return int.from_bytes(hashlib.sha256(self.project.encode()).digest()[:4], "big")
+
+    def _twin(self) -> dict[str, pa.Table]:
+        """The views' dummy twin, of the kind the project's option names.
+
+        A DP synthetic twin is read from the workspace's cache, or paid for from the
+        project's budget ledger (before its view's rows are read) and fitted once per view
+        version; a domain twin reads no row at all.
+        """
+        schemas = {name: t.schema for name, t in self._tables.items()}
+        if self.twin_option.kind is not TwinKind.DP_SYNTHETIC:
+            return dummy_twin(schemas, self._domains, seed=self._seed)
+        return dp_twin(
+            self.governance, self.actor, self.project, schemas, self._twin_versions,
+            self._tables.__getitem__, option=self.twin_option, home=self._home,
+            domains=self._domains, seed=self._seed,
+        ).tables  # fmt: skip
+
+    def twin_report(self) -> dict[str, Any]:
+        """What the project's dummy twin is: its option and, per view, its utility report.
+
+        Read from the workspace's cache only: nothing is fitted and nothing spent. A DP
+        synthetic twin's report gives ρ and ε, the spend that paid for it, the columns
+        modelled and generated, and the average and worst total variation distance of its 1-,
+        2- and 3-way marginals from the real rows (computed at the hub; not DP).
+
+        Returns:
+            ``{"option": …, "views": {view: report}}``.
+        """
+        self.governance.authorize(
+            self.actor, self.project, Operation.QUERY, objects={"twin_report": True}
+        )
+        schemas = {name: t.schema for name, t in self._tables.items()}
+        views = twin_reports(
+            schemas, self._twin_versions, option=self.twin_option, home=self._home,
+            domains=self._domains, seed=self._seed,
+        )  # fmt: skip
+        return {"option": self.twin_option.to_dict(), "views": views}
 
     @property
     def _sandbox(self) -> SandboxWorker:
@@ -233,10 +282,11 @@ class Workspace(Closing):
         access = self.row_access
         real = access.shows_real_rows(self.workstation)
         mode = access.mode.value
+        twin = {} if real else {"twin": self.twin_option.kind.value}
         self.governance.authorize(
             self.actor, self.project, Operation.QUERY,
             objects={"query_sha256": hashlib.sha256(vetted.encode()).hexdigest(), "sql": vetted,
-                     "row_access": mode, "source": "real" if real else "dummy_twin"},
+                     "row_access": mode, "source": "real" if real else "dummy_twin", **twin},
         )  # fmt: skip
         result = self._worker(real=real).query(vetted)
         preview = real and access.mode is RowAccessMode.PREVIEW
@@ -249,7 +299,7 @@ class Workspace(Closing):
                      "source": "real" if real else "dummy_twin"},
         )  # fmt: skip
         self.governance.audit.publish_head()
-        label = DUMMY_LABEL if not real else (
+        label = twin_label(self.twin_option) if not real else (
             f"real records ({mode}) / 실제 자료 ({mode}): every row shown is audited"
         )  # fmt: skip
         return QueryAnswer(

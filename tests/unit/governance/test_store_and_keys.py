@@ -18,7 +18,7 @@ from ansim.governance._tables import metadata
 def test_migrations_build_exactly_the_declared_schema(store_url: str) -> None:
     store = MetadataStore(store_url)
     store.upgrade()  # idempotent
-    assert store.revision() == "0005_row_access"
+    assert store.revision() == "0006_twin_kind"
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     store.close()

@@ -16,6 +16,7 @@ from ansim.identity import (
     prepare,
     rrn_check_digit,
     usable_rrn,
+    valid_kr_phone,
 )
 from ansim.ingest import ingest_file
 from ansim.schema import DatasetSpec
@@ -96,3 +97,12 @@ def test_usable_rrn_keeps_exactly_the_numbers_that_pass(first12: str, last: int)
     kept = usable_rrn(pa.array([number])).to_pylist()[0] is not None
     flagged = bool(identifier_quality(SPEC, records))
     assert kept != flagged
+
+
+@settings(max_examples=3000)
+@given(st.from_regex(r"01[0-9]{8,9}", fullmatch=True))
+def test_the_mobile_fast_path_gives_parses_verdict(digits: str) -> None:
+    import phonenumbers  # noqa: PLC0415
+
+    parsed = phonenumbers.is_valid_number(phonenumbers.parse(digits, "KR"))
+    assert valid_kr_phone(digits) is bool(parsed)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from ansim.linkage import (
     ACROSS_SOURCES,
+    ACROSS_SOURCES_POINT,
     OVERCONFIDENCE,
     WITHIN_SOURCE,
     BlockingPass,
@@ -17,6 +18,7 @@ from ansim.linkage import (
     false_links,
     quality_estimates,
     source_doubt,
+    within_source_factor,
 )
 
 
@@ -71,8 +73,7 @@ def test_pairs_within_one_source_weigh_more_than_pairs_across() -> None:
     split = false_links(within, across)
     judged_across = false_links(np.maximum(within, across))  # sources unknown
     k_within = np.sqrt(np.prod(WITHIN_SOURCE))
-    k_across = np.sqrt(np.prod(ACROSS_SOURCES))
-    assert split.point == pytest.approx(min(1.0, k_within * 0.1) + k_across * 0.1)
+    assert split.point == pytest.approx(min(1.0, k_within * 0.1) + ACROSS_SOURCES_POINT * 0.1)
     assert split.point > judged_across.point
 
 
@@ -95,8 +96,8 @@ def test_a_pair_joined_through_a_third_record_is_not_missed() -> None:
     assert missed["low"] <= missed["point"] <= missed["high"]
     false = estimates["false_links"]
     # the cluster {0, 1, 2} is doubted by its implied pair scored 0.4 (within one source, so
-    # by the within-source factor), not by its links (0.99)
-    assert false["point"] == round(min(1.0, 0.6 * np.sqrt(np.prod(WITHIN_SOURCE))), 1)
+    # by the within-source factor of a run of 5 records), not by its links (0.99)
+    assert false["point"] == round(min(1.0, 0.6 * within_source_factor(5)), 1)
     assert estimates["false_links_within_source"]["point"] == false["point"]
     assert estimates["model_expected_false_links"] == 0.02
 
@@ -145,3 +146,30 @@ def test_the_two_doubts_split_the_cluster_doubt(seed: int) -> None:
     p = rng.random(30)
     within, across = source_doubt(labels, first, second, p, source)
     np.testing.assert_allclose(np.maximum(within, across), cluster_doubt(labels, first, second, p))
+
+
+def test_the_within_source_point_factor_falls_with_the_run_size() -> None:
+    """The same doubt weighs more in a small run, whose prior is larger (docs/benchmarks.md)."""
+    within, across = np.array([0.01, 0.0]), np.array([0.0, 0.001])
+    small, large = (false_links(within, across, records=n) for n in (5_000, 500_000))
+    assert small.point > large.point
+    assert within_source_factor(10) == WITHIN_SOURCE[1]  # kept inside the interval's range
+    assert within_source_factor(10**7) == WITHIN_SOURCE[0]
+    for estimate in (small, large):  # the interval does not depend on the size
+        assert (estimate.low, estimate.high) == (small.low, small.high)
+
+
+def test_one_dataset_judges_its_pairs_alike() -> None:
+    """Deduplicating one dataset: its duplicates are not false merges beside another source."""
+    first, second = np.array([0, 2]), np.array([1, 3])
+    p = np.array([0.95, 0.95], np.float32)
+    candidates = CandidatePairs(
+        first, second, np.full(2, 3, np.uint64), (BlockingPass("a", 2, 0), BlockingPass("b", 2, 0))
+    )
+    scored = ScoredPairs(candidates, np.zeros(2, np.float32), p >= 0.9, p)
+    labels, keep, accepted = np.array([0, 0, 1, 1]), np.array([True, True]), np.array([0, 1])
+    one = quality_estimates(scored, keep, accepted, labels, source=np.zeros(4, np.int64))
+    assert one["false_links"]["point"] == round(2 * 0.05 * ACROSS_SOURCES_POINT, 1)
+    assert one["false_links_within_source"]["point"] == 0.0
+    two = quality_estimates(scored, keep, accepted, labels, source=np.array([0, 0, 1, 1]))
+    assert two["false_links"]["point"] > one["false_links"]["point"]

@@ -54,10 +54,16 @@ def test_report_holds_counts_only() -> None:
     assert "a1" not in repr(report)
 
 
+def test_one_part_is_deduplicated() -> None:
+    a = _part("a", ["a1", "a2", "a3"], rrn=[t(1), t(1), t(2)])
+    persons = _persons(link_exact([a]))
+    assert persons["a1"] == persons["a2"] != persons["a3"]
+
+
 def test_refuses_inconsistent_inputs() -> None:
     a = _part("a", ["a1"], rrn=[t(1)])
-    with pytest.raises(LinkageError, match="at least two"):
-        link_exact([a])
+    with pytest.raises(LinkageError, match="at least one"):
+        link_exact([])
     with pytest.raises(LinkageError, match="once"):
         link_exact([a, a])
     other = Part("b", "identity", "another-project", a.table)

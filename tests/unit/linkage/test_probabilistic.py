@@ -1,7 +1,7 @@
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -130,11 +130,19 @@ def test_match_files_writes_the_report_and_config_round_trips(world: tuple, tmp_
         LinkageConfig(method="magic")
 
 
-def test_refuses_a_single_part(world: tuple) -> None:
-    paths, _, _ = world
-    with pytest.raises(LinkageError, match="at least two"):
-        link_probabilistic(_parts(paths)[:1])
-    np.testing.assert_equal(len(_parts(paths)), 3)
+def test_a_single_part_is_deduplicated_and_no_part_refused(world: tuple) -> None:
+    paths, serials, truth = world
+    register = _parts(paths)[1]
+    linkmap = link_probabilistic([register])
+    assert set(linkmap.table["dataset"].to_pylist()) == {"kostat_register"}
+    own = truth.filter(pc.equal(truth["dataset"], "kostat_register"))
+    q = quality_against_truth(linkmap.table, {"kostat_register": serials["kostat_register"]}, own)
+    assert q.true_pairs > 0
+    assert q.recall > 0.9  # duplicates within the one dataset are found
+    with pytest.raises(LinkageError, match="at least one"):
+        link_probabilistic([])
+    with pytest.raises(LinkageError, match="cannot deduplicate"):
+        link([register], LinkageConfig(assignment="greedy"))
 
 
 PASSPHRASE = "a long test passphrase"  # noqa: S105 -- a throwaway test installation's

@@ -1,5 +1,7 @@
+import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +17,10 @@ from ansim.packages import (
     seal_part,
     seal_table,
 )
+from ansim.packages import _seal as seal_module
+from ansim.packages._seal import open_package_to
+
+_TAIL = 64 + 16 + 1  # the last ciphertext byte, before the GCM tag and the signature
 
 
 @pytest.fixture
@@ -187,3 +193,71 @@ def test_passphrase_protected_key_store(tmp_path) -> None:
         PartyKeyStore.open(tmp_path / "k", passphrase=b"wrong")
     with pytest.raises(InvalidSpecError, match="passphrase-protected"):
         PartyKeyStore.open(tmp_path / "k")
+
+
+def _big_part(path: Path, rows: int = 3000) -> pa.Table:
+    rng = np.random.default_rng(5)
+    filters = pa.array(
+        [bytes(r) for r in rng.integers(0, 256, (rows, 64), np.uint8)], pa.binary(64)
+    )
+    table = pa.table({"serial": [f"s{i}" for i in range(rows)], "bf_name": filters})
+    meta = {"ansim.dataset": "register", "ansim.part": "identity", "ansim.project": "p1"}
+    table = table.replace_schema_metadata(meta)
+    pq.write_table(table, path)
+    return table
+
+
+def test_chunked_sealing_matches_one_shot_gcm(parties, tmp_path, monkeypatch) -> None:
+    # a part of many chunks: sealed piece by piece, opened by the one-shot AES-GCM call
+    monkeypatch.setattr(seal_module, "_CHUNK", 4096)
+    table = _big_part(tmp_path / "register.parquet")
+    package = seal_part(
+        tmp_path / "register.parquet", sender=parties["kostat"], recipient="unit",
+        out_dir=tmp_path / "in",
+    )  # fmt: skip
+    assert package.stat().st_size > 10 * 4096
+    opened = open_package(package, parties["unit"], project="p1", kind="identity")
+    assert opened.table.equals(table)
+
+
+def test_chunked_receiving_matches_one_shot_gcm(parties, tmp_path, monkeypatch) -> None:
+    # sealed by the one-shot path (a table), received piece by piece into a file
+    table = _big_part(tmp_path / "register.parquet")
+    package = seal_table(
+        table, sender=parties["kostat"], recipient="unit", project="p1", kind="identity",
+        dataset="register", out_dir=tmp_path / "in",
+    )  # fmt: skip
+    monkeypatch.setattr(seal_module, "_CHUNK", 4096)
+    (opened,) = receive_packages(
+        [package], parties["unit"], project="p1", kind="identity", out_dir=tmp_path / "got"
+    )
+    assert pq.read_table(opened).equals(table)
+
+
+def test_one_bad_package_lands_nothing(parties, tmp_path) -> None:
+    good = _seal(parties, tmp_path / "a")
+    bad = _seal(parties, tmp_path / "b", dataset="other")
+    data = bytearray(bad.read_bytes())
+    data[-_TAIL] ^= 1  # a ciphertext byte: the signature no longer verifies
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "got"
+    with pytest.raises(IntegrityError):
+        receive_packages([good, bad], parties["unit"], project="p1", kind="identity", out_dir=out)
+    assert not [p for p in out.rglob("*") if p.is_file() and p.suffix == ".parquet"]
+
+
+def test_content_that_does_not_decrypt_leaves_no_file(parties, tmp_path) -> None:
+    # signed by the sender, but encrypted under another key: verified, then refused intact
+    path = _seal(parties, tmp_path / "a")
+    target = tmp_path / "got" / "x.parquet"
+    target.parent.mkdir()
+    data = bytearray(path.read_bytes())
+    size = int.from_bytes(data[9:13], "big")
+    header = json.loads(data[13 : 13 + size])
+    header["nonce"] = "00" * 12  # a different nonce: the tag cannot verify
+    head = json.dumps(header, sort_keys=True).encode()
+    body = b"ANSIMPKG\x01" + len(head).to_bytes(4, "big") + head + bytes(data[13 + size : -64])
+    path.write_bytes(body + parties["kostat"].sign(body))
+    with pytest.raises(IntegrityError, match="does not decrypt intact"):
+        open_package_to(path, parties["unit"], project="p1", kind="identity", target=target)
+    assert not target.exists()

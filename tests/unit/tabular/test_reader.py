@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ansim.cli import app
-from ansim.errors import AnsimError, IngestError
+from ansim.errors import AnsimError, IngestError, OversizedInputError
 from ansim.ingest import ingest_file
 from ansim.schema import DatasetSpec
 from ansim.tabular import read_file
@@ -260,3 +260,47 @@ def test_disclose_reads_cp949_excel_and_quarantines_bad_rows(tmp_path: Path, com
         ],
     )
     assert folder.exit_code == 2 and "folder" in folder.output
+
+
+def _bombs(folder: Path) -> dict[str, Path]:
+    """Small Parquet files that stand for far more than their bytes, one per expansion route."""
+    rows = 2_000_000
+    files = {
+        # one long value in a dictionary, repeated on every row: tiny pages, ~2 GB of text
+        "dictionary": pa.table(
+            {
+                "v": pa.DictionaryArray.from_arrays(
+                    pa.array([0] * rows, pa.int32()), pa.array(["x" * 1000])
+                )
+            }
+        ),
+        # run-length encoded nulls and constants: many cells from nothing
+        "cells": pa.table({f"c{i}": pa.array([1] * rows, pa.int8()) for i in range(4)}),
+        # plain values compressed away: the pages themselves decompress past the limit
+        "pages": pa.table({"v": pa.array(["y" * 100_000] * 200)}),
+    }
+    paths = {}
+    for kind, table in files.items():
+        paths[kind] = folder / f"{kind}.parquet"
+        pq.write_table(table, paths[kind], compression="zstd", use_dictionary=kind == "dictionary")
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["dictionary", "cells", "pages"])
+def test_parquet_that_expands_past_the_limit_is_refused_before_it_is_expanded(
+    tmp_path: Path, kind: str
+) -> None:
+    path = _bombs(tmp_path)[kind]
+    limit = 4 * 1024**2
+    assert path.stat().st_size < limit // 4, "a bomb: much smaller than what it stands for"
+    with pytest.raises(OversizedInputError, match="limit of 4,194,304"):
+        read_file(path, max_bytes=limit)
+
+
+def test_parquet_within_the_limit_reads_with_dictionaries_written_out(tmp_path: Path) -> None:
+    values = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 0, None], pa.int32()), pa.array(["a", "b"])
+    )
+    pq.write_table(pa.table({"id": ["1", "2", "3", "4"], "v": values}), tmp_path / "d.parquet")
+    read = read_file(tmp_path / "d.parquet", max_bytes=1024**2)
+    assert read.parsed.rows == [["1", "a"], ["2", "b"], ["3", "a"], ["4", ""]]
