@@ -14,8 +14,9 @@ Implemented here:
   most frequent encoding is guessed to be the i-th most frequent public value, field level
   (``bf_name`` → full name, ``bf_birth_date`` → birth date) and record level (``clk`` → name,
   birth date and sex);
-- inference from a low-cardinality encoding plus hub feedback: ``bf_sex`` splits the records
-  into two classes; the hub's per-sex record counts say which class is which sex.
+- inference from a low-cardinality encoding plus hub feedback: a two-valued column (``bf_sex``
+  of the old field-level spec; the default has none) splits the records into two classes; the
+  hub's per-sex record counts say which class is which sex.
 
 Pattern mining is in ``pattern_mining.py``, graph matching in ``graph_matching.py``.
 """
@@ -129,7 +130,7 @@ def encode_targets(
         name: Standardised names.
         birth_date: ISO birth dates.
         sex: ``M`` or ``F``.
-        spec: Encoding spec under attack.
+        spec: Encoding spec under attack (default: the project's default encoding).
         secret: Project secret (default: a fresh random one, unknown to the attacker).
 
     Returns:

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ansim.demo import generate_world
-from ansim.identity import DEFAULT_ENCODING_SPEC, HARDENED_ENCODING_SPEC, LinkageSecret, prepare
+from ansim.identity import DEFAULT_ENCODING_SPEC, LEGACY_FIELD_LEVEL_SPEC, LinkageSecret, prepare
 from ansim.ingest import ingest_file
 from ansim.linkage import LinkageConfig, link, pairwise_quality
 from ansim.packages import read_part
@@ -63,15 +63,15 @@ def main() -> None:
             result = ingest_file(spec, world.datasets[d], Path(tmp) / "ingest")
             landed[d] = (spec, pq.read_table(result.directory / "records.parquet"))
         runs = [
-            ("default", DEFAULT_ENCODING_SPEC, args.threshold),
-            ("hardened, threshold mapped", HARDENED_ENCODING_SPEC, args.threshold),
+            ("field-level (old default)", LEGACY_FIELD_LEVEL_SPEC, args.threshold),
+            ("hardened default, threshold mapped", DEFAULT_ENCODING_SPEC, args.threshold),
             (
                 "hardened, threshold not mapped (before)",
-                HARDENED_ENCODING_SPEC,
-                _unmapped(args.threshold, HARDENED_ENCODING_SPEC.taps),
+                DEFAULT_ENCODING_SPEC,
+                _unmapped(args.threshold, DEFAULT_ENCODING_SPEC.taps),
             ),
         ]
-        runs += [(f"hardened, threshold {t}", HARDENED_ENCODING_SPEC, t) for t in args.also]
+        runs += [(f"hardened, threshold {t}", DEFAULT_ENCODING_SPEC, t) for t in args.also]
         for label, encoding, threshold in runs:
             out = Path(tmp) / str(len(rows))
             parts, located = [], []

@@ -23,7 +23,7 @@ from public_lists import surname_shares
 
 from ansim.demo._people import build_population
 from ansim.identity import (
-    DEFAULT_ENCODING_SPEC,
+    LEGACY_FIELD_LEVEL_SPEC,
     Alphabet,
     FieldEncoding,
     LinkageSecret,
@@ -48,7 +48,7 @@ def main() -> None:
     )
     print(f"prior {prior:.4f}")
     for salt in (None, "birth_year"):
-        spec = replace(DEFAULT_ENCODING_SPEC, fields=fields, salt=salt)
+        spec = replace(LEGACY_FIELD_LEVEL_SPEC, fields=fields, salt=salt)
         values = {IdentifierKind.KOREAN_NAME: names, IdentifierKind.BIRTH_DATE: births}
         cols = encode_bloom(spec, values, LinkageSecret(bytes(range(32))))
         for column, hashes in (("bf_name", 40), ("clk", 20)):

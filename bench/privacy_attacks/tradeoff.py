@@ -1,4 +1,4 @@
-"""Attack success against linkage quality, today's encoding beside the hardened ones, one run.
+"""Attack success against linkage quality, the old field-level spec beside the hardened ones.
 
     PYTHONPATH=src .venv/bin/python bench/privacy_attacks/tradeoff.py --people 20000
 
@@ -8,7 +8,8 @@ their custodians do, then for each encoding prepares both datasets with the proj
 configuration: probabilistic, and the fuzzy CLK method) and scores the link maps pairwise
 against the true links; on the KOSTAT identity part it runs the attacks (frequency alignment,
 low-cardinality + hub feedback, surname pattern mining, graph matching). Prints one Markdown
-table. ``--only`` picks rows of :func:`encodings` by name: the default, the hardened spec, one
+table. ``--only`` picks rows of :func:`encodings` by name: ``default (balance)`` (the old
+field-level spec, ``LEGACY_FIELD_LEVEL_SPEC``), ``hardened`` (today's default), one
 tap count everywhere (``taps 4 everywhere``), and ``name N, clk C, digits D`` variants (taps on
 names and addresses, the CLK, birth date / phone / RRN).
 """
@@ -38,7 +39,7 @@ from public_lists import published_knowledge, surname_shares
 from ansim.demo import generate_world
 from ansim.identity import (
     DEFAULT_ENCODING_SPEC,
-    HARDENED_ENCODING_SPEC,
+    LEGACY_FIELD_LEVEL_SPEC,
     EncodingSpec,
     LinkageSecret,
     prepare,
@@ -55,26 +56,26 @@ ATTACKED = "kostat_register"
 
 
 def _with_taps(name: int | None, clk: int, digits: int | None = 10) -> EncodingSpec:
-    """The hardened spec with ``name`` taps on ``bf_name``, ``clk`` on the CLK, ``digits`` on
-    birth date, phone and RRN (``None``: the spec's taps)."""
+    """The default (hardened) spec with ``name`` taps on ``bf_name``, ``clk`` on the CLK,
+    ``digits`` on birth date, phone and RRN (``None``: the spec's taps)."""
     own = {"name": name, "address": name, "birth_date": digits, "phone": digits, "rrn": digits}
     fields = tuple(
-        replace(f, taps=own.get(f.field)) if f.bits else f for f in HARDENED_ENCODING_SPEC.fields
+        replace(f, taps=own.get(f.field)) if f.bits else f for f in DEFAULT_ENCODING_SPEC.fields
     )
-    return replace(HARDENED_ENCODING_SPEC, fields=fields, taps=clk)
+    return replace(DEFAULT_ENCODING_SPEC, fields=fields, taps=clk)
 
 
 def encodings() -> dict[str, EncodingSpec]:
-    """Today's default; the hardened spec and variants of its taps; a CLK-only variant."""
-    out = {"default (balance)": DEFAULT_ENCODING_SPEC, "hardened": HARDENED_ENCODING_SPEC}
+    """The old field-level spec; the default (hardened) and variants of its taps; CLK only."""
+    out = {"default (balance)": LEGACY_FIELD_LEVEL_SPEC, "hardened": DEFAULT_ENCODING_SPEC}
     for taps in (1, 2, 3, 4, 5, 6):
         out[f"taps {taps} everywhere"] = _with_taps(None, taps, None)
     for name, clk, digits in ((4, 4, 6), (4, 8, 10), (5, 8, 6), (6, 8, 6), (4, 8, 14)):
         out[f"name {name}, clk {clk}, digits {digits}"] = _with_taps(name, clk, digits)
-    clk_only = tuple(replace(f, bits=0, taps=None) for f in HARDENED_ENCODING_SPEC.fields)
+    clk_only = tuple(replace(f, bits=0, taps=None) for f in DEFAULT_ENCODING_SPEC.fields)
     for taps in (1, 3):
         out[f"hardened CLK only, taps {taps}"] = replace(
-            HARDENED_ENCODING_SPEC, fields=clk_only, taps=taps
+            DEFAULT_ENCODING_SPEC, fields=clk_only, taps=taps
         )
     return out
 

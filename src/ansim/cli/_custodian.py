@@ -62,7 +62,11 @@ def custodian_prepare(
     url: UrlOpt = None,
     encoding: Annotated[
         Path | None,
-        typer.Option("--encoding", help="The project's Bloom-filter encoding spec (YAML)."),
+        typer.Option(
+            "--encoding",
+            help="The project's Bloom-filter encoding spec (YAML); default: the hardened "
+            "default ('ansim custodian encoding' writes it).",
+        ),
     ] = None,
     token: Annotated[
         list[str] | None,
@@ -192,18 +196,29 @@ def custodian_encoding(
         bool,
         typer.Option(
             "--hardened",
-            help="Write the hardened spec instead (diffused filters, sex only in the CLK; "
-            "see docs/privacy.md).",
+            help="The default (diffused filters, sex only in the CLK); kept for old scripts.",
+        ),
+    ] = False,
+    field_level: Annotated[
+        bool,
+        typer.Option(
+            "--field-level",
+            help="Write the old field-level spec instead: VULNERABLE (the linkage unit can "
+            "label sex and mine surnames, docs/privacy.md); only to match parts prepared "
+            "with it.",
         ),
     ] = False,
 ) -> None:
-    """Write the default Bloom-filter encoding spec, to edit and share with all custodians."""
+    """Write the default (hardened) Bloom-filter encoding spec, to share with every custodian."""
     import dataclasses
 
     from ansim._atomic import write_text_atomic
-    from ansim.identity import DEFAULT_ENCODING_SPEC, HARDENED_ENCODING_SPEC
+    from ansim.errors import InvalidSpecError
+    from ansim.identity import DEFAULT_ENCODING_SPEC, LEGACY_FIELD_LEVEL_SPEC
 
-    base = HARDENED_ENCODING_SPEC if hardened else DEFAULT_ENCODING_SPEC
+    if hardened and field_level:
+        raise InvalidSpecError("--hardened and --field-level exclude each other: give one")
+    base = LEGACY_FIELD_LEVEL_SPEC if field_level else DEFAULT_ENCODING_SPEC
     spec = dataclasses.replace(base, name=name or base.name, version=version)
     write_text_atomic(spec.to_yaml(), out)
     console.print(f"encoding spec {spec.name!r} v{spec.version}: {out} (no secrets; share it)")

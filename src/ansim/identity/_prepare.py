@@ -216,8 +216,9 @@ def prepare(
         out: The custodian's output directory.
         project: Project identifier recorded in the parts' metadata.
         recipes: Which tokens to make; recipes whose identifiers the spec lacks are skipped.
-        encoding: The project's Bloom-filter encoding spec (``None``: tokens only); fields the
-            dataset lacks are skipped.
+        encoding: The project's Bloom-filter encoding spec (default: the hardened
+            ``DEFAULT_ENCODING_SPEC``; ``None``: tokens only); fields the dataset lacks are
+            skipped.
         progress: Called with (records done, records in all) after each chunk.
         chunk_rows: Records standardised and encoded at a time (bounds memory).
         serial_source: Makes ``count`` serials (default: :func:`new_serials`, random; a

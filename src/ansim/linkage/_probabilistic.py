@@ -425,8 +425,7 @@ def link(
         raise LinkageError("no encoded column is shared by two datasets")
     names = [p.dataset for p in parts]
     needed = _needed(shared, config, model)
-    if config.method == "fuzzy":
-        _check_fuzzy_encodings(parts, needed)
+    _check_encodings(parts, needed, config.method)
     records = encode_records(parts, needed, load)
     scored, summary, trained = score_pairs(
         records, config, list(records.codes), names=names, model=model
@@ -470,19 +469,26 @@ def link(
     return LinkMap(table, report, model=trained, pairs=scored_pairs)
 
 
-def _check_fuzzy_encodings(parts: Sequence[Part], columns: Sequence[str]) -> None:
-    """Refuse fuzzy linkage of parts whose compared filters are diffused differently.
+def _check_encodings(parts: Sequence[Part], columns: Sequence[str], method: str) -> None:
+    """Refuse parts whose compared filters are diffused differently.
+
+    The fuzzy method compares the CLK (else the ``bf_*``), the probabilistic method every
+    filter it reads; a filter diffused in one part and not (or with other taps) in another
+    has no meaningful Dice between them (e.g. a part prepared with the old field-level
+    default beside one prepared with today's).
 
     Raises:
         LinkageError: Some parts store a compared filter through a diffusion layer with other
-            taps (or none) than the rest, so no one Dice threshold fits every pair.
+            taps (or none) than the rest.
     """
-    compared = ["clk"] if "clk" in columns else [c for c in columns if c.startswith("bf_")]
+    compared = [c for c in columns if c == "clk" or c.startswith("bf_")]
+    if method == "fuzzy" and "clk" in columns:
+        compared = ["clk"]
     specs = [part_extra(p.table.schema, ENCODING_METADATA_KEY) for p in parts]
     conflicts = diffusion_conflicts(specs, compared)
     if conflicts:
         raise LinkageError(
-            f"fuzzy linkage: the parts' encoding specs disagree on the diffusion of "
+            f"{method} linkage: the parts' encoding specs disagree on the diffusion of "
             f"{', '.join(conflicts)} (taps differ or some parts are not hardened): prepare every "
             "dataset with the same encoding spec"
         )

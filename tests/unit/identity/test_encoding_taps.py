@@ -9,6 +9,7 @@ from ansim.errors import InvalidSpecError
 from ansim.identity import (
     DEFAULT_ENCODING_SPEC,
     HARDENED_ENCODING_SPEC,
+    LEGACY_FIELD_LEVEL_SPEC,
     EncodingSpec,
     FieldEncoding,
     Hardening,
@@ -53,13 +54,13 @@ def test_taps_round_trip_and_are_written_only_when_set() -> None:
     assert EncodingSpec.from_yaml_text(text) == HARDENED_ENCODING_SPEC
     assert "taps: 6" in text
     assert "taps" not in FieldEncoding("name").to_dict()
-    assert "taps" not in DEFAULT_ENCODING_SPEC.to_yaml()
+    assert "taps" not in LEGACY_FIELD_LEVEL_SPEC.to_yaml()
 
 
 def test_hardened_spec_sets_taps_per_filter() -> None:
     h = HARDENED_ENCODING_SPEC
     assert [h.taps_of(h.field(f)) for f in ("name", "birth_date", "phone", "rrn", "address")] == [
-        5,
+        6,
         6,
         6,
         6,
@@ -76,7 +77,7 @@ def test_field_taps_out_of_range_are_refused(taps: int) -> None:
 
 def test_field_taps_without_diffusion_are_refused() -> None:
     with pytest.raises(InvalidSpecError, match="diffusion"):
-        replace(DEFAULT_ENCODING_SPEC, fields=(FieldEncoding("name", taps=4),))
+        replace(LEGACY_FIELD_LEVEL_SPEC, fields=(FieldEncoding("name", taps=4),))
     with pytest.raises(InvalidSpecError, match="diffusion"):
         EncodingSpec.from_yaml_text(
             "name: x\nversion: 1\nclk_bits: 0\nfields:\n- {field: name, taps: 4}\n"

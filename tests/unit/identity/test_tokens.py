@@ -80,7 +80,7 @@ def test_prepare_splits_identity_from_content(tmp_path) -> None:
     content = read_part(parts.content, "content")
     assert identity.table.column_names == [
         "serial", "token_rrn", "token_name_birth_sex",
-        "bf_name", "bf_birth_date", "bf_sex", "bf_rrn", "clk",
+        "bf_name", "bf_birth_date", "bf_rrn", "clk",  # no bf_sex: sex only in the CLK
     ]  # fmt: skip
     assert identity.table.schema.field("token_rrn").type == pa.binary(32)
     assert identity.table.schema.field("bf_name").type == pa.binary(128)  # 512 bits, balanced

@@ -51,7 +51,7 @@ def test_taps_come_from_the_specs_all_parts_agree_on() -> None:
     spec = HARDENED_ENCODING_SPEC.to_json()
     taps = diffusion_taps([spec, spec])
     assert taps == {
-        "bf_name": 5,
+        "bf_name": 6,
         "bf_birth_date": 6,
         "bf_phone": 6,
         "bf_rrn": 6,

@@ -21,8 +21,8 @@ from ansim.demo._run import demo_spec
 from ansim.errors import LinkageError
 from ansim.governance import KEY_FILE, PassphraseKeyFile
 from ansim.identity import (
-    DEFAULT_ENCODING_SPEC,
     HARDENED_ENCODING_SPEC,
+    LEGACY_FIELD_LEVEL_SPEC,
     EncodingSpec,
     LinkageSecret,
     prepare,
@@ -188,7 +188,7 @@ FUZZY_HARDENED_MARGIN = 0.02
 
 
 def test_fuzzy_on_hardened_parts_keeps_f1_near_the_default(landed) -> None:
-    today = _fuzzy_f1(landed, DEFAULT_ENCODING_SPEC, "default", 0.85)
+    today = _fuzzy_f1(landed, LEGACY_FIELD_LEVEL_SPEC, "default", 0.85)
     hardened = _fuzzy_f1(landed, HARDENED_ENCODING_SPEC, "hardened", 0.85)
     assert today > 0.97
     assert hardened >= today - FUZZY_HARDENED_MARGIN
@@ -199,7 +199,7 @@ def test_fuzzy_on_hardened_parts_keeps_f1_near_the_default(landed) -> None:
 
 
 def test_fuzzy_refuses_parts_diffused_differently(landed) -> None:
-    encodings = {DATASETS[0]: HARDENED_ENCODING_SPEC, DATASETS[1]: DEFAULT_ENCODING_SPEC}
+    encodings = {DATASETS[0]: HARDENED_ENCODING_SPEC, DATASETS[1]: LEGACY_FIELD_LEVEL_SPEC}
     parts, _ = _parts(landed, encodings, "mixed")
     with pytest.raises(LinkageError, match=r"disagree on the diffusion of clk"):
         link(parts, LinkageConfig(method="fuzzy"))
@@ -236,10 +236,10 @@ def test_cli_fuzzy_match_on_sealed_hardened_parts(
     hardened, located = match("hardened", dict.fromkeys(DATASETS, HARDENED_ENCODING_SPEC))
     assert hardened.exit_code == 0, (hardened.output, hardened.exception)
     f1 = _f1(landed, pq.read_table(tmp_path / "hardened" / "linkmap.parquet"), located)
-    today = _fuzzy_f1(landed, DEFAULT_ENCODING_SPEC, "cli-default", 0.85)
+    today = _fuzzy_f1(landed, LEGACY_FIELD_LEVEL_SPEC, "cli-default", 0.85)
     assert f1 >= today - FUZZY_HARDENED_MARGIN
     mixed, _ = match(
-        "mixed", {DATASETS[0]: HARDENED_ENCODING_SPEC, DATASETS[1]: DEFAULT_ENCODING_SPEC}
+        "mixed", {DATASETS[0]: HARDENED_ENCODING_SPEC, DATASETS[1]: LEGACY_FIELD_LEVEL_SPEC}
     )
     # an AnsimError: ``ansim.cli.main`` prints it as ``error: …`` and exits 2
     assert isinstance(mixed.exception, LinkageError), mixed.output
