@@ -107,7 +107,7 @@ def test_comparison_levels_and_scores_are_identical(engine: QueryEngine, world: 
     comparisons = (
         FieldComparison("bf_name"),
         FieldComparison("bf_birth_date", (1.0, 0.8)),
-        FieldComparison("bf_sex", (1.0,)),
+        FieldComparison("bf_address", (1.0,)),
         FieldComparison("token_rrn"),
     )
     rng = np.random.default_rng(9)
