@@ -272,13 +272,25 @@ class Submission:
         """Plain data (JSON)."""
         return asdict(self) | {"kind": self.kind.value, "status": self.status.value}
 
+    def files_readable_by(self, reader: str, *, checker: bool) -> bool:
+        """Whether ``reader`` may read the files (and their checksums) now.
+
+        Output checkers always; everyone of the project once released; before that the author
+        only of a protected table, which the hub made from records the author uploaded (it
+        shows them nothing they did not hold; a rate table or a DP table is made from the
+        hub's linked data, which the author has not seen).
+        """
+        if checker or self.status is ReleaseStatus.RELEASED:
+            return True
+        return self.kind is ReleaseKind.PROTECTED_TABLE and reader == self.author
+
     def shown_to(self, reader: str, *, checker: bool) -> dict[str, Any]:
         """The submission as one reader of the project may see it (every route returns this).
 
         Until it is released its files are the output checkers' to review: a file's SHA-256
         would let anyone confirm a guess of its content, so analysts see the file names
-        only. The author sees the checkers' comments (what to change); the project's other
-        analysts see its state only.
+        only (:meth:`files_readable_by`). The author sees the checkers' comments (what to
+        change); the project's other analysts see its state only.
 
         Args:
             reader: The user asking.
@@ -295,7 +307,7 @@ class Submission:
             ({'rates.csv': ''}, ('cell 3 is low',), [])
         """
         full = self.to_dict()
-        if checker or self.status is ReleaseStatus.RELEASED:
+        if self.files_readable_by(reader, checker=checker):
             return full
         withheld = full | {
             "files": dict.fromkeys(self.files, ""),
@@ -310,10 +322,10 @@ class Submission:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Submission:
-        """Read a submission back."""
+        """Read a submission back (also as a reader was shown it: ``withheld`` is dropped)."""
         return cls(
             **{
-                **data,
+                **{k: v for k, v in data.items() if k != "withheld"},
                 "kind": ReleaseKind(data["kind"]),
                 "status": ReleaseStatus(data["status"]),
                 "approvals": tuple(data["approvals"]),

@@ -9,8 +9,9 @@ counted, never echoed). Each route resolves the caller, hides projects the calle
 of (404), checks the API token's scope and the caller's role (403) and calls one service
 method; governance checks again and audits. Review and release are in ``_releases_api``.
 
-A submission's files (and their checksums) are readable by the project's output checkers;
-once released, by every analyst and output checker of the project (``ansim release publish``
+A submission's files (and their checksums) are readable by the project's output checkers (and
+a protected table's by its author, who uploaded the records); once released, by every analyst
+and output checker of the project (``ansim release publish``
 fetches them into the checker's ``--out``).
 """
 
@@ -36,7 +37,7 @@ from ansim.errors import (
 )
 from ansim.governance import Operation, Role
 from ansim.governance import allowed_roles as allowed
-from ansim.release import ReleaseStatus, Submission
+from ansim.release import Submission
 from ansim.server._auth import Caller, CallerDep, DeploymentDep
 from ansim.server._deployment import Deployment
 from ansim.server._errors import JsonResponse
@@ -359,7 +360,7 @@ async def submit_protected_table(  # noqa: PLR0917  # FastAPI passes form fields
 def _readable(
     found: Deployment, caller: Caller, project: str, release: str
 ) -> tuple[Release, Submission]:
-    """The submission, if the caller may read its files: checkers; all readers once released."""
+    """The submission, if the caller may read its files (``Submission.files_readable_by``)."""
     found.visible(caller.user, project)
     caller.within(project, _READERS)
     roles = found.project_roles(caller.user, project)
@@ -373,8 +374,7 @@ def _readable(
         item = service.path().get(release)
     except InvalidSpecError:
         raise NotFoundError(f"project {project!r} has no release {release!r}") from None
-    released = item.status == ReleaseStatus.RELEASED
-    if not (released or Role.OUTPUT_CHECKER in roles):
+    if not item.files_readable_by(caller.user, checker=Role.OUTPUT_CHECKER in roles):
         raise AccessDenied(f"{release} is not released: only the output checkers read its files")
     return service, item
 
