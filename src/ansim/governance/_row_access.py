@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ansim.errors import AccessDenied, InvalidSpecError
-from ansim.governance._audit import now_utc
-from ansim.governance._model import Operation, checked_name
-from ansim.governance._tables import metadata, projects
+from ansim.errors import InvalidSpecError
+from ansim.governance._model import checked_name
+from ansim.governance._project_option import set_project_option
+from ansim.governance._tables import metadata
 
 if TYPE_CHECKING:
     from ansim.governance._service import Governance
@@ -146,21 +146,16 @@ class RowAccessRegister:
             AccessDenied: The actor is not an administrator, or there is no such project.
             InvalidSpecError: A workstation missing for a safe setting, or given for another mode.
         """
-        checked_name("project", project)
         wanted = RowAccess(mode, workstation)
-        with self.gov._guard(actor, Operation.CREATE_PROJECT, project) as (connection, role):
-            query = sa.select(projects.c.id).where(projects.c.id == project)
-            if connection.execute(query).first() is None:
-                raise AccessDenied(f"no project {project!r}")
+
+        def audited(connection: sa.Connection) -> dict[str, Any]:
             before = _read(connection, project)
-            now = now_utc()
-            values = {"mode": mode.value, "workstation": workstation, "set_by": actor,
-                      "set_at": now}  # fmt: skip
-            connection.execute(sa.delete(row_access).where(row_access.c.project_id == project))
-            connection.execute(row_access.insert().values(project_id=project, **values))
-            self.gov._record(connection, actor, role, "set_row_access", project, {
-                "mode": mode.value, "workstation": workstation, "previous": before.mode.value,
-            })  # fmt: skip
+            return {"mode": mode.value, "workstation": workstation, "previous": before.mode.value}
+
+        now = set_project_option(
+            self.gov, actor, project, row_access,
+            {"mode": mode.value, "workstation": workstation}, "set_row_access", audited,
+        )  # fmt: skip
         return RowAccess(wanted.mode, wanted.workstation, actor, now)
 
     def policy(self, project: str) -> RowAccess:

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ansim.errors import AccessDenied, InvalidSpecError
-from ansim.governance._audit import now_utc
+from ansim.errors import InvalidSpecError
 from ansim.governance._budget import privacy_budgets
-from ansim.governance._model import Operation, checked_name
-from ansim.governance._tables import metadata, projects
+from ansim.governance._model import checked_name
+from ansim.governance._project_option import set_project_option
+from ansim.governance._tables import metadata
 
 if TYPE_CHECKING:
     from ansim.governance._service import Governance
@@ -177,21 +177,16 @@ class TwinOptionRegister:
         elif epsilon is not None:
             raise InvalidSpecError("only a dp_synthetic twin states a rho or epsilon")
         wanted = TwinOption(kind, rho, delta)
-        with self.gov._guard(actor, Operation.CREATE_PROJECT, project) as (connection, role):
-            query = sa.select(projects.c.id).where(projects.c.id == project)
-            if connection.execute(query).first() is None:
-                raise AccessDenied(f"no project {project!r}")
+
+        def audited(connection: sa.Connection) -> dict[str, Any]:
             before = _read(connection, project)
-            now = now_utc()
-            connection.execute(sa.delete(twin_options).where(twin_options.c.project_id == project))
-            connection.execute(twin_options.insert().values(
-                project_id=project, kind=kind.value, rho=rho, conversion_delta=delta,
-                set_by=actor, set_at=now,
-            ))  # fmt: skip
-            self.gov._record(connection, actor, role, "set_twin_kind", project, {
-                "kind": kind.value, "rho": rho, "epsilon": wanted.epsilon,
-                "previous": before.kind.value, "previous_rho": before.rho,
-            })  # fmt: skip
+            return {"kind": kind.value, "rho": rho, "epsilon": wanted.epsilon,
+                    "previous": before.kind.value, "previous_rho": before.rho}  # fmt: skip
+
+        now = set_project_option(
+            self.gov, actor, project, twin_options,
+            {"kind": kind.value, "rho": rho, "conversion_delta": delta}, "set_twin_kind", audited,
+        )  # fmt: skip
         return TwinOption(wanted.kind, wanted.rho, wanted.conversion_delta, actor, now)
 
     def option(self, project: str) -> TwinOption:
